@@ -1,0 +1,148 @@
+"""The .nnb bundle: msgpack data only, written atomically, validated on load.
+
+File: a msgpack map {format, version, sha256, payload}. `payload` is the
+msgpack bytes of the document (spec text, weights, history, metadata), and
+sha256 its digest, so corruption anywhere is caught before anything is built.
+Arrays are {dtype, shape, data} with little-endian raw bytes. No pickle, no
+object dtype, no code: loading parses the spec text with the one grammar.
+docs/bundle-format.md is the specification.
+"""
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import msgpack
+import numpy as np
+
+from .errors import BundleError
+
+FORMAT = "nnspec-bundle"
+VERSION = (1, 0)
+DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64, "<i4": np.int32,
+          "|u1": np.uint8}
+
+
+def encode_array(a):
+    a = np.ascontiguousarray(a)
+    code = a.dtype.newbyteorder("<").str if a.dtype.byteorder != "|" else a.dtype.str
+    if code not in DTYPES:
+        raise BundleError(f"cannot store arrays of dtype {a.dtype}")
+    return {"dtype": code, "shape": list(a.shape), "data": a.astype(code, copy=False).tobytes()}
+
+
+def decode_array(obj, field):
+    """{dtype, shape, data} -> a writable numpy array, every part checked."""
+    _check_map(obj, field, {"dtype": str, "shape": list, "data": bytes})
+    code = obj["dtype"]
+    if code not in DTYPES:
+        raise BundleError(f"{field}: dtype {code!r} is not one of {', '.join(DTYPES)}")
+    shape = obj["shape"]
+    if not all(type(d) is int and d >= 0 for d in shape) or len(shape) > 8:
+        raise BundleError(f"{field}: shape {shape!r} is not a list of at most 8 sizes")
+    count = 1
+    for d in shape:
+        count *= d
+    itemsize = np.dtype(code).itemsize
+    if count * itemsize != len(obj["data"]):
+        raise BundleError(f"{field}: shape {shape} needs {count * itemsize} bytes, "
+                          f"found {len(obj['data'])}")
+    return np.frombuffer(obj["data"], dtype=code).reshape(shape).astype(DTYPES[code])
+
+
+def save(path, document):
+    """Write the document atomically: a temporary file beside the target,
+    flushed and fsynced, then renamed over it. A crash leaves the old file."""
+    payload = msgpack.packb(document, use_bin_type=True)
+    outer = msgpack.packb({"format": FORMAT, "version": list(VERSION),
+                           "sha256": hashlib.sha256(payload).hexdigest(),
+                           "payload": payload}, use_bin_type=True)
+    path = Path(path)
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as e:
+        raise BundleError(f"{path}: cannot write: {e.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(outer)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:
+        dfd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def _unpack(data, field):
+    n = len(data)
+    try:
+        return msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True,
+                               max_bin_len=n, max_str_len=n, max_array_len=n,
+                               max_map_len=n, max_ext_len=0, timestamp=0)
+    except BaseException as e:  # msgpack raises several types, incl. RecursionError
+        if isinstance(e, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise BundleError(f"{field}: not valid msgpack ({type(e).__name__}: {e})") from None
+
+
+def read(path):
+    """Path -> the payload document (a dict), checked for format, version and digest."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise BundleError(f"{path}: cannot read: {e.strerror}") from None
+    outer = _unpack(data, "bundle")
+    if not isinstance(outer, dict) or outer.get("format") != FORMAT:
+        raise BundleError(f"{path}: not an nnspec bundle")
+    _check_map(outer, "bundle", {"format": str, "version": list, "sha256": str,
+                                 "payload": bytes})
+    version = outer["version"]
+    if len(version) != 2 or not all(type(v) is int for v in version):
+        raise BundleError(f"bundle: version {version!r} is not [major, minor]")
+    if version[0] > VERSION[0]:
+        raise BundleError(f"{path}: bundle format {version[0]}.{version[1]} was written by a "
+                          f"newer nnspec; this one reads format {VERSION[0]}.x")
+    if hashlib.sha256(outer["payload"]).hexdigest() != outer["sha256"]:
+        raise BundleError(f"{path}: checksum mismatch; the file is corrupt")
+    doc = _unpack(outer["payload"], "payload")
+    if not isinstance(doc, dict):
+        raise BundleError("payload: not a map")
+    return doc
+
+
+def _check_map(obj, field, types, optional=()):
+    """obj must be a dict with exactly these keys (plus optional ones), of these types."""
+    if not isinstance(obj, dict):
+        raise BundleError(f"{field}: expected a map, found {type(obj).__name__}")
+    for key, kind in types.items():
+        if key not in obj:
+            if key in optional:
+                continue
+            raise BundleError(f"{field}: missing key {key!r}")
+        value = obj[key]
+        if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
+            raise BundleError(f"{field}.{key}: expected {_type_name(kind)}, "
+                              f"found {type(value).__name__}")
+    extra = sorted(set(obj) - set(types), key=str)
+    if extra:
+        raise BundleError(f"{field}: unexpected key {extra[0]!r}")
+
+
+def _type_name(kind):
+    if isinstance(kind, tuple):
+        return " or ".join(_type_name(k) for k in kind)
+    return {str: "a string", bytes: "bytes", list: "a list", dict: "a map", int: "an integer",
+            float: "a number", type(None): "nil"}.get(kind, kind.__name__)
+
+
+check_map = _check_map

@@ -1,0 +1,152 @@
+"""`nnspec compile | train | infer`: argparse wiring and exit codes only.
+
+A user's mistake prints `error: <where>: <what>` (plus the source line and a
+caret for spec errors) on stderr and exits 2; a diverged run exits 1.
+"""
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    from .errors import NNSpecError, SpecError
+    try:
+        return args.run(args) or 0
+    except SpecError as e:
+        print(f"error: {e}", file=sys.stderr)
+        excerpt = e.excerpt()
+        if excerpt:
+            print(excerpt, file=sys.stderr)
+        return 2
+    except NNSpecError as e:
+        from .train import TrainingDiverged
+        print(f"error: {e}", file=sys.stderr)
+        return 1 if isinstance(e, TrainingDiverged) else 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser():
+    p = argparse.ArgumentParser(prog="nnspec", description="A small language for neural networks.")
+    from . import __version__
+    p.add_argument("--version", action="version", version=f"nnspec {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    c = sub.add_parser("compile", help="check a spec and print its summary table")
+    c.add_argument("spec", help="a .nn file")
+    c.add_argument("--json", action="store_true", help="print the IR as JSON instead")
+    c.set_defaults(run=_compile)
+
+    t = sub.add_parser("train", help="train a spec on its data set and save a bundle")
+    t.add_argument("spec", help="a .nn file with a train block")
+    t.add_argument("-o", "--output", required=True, help="the bundle to write (.nnb)")
+    t.add_argument("--epochs", type=int, help="override the train block's epochs")
+    t.add_argument("--batch-size", type=int, help="override the train block's batch_size")
+    t.add_argument("--seed", type=int, help="override the train block's seed")
+    t.set_defaults(run=_train)
+
+    i = sub.add_parser("infer", help="predict with a trained bundle")
+    i.add_argument("bundle", help="a .nnb file")
+    i.add_argument("input", help="a .npy array of inputs (one sample or a batch)")
+    i.set_defaults(run=_infer)
+    return p
+
+
+def _compile(args):
+    from . import compile
+    model = compile(_spec_path(args.spec))
+    if args.json:
+        print(json.dumps(_ir_json(model.network), indent=2))
+    else:
+        model.summary()
+
+
+def _spec_path(path):
+    from pathlib import Path
+    return Path(path)
+
+
+def _ir_json(network):
+    import dataclasses
+
+    from .ir import Call
+
+    def plain(v):
+        if isinstance(v, Call):
+            return {"call": v.name, "args": [plain(a) for a in v.args],
+                    "kwargs": {k: plain(x) for k, x in v.kwargs}}
+        if isinstance(v, tuple):
+            return [plain(x) for x in v]
+        return v
+
+    nodes = [{"name": n.name, "kind": n.kind, "inputs": list(n.inputs),
+              "params": {k: plain(v) for k, v in n.params},
+              "line": n.loc.line if n.loc else None} for n in network.nodes]
+    train = None
+    if network.train is not None:
+        train = {f.name: plain(getattr(network.train, f.name))
+                 for f in dataclasses.fields(network.train) if f.name != "locs"}
+        train["optimizer_options"] = dict(network.train.optimizer_options)
+    return {"version": network.version, "nodes": nodes, "outputs": list(network.outputs),
+            "train": train}
+
+
+def _train(args):
+    from . import compile, data
+    from .errors import DataError
+    model = compile(_spec_path(args.spec), seed=args.seed, epochs=args.epochs,
+                    batch_size=args.batch_size)
+    config = model.config
+    if config.data is None:
+        raise DataError(f"{args.spec}: the spec names no data; add e.g. 'data = shapes(2000)' "
+                        "to its train block")
+    ds = data.load(config.data, np.random.default_rng(model._seeds[2]))
+    train_idx, val_idx, test_idx = data.split(len(ds.x), config.split,
+                                              np.random.default_rng(model._seeds[2]))
+    model.classes = ds.classes
+    validation = (ds.x[val_idx], ds.y[val_idx]) if len(val_idx) else None
+    print(f"training {args.spec}: {len(train_idx)} train, {len(val_idx)} validation, "
+          f"{len(test_idx)} test samples; {config.epochs} epochs, batch {config.batch_size}, "
+          f"seed {config.seed}", flush=True)
+    start = time.perf_counter()
+
+    def report(epoch, logs):
+        numbers = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
+        print(f"epoch {epoch}/{config.epochs}  {numbers}  ({time.perf_counter() - start:.1f}s)",
+              flush=True)
+
+    model.fit(ds.x[train_idx], ds.y[train_idx], validation_data=validation, on_epoch=report)
+    if len(test_idx):
+        result = model.evaluate(ds.x[test_idx], ds.y[test_idx])
+        for key, value in result.items():
+            model.history["test_" + key] = [value]
+        print("test  " + "  ".join(f"{k} {v:.4f}" for k, v in result.items()))
+    model.save(args.output)
+    print(f"saved {args.output}")
+
+
+def _infer(args):
+    from . import load
+    from .errors import DataError
+    model = load(args.bundle)
+    try:
+        x = np.load(args.input, allow_pickle=False)
+    except (OSError, ValueError) as e:
+        raise DataError(f"{args.input}: cannot read a .npy array: {e}") from None
+    out = model.predict(x)
+    names = model.classes or [str(i) for i in range(out.shape[-1])]
+    for i, row in enumerate(out):
+        if out.shape[-1] == 1:
+            print(f"{i}: {row[0]:.6g}")
+            continue
+        probs = "  ".join(f"{n} {p:.3f}" for n, p in zip(names, row))
+        print(f"{i}: {names[int(row.argmax())]}  ({probs})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""Data sets by name, as a spec's train block names them (`data = shapes(2000)`)."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import DataError
+from ..ir import Call
+from ..signature import suggest
+from . import generators
+
+
+@dataclass
+class Dataset:
+    x: np.ndarray
+    y: np.ndarray
+    classes: tuple = None
+
+
+GENERATORS = {"shapes": generators.shapes}
+
+
+def load(spec, rng):
+    """A train block's `data` value (a name or a Call) -> Dataset."""
+    call = spec if isinstance(spec, Call) else Call(str(spec))
+    make = GENERATORS.get(call.name)
+    if make is None:
+        raise DataError(f"unknown data set '{call.name}'{suggest(call.name, GENERATORS)} "
+                        f"(known: {', '.join(GENERATORS)})")
+    try:
+        x, y, classes = make(rng, *call.args, **dict(call.kwargs))
+    except TypeError as e:
+        raise DataError(f"data set {call}: {e}") from None
+    return Dataset(x, y, classes)
+
+
+def split(n, fractions, rng):
+    """Shuffled index arrays (train, validation, test) in the given fractions."""
+    order = rng.permutation(n)
+    n_train = int(round(fractions[0] * n))
+    n_val = int(round(fractions[1] * n))
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]

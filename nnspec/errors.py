@@ -1,0 +1,57 @@
+"""Every error a user can cause is an NNSpecError; nothing else should reach them.
+
+SpecError carries where in the source the problem is, so the CLI can print
+`error: FILE:LINE:COL: message` followed by the line and a caret.
+"""
+
+
+class NNSpecError(Exception):
+    """Base of every error nnspec raises for a user's mistake."""
+
+
+class SpecError(NNSpecError):
+    """A problem in a .nn spec, located at a line and column (1-based)."""
+
+    def __init__(self, message, line=None, column=None, source=None, text=None):
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.source = source  # the file name, or "<spec>"
+        self.text = text  # the whole spec text, to quote the offending line
+
+    def located(self, source=None, text=None):
+        """Fill in the file name and text where the raiser did not know them."""
+        if self.source is None:
+            self.source = source
+        if self.text is None:
+            self.text = text
+        return self
+
+    def __str__(self):
+        where = self.source or "<spec>"
+        if self.line is not None:
+            where += f":{self.line}:{self.column}"
+        return f"{where}: {self.message}"
+
+    def excerpt(self):
+        """The offending source line and a caret under the column, or ''."""
+        if self.text is None or self.line is None:
+            return ""
+        lines = self.text.splitlines()
+        if not 1 <= self.line <= len(lines):
+            return ""
+        line = lines[self.line - 1].expandtabs(1)
+        return f"    {line}\n    {' ' * (max(self.column, 1) - 1)}^"
+
+
+class ShapeError(SpecError):
+    """A layer whose input shape does not fit it."""
+
+
+class DataError(NNSpecError):
+    """Input data that does not fit the model or is malformed."""
+
+
+class BundleError(NNSpecError):
+    """A bundle file that cannot be read: corrupt, truncated, or not a bundle."""

@@ -1,0 +1,87 @@
+"""IR -> an executable graph: forward and backward as loops over the nodes.
+
+Parameters live outside the graph in one flat dict keyed `<layer>.<W|b|...>`;
+the graph itself holds no arrays, so the same graph serves training,
+inference and gradient checks. Backward walks the forward tape in reverse.
+"""
+import numpy as np
+
+from . import activations, losses
+from .layers import REGISTRY
+
+
+class Graph:
+    def __init__(self, network, shapes, dtype="float32"):
+        self.network = network
+        self.shapes = shapes
+        self.dtype = np.dtype(dtype)
+        self.nodes = tuple(n for n in network.nodes if n.kind != "input")
+        self.params = {n.name: n.p for n in self.nodes}
+        self.input_name = network.input.name
+        self.input_shape = shapes[self.input_name]
+        self.output = network.outputs[0]
+        self.output_shape = shapes[self.output]
+        self.output_activation = self.params[self.output].get("activation", "linear")
+
+    def init(self, rng):
+        """Fresh weights: {'conv1.W': array, ...}, drawn in node order from rng."""
+        weights = {}
+        for node in self.nodes:
+            layer = REGISTRY[node.kind]
+            if layer.init is None:
+                continue
+            in_shape = self.shapes[node.inputs[0]]
+            for key, value in layer.init(self.params[node.name], in_shape, rng, self.dtype).items():
+                weights[f"{node.name}.{key}"] = value
+        return weights
+
+    def _own(self, weights, name):
+        prefix = name + "."
+        return {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+
+    def forward(self, weights, x, training=False):
+        """x: (batch, *input_shape) -> (output, tape for backward)."""
+        values = {self.input_name: x}
+        tape = []
+        for node in self.nodes:
+            p = self.params[node.name]
+            w = self._own(weights, node.name)
+            z, cache = REGISTRY[node.kind].forward(p, w, values[node.inputs[0]], training)
+            act = p.get("activation", "linear")
+            a = z if act == "linear" else activations.forward(act, z)
+            values[node.name] = a
+            tape.append((node, w, cache, z, a))
+        return values[self.output], tape
+
+    def backward(self, tape, d_out, d_is_preactivation=False, input_grad=False):
+        """Gradients of every parameter (and of the input if asked) from d(output)."""
+        grads = {}
+        pending = {self.output: d_out}
+        for node, w, cache, z, a in reversed(tape):
+            d = pending.pop(node.name)
+            p = self.params[node.name]
+            act = p.get("activation", "linear")
+            if act != "linear" and not (node.name == self.output and d_is_preactivation):
+                d = activations.backward(act, z, a, d)
+            src = node.inputs[0]
+            need_dx = src != self.input_name or input_grad
+            dx, g = REGISTRY[node.kind].backward(p, w, cache, d, need_dx)
+            for key, value in g.items():
+                grads[f"{node.name}.{key}"] = value
+            if dx is not None:
+                pending[src] = pending[src] + dx if src in pending else dx
+        return grads, pending.get(self.input_name)
+
+    def loss_and_grads(self, weights, x, y, loss, training=True, input_grad=False):
+        """(data loss, output, grads[, d input]) for one batch; y as the output's targets."""
+        out, tape = self.forward(weights, x, training)
+        z = tape[-1][3]
+        value, d, is_pre = losses.value_and_grad(loss, self.output_activation, z, out, y)
+        grads, dx = self.backward(tape, d, is_pre, input_grad)
+        return value, out, grads, dx
+
+    def predict(self, weights, x, batch_size=256):
+        outs = [self.forward(weights, x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)]
+        if not outs:
+            return np.zeros((0,) + self.output_shape, dtype=self.dtype)
+        return np.concatenate(outs)

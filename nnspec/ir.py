@@ -1,0 +1,97 @@
+"""The intermediate representation: what a spec means, as frozen data.
+
+No numpy and no lark here. Source locations are kept for error messages but do
+not take part in equality, so `parse(fmt(x)) == parse(x)` compares meaning.
+"""
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Loc:
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """A value written as `name(arg, key=value)`, e.g. `shapes(2000, noise=0.2)`."""
+
+    name: str
+    args: tuple = ()
+    kwargs: tuple = ()  # ((key, value), ...)
+
+    def __str__(self):
+        parts = [format_value(a) for a in self.args]
+        parts += [f"{k}={format_value(v)}" for k, v in self.kwargs]
+        return f"{self.name}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer (or the input) of the network.
+
+    params holds the layer's normalised parameters as sorted (key, value) pairs,
+    so the node stays hashable; `node.p` gives them as a dict.
+    """
+
+    name: str
+    kind: str
+    params: tuple = ()
+    inputs: tuple = ()
+    loc: Loc = field(default=None, compare=False)
+
+    @property
+    def p(self):
+        return dict(self.params)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The `train { ... }` block, with defaults for what it leaves out."""
+
+    loss: str = "cross_entropy"
+    optimizer: str = "sgd"
+    optimizer_options: tuple = ()  # ((key, value), ...), e.g. (("momentum", 0.9),)
+    lr: float = 0.01
+    batch_size: int = 32
+    epochs: int = 10
+    l1: float = 0.0
+    l2: float = 0.0
+    reduction: str = "mean"  # batch loss: "mean" of per-sample losses, or their "sum"
+    data: object = None  # a Call or a name, resolved by nnspec.data
+    split: tuple = (0.7, 0.15, 0.15)
+    seed: int = 0
+    locs: tuple = field(default=(), compare=False)  # ((key, Loc), ...) for errors
+
+    def loc(self, key):
+        return dict(self.locs).get(key)
+
+
+@dataclass(frozen=True)
+class Network:
+    nodes: tuple  # in source order, which is a topological order
+    outputs: tuple  # names of the output nodes
+    train: TrainConfig = None
+    version: int = 1
+
+    def node(self, name):
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    @property
+    def input(self):
+        return self.nodes[0]
+
+
+def format_value(v):
+    """A parameter or setting value as spec text."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        text = repr(v)
+        return text if ("." in text or "e" in text or "n" in text) else text + ".0"
+    if isinstance(v, tuple) and v and all(isinstance(d, int) for d in v):
+        return "x".join(str(d) for d in v)
+    return str(v)

@@ -1,0 +1,100 @@
+"""2-D convolution, channels-last, by im2col.
+
+Forward gathers every receptive field into one matrix (a strided window view,
+copied once) and does a single matmul. Backward is two matmuls plus a col2im
+that loops over the kernel's kh*kw offsets adding strided slices, so there is
+no np.add.at and no Python loop over samples or pixels.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..signature import Opt, Signature, Word
+from .base import ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights
+
+SIGNATURE = Signature(
+    usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [lr=..] ...",
+    words=(
+        Word("kernel", "dims", ranks=(3,), required=True),
+        Word("padding", "choice", ("valid", "same", "full"), default="valid"),
+        ACTIVATION,
+    ),
+    options=(Opt("stride", int, 1, minimum=1),) + WEIGHT_OPTIONS,
+)
+
+
+def _out_size(size, k, s, padding):
+    if padding == "same":
+        return -(-size // s)
+    if padding == "full":
+        return (size + k - 2) // s + 1
+    return (size - k) // s + 1
+
+
+def _pads(size, k, s, padding):
+    """(before, after) zero padding along one spatial axis."""
+    if padding == "valid":
+        return 0, 0
+    if padding == "full":
+        return k - 1, k - 1
+    total = max((_out_size(size, k, s, "same") - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def shape(p, in_shape):
+    kh, kw, f = p["kernel"]
+    if len(in_shape) != 3:
+        raise ShapeProblem(f"needs an HxWxC input, got {fmt_shape(in_shape)}")
+    if min(kh, kw, f) < 1:
+        raise ShapeProblem("needs a kernel of at least 1x1x1")
+    h, w, _ = in_shape
+    if p["padding"] == "valid" and (h < kh or w < kw):
+        raise ShapeProblem(f"needs at least {kh}x{kw} input")
+    s = p["stride"]
+    return (_out_size(h, kh, s, p["padding"]), _out_size(w, kw, s, p["padding"]), f)
+
+
+def init(p, in_shape, rng, dtype):
+    kh, kw, f = p["kernel"]
+    c = in_shape[-1]
+    return init_weights(p, (kh, kw, c, f), kh * kw * c, kh * kw * f, rng, dtype)
+
+
+def forward(p, w, x, training):
+    """x: (batch, h, w, c) -> (batch, oh, ow, filters)."""
+    kh, kw, f = p["kernel"]
+    s = p["stride"]
+    n, h, wd, c = x.shape
+    (pt, pb), (pl, pr) = _pads(h, kh, s, p["padding"]), _pads(wd, kw, s, p["padding"])
+    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0))) if pt + pb + pl + pr else x
+    oh = (xp.shape[1] - kh) // s + 1
+    ow = (xp.shape[2] - kw) // s + 1
+    windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, : oh * s : s, : ow * s : s]
+    # (n, oh, ow, c, kh, kw) -> rows of (kh, kw, c), matching W's layout
+    cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c)
+    y = cols @ w["W"].reshape(kh * kw * c, f)
+    if "b" in w:
+        y += w["b"]
+    return y.reshape(n, oh, ow, f), (cols, xp.shape, (pt, pl), x.shape)
+
+
+def backward(p, w, cache, dy, need_dx):
+    cols, xp_shape, (pt, pl), x_shape = cache
+    kh, kw, f = p["kernel"]
+    s = p["stride"]
+    n, oh, ow, _ = dy.shape
+    c = xp_shape[-1]
+    dy2 = dy.reshape(-1, f)
+    grads = {"W": (cols.T @ dy2).reshape(kh, kw, c, f)}
+    if "b" in w:
+        grads["b"] = dy2.sum(axis=0)
+    if not need_dx:
+        return None, grads
+    dcols = (dy2 @ w["W"].reshape(-1, f).T).reshape(n, oh, ow, kh, kw, c)
+    dxp = np.zeros(xp_shape, dtype=dy.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, i : i + oh * s : s, j : j + ow * s : s] += dcols[:, :, :, i, j]
+    return dxp[:, pt : pt + x_shape[1], pl : pl + x_shape[2]], grads
+
+
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward)

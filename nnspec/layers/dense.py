@@ -1,0 +1,44 @@
+"""Fully connected layer. Any input rank: inputs are flattened per sample,
+which is the implicit flatten after a convolution."""
+import numpy as np
+
+from ..signature import Signature, Word
+from .base import ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, init_weights
+
+SIGNATURE = Signature(
+    usage="dense UNITS [activation] [lr=..] [l1=..] [l2=..] [init=..] [bias=false]",
+    words=(Word("units", "int", required=True), ACTIVATION),
+    options=WEIGHT_OPTIONS,
+)
+
+
+def shape(p, in_shape):
+    if p["units"] < 1:
+        raise ShapeProblem("needs at least 1 unit")
+    return (p["units"],)
+
+
+def init(p, in_shape, rng, dtype):
+    fan_in = int(np.prod(in_shape))
+    return init_weights(p, (fan_in, p["units"]), fan_in, p["units"], rng, dtype)
+
+
+def forward(p, w, x, training):
+    """x: (batch, ...) -> (batch, units)."""
+    x2 = x.reshape(len(x), -1)
+    y = x2 @ w["W"]
+    if "b" in w:
+        y += w["b"]
+    return y, (x2, x.shape)
+
+
+def backward(p, w, cache, dy, need_dx):
+    x2, x_shape = cache
+    grads = {"W": x2.T @ dy}
+    if "b" in w:
+        grads["b"] = dy.sum(axis=0)
+    dx = (dy @ w["W"].T).reshape(x_shape) if need_dx else None
+    return dx, grads
+
+
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward)

@@ -1,0 +1,249 @@
+"""The Model: a compiled network with its weights, and the Python API around it.
+
+    model = nnspec.compile("models/shapes.nn")
+    model.fit(x, y); model.predict(x); model.save("shapes.nnb")
+    model = nnspec.load("shapes.nnb")
+"""
+import dataclasses
+import datetime
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__, bundle, losses, shapes, summary, train
+from .errors import BundleError, DataError, NNSpecError, SpecError
+from .graph import Graph
+from .ir import TrainConfig
+from .optim import OPTIMIZERS
+from .parse import parse
+from .signature import suggest
+
+DTYPES = ("float32", "float64")
+
+
+def _read_spec(text_or_path):
+    """-> (text, source name). A Path, or a one-line string ending in .nn, is a file."""
+    if isinstance(text_or_path, Path) or ("\n" not in text_or_path
+                                          and text_or_path.strip().endswith(".nn")):
+        path = Path(text_or_path)
+        try:
+            return path.read_text(encoding="utf-8"), str(path)
+        except (OSError, UnicodeDecodeError) as e:
+            raise SpecError(f"cannot read spec: {getattr(e, 'strerror', None) or e}",
+                            source=str(path)) from None
+    return text_or_path, "<spec>"
+
+
+def compile(text_or_path, dtype="float32", seed=None, **overrides):
+    """Spec text or a .nn path -> Model with fresh weights.
+
+    seed and overrides (epochs, batch_size, lr, ...) replace the train block's.
+    """
+    text, source = _read_spec(text_or_path)
+    network = parse(text, source)
+    return Model(network, text, source, dtype=dtype, seed=seed, **overrides)
+
+
+def load(path):
+    """A .nnb bundle -> Model. Every problem is a BundleError."""
+    doc = bundle.read(path)
+    bundle.check_map(doc, "payload", {
+        "nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
+        "classes": (list, type(None)), "weights": dict, "history": dict}, )
+    if doc["dtype"] not in DTYPES:
+        raise BundleError(f"payload.dtype: {doc['dtype']!r} is not one of {', '.join(DTYPES)}")
+    try:
+        network = parse(doc["spec"], f"{path}:spec")
+        model = Model(network, doc["spec"], f"{path}:spec", dtype=doc["dtype"])
+    except NNSpecError as e:
+        raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
+    expected = model.weights
+    stored = doc["weights"]
+    for name in sorted(set(stored) | set(expected)):
+        if name not in expected:
+            raise BundleError(f"payload.weights: {name!r} is not a parameter of the stored spec")
+        if name not in stored:
+            raise BundleError(f"payload.weights: parameter {name!r} is missing")
+    weights = {}
+    for name, want in expected.items():
+        field = f"payload.weights.{name}"
+        arr = bundle.decode_array(stored[name], field)
+        if arr.shape != want.shape or arr.dtype != want.dtype:
+            raise BundleError(f"{field}: found {arr.dtype} {list(arr.shape)}, the spec needs "
+                              f"{want.dtype} {list(want.shape)}")
+        weights[name] = arr
+    model.weights = weights
+    classes = doc["classes"]
+    if classes is not None and not all(isinstance(c, str) for c in classes):
+        raise BundleError("payload.classes: expected a list of strings")
+    model.classes = tuple(classes) if classes is not None else None
+    model.history = _check_history(doc["history"])
+    model.meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
+    return model
+
+
+def _check_history(history):
+    for key, values in history.items():
+        if not isinstance(key, str) or not isinstance(values, list) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise BundleError(f"payload.history: {key!r} is not a list of numbers")
+    return {k: [float(v) for v in vals] for k, vals in history.items()}
+
+
+class Model:
+    def __init__(self, network, text, source="<spec>", dtype="float32", seed=None, **overrides):
+        if dtype not in DTYPES:
+            raise SpecError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+        self.network = network
+        self.text = text
+        self.source = source
+        try:
+            self.shapes = shapes.infer(network)
+        except SpecError as e:
+            raise e.located(source, text)
+        self.graph = Graph(network, self.shapes, dtype)
+        config = network.train or TrainConfig()
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)} - {"locs"}
+        if unknown:
+            raise TypeError(f"unknown override {sorted(unknown)[0]!r}")
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        if seed is not None:
+            overrides["seed"] = seed
+        self.config = dataclasses.replace(config, **overrides)
+        self._check_config(source, text)
+        self._seeds = np.random.SeedSequence(self.config.seed).spawn(3)  # init, shuffle, data
+        self.weights = self.graph.init(np.random.default_rng(self._seeds[0]))
+        self.optimizer = None
+        self.history = {}
+        self.classes = None
+        self.meta = {}
+
+    def _check_config(self, source, text):
+        c = self.config
+
+        def fail(key, message):
+            loc = c.loc(key)
+            raise SpecError(message, loc.line if loc else None, loc.column if loc else None,
+                            source, text)
+
+        if c.loss not in losses.LOSSES:
+            fail("loss", f"unknown loss '{c.loss}'{suggest(c.loss, losses.LOSSES)} "
+                         f"(one of: {', '.join(losses.LOSSES)})")
+        if c.reduction not in train.REDUCTIONS:
+            fail("reduction", f"unknown reduction '{c.reduction}'"
+                              f"{suggest(c.reduction, train.REDUCTIONS)} (one of: mean, sum)")
+        if c.optimizer not in OPTIMIZERS:
+            fail("optimizer", f"unknown optimizer '{c.optimizer}'{suggest(c.optimizer, OPTIMIZERS)}"
+                              f" (one of: {', '.join(OPTIMIZERS)})")
+        allowed = OPTIMIZERS[c.optimizer].OPTIONS
+        for key, _ in c.optimizer_options:
+            if key not in allowed:
+                fail("optimizer", f"unknown option '{key}' for {c.optimizer}{suggest(key, allowed)}"
+                                  f" (options: lr, {', '.join(allowed)})")
+
+    # -- data checks -------------------------------------------------------
+
+    def _inputs(self, x, what="x"):
+        x = np.asarray(x)
+        want = self.graph.input_shape
+        if x.shape == want:
+            x = x[None]
+        if x.shape[1:] != want:
+            raise DataError(f"{what} has shape {x.shape}, the model takes (batch, "
+                            f"{', '.join(map(str, want))})")
+        if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
+            raise DataError(f"{what} must be numeric, got dtype {x.dtype}")
+        x = x.astype(self.graph.dtype, copy=False)
+        if not np.isfinite(x).all():
+            raise DataError(f"{what} contains NaN or infinite values")
+        return x
+
+    def _targets(self, x, y, what="y"):
+        y = np.asarray(y)
+        if len(y) != len(x):
+            raise DataError(f"{what} has {len(y)} rows but the inputs have {len(x)}")
+        t = losses.targets(y, self.graph.output_shape[-1], self.graph.dtype)
+        if t.shape[1:] != self.graph.output_shape:
+            raise DataError(f"{what} has shape {y.shape}, the model outputs "
+                            f"(batch, {', '.join(map(str, self.graph.output_shape))})")
+        return t
+
+    # -- the API -----------------------------------------------------------
+
+    def fit(self, x, y, epochs=None, batch_size=None, validation_data=None, seed=None,
+            on_epoch=None):
+        """Train in place; returns the history dict (also kept as model.history)."""
+        config = dataclasses.replace(self.config, **{k: v for k, v in
+                                                     (("epochs", epochs), ("batch_size", batch_size))
+                                                     if v is not None})
+        x = self._inputs(x)
+        t = self._targets(x, y)
+        validation = None
+        if validation_data is not None:
+            vx = self._inputs(validation_data[0], "validation x")
+            validation = (vx, self._targets(vx, validation_data[1], "validation y"))
+        if self.optimizer is None:
+            self.optimizer = OPTIMIZERS[config.optimizer](**dict(config.optimizer_options))
+        seq = self._seeds[1] if seed is None else np.random.SeedSequence(seed)
+        rng = np.random.default_rng(seq)
+        history = train.fit(self.graph, self.weights, self.optimizer, config, x, t, rng,
+                            validation, on_epoch)
+        for key, values in history.items():
+            self.history.setdefault(key, []).extend(values)
+        return history
+
+    def predict(self, x, batch_size=256):
+        """Network outputs, e.g. class probabilities: (batch, *output_shape)."""
+        return self.graph.predict(self.weights, self._inputs(x), batch_size)
+
+    def predict_classes(self, x):
+        """Predicted class per sample: names where the model knows them, else indices."""
+        idx = self.predict(x).argmax(axis=-1)
+        return [self.classes[i] for i in idx] if self.classes else idx
+
+    def evaluate(self, x, y, batch_size=256):
+        """{'loss': ..., 'accuracy' or 'mae': ...} on (x, y)."""
+        x = self._inputs(x)
+        return train.evaluate(self.graph, self.weights, x, self._targets(x, y),
+                              self.config.loss, batch_size)
+
+    def gradients(self, x, y):
+        """(objective, {parameter: gradient}): the spec's loss (batch mean, or sum with
+        `reduction = sum`) plus its regularization, as training minimises it."""
+        x = self._inputs(x)
+        t = self._targets(x, y)
+        coefs = train.coefficients(self.graph, self.weights, self.config)
+        value, _, _, grads = train.objective(self.graph, self.weights, x, t, self.config, coefs)
+        return value, grads
+
+    def get_weights(self):
+        return {k: v.copy() for k, v in self.weights.items()}
+
+    def set_weights(self, weights):
+        missing = set(self.weights) - set(weights)
+        extra = set(weights) - set(self.weights)
+        if missing or extra:
+            name = sorted(missing or extra)[0]
+            raise DataError(f"set_weights: parameter {name!r} is "
+                            f"{'missing' if missing else 'not in this model'}")
+        for name, value in weights.items():
+            value = np.asarray(value)
+            if value.shape != self.weights[name].shape:
+                raise DataError(f"set_weights: {name} has shape {value.shape}, "
+                                f"expected {self.weights[name].shape}")
+            self.weights[name] = value.astype(self.graph.dtype, copy=True)
+
+    def summary(self, print_fn=print):
+        print_fn(summary.table(self.graph, self.weights))
+
+    def save(self, path):
+        bundle.save(path, {
+            "nnspec": __version__,
+            "numpy": np.__version__,
+            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "spec": self.text,
+            "dtype": self.graph.dtype.name,
+            "classes": list(self.classes) if self.classes is not None else None,
+            "weights": {k: bundle.encode_array(v) for k, v in self.weights.items()},
+            "history": self.history,
+        })

@@ -1,0 +1,29 @@
+"""Shape inference: every layer's output shape, checked before anything runs.
+
+Shapes exclude the batch axis. A layer's own rule (layers/*.shape) says what
+is wrong; this module says where: the layer's name, line and column, and the
+shape it received and from which layer.
+"""
+from .errors import ShapeError
+from .layers import REGISTRY, ShapeProblem
+from .layers.base import fmt_shape
+from .printer import describe
+
+
+def infer(network):
+    """ir.Network -> {node name: output shape}. Raises ShapeError."""
+    shapes = {}
+    for node in network.nodes:
+        if node.kind == "input":
+            shapes[node.name] = tuple(node.p["shape"])
+            continue
+        src = node.inputs[0]
+        in_shape = shapes[src]
+        try:
+            shapes[node.name] = tuple(REGISTRY[node.kind].shape(node.p, in_shape))
+        except ShapeProblem as problem:
+            loc = node.loc
+            raise ShapeError(f"{node.name}: {describe(node)} {problem}, got {fmt_shape(in_shape)} "
+                             f"from {src}", loc.line if loc else None,
+                             loc.column if loc else None) from None
+    return shapes

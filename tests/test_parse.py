@@ -1,0 +1,115 @@
+"""The first cut of the language: what parses to what, and what errors say."""
+import pytest
+
+import nnspec
+from nnspec.parse import parse
+from nnspec.printer import format_network
+
+from conftest import MODELS
+
+SEED_000 = """
+input 16x16x1
+conv 3x3x2 same tanh -> conv 3x3x3 valid tanh -> dense 100 relu -> dense 4 softmax
+"""
+
+
+def test_chain_over_one_line():
+    net = parse(SEED_000)
+    assert [n.name for n in net.nodes] == ["input", "conv1", "conv2", "dense1", "dense2"]
+    assert [n.inputs for n in net.nodes[1:]] == [("input",), ("conv1",), ("conv2",), ("dense1",)]
+    conv1 = net.node("conv1").p
+    assert conv1["kernel"] == (3, 3, 2) and conv1["padding"] == "same"
+    assert conv1["activation"] == "tanh"
+    assert net.train is None
+
+
+def test_chain_over_several_lines_with_comments_is_the_same_network():
+    text = """# a comment
+    input 16x16x1   # trailing comment
+    conv 3x3x2 same tanh
+      # a comment between layers
+      -> conv 3x3x3 valid tanh ->
+      dense 100 relu
+      -> dense 4 softmax
+    """
+    assert parse(text) == parse(SEED_000)
+
+
+def test_word_order_of_names_does_not_matter():
+    assert parse("input 8x8x1\nconv 3x3x2 tanh same") == parse("input 8x8x1\nconv 3x3x2 same tanh")
+
+
+def test_options_and_train_block():
+    net = parse("""nnspec 1
+input 784
+dense 10 softmax lr=1e-3 l2=0.5
+train {
+  loss = cross_entropy
+  optimizer = sgd(lr=0.1, momentum=0.9)
+  batch_size = 64
+  epochs = 3
+  l2 = 5e-4
+  data = shapes(n=100)
+  split = 70/15/15
+  seed = 42
+}""")
+    assert net.node("dense1").p["lr"] == 0.001 and net.node("dense1").p["l2"] == 0.5
+    t = net.train
+    assert (t.lr, t.optimizer, dict(t.optimizer_options)) == (0.1, "sgd", {"momentum": 0.9})
+    assert (t.batch_size, t.epochs, t.l2, t.seed) == (64, 3, 0.0005, 42)
+    assert t.split == pytest.approx((0.7, 0.15, 0.15))
+    assert t.data.name == "shapes" and dict(t.data.kwargs) == {"n": 100}
+
+
+@pytest.mark.parametrize("path", sorted(MODELS.glob("*.nn")), ids=lambda p: p.name)
+def test_models_compile_and_print_back(path):
+    model = nnspec.compile(path)
+    assert model.graph.output_shape
+    assert parse(format_network(model.network)) == model.network
+
+
+# (spec, line, column, key words of the message)
+BAD_SPECS = [
+    ("input 8x8x1\nconv 3x3x2 same tanh -> -> dense 4", 2, 25, ["unexpected '->'"]),
+    ("input 8x8x1\ncnov 3x3x2", 2, 1, ["unknown layer 'cnov'", "did you mean 'conv'", "conv, dense"]),
+    ("input 8x8x1\nconv 3x3x2 same relu6", 2, 17, ["unexpected 'relu6'", "did you mean 'relu'"]),
+    ("input 8x8x1\nconv 3x3x2 same tanh strides=2", 2, 22, ["unknown option 'strides'",
+                                                          "did you mean 'stride'"]),
+    ("input 8x8x1\nconv 3x3x2 same tanh dense 4", 2, 22, ["unexpected 'dense'",
+                                                        "forget '->'"]),
+    ("input 8x8x1\nconv 3x3 same", 2, 6, ["unexpected '3x3'", "usage: conv KHxKWxFILTERS"]),
+    ("input 8x8x1\ndense", 2, 1, ["dense needs a number (units)"]),
+    ("input 8x8x1\ndense 4 lr=fast", 2, 9, ["option 'lr' must be a number"]),
+    ("input 8x8x1\ndense 4 stride=2", 2, 9, ["unknown option 'stride' for dense"]),
+    ("conv 3x3x2", 1, 1, ["layers must come after the 'input' line"]),
+    ("input 8x8x1\ninput 4", 2, 7, ["second 'input'"]),
+    ("input 4\ndense 2\ntrain {\n  epoch = 3\n}", 4, 3, ["unknown train setting 'epoch'",
+                                                      "did you mean 'epochs'"]),
+    ("input 4\ndense 2\ntrain {\n  loss = crossentropy\n}", 4, 3, ["unknown loss 'crossentropy'",
+                                                                  "did you mean 'cross_entropy'"]),
+    ("input 4\ndense 2\ntrain {\n  batch_size = 0\n}", 4, 3, ["at least 1"]),
+    ("input 8x8x1\nconv 3x3x2 same tanh\n  dense 4 = 3", 3, 11, ["unexpected '='"]),
+    ("nnspec 2\ninput 4\ndense 2", 1, 8, ["version 1 specs, not version 2"]),
+    # shapes
+    ("input 5x5x1\nconv 7x7x4 valid", 2, 1, ["conv1: conv 7x7x4 valid needs at least 7x7 input",
+                                             "got 5x5x1 from input"]),
+    ("input 16x16x1\nconv 3x3x2 same -> conv 9x9x4 valid -> conv 9x9x1 valid", 2, 40,
+     ["conv3", "needs at least 9x9 input", "got 8x8x4 from conv2"]),
+    ("input 10\nconv 3x3x2", 2, 1, ["needs an HxWxC input, got 10"]),
+]
+
+
+@pytest.mark.parametrize("text,line,column,words", BAD_SPECS, ids=[b[0][:40] for b in BAD_SPECS])
+def test_bad_specs_are_located_and_explained(text, line, column, words):
+    with pytest.raises(nnspec.SpecError) as info:
+        nnspec.compile(text)
+    e = info.value
+    assert (e.line, e.column) == (line, column), str(e)
+    for word in words:
+        assert word in e.message, f"{word!r} not in {e.message!r}"
+    assert e.excerpt().splitlines()[0].strip() == text.splitlines()[line - 1].strip()
+
+
+def test_shape_errors_are_shape_errors():
+    with pytest.raises(nnspec.ShapeError):
+        nnspec.compile("input 5x5x1\nconv 7x7x4 valid")
