@@ -97,22 +97,15 @@ def _ir_json(network):
 
 
 def _train(args):
-    from . import compile, data
-    from .errors import DataError
+    from . import compile
     model = compile(_spec_path(args.spec), seed=args.seed, epochs=args.epochs,
                     batch_size=args.batch_size)
     config = model.config
-    if config.data is None:
-        raise DataError(f"{args.spec}: the spec names no data; add e.g. 'data = shapes(2000)' "
-                        "to its train block")
-    ds = data.load(config.data, np.random.default_rng(model._seeds[2]))
-    train_idx, val_idx, test_idx = data.split(len(ds.x), config.split,
-                                              np.random.default_rng(model._seeds[2]))
-    model.classes = ds.classes
-    validation = (ds.x[val_idx], ds.y[val_idx]) if len(val_idx) else None
-    print(f"training {args.spec}: {len(train_idx)} train, {len(val_idx)} validation, "
-          f"{len(test_idx)} test samples; {config.epochs} epochs, batch {config.batch_size}, "
-          f"seed {config.seed}", flush=True)
+    splits = model.data()
+    sizes = [len(part[0]) if part else 0 for part in (splits.train, splits.validation, splits.test)]
+    print(f"training {args.spec}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test "
+          f"samples; {config.epochs} epochs, batch {config.batch_size}, seed {config.seed}",
+          flush=True)
     start = time.perf_counter()
 
     def report(epoch, logs):
@@ -120,9 +113,9 @@ def _train(args):
         print(f"epoch {epoch}/{config.epochs}  {numbers}  ({time.perf_counter() - start:.1f}s)",
               flush=True)
 
-    model.fit(ds.x[train_idx], ds.y[train_idx], validation_data=validation, on_epoch=report)
-    if len(test_idx):
-        result = model.evaluate(ds.x[test_idx], ds.y[test_idx])
+    model.fit(*splits.train, validation_data=splits.validation, on_epoch=report)
+    if splits.test:
+        result = model.evaluate(*splits.test)
         for key, value in result.items():
             model.history["test_" + key] = [value]
         print("test  " + "  ".join(f"{k} {v:.4f}" for k, v in result.items()))

@@ -141,6 +141,13 @@ class Model:
                 fail("optimizer", f"unknown option '{key}' for {c.optimizer}{suggest(key, allowed)}"
                                   f" (options: lr, {', '.join(allowed)})")
 
+    def data(self):
+        """The spec's data set, split train/validation/test, drawn from the seed."""
+        from . import data
+        splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]))
+        self.classes = splits.classes
+        return splits
+
     # -- data checks -------------------------------------------------------
 
     def _inputs(self, x, what="x"):

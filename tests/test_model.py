@@ -105,8 +105,7 @@ def test_shapes_generator_is_deterministic_and_balanced():
 def test_seed_000_reaches_95_percent(seed):
     """Seed 000's configuration (models/shapes.nn) trains to >= 95% test accuracy."""
     model = nnspec.compile(MODELS / "shapes.nn", seed=seed)
-    rng = np.random.default_rng(model._seeds[2])
-    ds = data.load(model.config.data, rng)
-    tr, va, te = data.split(len(ds.x), model.config.split, np.random.default_rng(model._seeds[2]))
-    model.fit(ds.x[tr], ds.y[tr], validation_data=(ds.x[va], ds.y[va]))
-    assert model.evaluate(ds.x[te], ds.y[te])["accuracy"] >= 0.95
+    splits = model.data()
+    assert [len(p[0]) for p in (splits.train, splits.validation, splits.test)] == [1400, 300, 300]
+    model.fit(*splits.train, validation_data=splits.validation)
+    assert model.evaluate(*splits.test)["accuracy"] >= 0.95

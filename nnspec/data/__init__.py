@@ -33,6 +33,23 @@ def load(spec, rng):
     return Dataset(x, y, classes)
 
 
+@dataclass
+class Splits:
+    train: tuple  # (x, y)
+    validation: tuple  # (x, y), or None when the split gives it nothing
+    test: tuple  # (x, y), or None
+    classes: tuple = None
+
+
+def prepare(config, rng):
+    """A train config's data set, generated or loaded and split, all from rng."""
+    if config.data is None:
+        raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
+    ds = load(config.data, rng)
+    parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), config.split, rng)]
+    return Splits(*parts, classes=ds.classes)
+
+
 def split(n, fractions, rng):
     """Shuffled index arrays (train, validation, test) in the given fractions."""
     order = rng.permutation(n)
