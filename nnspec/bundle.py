@@ -64,6 +64,7 @@ def save(path, document):
     except OSError as e:
         raise BundleError(f"{path}: cannot write: {e.strerror}") from None
     try:
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a bundle is an ordinary file
         with os.fdopen(fd, "wb") as f:
             f.write(outer)
             f.flush()
@@ -82,6 +83,12 @@ def save(path, document):
         os.close(dfd)
 
 
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _unpack(data, field):
     n = len(data)
     try:
@@ -95,7 +102,10 @@ def _unpack(data, field):
 
 
 def read(path):
-    """Path -> the payload document (a dict), checked for format, version and digest."""
+    """Path -> (payload document, (major, minor) of the file).
+
+    Checks format, version and digest. Minor versions only add optional keys,
+    so keys a reader does not know are errors only in files of its own minor."""
     path = Path(path)
     try:
         data = path.read_bytes()
@@ -104,11 +114,12 @@ def read(path):
     outer = _unpack(data, "bundle")
     if not isinstance(outer, dict) or outer.get("format") != FORMAT:
         raise BundleError(f"{path}: not an nnspec bundle")
+    version = outer.get("version")
+    if not isinstance(version, list) or len(version) != 2 or not all(type(v) is int for v in version):
+        raise BundleError(f"bundle.version: {version!r} is not [major, minor]")
+    newer_minor = tuple(version) > VERSION
     _check_map(outer, "bundle", {"format": str, "version": list, "sha256": str,
-                                 "payload": bytes})
-    version = outer["version"]
-    if len(version) != 2 or not all(type(v) is int for v in version):
-        raise BundleError(f"bundle: version {version!r} is not [major, minor]")
+                                 "payload": bytes}, allow_extra=newer_minor)
     if version[0] > VERSION[0]:
         raise BundleError(f"{path}: bundle format {version[0]}.{version[1]} was written by a "
                           f"newer nnspec; this one reads format {VERSION[0]}.x")
@@ -117,11 +128,12 @@ def read(path):
     doc = _unpack(outer["payload"], "payload")
     if not isinstance(doc, dict):
         raise BundleError("payload: not a map")
-    return doc
+    return doc, tuple(version)
 
 
-def _check_map(obj, field, types, optional=()):
-    """obj must be a dict with exactly these keys (plus optional ones), of these types."""
+def _check_map(obj, field, types, optional=(), allow_extra=False):
+    """obj must be a dict with these keys (some optional) of these types, and no others
+    unless allow_extra."""
     if not isinstance(obj, dict):
         raise BundleError(f"{field}: expected a map, found {type(obj).__name__}")
     for key, kind in types.items():
@@ -134,7 +146,7 @@ def _check_map(obj, field, types, optional=()):
             raise BundleError(f"{field}.{key}: expected {_type_name(kind)}, "
                               f"found {type(value).__name__}")
     extra = sorted(set(obj) - set(types), key=str)
-    if extra:
+    if extra and not allow_extra:
         raise BundleError(f"{field}: unexpected key {extra[0]!r}")
 
 

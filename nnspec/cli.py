@@ -8,8 +8,6 @@ import json
 import sys
 import time
 
-import numpy as np
-
 
 def main(argv=None):
     args = _parser().parse_args(argv)
@@ -52,8 +50,15 @@ def _parser():
 
     i = sub.add_parser("infer", help="predict with a trained bundle")
     i.add_argument("bundle", help="a .nnb file")
-    i.add_argument("input", help="a .npy array of inputs (one sample or a batch)")
+    i.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help=".npy, .npz (array x), .csv, IDX (.gz too) or image files")
+    i.add_argument("--format", choices=("text", "json", "csv"), default="text")
+    i.add_argument("--top", type=int, default=5, help="how many class probabilities to show")
     i.set_defaults(run=_infer)
+
+    s = sub.add_parser("inspect", help="print a bundle's metadata, summary and history")
+    s.add_argument("bundle", help="a .nnb file")
+    s.set_defaults(run=_inspect)
     return p
 
 
@@ -124,21 +129,18 @@ def _train(args):
 
 
 def _infer(args):
-    from . import load
-    from .errors import DataError
+    from . import infer, load
     model = load(args.bundle)
-    try:
-        x = np.load(args.input, allow_pickle=False)
-    except (OSError, ValueError) as e:
-        raise DataError(f"{args.input}: cannot read a .npy array: {e}") from None
-    out = model.predict(x)
-    names = model.classes or [str(i) for i in range(out.shape[-1])]
-    for i, row in enumerate(out):
-        if out.shape[-1] == 1:
-            print(f"{i}: {row[0]:.6g}")
-            continue
-        probs = "  ".join(f"{n} {p:.3f}" for n, p in zip(names, row))
-        print(f"{i}: {names[int(row.argmax())]}  ({probs})")
+    rows = []
+    for path in args.inputs:
+        names, x = infer.load_inputs(model, path)
+        rows += infer.results(model, names, model.predict(x), max(args.top, 1))
+    print(infer.format_rows(rows, args.format))
+
+
+def _inspect(args):
+    from . import infer, load
+    print(infer.inspect(load(args.bundle), args.bundle))
 
 
 if __name__ == "__main__":

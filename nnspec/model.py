@@ -19,6 +19,7 @@ from .parse import parse
 from .signature import suggest
 
 DTYPES = ("float32", "float64")
+IDENTITY = {"scale": 1.0, "offset": 0.0}
 
 
 def _read_spec(text_or_path):
@@ -46,10 +47,14 @@ def compile(text_or_path, dtype="float32", seed=None, **overrides):
 
 def load(path):
     """A .nnb bundle -> Model. Every problem is a BundleError."""
-    doc = bundle.read(path)
+    doc, version = bundle.read(path)
+    newer_minor = tuple(version) > bundle.VERSION
     bundle.check_map(doc, "payload", {
         "nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
-        "classes": (list, type(None)), "weights": dict, "history": dict}, )
+        "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict},
+        allow_extra=newer_minor)
+    bundle.check_map(doc["preprocess"], "payload.preprocess", {"scale": float, "offset": float},
+                     allow_extra=newer_minor)
     if doc["dtype"] not in DTYPES:
         raise BundleError(f"payload.dtype: {doc['dtype']!r} is not one of {', '.join(DTYPES)}")
     try:
@@ -77,8 +82,10 @@ def load(path):
     if classes is not None and not all(isinstance(c, str) for c in classes):
         raise BundleError("payload.classes: expected a list of strings")
     model.classes = tuple(classes) if classes is not None else None
+    model.preprocess = {k: doc["preprocess"][k] for k in ("scale", "offset")}
     model.history = _check_history(doc["history"])
     model.meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
+    model.meta["format"] = ".".join(map(str, version))
     return model
 
 
@@ -116,6 +123,7 @@ class Model:
         self.optimizer = None
         self.history = {}
         self.classes = None
+        self.preprocess = dict(IDENTITY)  # raw integer input -> model input, see prepare()
         self.meta = {}
 
     def _check_config(self, source, text):
@@ -146,6 +154,7 @@ class Model:
         from . import data
         splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]))
         self.classes = splits.classes
+        self.preprocess = dict(splits.preprocess or IDENTITY)
         return splits
 
     # -- data checks -------------------------------------------------------
@@ -199,6 +208,15 @@ class Model:
             self.history.setdefault(key, []).extend(values)
         return history
 
+    def prepare(self, raw):
+        """Raw integer data (image pixels, IDX) -> model inputs, scaled as in training.
+        Float arrays are taken to be model inputs already and pass unchanged."""
+        raw = np.asarray(raw)
+        if not np.issubdtype(raw.dtype, np.integer):
+            return raw
+        return raw.astype(self.graph.dtype) * self.graph.dtype.type(self.preprocess["scale"]) \
+            + self.graph.dtype.type(self.preprocess["offset"])
+
     def predict(self, x, batch_size=256):
         """Network outputs, e.g. class probabilities: (batch, *output_shape)."""
         return self.graph.predict(self.weights, self._inputs(x), batch_size)
@@ -251,6 +269,7 @@ class Model:
             "spec": self.text,
             "dtype": self.graph.dtype.name,
             "classes": list(self.classes) if self.classes is not None else None,
+            "preprocess": {k: float(v) for k, v in self.preprocess.items()},
             "weights": {k: bundle.encode_array(v) for k, v in self.weights.items()},
             "history": self.history,
         })

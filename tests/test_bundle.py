@@ -1,81 +1,278 @@
 """Bundles: data only, atomic writes, and every malformed file is a BundleError."""
 import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+import tracemalloc
+from pathlib import Path
 
 import msgpack
 import numpy as np
 import pytest
 
 import nnspec
-from nnspec import bundle
+from nnspec import bundle, cli
+
+from conftest import MODELS
 
 SPEC = "input 4\ndense 3 softmax\n"
+PINNED = Path(__file__).parent / "data"
 
 
-@pytest.fixture
-def saved(tmp_path):
+@pytest.fixture(scope="module")
+def valid(tmp_path_factory):
+    path = tmp_path_factory.mktemp("b") / "m.nnb"
+    model = nnspec.compile(SPEC)
+    model.classes = ("a", "b", "c")
+    model.history = {"loss": [1.0, 0.5]}
+    model.save(path)
+    return path.read_bytes()
+
+
+def _repack(data, mutate):
+    """Unpack, let mutate(outer, doc) change things, repack with a valid digest."""
+    outer = msgpack.unpackb(data, raw=False)
+    original = outer["payload"]
+    doc = msgpack.unpackb(original, raw=False)
+    mutate(outer, doc)
+    if outer.get("payload") is original:  # the mutation left the payload to us
+        outer["payload"] = msgpack.packb(doc, use_bin_type=True)
+        if "sha256" in outer:
+            outer["sha256"] = hashlib.sha256(outer["payload"]).hexdigest()
+    return msgpack.packb(outer, use_bin_type=True)
+
+
+def _weight(key, **changes):
+    return lambda o, d: d["weights"][key].update(changes)
+
+
+def _nested(depth):
+    blob = b"\x81\xa1a" * depth + b"\xc0"  # {"a": {"a": ... nil}}
+    return blob
+
+
+def _set(key, value, where="doc"):
+    def mutate(o, d):
+        (d if where == "doc" else o)[key] = value
+    return mutate
+
+
+def _drop(key, where="doc"):
+    def mutate(o, d):
+        del (d if where == "doc" else o)[key]
+    return mutate
+
+
+def _bitflip(offset):
+    def make(data):
+        b = bytearray(data)
+        b[offset % len(b)] ^= 0x04
+        return bytes(b)
+    return make
+
+
+# name -> (function of the valid bytes -> malformed bytes, words the message must contain)
+CORPUS = {
+    **{f"truncated at {frac:.0%}": ((lambda f: lambda d: d[:int(len(d) * f)])(frac), [])
+       for frac in (0.0, 0.01, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)},
+    "truncated by one byte": (lambda d: d[:-1], ["not valid msgpack"]),
+    "bit flip in the weights": (_bitflip(-20), ["checksum mismatch"]),
+    "bit flip in the header": (_bitflip(3), []),
+    "trailing garbage": (lambda d: d + b"\x00junk", ["not valid msgpack"]),
+    "random bytes": (lambda d: bytes(np.random.default_rng(0).integers(0, 256, 500, np.uint8)), []),
+    "not a map": (lambda d: msgpack.packb([1, 2, 3]), ["not an nnspec bundle"]),
+    "wrong format name": (lambda d: _repack(d, _set("format", "pytorch", "outer")),
+                          ["not an nnspec bundle"]),
+    "newer major version": (lambda d: _repack(d, _set("version", [2, 0], "outer")),
+                            ["newer nnspec", "format 2.0"]),
+    "version as a string": (lambda d: _repack(d, _set("version", "1.0", "outer")),
+                            ["version", "[major, minor]"]),
+    "version of one number": (lambda d: _repack(d, _set("version", [1], "outer")),
+                              ["[major, minor]"]),
+    "missing digest": (lambda d: _repack(d, _drop("sha256", "outer")), ["missing key 'sha256'"]),
+    "payload as a string": (lambda d: _repack(d, _set("payload", "text", "outer")),
+                            ["bundle.payload: expected bytes"]),
+    "extra outer key": (lambda d: _repack(d, _set("code", "import os", "outer")),
+                        ["unexpected key 'code'"]),
+    "payload not a map": (lambda d: _repack(d, lambda o, doc: o.update(
+        payload=msgpack.packb(7), sha256=hashlib.sha256(msgpack.packb(7)).hexdigest())),
+        ["payload: not a map"]),
+    "missing spec": (lambda d: _repack(d, _drop("spec")), ["missing key 'spec'"]),
+    "extra payload key": (lambda d: _repack(d, _set("__reduce__", "os.system")),
+                          ["unexpected key '__reduce__'"]),
+    "spec not a string": (lambda d: _repack(d, _set("spec", 42)), ["payload.spec: expected a string"]),
+    "spec that does not parse": (lambda d: _repack(d, _set("spec", "input 4\ndense -> ->")),
+                                 ["stored spec does not compile"]),
+    "spec that does not match the weights": (lambda d: _repack(d, _set("spec", "input 4\ndense 5")),
+                                             ["dense1.W", "found float32 [4, 3]", "[4, 5]"]),
+    "unknown dtype name": (lambda d: _repack(d, _set("dtype", "float16")), ["payload.dtype"]),
+    "object dtype": (lambda d: _repack(d, _weight("dense1.W", dtype="|O")), ["dtype '|O'"]),
+    "big-endian dtype": (lambda d: _repack(d, _weight("dense1.W", dtype=">f4")), ["dtype '>f4'"]),
+    "float64 bytes for a float32 model": (lambda d: _repack(d, _weight(
+        "dense1.W", dtype="<f8", shape=[2, 3])), ["found float64 [2, 3]"]),
+    "shape and bytes disagree": (lambda d: _repack(d, _weight("dense1.W", shape=[4, 4])),
+                                 ["needs 64 bytes, found 48"]),
+    "10^12 elements declared": (lambda d: _repack(d, _weight("dense1.W", shape=[10 ** 6, 10 ** 6])),
+                                ["needs 4000000000000 bytes"]),
+    "negative dimension": (lambda d: _repack(d, _weight("dense1.W", shape=[-4, -3])), ["shape"]),
+    "shape of strings": (lambda d: _repack(d, _weight("dense1.W", shape=["4", "3"])), ["shape"]),
+    "data as a string": (lambda d: _repack(d, _weight("dense1.W", data="abc")),
+                         ["data: expected bytes"]),
+    "missing weight": (lambda d: _repack(d, lambda o, doc: doc["weights"].pop("dense1.b")),
+                       ["'dense1.b' is missing"]),
+    "extra weight": (lambda d: _repack(d, lambda o, doc: doc["weights"].update(
+        evil=doc["weights"]["dense1.b"])), ["'evil' is not a parameter"]),
+    "history of strings": (lambda d: _repack(d, _set("history", {"loss": ["x"]})),
+                           ["payload.history"]),
+    "classes of numbers": (lambda d: _repack(d, _set("classes", [1, 2, 3])), ["payload.classes"]),
+    "preprocess missing offset": (lambda d: _repack(d, _set("preprocess", {"scale": 1.0})),
+                                  ["missing key 'offset'"]),
+    "deeply nested maps": (lambda d: _repack(d, lambda o, doc: o.update(
+        payload=_nested(200000), sha256=hashlib.sha256(_nested(200000)).hexdigest())),
+        ["payload: not valid msgpack"]),
+    "timestamp extension": (lambda d: msgpack.packb({"format": "nnspec-bundle",
+                                                     "t": msgpack.Timestamp(0)}),
+                            ["not valid msgpack"]),
+    "huge declared bin length": (lambda d: b"\x81\xa6format\xc6\x7f\xff\xff\xff" + b"x" * 10,
+                                 ["not valid msgpack"]),
+    "empty file": (lambda d: b"", ["not valid msgpack"]),
+}
+
+
+def test_corpus_is_large_enough():
+    assert len(CORPUS) >= 30
+
+
+@pytest.mark.parametrize("name", list(CORPUS))
+def test_malformed_bundles_are_bundle_errors(name, valid, tmp_path, capsys):
+    make, words = CORPUS[name]
+    bad = make(valid)
+    path = tmp_path / "bad.nnb"
+    path.write_bytes(bad)
+    tracemalloc.start()
+    try:
+        with pytest.raises(nnspec.BundleError) as info:
+            nnspec.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    message = str(info.value)
+    for word in words:
+        assert word in message, f"{word!r} not in {message!r}"
+    assert "\n" not in message
+    # no allocation beyond a small multiple of the file (parsing keeps a few copies)
+    assert peak < 8 * len(bad) + 2_000_000, f"peak {peak} bytes for a {len(bad)}-byte file"
+    assert cli.main(["inspect", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_missing_file_and_directory(tmp_path):
+    with pytest.raises(nnspec.BundleError, match="cannot read"):
+        nnspec.load(tmp_path / "nope.nnb")
+    with pytest.raises(nnspec.BundleError, match="cannot read"):
+        nnspec.load(tmp_path)
+
+
+def test_a_newer_minor_version_with_new_keys_still_loads(valid, tmp_path):
+    def newer(outer, doc):
+        outer["version"] = [1, 7]
+        outer["signature"] = "future"
+        doc["checkpoint"] = {"epoch": 3}
+    path = tmp_path / "newer.nnb"
+    path.write_bytes(_repack(valid, newer))
+    assert nnspec.load(path).classes == ("a", "b", "c")
+
+
+@pytest.mark.parametrize("path", sorted(MODELS.glob("*.nn")), ids=lambda p: p.name)
+def test_round_trip_is_bit_identical_for_every_model(path, tmp_path, rng):
+    model = nnspec.compile(path)
+    for w in model.weights.values():
+        w += rng.normal(0, 0.01, w.shape).astype(w.dtype)
+    x = rng.random((7,) + model.graph.input_shape).astype(np.float32)
+    model.save(tmp_path / "m.nnb")
+    loaded = nnspec.load(tmp_path / "m.nnb")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    for k, v in model.weights.items():
+        assert loaded.weights[k].tobytes() == v.tobytes()
+
+
+def test_save_is_atomic_on_failure(tmp_path, monkeypatch):
     path = tmp_path / "m.nnb"
     nnspec.compile(SPEC).save(path)
-    return path
+    before = path.read_bytes()
 
-
-def _rewrite(path, mutate):
-    """Unpack the bundle, let mutate(outer, doc) change it, repack with a valid digest."""
-    outer = msgpack.unpackb(path.read_bytes(), raw=False)
-    doc = msgpack.unpackb(outer["payload"], raw=False)
-    mutate(outer, doc)
-    outer["payload"] = msgpack.packb(doc, use_bin_type=True)
-    outer["sha256"] = hashlib.sha256(outer["payload"]).hexdigest()
-    path.write_bytes(msgpack.packb(outer, use_bin_type=True))
-
-
-def test_truncated_bundles_are_bundle_errors(saved):
-    data = saved.read_bytes()
-    for cut in range(0, len(data), max(1, len(data) // 40)):
-        saved.write_bytes(data[:cut])
-        with pytest.raises(nnspec.BundleError):
-            nnspec.load(saved)
-
-
-def test_a_flipped_bit_is_caught_by_the_digest(saved):
-    data = bytearray(saved.read_bytes())
-    data[-5] ^= 0x10
-    saved.write_bytes(bytes(data))
-    with pytest.raises(nnspec.BundleError, match="checksum mismatch"):
-        nnspec.load(saved)
-
-
-def test_a_newer_major_version_is_refused(saved):
-    _rewrite(saved, lambda outer, doc: outer.update(version=[2, 0]))
-    with pytest.raises(nnspec.BundleError, match="newer nnspec"):
-        nnspec.load(saved)
-
-
-def test_wrong_dtype_and_byte_length_are_refused(saved):
-    _rewrite(saved, lambda o, doc: doc["weights"]["dense1.W"].update(dtype="|O"))
-    with pytest.raises(nnspec.BundleError, match="dtype '|O'"):
-        nnspec.load(saved)
-    _rewrite(saved, lambda o, doc: doc["weights"]["dense1.W"].update(dtype="<f4",
-                                                                     shape=[10 ** 6, 10 ** 6]))
-    with pytest.raises(nnspec.BundleError, match="needs 4000000000000 bytes"):
-        nnspec.load(saved)
-
-
-def test_weights_that_do_not_match_the_spec_are_refused(saved):
-    def swap(o, doc):
-        doc["weights"]["dense1.W"] = bundle.encode_array(np.zeros((5, 3), np.float32))
-    _rewrite(saved, swap)
-    with pytest.raises(nnspec.BundleError, match=r"dense1.W: found float32 \[5, 3\]"):
-        nnspec.load(saved)
-
-
-def test_save_is_atomic_on_failure(saved, monkeypatch):
-    before = saved.read_bytes()
-
-    def boom(*args):
+    def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bundle.os, "replace", boom)
+    monkeypatch.setattr(bundle.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
-        nnspec.compile(SPEC, seed=9).save(saved)
-    assert saved.read_bytes() == before
-    assert [p.name for p in saved.parent.iterdir()] == [saved.name]  # no temporary left
+        nnspec.compile(SPEC, seed=9).save(path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["m.nnb"]  # no temporary left behind
+
+
+def test_bundles_get_ordinary_file_permissions(tmp_path):
+    nnspec.compile(SPEC).save(tmp_path / "m.nnb")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert (tmp_path / "m.nnb").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+_SAVER = textwrap.dedent("""
+    import os, sys, nnspec
+    from nnspec import bundle
+    path, ready = sys.argv[1], sys.argv[2]
+    real_fsync = os.fsync
+    def fsync(fd):  # announce that the new bundle is half written, then linger
+        open(ready, "w").close()
+        import time; time.sleep(30)
+    bundle.os.fsync = fsync
+    nnspec.compile("input 300\\ndense 300 relu -> dense 10 softmax", seed=2).save(path)
+""")
+
+
+def test_killing_a_save_midway_leaves_the_old_bundle(tmp_path):
+    path, ready = tmp_path / "m.nnb", tmp_path / "ready"
+    old = nnspec.compile("input 300\ndense 300 relu -> dense 10 softmax", seed=1)
+    old.save(path)
+    proc = subprocess.Popen([sys.executable, "-c", _SAVER, str(path), str(ready)])
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert proc.poll() is None and time.monotonic() < deadline, "saver never started"
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    loaded = nnspec.load(path)
+    for k, v in old.weights.items():
+        np.testing.assert_array_equal(loaded.weights[k], v)
+
+
+def test_pinned_bundle_from_format_1_0_still_loads():
+    """tests/data/shapes-1.0.nnb was written by nnspec 0.1.0 (format 1.0); see make_pinned.py."""
+    model = nnspec.load(PINNED / "shapes-1.0.nnb")
+    assert model.meta["format"] == "1.0" and model.meta["nnspec"] == "0.1.0"
+    assert model.classes == ("horizontal", "vertical", "cross", "rectangle")
+    x = np.load(PINNED / "shapes-1.0-inputs.npy")
+    expected = np.load(PINNED / "shapes-1.0-outputs.npy")
+    np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-6)
+    assert (model.predict(x).argmax(1) == expected.argmax(1)).all()
+
+
+def test_the_format_document_reader_snippet_works(tmp_path, monkeypatch):
+    """docs/bundle-format.md's plain-msgpack reader reads a real bundle."""
+    doc = (Path(__file__).parent.parent / "docs" / "bundle-format.md").read_text()
+    snippet = doc.split("```python\n")[1].split("```")[0]
+    model = nnspec.compile(MODELS / "shapes.nn")
+    model.save(tmp_path / "m.nnb")
+    monkeypatch.chdir(tmp_path)
+    scope = {}
+    exec(compile(snippet, "bundle-format.md", "exec"), scope)  # our own docs, not user data
+    assert set(scope["w"]) == set(model.weights)
+    for k, v in model.weights.items():
+        np.testing.assert_array_equal(scope["w"][k], v)

@@ -82,4 +82,5 @@ def test_infer_rejects_inputs_of_the_wrong_shape(tmp_path):
     np.save(tmp_path / "x.npy", np.zeros((2, 28, 28)))
     r = run_cli("infer", tmp_path / "m.nnb", tmp_path / "x.npy")
     assert r.returncode == 2
-    assert "has shape (2, 28, 28), the model takes (batch, 16, 16, 1)" in r.stderr
+    assert "holds an array of shape (2, 28, 28); the model takes samples of 16x16x1" in r.stderr
+    assert r.stderr.count("\n") == 1

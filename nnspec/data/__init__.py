@@ -14,9 +14,13 @@ class Dataset:
     x: np.ndarray
     y: np.ndarray
     classes: tuple = None
+    # how raw 8-bit pixels became x: x = raw * scale + offset (kept in bundles, so
+    # `nnspec infer` prepares image and IDX inputs as in training)
+    preprocess: dict = None
 
 
 GENERATORS = {"shapes": generators.shapes}
+PIXELS = {"scale": 1 / 255, "offset": 0.0}  # images in [0, 1]
 
 
 def load(spec, rng):
@@ -30,7 +34,7 @@ def load(spec, rng):
         x, y, classes = make(rng, *call.args, **dict(call.kwargs))
     except TypeError as e:
         raise DataError(f"data set {call}: {e}") from None
-    return Dataset(x, y, classes)
+    return Dataset(x, y, classes, PIXELS)
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Splits:
     validation: tuple  # (x, y), or None when the split gives it nothing
     test: tuple  # (x, y), or None
     classes: tuple = None
+    preprocess: dict = None
 
 
 def prepare(config, rng):
@@ -47,7 +52,7 @@ def prepare(config, rng):
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
     ds = load(config.data, rng)
     parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), config.split, rng)]
-    return Splits(*parts, classes=ds.classes)
+    return Splits(*parts, classes=ds.classes, preprocess=ds.preprocess)
 
 
 def split(n, fractions, rng):

@@ -1,0 +1,106 @@
+"""Inference from files: read inputs, prepare them as in training, format the results.
+
+Used by `nnspec infer`; each function is also plain Python for programs.
+"""
+import csv
+import io
+import json
+
+import numpy as np
+
+from .data.files import IMAGE_SUFFIXES, read_array
+from .errors import DataError
+
+
+def load_inputs(model, path):
+    """A file -> (names, model inputs): one name per sample, e.g. 'x.npy[3]'."""
+    shape = model.graph.input_shape
+    raw = read_array(path, shape)
+    raw = _fit_shape(raw, shape, path)
+    x = model.prepare(raw)
+    name = str(path)
+    if len(x) == 1 and str(path).lower().endswith(IMAGE_SUFFIXES):
+        return [name], x
+    return [f"{name}[{i}]" for i in range(len(x))], x
+
+
+def _fit_shape(raw, shape, path):
+    """Accept one sample or a batch; add a missing channel axis of 1; unflatten rows."""
+    size = int(np.prod(shape))
+    if raw.shape == shape or (raw.shape + (1,) == shape):
+        return raw.reshape((1,) + shape)
+    if raw.shape[1:] == shape:
+        return raw
+    if raw.ndim >= 1 and raw.shape[1:] + (1,) == shape:
+        return raw.reshape(raw.shape + (1,))
+    if raw.ndim == 2 and raw.shape[1] == size:  # CSV rows or flat vectors
+        return raw.reshape((len(raw),) + shape)
+    want = "x".join(map(str, shape))
+    raise DataError(f"{path}: holds an array of shape {raw.shape}; the model takes samples of "
+                    f"{want} (one, or a batch of them)")
+
+
+def results(model, names, out, top=5):
+    """Per sample: {'input', 'class', 'index', 'probabilities'} or {'input', 'values'}."""
+    rows = []
+    if out.shape[-1] == 1 or model.config.loss == "mse" and not model.classes:
+        for name, row in zip(names, out):
+            rows.append({"input": name, "values": [float(v) for v in np.ravel(row)]})
+        return rows
+    classes = model.classes or tuple(str(i) for i in range(out.shape[-1]))
+    for name, row in zip(names, out):
+        order = np.argsort(-row, kind="stable")[:top]
+        rows.append({"input": name, "class": classes[int(order[0])], "index": int(order[0]),
+                     "probabilities": {classes[int(i)]: float(row[i]) for i in order}})
+    return rows
+
+
+def format_rows(rows, fmt):
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if rows and "values" in rows[0]:
+            writer.writerow(["input"] + [f"value{i}" for i in range(len(rows[0]["values"]))])
+            writer.writerows([[r["input"]] + [f"{v:.6g}" for v in r["values"]] for r in rows])
+        else:
+            writer.writerow(["input", "class", "probability"])
+            writer.writerows([[r["input"], r["class"], f"{r['probabilities'][r['class']]:.6f}"]
+                              for r in rows])
+        return buf.getvalue().rstrip("\n")
+    lines = []
+    for r in rows:
+        if "values" in r:
+            lines.append(f"{r['input']}: " + " ".join(f"{v:.6g}" for v in r["values"]))
+            continue
+        probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
+        lines.append(f"{r['input']}: {r['class']}  ({probs})")
+    return "\n".join(lines)
+
+
+def inspect(model, path):
+    """The text `nnspec inspect` prints: metadata, summary table, history."""
+    from .bundle import VERSION
+    from .summary import table
+    meta = model.meta
+    lines = [f"bundle      {path}",
+             f"format      nnspec-bundle {meta.get('format', '.'.join(map(str, VERSION)))}",
+             f"written by  nnspec {meta.get('nnspec')}, numpy {meta.get('numpy')}, "
+             f"{meta.get('created')}",
+             f"dtype       {model.graph.dtype.name}",
+             f"classes     {', '.join(model.classes) if model.classes else '-'}",
+             f"preprocess  input = raw * {model.preprocess['scale']:.6g} + "
+             f"{model.preprocess['offset']:.6g} (integer inputs)", "",
+             table(model.graph, model.weights)]
+    epochs = {k: v for k, v in model.history.items() if not k.startswith("test_")}
+    if epochs:
+        keys = list(epochs)
+        lines += ["", "history", "epoch  " + "  ".join(f"{k:>12}" for k in keys)]
+        for i in range(max(len(v) for v in epochs.values())):
+            lines.append(f"{i + 1:>5}  " + "  ".join(
+                f"{epochs[k][i]:>12.4f}" if i < len(epochs[k]) else " " * 12 for k in keys))
+    tests = {k: v[-1] for k, v in model.history.items() if k.startswith("test_") and v}
+    if tests:
+        lines.append("test   " + "  ".join(f"{k[5:]} {v:.4f}" for k, v in tests.items()))
+    return "\n".join(lines)
