@@ -17,7 +17,7 @@ from .ir import format_value
 @dataclass(frozen=True)
 class Word:
     key: str
-    form: str  # "dims", "int", "number" or "choice"
+    form: str  # "dims", "int", "number", "choice", or "size" (an int k or KHxKW, as (kh, kw))
     choices: tuple = ()
     default: object = None
     required: bool = False
@@ -56,6 +56,8 @@ def _fits(slot, form, value):
         return form == "dims" and (not slot.ranks or len(value) in slot.ranks)
     if slot.form == "int":
         return form == "int"
+    if slot.form == "size":
+        return form == "int" or (form == "dims" and len(value) == 2)
     if slot.form == "number":
         return form in ("int", "float")
     return form == "name" and value in slot.choices
@@ -70,7 +72,11 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
         slot = next((s for s in sig.words if s.key not in filled and _fits(s, form, value)), None)
         if slot is None:
             raise _unexpected_word(kind, sig, form, value, loc, filled, known_kinds)
-        params[slot.key] = float(value) if slot.form == "number" else value
+        if slot.form == "number":
+            value = float(value)
+        elif slot.form == "size" and form == "int":
+            value = (value, value)
+        params[slot.key] = value
         filled.add(slot.key)
     missing = [s for s in sig.words if s.required and s.key not in filled]
     if missing:
@@ -130,7 +136,7 @@ def _unexpected_word(kind, sig, form, value, loc, filled, known_kinds):
 
 
 def _describe(slot):
-    if slot.form == "dims":
+    if slot.form in ("dims", "size"):
         return "its dimensions"
     if slot.form in ("int", "number"):
         return f"a number ({slot.key})"

@@ -29,6 +29,13 @@ LAYER_ROWS = [
     ("input 3x4x2\ndense 5", 3),
     ("input 7\ndense 1 bias=false", 2),
     ("input 6x6x1\nconv 3x3x2 same tanh -> conv 3x3x3 valid sigmoid -> dense 4 relu", 2),
+    ("input 8x8x2\nmaxpool 2x2", 2),
+    ("input 7x9x2\nmaxpool 3x2", 2),
+    ("input 7x7x3\nmaxpool 3 stride=2", 2),
+    ("input 9x8x1\nmaxpool 4x4 stride=1", 1),
+    ("input 8x8x2\navgpool 2", 2),
+    ("input 7x7x2\navgpool 3x2 stride=2", 3),
+    ("input 12x12x1\nconv 5x5x4 valid relu -> maxpool 4x4 -> dense 3 softmax", 2),
 ] + [(f"input 6\ndense 5 {act}", 3) for act in ACTIVATIONS]
 
 

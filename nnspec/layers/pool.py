@@ -1,0 +1,107 @@
+"""Max and average pooling over KHxKW windows, channels-last.
+
+When the stride equals the window and divides the input (the usual case) the
+input is reshaped to (n, oh, kh, ow, kw, c) and reduced: no windows at all.
+Otherwise windows come from a strided view, and backward spreads gradients
+back by looping over the kh*kw window offsets (no np.add.at). Max pooling
+splits the gradient equally between tied maxima.
+"""
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ..signature import Opt, Signature, Word
+from .base import LayerType, ShapeProblem, fmt_shape
+
+
+def _signature(kind):
+    return Signature(usage=f"{kind} KHxKW [stride=S]   (or {kind} K for KxK)",
+                     words=(Word("window", "size", required=True),),
+                     options=(Opt("stride", int, None, minimum=1),))
+
+
+def _stride(p):
+    return (p["stride"], p["stride"]) if p["stride"] else p["window"]
+
+
+def shape(p, in_shape):
+    kh, kw = p["window"]
+    sh, sw = _stride(p)
+    if len(in_shape) != 3:
+        raise ShapeProblem(f"needs an HxWxC input, got {fmt_shape(in_shape)}")
+    h, w, c = in_shape
+    if h < kh or w < kw:
+        raise ShapeProblem(f"needs at least {kh}x{kw} input")
+    return ((h - kh) // sh + 1, (w - kw) // sw + 1, c)
+
+
+def _blocks(p, x):
+    """x as (n, oh, kh, ow, kw, c) when windows tile it exactly, else None."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    n, h, w, c = x.shape
+    if (sh, sw) != (kh, kw) or h % kh or w % kw:
+        return None
+    return x.reshape(n, h // kh, kh, w // kw, kw, c)
+
+
+def _windows(p, x):
+    """(n, oh, ow, c, kh, kw) strided view of x's windows."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    return sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
+
+
+def _spread(p, dwin, x_shape, dtype):
+    """Sum window gradients (n, oh, ow, c, kh, kw) back onto the input."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    _, oh, ow = dwin.shape[:3]
+    dx = np.zeros(x_shape, dtype=dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dx[:, i:i + oh * sh:sh, j:j + ow * sw:sw] += dwin[..., i, j]
+    return dx
+
+
+def max_forward(p, w, x, training):
+    blocks = _blocks(p, x)
+    if blocks is not None:
+        y = blocks.max(axis=(2, 4))
+        return y, (x, y)
+    win = _windows(p, x)
+    y = win.max(axis=(4, 5))
+    return y, (x, y)
+
+
+def max_backward(p, w, cache, dy, need_dx):
+    x, y = cache
+    if not need_dx:
+        return None, {}
+    blocks = _blocks(p, x)
+    if blocks is not None:
+        mask = blocks == y[:, :, None, :, None, :]
+        share = dy / mask.sum(axis=(2, 4))
+        return (mask * share[:, :, None, :, None, :]).reshape(x.shape), {}
+    mask = _windows(p, x) == y[..., None, None]
+    share = dy / mask.sum(axis=(4, 5))
+    return _spread(p, mask * share[..., None, None], x.shape, dy.dtype), {}
+
+
+def avg_forward(p, w, x, training):
+    blocks = _blocks(p, x)
+    y = blocks.mean(axis=(2, 4)) if blocks is not None else _windows(p, x).mean(axis=(4, 5))
+    return y, x.shape
+
+
+def avg_backward(p, w, x_shape, dy, need_dx):
+    if not need_dx:
+        return None, {}
+    kh, kw = p["window"]
+    share = dy / dy.dtype.type(kh * kw)
+    n, h, wd, c = x_shape
+    if _stride(p) == (kh, kw) and h % kh == 0 and wd % kw == 0:
+        full = np.broadcast_to(share[:, :, None, :, None, :], (n, h // kh, kh, wd // kw, kw, c))
+        return full.reshape(x_shape), {}
+    dwin = np.broadcast_to(share[..., None, None], share.shape + (kh, kw))
+    return _spread(p, dwin, x_shape, dy.dtype), {}
+
+
+MAXPOOL = LayerType(_signature("maxpool"), shape, None, max_forward, max_backward)
+AVGPOOL = LayerType(_signature("avgpool"), shape, None, avg_forward, avg_backward)
