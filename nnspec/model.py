@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, bundle, losses, shapes, summary, train
+from . import __version__, bundle, checkpoints, losses, shapes, summary, train
 from .errors import BundleError, DataError, NNSpecError, SpecError
 from .graph import Graph
 from .ir import TrainConfig
@@ -51,8 +51,8 @@ def load(path):
     newer_minor = tuple(version) > bundle.VERSION
     bundle.check_map(doc, "payload", {
         "nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
-        "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict},
-        allow_extra=newer_minor)
+        "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
+        "checkpoint": dict}, optional=("checkpoint",), allow_extra=newer_minor)
     bundle.check_map(doc["preprocess"], "payload.preprocess", {"scale": float, "offset": float},
                      allow_extra=newer_minor)
     if doc["dtype"] not in DTYPES:
@@ -84,6 +84,8 @@ def load(path):
     model.classes = tuple(classes) if classes is not None else None
     model.preprocess = {k: doc["preprocess"][k] for k in ("scale", "offset")}
     model.history = _check_history(doc["history"])
+    if "checkpoint" in doc:
+        checkpoints.decode(model, doc["checkpoint"], newer_minor)
     model.meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     model.meta["format"] = ".".join(map(str, version))
     return model
@@ -121,6 +123,8 @@ class Model:
         self._seeds = np.random.SeedSequence(self.config.seed).spawn(3)  # init, shuffle, data
         self.weights = self.graph.init(np.random.default_rng(self._seeds[0]))
         self.optimizer = None
+        self.shuffle_rng = np.random.default_rng(self._seeds[1])  # persists across fit calls
+        self.epoch = 0  # epochs trained so far
         self.history = {}
         self.classes = None
         self.preprocess = dict(IDENTITY)  # raw integer input -> model input, see prepare()
@@ -200,10 +204,11 @@ class Model:
             validation = (vx, self._targets(vx, validation_data[1], "validation y"))
         if self.optimizer is None:
             self.optimizer = OPTIMIZERS[config.optimizer](**dict(config.optimizer_options))
-        seq = self._seeds[1] if seed is None else np.random.SeedSequence(seed)
-        rng = np.random.default_rng(seq)
-        history = train.fit(self.graph, self.weights, self.optimizer, config, x, t, rng,
-                            validation, on_epoch)
+        if seed is not None:
+            self.shuffle_rng = np.random.default_rng(seed)
+        history = train.fit(self.graph, self.weights, self.optimizer, config, x, t,
+                            self.shuffle_rng, validation, on_epoch)
+        self.epoch += len(history["loss"])
         for key, values in history.items():
             self.history.setdefault(key, []).extend(values)
         return history
@@ -261,8 +266,10 @@ class Model:
     def summary(self, print_fn=print):
         print_fn(summary.table(self.graph, self.weights))
 
-    def save(self, path):
-        bundle.save(path, {
+    def save(self, path, checkpoint=False):
+        """Write a bundle; checkpoint=True adds what resuming training needs
+        (optimizer state, epoch, shuffling RNG state)."""
+        doc = {
             "nnspec": __version__,
             "numpy": np.__version__,
             "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
@@ -272,4 +279,7 @@ class Model:
             "preprocess": {k: float(v) for k, v in self.preprocess.items()},
             "weights": {k: bundle.encode_array(v) for k, v in self.weights.items()},
             "history": self.history,
-        })
+        }
+        if checkpoint:
+            doc["checkpoint"] = checkpoints.encode(self)
+        bundle.save(path, doc)

@@ -181,7 +181,7 @@ def test_a_newer_minor_version_with_new_keys_still_loads(valid, tmp_path):
     def newer(outer, doc):
         outer["version"] = [1, 7]
         outer["signature"] = "future"
-        doc["checkpoint"] = {"epoch": 3}
+        doc["quantization"] = {"bits": 8}
     path = tmp_path / "newer.nnb"
     path.write_bytes(_repack(valid, newer))
     assert nnspec.load(path).classes == ("a", "b", "c")
@@ -276,3 +276,44 @@ def test_the_format_document_reader_snippet_works(tmp_path, monkeypatch):
     assert set(scope["w"]) == set(model.weights)
     for k, v in model.weights.items():
         np.testing.assert_array_equal(scope["w"][k], v)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd(momentum=0.9)", "sgd(momentum=0.9, nesterov=true)"])
+def test_resuming_from_a_checkpoint_is_bit_identical(optimizer, tmp_path, rng):
+    spec = (f"input 6x6x1\nconv 3x3x4 same relu -> maxpool 2 -> dense 3 softmax\n"
+            f"train {{\n optimizer = {optimizer}\n lr = 0.05\n batch_size = 7\n seed = 4\n}}")
+    x, y = rng.random((40, 6, 6, 1)), rng.integers(0, 3, 40)
+    straight = nnspec.compile(spec)
+    straight.fit(x, y, epochs=5)
+    first = nnspec.compile(spec)
+    first.fit(x, y, epochs=2)
+    first.save(tmp_path / "ck.nnb", checkpoint=True)
+    resumed = nnspec.load(tmp_path / "ck.nnb")
+    assert resumed.epoch == 2 and set(resumed.optimizer.state) == set(first.optimizer.state)
+    resumed.fit(x, y, epochs=3)
+    for k, v in straight.weights.items():
+        assert resumed.weights[k].tobytes() == v.tobytes(), k
+    assert resumed.history == straight.history
+
+
+def test_malformed_checkpoints_are_bundle_errors(tmp_path, rng):
+    model = nnspec.compile("input 4\ndense 3 softmax\ntrain { optimizer = sgd(momentum=0.5) }")
+    model.fit(rng.random((8, 4)), rng.integers(0, 3, 8), epochs=1)
+    model.save(tmp_path / "ck.nnb", checkpoint=True)
+    good = (tmp_path / "ck.nnb").read_bytes()
+    cases = {
+        "rng state not digits": (lambda o, d: d["checkpoint"]["rng"].update(state="-5"), "PCG64"),
+        "rng huge": (lambda o, d: d["checkpoint"]["rng"].update(state="9" * 400), "out of range"),
+        "state for no parameter": (lambda o, d: d["checkpoint"]["optimizer"]["state"].update(
+            x=d["weights"]["dense1.b"]), "'x' is not a parameter"),
+        "state of the wrong shape": (lambda o, d: d["checkpoint"]["optimizer"]["state"].update(
+            {"dense1.W": d["weights"]["dense1.b"]}), r"shape \[3\], the parameter has \[4, 3\]"),
+        "negative epoch": (lambda o, d: d["checkpoint"].update(epoch=-1), "negative"),
+        "other optimizer": (lambda o, d: d["checkpoint"]["optimizer"].update(name="adam"),
+                            "'adam'"),
+    }
+    for name, (mutate, words) in cases.items():
+        path = tmp_path / "bad.nnb"
+        path.write_bytes(_repack(good, mutate))
+        with pytest.raises(nnspec.BundleError, match=words):
+            nnspec.load(path)
