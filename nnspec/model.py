@@ -118,6 +118,8 @@ class Model:
         overrides = {k: v for k, v in overrides.items() if v is not None}
         if seed is not None:
             overrides["seed"] = seed
+        # an overridden setting no longer comes from the spec: forget its location
+        overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
         self.config = dataclasses.replace(config, **overrides)
         self._check_config(source, text)
         self._seeds = np.random.SeedSequence(self.config.seed).spawn(3)  # init, shuffle, data
@@ -138,6 +140,9 @@ class Model:
             raise SpecError(message, loc.line if loc else None, loc.column if loc else None,
                             source, text)
 
+        for key, low in (("batch_size", 1), ("epochs", 0), ("lr", 0.0), ("l1", 0.0), ("l2", 0.0)):
+            if getattr(c, key) < low:  # overrides from the CLI or API skip the parser's check
+                fail(key, f"{key} must be at least {low}, got {getattr(c, key)}")
         if c.loss not in losses.LOSSES:
             fail("loss", f"unknown loss '{c.loss}'{suggest(c.loss, losses.LOSSES)} "
                          f"(one of: {', '.join(losses.LOSSES)})")
@@ -193,6 +198,9 @@ class Model:
     def fit(self, x, y, epochs=None, batch_size=None, validation_data=None, seed=None,
             on_epoch=None):
         """Train in place; returns the history dict (also kept as model.history)."""
+        if (batch_size is not None and batch_size < 1) or (epochs is not None and epochs < 0):
+            raise DataError(f"fit: batch_size must be at least 1 and epochs at least 0, got "
+                            f"batch_size={batch_size}, epochs={epochs}")
         config = dataclasses.replace(self.config, **{k: v for k, v in
                                                      (("epochs", epochs), ("batch_size", batch_size))
                                                      if v is not None})

@@ -84,3 +84,12 @@ def test_infer_rejects_inputs_of_the_wrong_shape(tmp_path):
     assert r.returncode == 2
     assert "holds an array of shape (2, 28, 28); the model takes samples of 16x16x1" in r.stderr
     assert r.stderr.count("\n") == 1
+
+
+def test_bad_overrides_are_one_line_errors(tmp_path):
+    r = run_cli("train", MODELS / "shapes.nn", "-o", tmp_path / "x.nnb", "--batch-size", "0")
+    assert r.returncode == 2 and "batch_size must be at least 1, got 0" in r.stderr
+    assert r.stderr.count("\n") == 1
+    r = run_cli("train", MODELS / "shapes.nn", "-o", tmp_path / "no" / "such" / "dir.nnb",
+                "--epochs", "1")
+    assert r.returncode == 2 and "cannot write" in r.stderr and "Traceback" not in r.stderr

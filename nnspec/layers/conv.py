@@ -3,7 +3,7 @@
 Forward gathers every receptive field into one matrix (a strided window view,
 copied once) and does a single matmul. Backward is two matmuls plus a col2im
 that loops over the kernel's kh*kw offsets adding strided slices, so there is
-no np.add.at and no Python loop over samples or pixels.
+no scatter-add and no Python loop over samples or pixels.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view

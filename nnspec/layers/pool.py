@@ -3,7 +3,7 @@
 When the stride equals the window and divides the input (the usual case) the
 input is reshaped to (n, oh, kh, ow, kw, c) and reduced: no windows at all.
 Otherwise windows come from a strided view, and backward spreads gradients
-back by looping over the kh*kw window offsets (no np.add.at). Max pooling
+back by looping over the kh*kw window offsets (no scatter-add). Max pooling
 splits the gradient equally between tied maxima.
 """
 import numpy as np
