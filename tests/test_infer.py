@@ -1,0 +1,89 @@
+"""`nnspec infer` and `nnspec inspect` over every input format they accept."""
+import gzip
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.data.files import read_idx
+
+from conftest import MODELS, run_cli
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("infer")
+    model = nnspec.compile(MODELS / "shapes.nn", epochs=1)
+    splits = model.data()
+    model.fit(*splits.train)
+    model.save(tmp / "shapes.nnb")
+    return tmp, model, splits.test[0][:4]
+
+
+def _idx_bytes(array):
+    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    return header + array.astype(">u1").tobytes()
+
+
+def test_idx_reader_round_trip_and_truncation(tmp_path):
+    pixels = np.random.default_rng(0).integers(0, 256, (3, 5, 4), dtype=np.uint8)
+    (tmp_path / "a-idx3-ubyte.gz").write_bytes(gzip.compress(_idx_bytes(pixels)))
+    np.testing.assert_array_equal(read_idx(tmp_path / "a-idx3-ubyte.gz"), pixels)
+    (tmp_path / "b.idx").write_bytes(_idx_bytes(pixels)[:-7])
+    with pytest.raises(nnspec.DataError, match="truncated"):
+        read_idx(tmp_path / "b.idx")
+    (tmp_path / "c.idx").write_bytes(b"\x01\x02\x03")
+    with pytest.raises(nnspec.DataError, match="not an IDX file"):
+        read_idx(tmp_path / "c.idx")
+
+
+def test_infer_reads_npz_and_idx_with_training_preprocessing(trained):
+    tmp, model, x = trained
+    expected = model.predict_classes(x)
+    np.savez(tmp / "x.npz", x=x)
+    raw = np.round(x[..., 0] * 255).astype(np.uint8)  # as raw 8-bit pixels, no channel axis
+    (tmp / "x-idx3-ubyte.gz").write_bytes(gzip.compress(_idx_bytes(raw)))
+    r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npz", tmp / "x-idx3-ubyte.gz",
+                "--format", "json")
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    assert [row["input"] for row in rows] == [f"{tmp / 'x.npz'}[{i}]" for i in range(4)] + [
+        f"{tmp / 'x-idx3-ubyte.gz'}[{i}]" for i in range(4)]
+    assert [row["class"] for row in rows] == list(expected) * 2
+    for row in rows:
+        assert abs(sum(row["probabilities"].values()) - 1) < 1e-5
+
+
+def test_infer_csv_output_and_top(trained):
+    tmp, model, x = trained
+    np.save(tmp / "x.npy", x)
+    r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npy", "--format", "csv")
+    lines = r.stdout.splitlines()
+    assert lines[0] == "input,class,probability" and len(lines) == 5
+    r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npy", "--top", "2")
+    assert all(line.count(" 0.") + line.count(" 1.0") == 2 for line in r.stdout.splitlines())
+
+
+def test_regression_models_print_values(tmp_path):
+    model = nnspec.compile("input 3\ndense 1\ntrain { loss = mse }")
+    model.save(tmp_path / "r.nnb")
+    x = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    r = run_cli("infer", tmp_path / "r.nnb", tmp_path / "x.npy")
+    assert r.returncode == 0, r.stderr
+    values = [float(line.split(": ")[1]) for line in r.stdout.splitlines()]
+    np.testing.assert_allclose(values, model.predict(x)[:, 0], rtol=1e-5)
+
+
+def test_inspect_shows_metadata_summary_and_history(trained):
+    tmp, model, _ = trained
+    r = run_cli("inspect", tmp / "shapes.nnb")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout
+    assert "format      nnspec-bundle 1.0" in out
+    assert "classes     horizontal, vertical, cross, rectangle" in out
+    assert "total parameters: 59,381" in out
+    history = out.split("history\n")[1].splitlines()
+    assert history[0].split() == ["epoch", "loss", "accuracy"] and history[1].split()[0] == "1"
