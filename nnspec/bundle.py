@@ -33,7 +33,7 @@ def encode_array(a):
 
 def decode_array(obj, field):
     """{dtype, shape, data} -> a writable numpy array, every part checked."""
-    _check_map(obj, field, {"dtype": str, "shape": list, "data": bytes})
+    check_map(obj, field, {"dtype": str, "shape": list, "data": bytes})
     code = obj["dtype"]
     if code not in DTYPES:
         raise BundleError(f"{field}: dtype {code!r} is not one of {', '.join(DTYPES)}")
@@ -118,7 +118,7 @@ def read(path):
     if not isinstance(version, list) or len(version) != 2 or not all(type(v) is int for v in version):
         raise BundleError(f"bundle.version: {version!r} is not [major, minor]")
     newer_minor = tuple(version) > VERSION
-    _check_map(outer, "bundle", {"format": str, "version": list, "sha256": str,
+    check_map(outer, "bundle", {"format": str, "version": list, "sha256": str,
                                  "payload": bytes}, allow_extra=newer_minor)
     if version[0] > VERSION[0]:
         raise BundleError(f"{path}: bundle format {version[0]}.{version[1]} was written by a "
@@ -131,7 +131,7 @@ def read(path):
     return doc, tuple(version)
 
 
-def _check_map(obj, field, types, optional=(), allow_extra=False):
+def check_map(obj, field, types, optional=(), allow_extra=False):
     """obj must be a dict with these keys (some optional) of these types, and no others
     unless allow_extra."""
     if not isinstance(obj, dict):
@@ -157,4 +157,3 @@ def _type_name(kind):
             float: "a number", type(None): "nil"}.get(kind, kind.__name__)
 
 
-check_map = _check_map

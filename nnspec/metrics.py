@@ -13,6 +13,6 @@ def mae(out, y):
 METRICS = {"accuracy": accuracy, "mae": mae}
 
 
-def default_for(loss, out_width):
+def default_for(out_width):
     """Accuracy for classifiers (several outputs), MAE for regression."""
     return "accuracy" if out_width > 1 else "mae"

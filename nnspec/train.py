@@ -70,7 +70,7 @@ def evaluate(graph, weights, x, t, loss, batch_size=256):
     out = graph.predict(weights, x, batch_size)
     value, _, _ = losses.value_and_grad(loss, graph.output_activation,
                                         _logits(graph, out), out, t)
-    metric = metrics.default_for(loss, graph.output_shape[-1])
+    metric = metrics.default_for(graph.output_shape[-1])
     return {"loss": value, metric: metrics.METRICS[metric](out, t)}
 
 
@@ -85,7 +85,7 @@ def fit(graph, weights, optimizer, config, x, t, rng, validation=None, on_epoch=
     """Train in place for config.epochs; returns the history dict of lists."""
     coefs = coefficients(graph, weights, config)
     lrs = {name: c[0] for name, c in coefs.items()}
-    metric = metrics.default_for(config.loss, graph.output_shape[-1])
+    metric = metrics.default_for(graph.output_shape[-1])
     history = {"loss": [], metric: []}
     if validation is not None:
         history["val_loss"], history["val_" + metric] = [], []
