@@ -155,5 +155,3 @@ def _type_name(kind):
         return " or ".join(_type_name(k) for k in kind)
     return {str: "a string", bytes: "bytes", list: "a list", dict: "a map", int: "an integer",
             float: "a number", type(None): "nil"}.get(kind, kind.__name__)
-
-
