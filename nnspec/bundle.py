@@ -117,12 +117,11 @@ def read(path):
     version = outer.get("version")
     if not isinstance(version, list) or len(version) != 2 or not all(type(v) is int for v in version):
         raise BundleError(f"bundle.version: {version!r} is not [major, minor]")
-    newer_minor = tuple(version) > VERSION
-    check_map(outer, "bundle", {"format": str, "version": list, "sha256": str,
-                                 "payload": bytes}, allow_extra=newer_minor)
     if version[0] > VERSION[0]:
         raise BundleError(f"{path}: bundle format {version[0]}.{version[1]} was written by a "
                           f"newer nnspec; this one reads format {VERSION[0]}.x")
+    check_map(outer, "bundle", {"format": str, "version": list, "sha256": str,
+                                "payload": bytes}, allow_extra=tuple(version) > VERSION)
     if hashlib.sha256(outer["payload"]).hexdigest() != outer["sha256"]:
         raise BundleError(f"{path}: checksum mismatch; the file is corrupt")
     doc = _unpack(outer["payload"], "payload")

@@ -33,11 +33,13 @@ class Graph:
             in_shape = self.shapes[node.inputs[0]]
             for key, value in layer.init(self.params[node.name], in_shape, rng, self.dtype).items():
                 weights[f"{node.name}.{key}"] = value
+        self.keys = {n.name: [(k.rsplit(".", 1)[1], k) for k in weights
+                              if k.rsplit(".", 1)[0] == n.name] for n in self.nodes}
         return weights
 
     def _own(self, weights, name):
-        prefix = name + "."
-        return {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+        """The node's weights by short name ('W', 'b'); keys are fixed once init has run."""
+        return {short: weights[full] for short, full in self.keys[name]}
 
     def forward(self, weights, x, training=False):
         """x: (batch, *input_shape) -> (output, tape for backward)."""

@@ -43,7 +43,7 @@ def _fit_shape(raw, shape, path):
 def results(model, names, out, top=5):
     """Per sample: {'input', 'class', 'index', 'probabilities'} or {'input', 'values'}."""
     rows = []
-    if out.shape[-1] == 1 or model.config.loss == "mse" and not model.classes:
+    if out.shape[-1] == 1 or (model.config.loss == "mse" and not model.classes):
         for name, row in zip(names, out):
             rows.append({"input": name, "values": [float(v) for v in np.ravel(row)]})
         return rows

@@ -15,12 +15,12 @@ _EPS = 1e-7
 def _cross_entropy(out, y):
     n = len(out)
     p = np.clip(out, _EPS, 1.0)
-    return float(-(y * np.log(p)).sum() / n), (-y / p / n).astype(out.dtype)
+    return float(-(y * np.log(p)).sum() / n), (-y / p / n).astype(out.dtype, copy=False)
 
 
 def _mse(out, y):
     diff = out - y
-    return float((diff * diff).mean()), (2.0 / diff.size * diff).astype(out.dtype)
+    return float((diff * diff).mean()), (2.0 / diff.size * diff).astype(out.dtype, copy=False)
 
 
 def _softmax_cross_entropy(z, y):
@@ -29,7 +29,7 @@ def _softmax_cross_entropy(z, y):
     e = np.exp(shifted)
     total = e.sum(axis=-1, keepdims=True)
     value = float(-(y * (shifted - np.log(total))).sum() / n)
-    return value, ((e / total - y) / n).astype(z.dtype)
+    return value, ((e / total - y) / n).astype(z.dtype, copy=False)
 
 
 LOSSES = {"cross_entropy": _cross_entropy, "mse": _mse}

@@ -161,7 +161,12 @@ class Model:
     def data(self):
         """The spec's data set, split train/validation/test, drawn from the seed."""
         from . import data
-        splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]))
+        try:
+            splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]))
+        except DataError as e:
+            loc = self.config.loc("data")
+            where = f"{self.source}:{loc.line}:{loc.column}" if loc else self.source
+            raise DataError(f"{where}: {e}") from None
         self.classes = splits.classes
         self.preprocess = dict(splits.preprocess or IDENTITY)
         return splits

@@ -88,6 +88,8 @@ CORPUS = {
                           ["not an nnspec bundle"]),
     "newer major version": (lambda d: _repack(d, _set("version", [2, 0], "outer")),
                             ["newer nnspec", "format 2.0"]),
+    "newer major version with other keys": (lambda d: _repack(d, lambda o, doc: o.update(
+        version=[3, 1], sha256=None, manifest={})), ["newer nnspec", "format 3.1"]),
     "version as a string": (lambda d: _repack(d, _set("version", "1.0", "outer")),
                             ["version", "[major, minor]"]),
     "version of one number": (lambda d: _repack(d, _set("version", [1], "outer")),

@@ -2,6 +2,7 @@
 import json
 
 import numpy as np
+import pytest
 
 import nnspec
 
@@ -93,3 +94,20 @@ def test_bad_overrides_are_one_line_errors(tmp_path):
     r = run_cli("train", MODELS / "shapes.nn", "-o", tmp_path / "no" / "such" / "dir.nnb",
                 "--epochs", "1")
     assert r.returncode == 2 and "cannot write" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("setting,words", [
+    ("data = shapes(n=-5)", "5:3: shapes: n must be a positive integer, got -5"),
+    ("data = shapes(noise=-1)", "5:3: shapes: noise must be at least 0, got -1"),
+    ("data = shapes(size=3)", "5:3: shapes: size must be an integer of at least 8, got 3"),
+    ("data = nope", "5:3: unknown data set 'nope'"),
+    ("data = shapes(100)\n  split = 0/50/50", "leaves none for training"),
+])
+def test_bad_data_settings_are_located_one_line_errors(setting, words, tmp_path):
+    spec = tmp_path / "d.nn"
+    spec.write_text(f"input 16x16x1\nconv 3x3x2 same relu -> dense 4 softmax\n\ntrain {{\n"
+                    f"  {setting}\n}}\n")
+    r = run_cli("train", spec, "-o", tmp_path / "d.nnb")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"error: {spec}:") and words in r.stderr, r.stderr
+    assert r.stderr.count("\n") == 1

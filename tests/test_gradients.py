@@ -105,9 +105,14 @@ def test_integer_and_onehot_labels_give_the_same_gradients(rng):
         np.testing.assert_allclose(ga[k], gb[k])
 
 
-def test_float32_stays_float32(rng):
-    model = nnspec.compile("input 6x6x1\nconv 3x3x2 same relu -> dense 3 softmax")
-    x = rng.normal(size=(4, 6, 6, 1))
-    loss, grads = model.gradients(x, [0, 1, 2, 0])
-    assert all(g.dtype == np.float32 for g in grads.values())
-    assert model.predict(x).dtype == np.float32
+@pytest.mark.parametrize("body,batch", LAYER_ROWS, ids=[r[0].replace("\n", " | ") for r in LAYER_ROWS])
+def test_float32_stays_float32_through_every_layer(body, batch, rng):
+    """No layer may upcast: a float64 temporary silently doubles the cost of all below it."""
+    model = nnspec.compile(body + " -> dense 3 softmax")  # the fused loss path, as in training
+    graph = model.graph
+    x = rng.normal(size=(batch,) + graph.input_shape).astype(np.float32)
+    out, tape = graph.forward(model.weights, x, training=True)
+    assert out.dtype == np.float32
+    grads, dx = graph.backward(tape, np.ones_like(out), input_grad=True)
+    assert dx.dtype == np.float32
+    assert {k: g.dtype for k, g in grads.items()} == {k: np.dtype("float32") for k in grads}

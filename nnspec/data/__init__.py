@@ -52,6 +52,9 @@ def prepare(config, rng):
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
     ds = load(config.data, rng)
     parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), config.split, rng)]
+    if parts[0] is None:
+        raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
+                        "samples leaves none for training")
     return Splits(*parts, classes=ds.classes, preprocess=ds.preprocess)
 
 

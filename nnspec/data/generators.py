@@ -1,6 +1,8 @@
 """Synthetic data sets, deterministic for a numpy Generator."""
 import numpy as np
 
+from ..errors import DataError
+
 SHAPES_CLASSES = ("horizontal", "vertical", "cross", "rectangle")
 
 
@@ -11,6 +13,12 @@ def shapes(rng, n=2000, size=16, noise=0.1):
     horizontal and one vertical line); 3: a rectangle outline. Gaussian noise
     of std `noise` is added and the result clipped to [0, 1].
     """
+    if not (isinstance(n, int) and n >= 1):
+        raise DataError(f"shapes: n must be a positive integer, got {n}")
+    if not (isinstance(size, int) and size >= 8):
+        raise DataError(f"shapes: size must be an integer of at least 8, got {size}")
+    if not noise >= 0:
+        raise DataError(f"shapes: noise must be at least 0, got {noise}")
     x = np.zeros((n, size, size), dtype=np.float32)
     y = np.arange(n) % 4
     rng.shuffle(y)

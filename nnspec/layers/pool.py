@@ -34,13 +34,19 @@ def shape(p, in_shape):
     return ((h - kh) // sh + 1, (w - kw) // sw + 1, c)
 
 
-def _blocks(p, x):
-    """x as (n, oh, kh, ow, kw, c) when windows tile it exactly, else None."""
-    (kh, kw), (sh, sw) = p["window"], _stride(p)
-    n, h, w, c = x.shape
-    if (sh, sw) != (kh, kw) or h % kh or w % kw:
+def _tiled(p, x_shape):
+    """(n, oh, kh, ow, kw, c) when the windows tile an input of x_shape exactly, else None."""
+    kh, kw = p["window"]
+    n, h, w, c = x_shape
+    if _stride(p) != (kh, kw) or h % kh or w % kw:
         return None
-    return x.reshape(n, h // kh, kh, w // kw, kw, c)
+    return (n, h // kh, kh, w // kw, kw, c)
+
+
+def _blocks(p, x):
+    """x reshaped to its tiled windows, or None when they do not tile it."""
+    tiled = _tiled(p, x.shape)
+    return None if tiled is None else x.reshape(tiled)
 
 
 def _windows(p, x):
@@ -77,10 +83,10 @@ def max_backward(p, w, cache, dy, need_dx):
     blocks = _blocks(p, x)
     if blocks is not None:
         mask = blocks == y[:, :, None, :, None, :]
-        share = dy / mask.sum(axis=(2, 4))
+        share = dy / mask.sum(axis=(2, 4), dtype=dy.dtype)  # int counts would upcast to float64
         return (mask * share[:, :, None, :, None, :]).reshape(x.shape), {}
     mask = _windows(p, x) == y[..., None, None]
-    share = dy / mask.sum(axis=(4, 5))
+    share = dy / mask.sum(axis=(4, 5), dtype=dy.dtype)
     return _spread(p, mask * share[..., None, None], x.shape, dy.dtype), {}
 
 
@@ -95,10 +101,9 @@ def avg_backward(p, w, x_shape, dy, need_dx):
         return None, {}
     kh, kw = p["window"]
     share = dy / dy.dtype.type(kh * kw)
-    n, h, wd, c = x_shape
-    if _stride(p) == (kh, kw) and h % kh == 0 and wd % kw == 0:
-        full = np.broadcast_to(share[:, :, None, :, None, :], (n, h // kh, kh, wd // kw, kw, c))
-        return full.reshape(x_shape), {}
+    tiled = _tiled(p, x_shape)
+    if tiled is not None:
+        return np.broadcast_to(share[:, :, None, :, None, :], tiled).reshape(x_shape), {}
     dwin = np.broadcast_to(share[..., None, None], share.shape + (kh, kw))
     return _spread(p, dwin, x_shape, dy.dtype), {}
 
