@@ -7,7 +7,9 @@ inference and gradient checks. Backward walks the forward tape in reverse.
 import numpy as np
 
 from . import activations, losses
+from .errors import ShapeError
 from .layers import REGISTRY
+from .printer import describe
 
 
 class Graph:
@@ -31,7 +33,14 @@ class Graph:
             if layer.init is None:
                 continue
             in_shape = self.shapes[node.inputs[0]]
-            for key, value in layer.init(self.params[node.name], in_shape, rng, self.dtype).items():
+            try:
+                own = layer.init(self.params[node.name], in_shape, rng, self.dtype)
+            except MemoryError as e:  # a spec can ask for any size; say which layer
+                loc = node.loc
+                raise ShapeError(f"{node.name}: {describe(node)} has more weights than fit in "
+                                 f"memory ({e})", loc.line if loc else None,
+                                 loc.column if loc else None) from None
+            for key, value in own.items():
                 weights[f"{node.name}.{key}"] = value
         self.keys = {n.name: [(k.rsplit(".", 1)[1], k) for k in weights
                               if k.rsplit(".", 1)[0] == n.name] for n in self.nodes}

@@ -123,7 +123,10 @@ class Model:
         self.config = dataclasses.replace(config, **overrides)
         self._check_config(source, text)
         self._seeds = np.random.SeedSequence(self.config.seed).spawn(3)  # init, shuffle, data
-        self.weights = self.graph.init(np.random.default_rng(self._seeds[0]))
+        try:
+            self.weights = self.graph.init(np.random.default_rng(self._seeds[0]))
+        except SpecError as e:
+            raise e.located(source, text)
         self.optimizer = None
         self.shuffle_rng = np.random.default_rng(self._seeds[1])  # persists across fit calls
         self.epoch = 0  # epochs trained so far

@@ -110,6 +110,13 @@ def test_bad_specs_are_located_and_explained(text, line, column, words):
     assert e.excerpt().splitlines()[0].strip() == text.splitlines()[line - 1].strip()
 
 
+def test_weights_too_large_for_memory_are_a_located_error():
+    with pytest.raises(nnspec.ShapeError) as info:
+        nnspec.compile("input 100000x100000x3\nconv 3x3x2 same\n  -> dense 100000")
+    assert (info.value.line, info.value.column) == (3, 6)
+    assert "dense1: dense 100000 has more weights than fit in memory" in info.value.message
+
+
 def test_shape_errors_are_shape_errors():
     with pytest.raises(nnspec.ShapeError):
         nnspec.compile("input 5x5x1\nconv 7x7x4 valid")
