@@ -18,7 +18,7 @@ import numpy as np
 from .errors import BundleError
 
 FORMAT = "nnspec-bundle"
-VERSION = (1, 0)
+VERSION = (1, 1)
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64, "<i4": np.int32,
           "|u1": np.uint8}
 

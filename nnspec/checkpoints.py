@@ -1,75 +1,174 @@
 """The `checkpoint` section of a bundle: what resuming training needs.
 
-    {"epoch": int, "optimizer": {"name": str, "state": {key: array}},
-     "rng": {"bit_generator": "PCG64", "state": str, "inc": str,
-             "has_uint32": int, "uinteger": int}}
+    {"epoch": int, "step": int,
+     "optimizer": {"name": str, "state": {key: array}},
+     "schedule": {"name": str, "state": {key: number}},
+     "rng": RNG, "position": {"batch": int, "rng": RNG, "sums": {key: number}} or nil,
+     "stopper": {"best": float, "wait": int, "best_epoch": int, "weights": {param: array}} or nil,
+     "overrides": {"seed": int, "lr": float, "batch_size": int, "epochs": int,
+                   "optimizer": str, "optimizer_options": {key: value}} (any subset)}
+    RNG = {"bit_generator": "PCG64", "state": str, "inc": str, "has_uint32": int, "uinteger": int}
 
+Format 1.0 checkpoints had only epoch, optimizer and rng; the rest is optional.
 The shuffling generator's 128-bit PCG64 state is stored as decimal strings
 (msgpack integers stop at 64 bits). Optimizer state keys are parameter names,
-optionally with a suffix (`conv1.W` or `conv1.W/m`); each array must have its
-parameter's shape.
+optionally with a suffix (`conv1.W/m`); each array must have its parameter's
+shape. `position` is set when Ctrl-C stopped training inside an epoch: the
+generator's state at that epoch's start and the batches already done.
 """
 import numpy as np
 
 from . import bundle
 from .errors import BundleError
-from .optim import OPTIMIZERS
+from .train import Position
+
+FIELD = "payload.checkpoint"
+_RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uinteger": int}
+_OVERRIDES = {"seed": int, "lr": float, "batch_size": int, "epochs": int, "optimizer": str,
+              "optimizer_options": dict}
+_SCALARS = (int, float, str, bool)
+
+
+def _encode_rng(state):
+    if state.get("bit_generator") != "PCG64":
+        raise BundleError(f"cannot checkpoint a {state.get('bit_generator')} generator")
+    return {"bit_generator": "PCG64", "state": str(state["state"]["state"]),
+            "inc": str(state["state"]["inc"]), "has_uint32": int(state["has_uint32"]),
+            "uinteger": int(state["uinteger"])}
+
+
+def _decode_rng(rng, field, allow_extra):
+    bundle.check_map(rng, field, _RNG, allow_extra=allow_extra)
+    if rng["bit_generator"] != "PCG64" or not (rng["state"].isdigit() and rng["inc"].isdigit()):
+        raise BundleError(f"{field}: not a PCG64 state")
+    if len(rng["state"]) > 40 or len(rng["inc"]) > 40:
+        raise BundleError(f"{field}: state out of range")
+    state = {"bit_generator": "PCG64",
+             "state": {"state": int(rng["state"]), "inc": int(rng["inc"])},
+             "has_uint32": rng["has_uint32"], "uinteger": rng["uinteger"]}
+    try:
+        np.random.PCG64().state = state
+    except (ValueError, TypeError, OverflowError) as e:
+        raise BundleError(f"{field}: {e}") from None
+    return state
+
+
+def _arrays(arrays):
+    return {k: bundle.encode_array(v) for k, v in arrays.items()}
 
 
 def encode(model):
-    state = model.shuffle_rng.bit_generator.state
-    if state.get("bit_generator") != "PCG64":
-        raise BundleError(f"cannot checkpoint a {state.get('bit_generator')} generator")
-    optimizer = model.optimizer
+    unstorable = [k for k in model.overrides if k not in _OVERRIDABLE]
+    if unstorable:
+        raise BundleError(f"cannot checkpoint the override {unstorable[0]}=...; "
+                          "put it in the spec's train block")
+    overrides = {k: (dict(v) if k == "optimizer_options" else v)
+                 for k, v in model.overrides.items()}
+    position = model.position
+    stopper = model.stopper.state if model.stopper is not None else None
+    if stopper is not None:
+        stopper = {**stopper, "weights": _arrays(stopper["weights"])}
     return {
         "epoch": model.epoch,
-        "optimizer": {"name": model.config.optimizer,
-                      "state": {k: bundle.encode_array(v)
-                                for k, v in (optimizer.state if optimizer else {}).items()}},
-        "rng": {"bit_generator": "PCG64", "state": str(state["state"]["state"]),
-                "inc": str(state["state"]["inc"]), "has_uint32": int(state["has_uint32"]),
-                "uinteger": int(state["uinteger"])},
+        "step": model.optimizer.t,
+        "optimizer": {"name": model.config.optimizer, "state": _arrays(model.optimizer.state)},
+        "schedule": {"name": type(model.schedule).__name__, "state": model.schedule.state},
+        "rng": _encode_rng(model.shuffle_rng.bit_generator.state),
+        "position": None if position is None else {
+            "batch": position.batch, "rng": _encode_rng(position.rng_state),
+            "sums": position.sums},
+        "stopper": stopper,
+        "overrides": overrides,
     }
 
 
-def decode(model, doc, allow_extra=False):
-    """Restore optimizer state, epoch and RNG into a freshly loaded model, checking each."""
-    field = "payload.checkpoint"
-    bundle.check_map(doc, field, {"epoch": int, "optimizer": dict, "rng": dict},
+_OVERRIDABLE = set(_OVERRIDES)
+
+
+def overrides(doc, allow_extra=False):
+    """The compile overrides a checkpoint was trained with, checked, as Model kwargs."""
+    if not isinstance(doc, dict) or "overrides" not in doc:
+        return {}
+    field = f"{FIELD}.overrides"
+    stored = doc["overrides"]
+    bundle.check_map(stored, field, _OVERRIDES, optional=tuple(_OVERRIDES),
                      allow_extra=allow_extra)
-    if doc["epoch"] < 0:
-        raise BundleError(f"{field}.epoch: {doc['epoch']} is negative")
-    opt = doc["optimizer"]
-    bundle.check_map(opt, f"{field}.optimizer", {"name": str, "state": dict},
-                     allow_extra=allow_extra)
-    if opt["name"] != model.config.optimizer:
-        raise BundleError(f"{field}.optimizer.name: {opt['name']!r}, but the spec trains with "
-                          f"{model.config.optimizer!r}")
-    optimizer = OPTIMIZERS[opt["name"]](**dict(model.config.optimizer_options))
-    for key, value in opt["state"].items():
+    out = {k: v for k, v in stored.items() if k in _OVERRIDES}
+    if "optimizer_options" in out:
+        options = out["optimizer_options"]
+        if not all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in options.items()):
+            raise BundleError(f"{field}.optimizer_options: expected names and numbers")
+        out["optimizer_options"] = tuple(sorted(options.items()))
+    return out
+
+
+def _decode_state(model, states, field):
+    """{key: encoded array} for parameters -> {key: array of the model's dtype}."""
+    out = {}
+    for key, value in states.items():
         param = str(key).split("/", 1)[0]
         if param not in model.weights:
-            raise BundleError(f"{field}.optimizer.state: {key!r} is not a parameter's state")
-        arr = bundle.decode_array(value, f"{field}.optimizer.state.{key}")
+            raise BundleError(f"{field}: {key!r} is not a parameter's state")
+        arr = bundle.decode_array(value, f"{field}.{key}")
         if arr.shape != model.weights[param].shape:
-            raise BundleError(f"{field}.optimizer.state.{key}: shape {list(arr.shape)}, the "
+            raise BundleError(f"{field}.{key}: shape {list(arr.shape)}, the "
                               f"parameter has {list(model.weights[param].shape)}")
-        optimizer.state[key] = arr.astype(model.graph.dtype)
-    rng = doc["rng"]
-    bundle.check_map(rng, f"{field}.rng", {"bit_generator": str, "state": str, "inc": str,
-                                           "has_uint32": int, "uinteger": int},
+        out[key] = arr.astype(model.graph.dtype)
+    return out
+
+
+def decode(model, doc, allow_extra=False):
+    """Restore optimizer, schedule, position, early stopping, epoch and RNG into a
+    freshly loaded model, checking each."""
+    optional = ("step", "schedule", "position", "stopper", "overrides")
+    bundle.check_map(doc, FIELD, {"epoch": int, "optimizer": dict, "rng": dict, "step": int,
+                                  "schedule": dict, "position": (dict, type(None)),
+                                  "stopper": (dict, type(None)), "overrides": dict},
+                     optional=optional, allow_extra=allow_extra)
+    for key in ("epoch", "step"):
+        if doc.get(key, 0) < 0:
+            raise BundleError(f"{FIELD}.{key}: {doc[key]} is negative")
+    opt = doc["optimizer"]
+    bundle.check_map(opt, f"{FIELD}.optimizer", {"name": str, "state": dict},
                      allow_extra=allow_extra)
-    if rng["bit_generator"] != "PCG64" or not (rng["state"].isdigit() and rng["inc"].isdigit()):
-        raise BundleError(f"{field}.rng: not a PCG64 state")
-    if len(rng["state"]) > 40 or len(rng["inc"]) > 40:
-        raise BundleError(f"{field}.rng: state out of range")
-    generator = np.random.PCG64()
-    try:
-        generator.state = {"bit_generator": "PCG64",
-                           "state": {"state": int(rng["state"]), "inc": int(rng["inc"])},
-                           "has_uint32": rng["has_uint32"], "uinteger": rng["uinteger"]}
-    except (ValueError, TypeError, OverflowError) as e:
-        raise BundleError(f"{field}.rng: {e}") from None
-    model.shuffle_rng = np.random.Generator(generator)
-    model.optimizer = optimizer
+    if opt["name"] != model.config.optimizer:
+        raise BundleError(f"{FIELD}.optimizer.name: {opt['name']!r}, but the spec trains with "
+                          f"{model.config.optimizer!r}")
+    model.optimizer.state = _decode_state(model, opt["state"], f"{FIELD}.optimizer.state")
+    model.optimizer.t = doc.get("step", 0)
+    if "schedule" in doc:
+        _decode_schedule(model, doc["schedule"], allow_extra)
+    model.shuffle_rng = np.random.Generator(np.random.PCG64())
+    model.shuffle_rng.bit_generator.state = _decode_rng(doc["rng"], f"{FIELD}.rng", allow_extra)
+    position = doc.get("position")
+    if position is not None:
+        field = f"{FIELD}.position"
+        bundle.check_map(position, field, {"batch": int, "rng": dict, "sums": dict},
+                         allow_extra=allow_extra)
+        if position["batch"] < 1 or not all(isinstance(v, (int, float))
+                                             for v in position["sums"].values()):
+            raise BundleError(f"{field}: not a position inside an epoch")
+        model.position = Position(position["batch"],
+                                  _decode_rng(position["rng"], f"{field}.rng", allow_extra),
+                                  dict(position["sums"]))
+    if doc.get("stopper") is not None and model.stopper is not None:
+        field = f"{FIELD}.stopper"
+        stopper = doc["stopper"]
+        bundle.check_map(stopper, field, {"best": float, "wait": int, "best_epoch": int,
+                                          "weights": dict}, allow_extra=allow_extra)
+        model.stopper.load({**stopper, "weights": _decode_state(model, stopper["weights"],
+                                                                f"{field}.weights")})
     model.epoch = doc["epoch"]
+
+
+def _decode_schedule(model, doc, allow_extra):
+    field = f"{FIELD}.schedule"
+    bundle.check_map(doc, field, {"name": str, "state": dict}, allow_extra=allow_extra)
+    want = type(model.schedule).__name__
+    if doc["name"] != want:
+        raise BundleError(f"{field}.name: {doc['name']!r}, but the spec's schedule is {want!r}")
+    expected = model.schedule.state
+    state = doc["state"]
+    if set(state) != set(expected) or not all(isinstance(v, (int, float)) for v in state.values()):
+        raise BundleError(f"{field}.state: expected numbers for {sorted(expected) or 'nothing'}")
+    model.schedule.load(state)

@@ -6,7 +6,6 @@ caret for spec errors) on stderr and exits 2; a diverged run exits 1.
 import argparse
 import json
 import sys
-import time
 
 
 def main(argv=None):
@@ -43,9 +42,19 @@ def _parser():
     t = sub.add_parser("train", help="train a spec on its data set and save a bundle")
     t.add_argument("spec", help="a .nn file with a train block")
     t.add_argument("-o", "--output", required=True, help="the bundle to write (.nnb)")
-    t.add_argument("--epochs", type=int, help="override the train block's epochs")
+    t.add_argument("--epochs", type=int,
+                   help="override the train block's epochs (with --resume: the total to reach)")
     t.add_argument("--batch-size", type=int, help="override the train block's batch_size")
+    t.add_argument("--lr", type=float, help="the learning rate for every layer (replaces the train block's "
+                        "and any layer's own lr=)")
+    t.add_argument("--optimizer", help="override the optimizer, e.g. adam or 'sgd(momentum=0.9)'")
     t.add_argument("--seed", type=int, help="override the train block's seed")
+    t.add_argument("--checkpoint-dir", metavar="DIR",
+                   help="write a resumable bundle to DIR before training and after every epoch")
+    t.add_argument("--resume", metavar="DIR_OR_BUNDLE",
+                   help="continue from the newest checkpoint in DIR, or from a bundle")
+    t.add_argument("--log", metavar="FILE", help="append one JSON line of metrics per epoch")
+    t.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     t.set_defaults(run=_train)
 
     i = sub.add_parser("infer", help="predict with a trained bundle")
@@ -102,30 +111,8 @@ def _ir_json(network):
 
 
 def _train(args):
-    from . import compile
-    model = compile(_spec_path(args.spec), seed=args.seed, epochs=args.epochs,
-                    batch_size=args.batch_size)
-    config = model.config
-    splits = model.data()
-    sizes = [len(part[0]) if part else 0 for part in (splits.train, splits.validation, splits.test)]
-    print(f"training {args.spec}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test "
-          f"samples; {config.epochs} epochs, batch {config.batch_size}, seed {config.seed}",
-          flush=True)
-    start = time.perf_counter()
-
-    def report(epoch, logs):
-        numbers = "  ".join(f"{k} {v:.4f}" for k, v in logs.items())
-        print(f"epoch {epoch}/{config.epochs}  {numbers}  ({time.perf_counter() - start:.1f}s)",
-              flush=True)
-
-    model.fit(*splits.train, validation_data=splits.validation, on_epoch=report)
-    if splits.test:
-        result = model.evaluate(*splits.test)
-        for key, value in result.items():
-            model.history["test_" + key] = [value]
-        print("test  " + "  ".join(f"{k} {v:.4f}" for k, v in result.items()))
-    model.save(args.output)
-    print(f"saved {args.output}")
+    from . import run
+    return run.train(args)
 
 
 def _infer(args):

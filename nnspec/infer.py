@@ -99,7 +99,8 @@ def inspect(model, path):
         lines += ["", "history", "epoch  " + "  ".join(f"{k:>12}" for k in keys)]
         for i in range(max(len(v) for v in epochs.values())):
             lines.append(f"{i + 1:>5}  " + "  ".join(
-                f"{epochs[k][i]:>12.4f}" if i < len(epochs[k]) else " " * 12 for k in keys))
+                f"{epochs[k][i]:>12{'.4g' if k == 'lr' else '.4f'}}" if i < len(epochs[k])
+                else " " * 12 for k in keys))
     tests = {k: v[-1] for k, v in model.history.items() if k.startswith("test_") and v}
     if tests:
         lines.append("test   " + "  ".join(f"{k[5:]} {v:.4f}" for k, v in tests.items()))

@@ -55,12 +55,18 @@ class TrainConfig:
     lr: float = 0.01
     batch_size: int = 32
     epochs: int = 10
-    l1: float = 0.0
+    l1: float = 0.0  # on weights
     l2: float = 0.0
+    l1_bias: float = 0.0  # on biases (seed 003)
+    l2_bias: float = 0.0
     reduction: str = "mean"  # batch loss: "mean" of per-sample losses, or their "sum"
     data: object = None  # a Call or a name, resolved by nnspec.data
     split: tuple = (0.7, 0.15, 0.15)
     seed: int = 0
+    schedule: object = None  # a name or Call from nnspec.schedules; None is constant
+    clip_norm: float = 0.0  # clip the global gradient norm to this; 0 is off
+    metrics: tuple = ()  # names or Calls (top_k(3)); () is accuracy or MAE by output
+    early_stopping: object = None  # a Call of nnspec.callbacks.EarlyStopping's options
     locs: tuple = field(default=(), compare=False)  # ((key, Loc), ...) for errors
 
     def loc(self, key):
@@ -94,4 +100,6 @@ def format_value(v):
         return text if ("." in text or "e" in text or "n" in text) else text + ".0"
     if isinstance(v, tuple) and v and all(isinstance(d, int) for d in v):
         return "x".join(str(d) for d in v)
+    if isinstance(v, tuple):  # a list value, e.g. metrics = [accuracy, top_k(3)]
+        return "[" + ", ".join(format_value(x) for x in v) + "]"
     return str(v)

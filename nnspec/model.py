@@ -11,12 +11,11 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, bundle, checkpoints, losses, shapes, summary, train
+from . import config as settings
 from .errors import BundleError, DataError, NNSpecError, SpecError
 from .graph import Graph
 from .ir import TrainConfig
-from .optim import OPTIMIZERS
 from .parse import parse
-from .signature import suggest
 
 DTYPES = ("float32", "float64")
 IDENTITY = {"scale": 1.0, "offset": 0.0}
@@ -57,9 +56,10 @@ def load(path):
                      allow_extra=newer_minor)
     if doc["dtype"] not in DTYPES:
         raise BundleError(f"payload.dtype: {doc['dtype']!r} is not one of {', '.join(DTYPES)}")
+    overrides = checkpoints.overrides(doc.get("checkpoint"), newer_minor)
     try:
         network = parse(doc["spec"], f"{path}:spec")
-        model = Model(network, doc["spec"], f"{path}:spec", dtype=doc["dtype"])
+        model = Model(network, doc["spec"], f"{path}:spec", dtype=doc["dtype"], **overrides)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
     expected = model.weights
@@ -88,6 +88,7 @@ def load(path):
         checkpoints.decode(model, doc["checkpoint"], newer_minor)
     model.meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     model.meta["format"] = ".".join(map(str, version))
+    model.meta["checkpoint"] = "checkpoint" in doc
     return model
 
 
@@ -111,29 +112,41 @@ class Model:
         except SpecError as e:
             raise e.located(source, text)
         self.graph = Graph(network, self.shapes, dtype)
-        config = network.train or TrainConfig()
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)} - {"locs"}
-        if unknown:
-            raise TypeError(f"unknown override {sorted(unknown)[0]!r}")
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        if seed is not None:
-            overrides["seed"] = seed
-        # an overridden setting no longer comes from the spec: forget its location
-        overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
-        self.config = dataclasses.replace(config, **overrides)
-        self._check_config(source, text)
+        self.overrides = {}
+        self.configure(seed=seed, **overrides)
         self._seeds = np.random.SeedSequence(self.config.seed).spawn(3)  # init, shuffle, data
         try:
             self.weights = self.graph.init(np.random.default_rng(self._seeds[0]))
         except SpecError as e:
             raise e.located(source, text)
-        self.optimizer = None
+        self.optimizer = settings.optimizer(self.config)
+        self.schedule = settings.schedule(self.config)
+        self.stopper = settings.stopper(self.config)  # early stopping, from the train block
         self.shuffle_rng = np.random.default_rng(self._seeds[1])  # persists across fit calls
         self.epoch = 0  # epochs trained so far
+        self.position = None  # where an interrupted epoch stopped (train.Position)
+        self.stop_training = False  # a callback sets this to end training
         self.history = {}
         self.classes = None
         self.preprocess = dict(IDENTITY)  # raw integer input -> model input, see prepare()
         self.meta = {}
+
+    def configure(self, **overrides):
+        """Replace train-block settings (seed, lr, batch_size, epochs, ...); None
+        leaves one as it is. Overrides are kept in checkpoints, so a resumed run
+        is the same run. Call before training: the optimizer is not rebuilt."""
+        config = self.network.train or TrainConfig()
+        unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)} - {"locs"}
+        if unknown:
+            raise TypeError(f"unknown override {sorted(unknown)[0]!r}")
+        overrides = {**self.overrides, **{k: v for k, v in overrides.items() if v is not None}}
+        if "optimizer" in overrides and "optimizer_options" not in overrides:
+            overrides["optimizer_options"] = ()  # another optimizer: the spec's options don't apply
+        self.overrides = dict(overrides)
+        # an overridden setting no longer comes from the spec: forget its location
+        overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
+        self.config = dataclasses.replace(config, **overrides)
+        self._check_config(self.source, self.text)
 
     def _check_config(self, source, text):
         c = self.config
@@ -143,23 +156,8 @@ class Model:
             raise SpecError(message, loc.line if loc else None, loc.column if loc else None,
                             source, text)
 
-        for key, low in (("batch_size", 1), ("epochs", 0), ("lr", 0.0), ("l1", 0.0), ("l2", 0.0)):
-            if getattr(c, key) < low:  # overrides from the CLI or API skip the parser's check
-                fail(key, f"{key} must be at least {low}, got {getattr(c, key)}")
-        if c.loss not in losses.LOSSES:
-            fail("loss", f"unknown loss '{c.loss}'{suggest(c.loss, losses.LOSSES)} "
-                         f"(one of: {', '.join(losses.LOSSES)})")
-        if c.reduction not in train.REDUCTIONS:
-            fail("reduction", f"unknown reduction '{c.reduction}'"
-                              f"{suggest(c.reduction, train.REDUCTIONS)} (one of: mean, sum)")
-        if c.optimizer not in OPTIMIZERS:
-            fail("optimizer", f"unknown optimizer '{c.optimizer}'{suggest(c.optimizer, OPTIMIZERS)}"
-                              f" (one of: {', '.join(OPTIMIZERS)})")
-        allowed = OPTIMIZERS[c.optimizer].OPTIONS
-        for key, _ in c.optimizer_options:
-            if key not in allowed:
-                fail("optimizer", f"unknown option '{key}' for {c.optimizer}{suggest(key, allowed)}"
-                                  f" (options: lr, {', '.join(allowed)})")
+        for key, message in settings.check(c, self.graph.output_shape[-1]):
+            fail(key, message)
 
     def data(self):
         """The spec's data set, split train/validation/test, drawn from the seed."""
@@ -204,30 +202,40 @@ class Model:
     # -- the API -----------------------------------------------------------
 
     def fit(self, x, y, epochs=None, batch_size=None, validation_data=None, seed=None,
-            on_epoch=None):
-        """Train in place; returns the history dict (also kept as model.history)."""
-        if (batch_size is not None and batch_size < 1) or (epochs is not None and epochs < 0):
+            on_epoch=None, callbacks=(), progress=False):
+        """Train in place for `epochs` more epochs (the spec's by default; an epoch a
+        Ctrl-C interrupted is finished first and counts as one).
+
+        callbacks: nnspec.Callback objects; on_epoch(epoch, logs) is a shortcut for
+        one. progress: True for a bar on a terminal (a line per epoch elsewhere).
+        Returns this call's history; model.history holds every epoch's.
+        Ctrl-C stops between two batches and raises TrainingInterrupted, after
+        which model.save(path, checkpoint=True) resumes exactly.
+        """
+        epochs = self.config.epochs if epochs is None else epochs
+        batch_size = batch_size or self.config.batch_size
+        if batch_size < 1 or epochs < 0:
             raise DataError(f"fit: batch_size must be at least 1 and epochs at least 0, got "
                             f"batch_size={batch_size}, epochs={epochs}")
-        config = dataclasses.replace(self.config, **{k: v for k, v in
-                                                     (("epochs", epochs), ("batch_size", batch_size))
-                                                     if v is not None})
         x = self._inputs(x)
         t = self._targets(x, y)
         validation = None
         if validation_data is not None:
             vx = self._inputs(validation_data[0], "validation x")
             validation = (vx, self._targets(vx, validation_data[1], "validation y"))
-        if self.optimizer is None:
-            self.optimizer = OPTIMIZERS[config.optimizer](**dict(config.optimizer_options))
         if seed is not None:
             self.shuffle_rng = np.random.default_rng(seed)
-        history = train.fit(self.graph, self.weights, self.optimizer, config, x, t,
-                            self.shuffle_rng, validation, on_epoch)
-        self.epoch += len(history["loss"])
-        for key, values in history.items():
-            self.history.setdefault(key, []).extend(values)
-        return history
+            self.position = None
+        callbacks = list(callbacks)
+        if on_epoch is not None:
+            from .callbacks import LambdaCallback
+            callbacks.append(LambdaCallback(on_epoch_end=on_epoch))
+        if progress:
+            from .progress import Progress
+            callbacks.insert(0, Progress())
+        if self.stopper is not None:
+            callbacks.insert(0, self.stopper)
+        return train.fit(self, x, t, validation, epochs, batch_size, callbacks)
 
     def prepare(self, raw):
         """Raw integer data (image pixels, IDX) -> model inputs, scaled as in training.
@@ -251,14 +259,15 @@ class Model:
         """{'loss': ..., 'accuracy' or 'mae': ...} on (x, y)."""
         x = self._inputs(x)
         return train.evaluate(self.graph, self.weights, x, self._targets(x, y),
-                              self.config.loss, batch_size)
+                              self.config.loss, self.config.metrics, batch_size)
 
     def gradients(self, x, y):
         """(objective, {parameter: gradient}): the spec's loss (batch mean, or sum with
         `reduction = sum`) plus its regularization, as training minimises it."""
         x = self._inputs(x)
         t = self._targets(x, y)
-        coefs = train.coefficients(self.graph, self.weights, self.config)
+        coefs = train.coefficients(self.graph, self.weights, self.config,
+                                   "lr" not in self.overrides)
         value, _, _, grads = train.objective(self.graph, self.weights, x, t, self.config, coefs)
         return value, grads
 
@@ -284,7 +293,7 @@ class Model:
 
     def save(self, path, checkpoint=False):
         """Write a bundle; checkpoint=True adds what resuming training needs
-        (optimizer state, epoch, shuffling RNG state)."""
+        (optimizer and schedule state, epoch and batch, shuffling RNG state)."""
         doc = {
             "nnspec": __version__,
             "numpy": np.__version__,

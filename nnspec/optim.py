@@ -1,37 +1,173 @@
 """Optimizers. State is a flat dict keyed by parameter name; updates are in place.
 
 `step(weights, grads, lrs)` applies one update; lrs maps each parameter to its
-learning rate (per-layer rates already resolved by the trainer).
+learning rate for this step (per-layer rates and the schedule already applied
+by the trainer). `t` counts the updates made; Adam's bias correction and the
+learning-rate schedules read it, and checkpoints store it.
+
+State keys are `<param>` or `<param>/<slot>` (`dense1.W/m`); every state array
+has its parameter's shape, which is what checkpoints check on load.
 """
 import numpy as np
 
 
-class SGD:
-    """Plain SGD, with optional (Nesterov) momentum:
-    v = momentum * v - lr * g;  w += v   (Nesterov: w += momentum * v - lr * g)."""
+def _check(name, value, low, high=None, low_open=False):
+    value = float(value)
+    ok = (value > low if low_open else value >= low) and (high is None or value < high)
+    if not ok:
+        span = f"in {'(' if low_open else '['}{low:g}, {high:g})" if high is not None else \
+            f"{'above' if low_open else 'at least'} {low:g}"
+        raise ValueError(f"{name} must be {span}, got {value:g}")
+    return value
+
+
+class Optimizer:
+    OPTIONS = ()
+
+    def __init__(self):
+        self.state = {}
+        self.t = 0
+
+    def slot(self, name, like):
+        """The state array `name`, created as zeros shaped like the parameter."""
+        arr = self.state.get(name)
+        if arr is None:
+            arr = self.state[name] = np.zeros_like(like)
+        return arr
+
+    def step(self, weights, grads, lrs):
+        self.t += 1
+        for name, g in grads.items():
+            self.update(name, weights[name], g, lrs[name])
+
+    def update(self, name, w, g, lr):
+        raise NotImplementedError
+
+
+class SGD(Optimizer):
+    """v = momentum * v - lr * g;  w += v   (Nesterov: w += momentum * v - lr * g)."""
 
     OPTIONS = ("momentum", "nesterov")
 
     def __init__(self, momentum=0.0, nesterov=False):
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
-        self.state = {}
+        super().__init__()
+        self.momentum = _check("momentum", momentum, 0.0, 1.0)
+        if not isinstance(nesterov, bool):
+            raise ValueError(f"nesterov must be true or false, got {nesterov}")
+        self.nesterov = nesterov
 
-    def step(self, weights, grads, lrs):
-        for name, g in grads.items():
-            w, lr = weights[name], lrs[name]
-            if self.momentum == 0.0:
-                np.subtract(w, lr * g, out=w)
-                continue
-            v = self.state.get(name)
-            if v is None:
-                v = self.state[name] = np.zeros_like(w)
-            v *= self.momentum
-            v -= lr * g
-            if self.nesterov:
-                w += self.momentum * v - lr * g
-            else:
-                w += v
+    def update(self, name, w, g, lr):
+        if self.momentum == 0.0:
+            w -= lr * g
+            return
+        v = self.slot(name + "/v", w)
+        v *= self.momentum
+        v -= lr * g
+        if self.nesterov:
+            w += self.momentum * v - lr * g
+        else:
+            w += v
 
 
-OPTIMIZERS = {"sgd": SGD}
+class Adagrad(Optimizer):
+    """cache += g^2;  w -= lr * g / (sqrt(cache) + eps)."""
+
+    OPTIONS = ("eps",)
+
+    def __init__(self, eps=1e-7):
+        super().__init__()
+        self.eps = _check("eps", eps, 0.0, low_open=True)
+
+    def update(self, name, w, g, lr):
+        cache = self.slot(name + "/cache", w)
+        cache += g * g
+        w -= lr * g / (np.sqrt(cache) + self.eps)
+
+
+class RMSProp(Optimizer):
+    """cache = rho * cache + (1 - rho) * g^2;  w -= lr * g / (sqrt(cache) + eps)."""
+
+    OPTIONS = ("rho", "eps")
+
+    def __init__(self, rho=0.9, eps=1e-7):
+        super().__init__()
+        self.rho = _check("rho", rho, 0.0, 1.0)
+        self.eps = _check("eps", eps, 0.0, low_open=True)
+
+    def update(self, name, w, g, lr):
+        cache = self.slot(name + "/cache", w)
+        cache *= self.rho
+        cache += (1 - self.rho) * (g * g)
+        w -= lr * g / (np.sqrt(cache) + self.eps)
+
+
+class Adam(Optimizer):
+    """m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;
+    w -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat likewise."""
+
+    OPTIONS = ("beta1", "beta2", "eps")
+
+    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-7):
+        super().__init__()
+        self.beta1 = _check("beta1", beta1, 0.0, 1.0)
+        self.beta2 = _check("beta2", beta2, 0.0, 1.0)
+        self.eps = _check("eps", eps, 0.0, low_open=True)
+
+    def moments(self, name, w, g):
+        m = self.slot(name + "/m", w)
+        v = self.slot(name + "/v", w)
+        m *= self.beta1
+        m += (1 - self.beta1) * g
+        v *= self.beta2
+        v += (1 - self.beta2) * (g * g)
+        return m, v
+
+    def direction(self, m, v):
+        """m_hat / (sqrt(v_hat) + eps), written as PyTorch does to save a division."""
+        c1 = 1 - self.beta1 ** self.t
+        c2 = 1 - self.beta2 ** self.t
+        return (m / c1) / (np.sqrt(v) / np.sqrt(c2) + self.eps)
+
+    def update(self, name, w, g, lr):
+        m, v = self.moments(name, w, g)
+        w -= lr * self.direction(m, v)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): w -= lr * decay * w
+    before the Adam step. Decay applies to weights (`.W`), not biases or norms,
+    as nnspec's l1/l2 do."""
+
+    OPTIONS = Adam.OPTIONS + ("weight_decay",)
+
+    def __init__(self, beta1=0.9, beta2=0.999, eps=1e-7, weight_decay=0.01):
+        super().__init__(beta1, beta2, eps)
+        self.weight_decay = _check("weight_decay", weight_decay, 0.0)
+
+    def update(self, name, w, g, lr):
+        if self.weight_decay and name.endswith(".W"):
+            w *= 1 - lr * self.weight_decay
+        super().update(name, w, g, lr)
+
+
+class LazyAdam(Adam):
+    """Adam that touches only the rows (first axis) whose gradient is not all
+    zero: an embedding row no sample looked up keeps its weights and moments.
+    Bias correction uses the global step, as TensorFlow Addons' LazyAdam does."""
+
+    def update(self, name, w, g, lr):
+        if w.ndim < 2:
+            return super().update(name, w, g, lr)
+        rows = np.flatnonzero(np.any(g.reshape(len(g), -1) != 0, axis=1))
+        if len(rows) == len(g):
+            return super().update(name, w, g, lr)
+        m = self.slot(name + "/m", w)
+        v = self.slot(name + "/v", w)
+        gr = g[rows]
+        m[rows] = self.beta1 * m[rows] + (1 - self.beta1) * gr
+        v[rows] = self.beta2 * v[rows] + (1 - self.beta2) * (gr * gr)
+        w[rows] -= lr * self.direction(m[rows], v[rows])
+
+
+OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam,
+              "adamw": AdamW, "lazy_adam": LazyAdam}

@@ -28,6 +28,7 @@ def grammar_path():
 @functools.lru_cache(maxsize=1)
 def _parser():
     return lark.Lark(grammar_path().read_text(), parser="lalr", propagate_positions=True,
+                     start=["start", "value"],
                      maybe_placeholders=False)
 
 
@@ -55,6 +56,10 @@ class _Tree(lark.Transformer):
 
     def ratio_value(self, items):
         return ("ratio", tuple(float(d) for d in items[0].split("/")), _loc(items[0]))
+
+    @lark.v_args(meta=True)
+    def list_value(self, meta, items):
+        return ("list", tuple(v[1] for v in items), ir.Loc(meta.line, meta.column))
 
     def positional_arg(self, items):
         return (None, items[0])
@@ -104,7 +109,7 @@ def parse(text, source="<spec>"):
     """Spec text -> ir.Network. Raises SpecError (with file, line and column)."""
     try:
         try:
-            statements = _Tree().transform(_parser().parse(text))
+            statements = _Tree().transform(_parser().parse(text, start="start"))
         except lark.exceptions.UnexpectedInput as e:
             raise _syntax_error(e) from None
         return _Builder().build(statements)
@@ -112,11 +117,21 @@ def parse(text, source="<spec>"):
         raise e.located(source, text)
 
 
+def parse_value(text, what="value"):
+    """One value as a train block writes it (`adam(beta1=0.8)`, `0.01`) -> (form, value),
+    for command-line flags. Raises SpecError naming `what`."""
+    try:
+        form, value, _ = _Tree().transform(_parser().parse(text.strip(), start="value"))
+    except lark.exceptions.UnexpectedInput as e:
+        raise SpecError(f"{text!r}: {_syntax_error(e).message}", source=what) from None
+    return form, value
+
+
 _TERMINALS = {
     "_NL": "end of line", "_ARROW": "'->'", "NAME": "a name", "INT": "an integer",
     "FLOAT": "a number", "DIMS": "dimensions like 3x3x8", "RATIO": "a ratio like 70/15/15",
     "STRING": "a quoted string", "EQUAL": "'='", "LBRACE": "'{'", "RBRACE": "'}'",
-    "LPAR": "'('", "RPAR": "')'", "COMMA": "','", "INPUT": "'input'", "TRAIN": "'train'",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "INPUT": "'input'", "TRAIN": "'train'",
     "NNSPEC": "'nnspec'", "$END": "end of file",
 }
 
@@ -152,8 +167,15 @@ _TRAIN = {
     "data": ("name", "call", "string"),
     "split": ("ratio",),
     "seed": ("int",),
+    "l1_bias": ("int", "float"),
+    "l2_bias": ("int", "float"),
+    "schedule": ("name", "call"),
+    "clip_norm": ("int", "float"),
+    "metrics": ("name", "call", "list"),
+    "early_stopping": ("int", "call"),
 }
-_MINIMUM = {"lr": 0.0, "batch_size": 1, "epochs": 0, "l1": 0.0, "l2": 0.0, "seed": 0}
+_MINIMUM = {"lr": 0.0, "batch_size": 1, "epochs": 0, "l1": 0.0, "l2": 0.0, "seed": 0,
+            "l1_bias": 0.0, "l2_bias": 0.0, "clip_norm": 0.0, "early_stopping": 1}
 
 
 class _Builder:
@@ -219,7 +241,7 @@ class _Builder:
             if form not in _TRAIN[key]:
                 raise SpecError(f"train setting '{key}' cannot be {ir.format_value(value)}",
                                 kloc.line, kloc.column)
-            if key in _MINIMUM and value < _MINIMUM[key]:
+            if key in _MINIMUM and not isinstance(value, ir.Call) and value < _MINIMUM[key]:
                 raise SpecError(f"train setting '{key}' must be at least {_MINIMUM[key]}, "
                                 f"got {value}", kloc.line, kloc.column)
             values[key], locs[key] = value, kloc
@@ -243,9 +265,14 @@ class _Builder:
                 raise SpecError("split is train/validation[/test], e.g. 70/15/15",
                                 locs["split"].line, locs["split"].column)
             values["split"] = tuple(p / sum(parts) for p in parts) + (0.0,) * (3 - len(parts))
-        for key in ("lr", "l1", "l2"):
+        for key in ("lr", "l1", "l2", "l1_bias", "l2_bias", "clip_norm"):
             if key in values:
                 values[key] = float(values[key])
+        if "metrics" in values and not isinstance(values["metrics"], tuple):
+            values["metrics"] = (values["metrics"],)
+        if isinstance(values.get("early_stopping"), int):  # a bare number is the patience
+            values["early_stopping"] = ir.Call("early_stopping", (), (("patience",
+                                                                        values["early_stopping"]),))
         self.train = ir.TrainConfig(**values, locs=tuple(locs.items()))
 
 

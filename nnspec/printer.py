@@ -25,8 +25,9 @@ def describe(node):
                                    if w.key != "activation" and p[w.key] is not None])
 
 
-_TRAIN_ORDER = ("loss", "optimizer", "lr", "batch_size", "epochs", "l1", "l2", "reduction", "data",
-                "split", "seed")
+_TRAIN_ORDER = ("loss", "optimizer", "lr", "schedule", "batch_size", "epochs", "l1", "l2",
+                "l1_bias", "l2_bias", "clip_norm", "reduction", "metrics", "early_stopping",
+                "data", "split", "seed")
 
 
 def format_train(config):

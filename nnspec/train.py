@@ -1,9 +1,15 @@
-"""The fit loop: shuffled mini-batches, regularization, per-epoch metrics.
+"""The fit loop: shuffled mini-batches, regularization, clipping, schedules,
+per-epoch metrics, callbacks, and stopping cleanly on Ctrl-C.
 
-The model's weights are updated in place. Randomness comes from the Generator
-passed in (spawned from the user's seed), so a seed gives the same run.
+The model's weights are updated in place. Every random choice comes from the
+model's shuffling Generator, so a seed gives the same run, and an interrupted
+run resumes exactly: the generator's state at the start of the current epoch
+and the batches already done are kept in `model.position`.
 """
 import math
+import signal
+import threading
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -15,17 +21,39 @@ class TrainingDiverged(NNSpecError):
     """The loss became NaN or infinite."""
 
 
-def coefficients(graph, weights, config):
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped training between two batches; the model is consistent and
+    `model.save(path, checkpoint=True)` writes a checkpoint that resumes exactly."""
+
+
+@dataclass
+class Position:
+    """Where an unfinished epoch stopped."""
+
+    batch: int  # batches done in the epoch
+    rng_state: dict  # the shuffling generator's state when the epoch began
+    sums: dict = field(default_factory=dict)  # sample-weighted sums of loss and metrics
+
+
+def coefficients(graph, weights, config, layer_lr=True):
     """Per-parameter (lr, l1, l2): a layer's own options, else the train block's.
-    Regularization applies to weights, not biases."""
+    Weights take l1/l2, biases l1_bias/l2_bias; other parameters no penalty.
+    layer_lr=False gives every layer the config's lr (an lr override does)."""
     out = {}
     for name in weights:
         layer, key = name.rsplit(".", 1)
         p = graph.params[layer]
-        lr = p.get("lr") if p.get("lr") is not None else config.lr
-        l1 = p.get("l1") if p.get("l1") is not None else config.l1
-        l2 = p.get("l2") if p.get("l2") is not None else config.l2
-        out[name] = (lr, l1, l2) if key == "W" else (lr, 0.0, 0.0)
+
+        def pick(option):
+            return p[option] if p.get(option) is not None else getattr(config, option)
+
+        lr = pick("lr") if layer_lr else config.lr
+        if key == "W":
+            out[name] = (lr, pick("l1"), pick("l2"))
+        elif key == "b":
+            out[name] = (lr, pick("l1_bias"), pick("l2_bias"))
+        else:
+            out[name] = (lr, 0.0, 0.0)
     return out
 
 
@@ -41,6 +69,17 @@ def regularize(weights, grads, coefs):
             penalty += l2 * float((w * w).sum())
             grads[name] += (2 * l2) * w
     return penalty
+
+
+def clip(grads, max_norm):
+    """Scale all gradients together so their global L2 norm is at most max_norm
+    (PyTorch's clip_grad_norm_); returns the norm before clipping."""
+    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
+    if norm > max_norm:
+        scale = max_norm / (norm + 1e-6)
+        for g in grads.values():
+            g *= scale
+    return norm
 
 
 REDUCTIONS = ("mean", "sum")
@@ -65,13 +104,13 @@ def objective(graph, weights, x, t, config, coefs):
     return total + regularize(weights, grads, coefs), value, out, grads
 
 
-def evaluate(graph, weights, x, t, loss, batch_size=256):
+def evaluate(graph, weights, x, t, loss, names=(), batch_size=256):
     """{'loss': ..., metric: ...} over (x, t) with t already as targets."""
     out = graph.predict(weights, x, batch_size)
     value, _, _ = losses.value_and_grad(loss, graph.output_activation,
                                         _logits(graph, out), out, t)
-    metric = metrics.default_for(graph.output_shape[-1])
-    return {"loss": value, metric: metrics.METRICS[metric](out, t)}
+    found = metrics.resolve(names, graph.output_shape[-1])
+    return {"loss": value, **{k: fn(out, t) for k, fn in found.items()}}
 
 
 def _logits(graph, out):
@@ -81,35 +120,102 @@ def _logits(graph, out):
     return out
 
 
-def fit(graph, weights, optimizer, config, x, t, rng, validation=None, on_epoch=None):
-    """Train in place for config.epochs; returns the history dict of lists."""
-    coefs = coefficients(graph, weights, config)
-    lrs = {name: c[0] for name, c in coefs.items()}
-    metric = metrics.default_for(graph.output_shape[-1])
-    history = {"loss": [], metric: []}
-    if validation is not None:
-        history["val_loss"], history["val_" + metric] = [], []
-    n, bs = len(x), config.batch_size
-    for epoch in range(config.epochs):
-        order = rng.permutation(n)
-        total, score, seen = 0.0, 0.0, 0
-        for b, start in enumerate(range(0, n, bs)):
-            idx = order[start:start + bs]
-            xb, tb = x[idx], t[idx]
-            total_b, value, out, grads = objective(graph, weights, xb, tb, config, coefs)
-            if not math.isfinite(total_b):
-                raise TrainingDiverged(f"epoch {epoch + 1}, batch {b + 1}: the loss is {total_b}; "
-                                       f"try a lower learning rate (lr is {config.lr})")
-            optimizer.step(weights, grads, lrs)
-            total += value * len(idx)
-            score += metrics.METRICS[metric](out, tb) * len(idx)
-            seen += len(idx)
-        history["loss"].append(total / max(seen, 1))
-        history[metric].append(score / max(seen, 1))
-        if validation is not None:
-            vals = evaluate(graph, weights, *validation, config.loss)
-            history["val_loss"].append(vals["loss"])
-            history["val_" + metric].append(vals[metric])
-        if on_epoch is not None:
-            on_epoch(epoch + 1, {k: v[-1] for k, v in history.items()})
+class _CtrlC:
+    """While active, the first Ctrl-C only sets `fired` (the loop stops at the
+    next batch boundary, weights whole); a second one interrupts at once."""
+
+    def __init__(self):
+        self.fired = False
+        self.previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.fired:
+            raise KeyboardInterrupt
+        self.fired = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def fit(model, x, t, validation, epochs, batch_size, callbacks=()):
+    """Train model in place for `epochs` more epochs (finishing an interrupted one
+    first); returns this call's history. Raises TrainingDiverged on a NaN or
+    infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C."""
+    graph, weights, config = model.graph, model.weights, model.config
+    coefs = coefficients(graph, weights, config, "lr" not in model.overrides)
+    found = metrics.resolve(config.metrics, graph.output_shape[-1])
+    n = len(x)
+    batches = math.ceil(n / batch_size)
+    end = model.epoch + epochs
+    model.schedule.begin(end * batches)
+    model.stop_training = False
+    history = {}
+    for cb in callbacks:
+        cb.model = model
+        cb.on_train_begin({"epochs": end, "batches": batches, "samples": n})
+    # overflow in a diverging run is reported once, as TrainingDiverged, not as warnings
+    with _CtrlC() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        while model.epoch < end and not model.stop_training:
+            logs = _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c)
+            if validation is not None:
+                vals = evaluate(graph, weights, *validation, config.loss, config.metrics)
+                logs.update({"val_" + k: v for k, v in vals.items()})
+            # the rate of the epoch's last update
+            logs["lr"] = config.lr * model.schedule.factor(max(model.optimizer.t - 1, 0),
+                                                           model.epoch - 1)
+            model.schedule.epoch_end(logs)
+            for key, value in logs.items():
+                history.setdefault(key, []).append(value)
+                model.history.setdefault(key, []).append(value)
+            for cb in callbacks:
+                cb.on_epoch_end(model.epoch, logs)
+    for cb in callbacks:
+        cb.on_train_end({})
     return history
+
+
+def _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
+    """One epoch (or the rest of an interrupted one); returns its mean metrics."""
+    rng = model.shuffle_rng
+    position = model.position
+    if position is None:
+        position = Position(0, rng.bit_generator.state)
+    else:
+        rng.bit_generator.state = position.rng_state
+    order = rng.permutation(len(x))
+    sums = dict(position.sums) or {"loss": 0.0, **{k: 0.0 for k in found}, "seen": 0}
+    for cb in callbacks:
+        cb.on_epoch_begin(model.epoch + 1, {"batch": position.batch})
+    for b in range(position.batch, batches):
+        if ctrl_c.fired:
+            model.position = Position(b, position.rng_state, sums)
+            raise TrainingInterrupted(f"interrupted in epoch {model.epoch + 1}, after batch {b}")
+        idx = order[b * batch_size:(b + 1) * batch_size]
+        xb, tb = x[idx], t[idx]
+        total, value, out, grads = objective(model.graph, model.weights, xb, tb, model.config,
+                                             coefs)
+        if not math.isfinite(total):
+            raise TrainingDiverged(
+                f"epoch {model.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
+                f"learning rate (lr is {max(c[0] for c in coefs.values()):g})")
+        if model.config.clip_norm:
+            clip(grads, model.config.clip_norm)
+        factor = model.schedule.factor(model.optimizer.t, model.epoch)
+        model.optimizer.step(model.weights, grads, {k: c[0] * factor for k, c in coefs.items()})
+        sums["loss"] += value * len(idx)
+        for key, fn in found.items():
+            sums[key] += fn(out, tb) * len(idx)
+        sums["seen"] += len(idx)
+        if callbacks:
+            running = {k: v / sums["seen"] for k, v in sums.items() if k != "seen"}
+            for cb in callbacks:
+                cb.on_batch_end(b + 1, running)
+    model.position = None
+    model.epoch += 1
+    return {k: v / max(sums["seen"], 1) for k, v in sums.items() if k != "seen"}

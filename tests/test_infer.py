@@ -82,8 +82,8 @@ def test_inspect_shows_metadata_summary_and_history(trained):
     r = run_cli("inspect", tmp / "shapes.nnb")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "format      nnspec-bundle 1.0" in out
+    assert "format      nnspec-bundle 1.1" in out
     assert "classes     horizontal, vertical, cross, rectangle" in out
     assert "total parameters: 59,381" in out
     history = out.split("history\n")[1].splitlines()
-    assert history[0].split() == ["epoch", "loss", "accuracy"] and history[1].split()[0] == "1"
+    assert history[0].split() == ["epoch", "loss", "accuracy", "lr"] and history[1].split()[0] == "1"

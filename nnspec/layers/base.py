@@ -34,6 +34,8 @@ WEIGHT_OPTIONS = (
     Opt("lr", float, None, minimum=0.0),
     Opt("l1", float, None, minimum=0.0),
     Opt("l2", float, None, minimum=0.0),
+    Opt("l1_bias", float, None, minimum=0.0),
+    Opt("l2_bias", float, None, minimum=0.0),
     Opt("init", str, None, choices=init.NAMES),
     Opt("bias", bool, True),
 )
