@@ -92,8 +92,9 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
         path = checkpoints.save() if checkpoints else _interrupted_path(args.output)
         if not checkpoints:
             model.save(path, checkpoint=True)
-        print(f"interrupted in epoch {model.epoch + 1} after batch {model.position.batch}; "
-              f"checkpoint written to {path}\nresume with: nnspec train {args.spec} "
+        where = f"in epoch {model.epoch + 1} after batch {model.position.batch}" \
+            if model.position else f"after epoch {model.epoch}"
+        print(f"interrupted {where}; checkpoint written to {path}\nresume with: nnspec train {args.spec} "
               f"-o {args.output} --resume {path}", file=sys.stderr)
         return 130
     except TrainingDiverged as e:

@@ -194,7 +194,9 @@ def _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
         cb.on_epoch_begin(model.epoch + 1, {"batch": position.batch})
     for b in range(position.batch, batches):
         if ctrl_c.fired:
-            model.position = Position(b, position.rng_state, sums)
+            if b == 0:  # nothing done in this epoch: resume it from its start
+                rng.bit_generator.state = position.rng_state
+            model.position = Position(b, position.rng_state, sums) if b else None
             raise TrainingInterrupted(f"interrupted in epoch {model.epoch + 1}, after batch {b}")
         idx = order[b * batch_size:(b + 1) * batch_size]
         xb, tb = x[idx], t[idx]

@@ -90,6 +90,24 @@ BAD_SPECS = [
     ("input 4\ndense 2\ntrain {\n  batch_size = 0\n}", 4, 3, ["at least 1"]),
     ("input 8x8x1\nconv 3x3x2 same tanh\n  dense 4 = 3", 3, 11, ["unexpected '='"]),
     ("nnspec 2\ninput 4\ndense 2", 1, 8, ["version 1 specs, not version 2"]),
+    # train settings, each reported at its own line
+    *[(f"input 4\ndense 2\ntrain {{\n  {setting}\n}}", 4, 3, words) for setting, words in [
+        ("optimizer = adma", ["unknown optimizer 'adma'", "did you mean 'adam'"]),
+        ("optimizer = adam(beta3=0.9)", ["unknown option 'beta3' for adam", "beta1, beta2, eps"]),
+        ("optimizer = adam(beta1=1.5)", ["adam: beta1 must be in [0, 1), got 1.5"]),
+        ("optimizer = sgd(momentum=0.9, nesterov=yes)", ["nesterov must be true or false"]),
+        ("schedule = cosin", ["unknown schedule 'cosin'", "did you mean 'cosine'"]),
+        ("schedule = inverse_time", ["inverse_time needs decay", "inverse_time(decay=...)"]),
+        ("schedule = step(every=0)", ["step: every must be a positive integer, got 0"]),
+        ("schedule = plateau(factor=2)", ["plateau: factor must be in (0, 1), got 2"]),
+        ("metrics = [accuracy, top5]", ["unknown metric 'top5'", "accuracy, mae, mse, top_k"]),
+        ("metrics = 3", ["train setting 'metrics' cannot be 3"]),
+        ("early_stopping = 0", ["train setting 'early_stopping' must be at least 1"]),
+        ("early_stopping = early_stopping(patiense=3)", ["unknown option 'patiense'",
+                                                         "did you mean 'patience'"]),
+        ("clip_norm = -1", ["train setting 'clip_norm' must be at least 0.0"]),
+        ("l2_bias = -0.5", ["train setting 'l2_bias' must be at least 0.0"]),
+    ]],
     # shapes
     ("input 5x5x1\nconv 7x7x4 valid", 2, 1, ["conv1: conv 7x7x4 valid needs at least 7x7 input",
                                              "got 5x5x1 from input"]),
@@ -120,3 +138,14 @@ def test_weights_too_large_for_memory_are_a_located_error():
 def test_shape_errors_are_shape_errors():
     with pytest.raises(nnspec.ShapeError):
         nnspec.compile("input 5x5x1\nconv 7x7x4 valid")
+
+
+def test_train_settings_print_back_to_the_same_config():
+    text = ("input 4\ndense 2 softmax l2_bias=0.1\ntrain {\n  optimizer = adam(beta1=0.8)\n"
+            "  schedule = cosine(warmup=10, floor=0.1)\n  metrics = [accuracy, top_k(2)]\n"
+            "  early_stopping = 3\n  clip_norm = 1\n  l1_bias = 0\n  l2_bias = 5e-4\n}")
+    network = parse(text)
+    printed = format_network(network)
+    assert "early_stopping = early_stopping(patience=3)" in printed
+    assert "metrics = [accuracy, top_k(2)]" in printed
+    assert parse(printed) == network and format_network(parse(printed)) == printed

@@ -19,7 +19,9 @@ class Dataset:
     preprocess: dict = None
 
 
-GENERATORS = {"shapes": generators.shapes}
+GENERATORS = {"shapes": generators.shapes, "spiral": generators.spiral,
+              "vertical": generators.vertical, "sine": generators.sine, "xor": generators.xor}
+IMAGES = {"shapes"}  # data sets of images, which infer may be given as 8-bit pixels
 PIXELS = {"scale": 1 / 255, "offset": 0.0}  # images in [0, 1]
 
 
@@ -34,7 +36,7 @@ def load(spec, rng):
         x, y, classes = make(rng, *call.args, **dict(call.kwargs))
     except TypeError as e:
         raise DataError(f"data set {call}: {e}") from None
-    return Dataset(x, y, classes, PIXELS)
+    return Dataset(x, y, classes, PIXELS if call.name in IMAGES else None)
 
 
 @dataclass

@@ -1,0 +1,361 @@
+"""The trainer: optimizers and schedules against hand-computed steps, training
+small problems, callbacks, early stopping, clipping, regularization, resume."""
+import math
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec import optim, schedules, train
+from nnspec.callbacks import EarlyStopping
+from nnspec.data import generators
+from nnspec.metrics import top_k
+
+
+def _two_steps(optimizer, lr=0.1):
+    """w = [1, -2] after gradients [0.5, 0.1] then [-0.2, 0.3]."""
+    w = {"p.W": np.array([1.0, -2.0])}
+    for g in ([0.5, 0.1], [-0.2, 0.3]):
+        optimizer.step(w, {"p.W": np.array(g)}, {"p.W": lr})
+    return w["p.W"]
+
+
+def _by_hand(update):
+    """The same two steps, one coordinate at a time in plain Python floats."""
+    out = []
+    for w, gs in ((1.0, (0.5, -0.2)), (-2.0, (0.1, 0.3))):
+        state = {}
+        for t, g in enumerate(gs, 1):
+            w = update(w, g, t, state, 0.1)
+        out.append(w)
+    return out
+
+
+def _sgd(w, g, t, s, lr):
+    return w - lr * g
+
+
+def _momentum(w, g, t, s, lr, mu=0.9):
+    s["v"] = mu * s.get("v", 0.0) - lr * g
+    return w + s["v"]
+
+
+def _nesterov(w, g, t, s, lr, mu=0.9):
+    s["v"] = mu * s.get("v", 0.0) - lr * g
+    return w + mu * s["v"] - lr * g
+
+
+def _adagrad(w, g, t, s, lr, eps=1e-7):
+    s["c"] = s.get("c", 0.0) + g * g
+    return w - lr * g / (math.sqrt(s["c"]) + eps)
+
+
+def _rmsprop(w, g, t, s, lr, rho=0.9, eps=1e-7):
+    s["c"] = rho * s.get("c", 0.0) + (1 - rho) * g * g
+    return w - lr * g / (math.sqrt(s["c"]) + eps)
+
+
+def _adam(w, g, t, s, lr, b1=0.9, b2=0.999, eps=1e-7, decay=0.0):
+    w = w * (1 - lr * decay)
+    s["m"] = b1 * s.get("m", 0.0) + (1 - b1) * g
+    s["v"] = b2 * s.get("v", 0.0) + (1 - b2) * g * g
+    m_hat, v_hat = s["m"] / (1 - b1 ** t), s["v"] / (1 - b2 ** t)
+    return w - lr * m_hat / (math.sqrt(v_hat) + eps)
+
+
+OPTIMIZER_ROWS = [
+    ("sgd", {}, _sgd),
+    ("sgd", {"momentum": 0.9}, _momentum),
+    ("sgd", {"momentum": 0.9, "nesterov": True}, _nesterov),
+    ("adagrad", {}, _adagrad),
+    ("rmsprop", {}, _rmsprop),
+    ("adam", {}, _adam),
+    ("adamw", {"weight_decay": 0.5}, lambda *a: _adam(*a, decay=0.5)),
+    ("lazy_adam", {}, _adam),
+]
+
+
+@pytest.mark.parametrize("name,options,update", OPTIMIZER_ROWS,
+                         ids=[f"{r[0]}{r[1] or ''}" for r in OPTIMIZER_ROWS])
+def test_optimizer_steps_match_hand_computation(name, options, update):
+    got = _two_steps(optim.OPTIMIZERS[name](**options))
+    np.testing.assert_allclose(got, _by_hand(update), rtol=1e-12, atol=1e-15)
+
+
+def test_adam_first_step_is_lr_times_the_sign():
+    # m_hat = g and v_hat = g^2 after one step, so the update is lr * g / (|g| + eps)
+    w = {"p.W": np.array([1.0, 1.0])}
+    optim.Adam().step(w, {"p.W": np.array([0.5, -4.0])}, {"p.W": 0.1})
+    np.testing.assert_allclose(w["p.W"], [0.9, 1.1], rtol=1e-6)
+
+
+def test_lazy_adam_leaves_rows_without_gradient_alone():
+    w = {"e.W": np.ones((3, 2))}
+    lazy, dense = optim.LazyAdam(), optim.Adam()
+    dw = {"e.W": np.ones((3, 2))}
+    for opt, ws in ((lazy, w), (dense, dw)):
+        opt.step(ws, {"e.W": np.array([[1.0, 2.0], [0.0, 0.0], [0.0, -1.0]])}, {"e.W": 0.1})
+        opt.step(ws, {"e.W": np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 1.0]])}, {"e.W": 0.1})
+    assert np.array_equal(w["e.W"][1], [1.0, 1.0])  # never looked up: untouched
+    assert np.array_equal(lazy.state["e.W/m"][0], dense.state["e.W/m"][0] / 0.9)  # not decayed
+    assert not np.array_equal(dw["e.W"][0], w["e.W"][0])  # dense Adam keeps moving row 0
+    np.testing.assert_allclose(w["e.W"][2], dw["e.W"][2])  # rows with gradient: plain Adam
+
+
+def test_adamw_decays_weights_not_biases():
+    w = {"d.W": np.array([2.0]), "d.b": np.array([2.0])}
+    optim.AdamW(weight_decay=0.5).step(w, {"d.W": np.zeros(1), "d.b": np.zeros(1)},
+                                       {"d.W": 0.1, "d.b": 0.1})
+    assert w["d.W"][0] == pytest.approx(2.0 * (1 - 0.05)) and w["d.b"][0] == 2.0
+
+
+@pytest.mark.parametrize("name,options,step,epoch,factor", [
+    ("inverse_time", {"decay": 0.5}, 0, 0, 1.0),
+    ("inverse_time", {"decay": 0.5}, 2, 0, 0.5),
+    ("exponential", {"rate": 0.5, "steps": 2}, 1, 0, 0.5 ** 0.5),
+    ("exponential", {"rate": 0.5, "steps": 2}, 4, 0, 0.25),
+    ("step", {"every": 2, "gamma": 0.1}, 99, 1, 1.0),
+    ("step", {"every": 2, "gamma": 0.1}, 0, 2, 0.1),
+    ("step", {"every": 2, "gamma": 0.1}, 0, 5, 0.01),
+    ("cosine", {"warmup": 2}, 0, 0, 0.5),
+    ("cosine", {"warmup": 2}, 1, 0, 1.0),
+    ("cosine", {"warmup": 2}, 2, 0, 1.0),
+    ("cosine", {"warmup": 2}, 4, 0, 0.5),  # halfway through the 4 updates after warm-up
+    ("cosine", {"warmup": 2}, 6, 0, 0.0),
+    ("cosine", {"floor": 0.1}, 6, 0, 0.1),
+    ("cosine", {"steps": 2}, 1, 0, 0.5),
+])
+def test_schedule_factors_match_hand_computation(name, options, step, epoch, factor):
+    schedule = schedules.SCHEDULES[name](**options)
+    schedule.begin(6)
+    assert schedule.factor(step, epoch) == pytest.approx(factor, abs=1e-12)
+
+
+def test_plateau_shrinks_after_patience_epochs_without_improvement():
+    plateau = schedules.Plateau(factor=0.5, patience=1)
+    scales = []
+    for loss in (1.0, 0.9, 0.95, 0.95, 0.8, 0.85, 0.85, 0.85):
+        plateau.epoch_end({"val_loss": loss})
+        scales.append(plateau.factor(0, 0))
+    assert scales == [1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.25, 0.25]
+    plateau = schedules.Plateau(patience=0)
+    plateau.epoch_end({"loss": 1.0})  # no validation: falls back to the training loss
+    plateau.epoch_end({"loss": 1.0})
+    assert plateau.factor(0, 0) == pytest.approx(0.1)
+
+
+def test_the_learning_rate_a_run_uses_follows_its_schedule():
+    spec = ("input 2\ndense 3 softmax\ntrain {\n optimizer = sgd\n lr = 0.5\n"
+            " schedule = inverse_time(decay=0.25)\n batch_size = 4\n}")
+    model = nnspec.compile(spec, dtype="float64")
+    x, y, _ = generators.spiral(np.random.default_rng(0), n=4)  # 12 samples: 3 batches
+    seen = []
+    real_step = model.optimizer.step
+    model.optimizer.step = lambda w, g, lrs: (seen.append(lrs["dense1.W"]), real_step(w, g, lrs))
+    model.fit(x, y, epochs=2)
+    assert seen == pytest.approx([0.5 / (1 + 0.25 * t) for t in range(6)])
+    assert model.history["lr"] == pytest.approx([0.5 / (1 + 0.25 * 2), 0.5 / (1 + 0.25 * 5)])
+
+
+def _spiral_model(train_block, seed=0):
+    x, y, _ = generators.spiral(np.random.default_rng(seed), n=60)
+    model = nnspec.compile("input 2\ndense 64 relu -> dense 3 softmax\n"
+                           f"train {{\n{train_block}\n seed = {seed}\n}}")
+    return model, x, y
+
+
+TRAINS = [  # optimizer and schedule -> the spiral loss it reaches (180 points, 800 epochs)
+    ("optimizer = sgd\n lr = 0.5", 0.5),
+    ("optimizer = sgd(momentum=0.9)\n lr = 0.1", 0.3),
+    ("optimizer = sgd(momentum=0.9, nesterov=true)\n lr = 0.1", 0.4),
+    ("optimizer = adagrad\n lr = 0.2", 0.45),
+    ("optimizer = rmsprop\n lr = 0.01", 0.55),
+    ("optimizer = adam\n lr = 0.02", 0.4),
+    ("optimizer = adamw(weight_decay=0.01)\n lr = 0.02", 0.4),
+    ("optimizer = lazy_adam\n lr = 0.02", 0.4),
+    ("optimizer = adam\n lr = 0.02\n schedule = inverse_time(decay=1e-4)", 0.45),
+    ("optimizer = adam\n lr = 0.02\n schedule = exponential(rate=0.5, steps=3000)", 0.5),
+    ("optimizer = adam\n lr = 0.02\n schedule = step(every=300, gamma=0.5)", 0.5),
+    ("optimizer = adam\n lr = 0.03\n schedule = cosine(warmup=20)", 0.35),
+    ("optimizer = adam\n lr = 0.02\n schedule = plateau(patience=30, factor=0.5, monitor=loss)",
+     0.4),
+]
+
+
+@pytest.mark.parametrize("block,target", TRAINS, ids=[t[0].replace("\n ", " ") for t in TRAINS])
+def test_each_optimizer_and_schedule_trains_the_spiral(block, target):
+    model, x, y = _spiral_model(block + "\n batch_size = 32")
+    start = model.evaluate(x, y)["loss"]
+    history = model.fit(x, y, epochs=800)
+    end = model.evaluate(x, y)
+    assert start > 1.0 and end["loss"] < target, (start, end)
+    if "schedule" in block:  # the schedule did act
+        assert history["lr"][-1] < 0.9 * history["lr"][0]
+
+
+def test_xor_with_four_hidden_units_learns_the_gate():
+    x, y, _ = generators.xor(None)
+    model = nnspec.compile("input 2\ndense 4 tanh -> dense 1 sigmoid\ntrain {\n loss = mse\n"
+                           " optimizer = sgd(momentum=0.9)\n lr = 0.5\n batch_size = 4\n}")
+    model.fit(x, y, epochs=500)
+    assert model.evaluate(x, y)["loss"] < 0.01
+    assert np.array_equal(model.predict(x)[:, 0] > 0.5, y[:, 0] > 0.5)
+
+
+def test_top_k_by_hand():
+    out = np.array([[0.1, 0.5, 0.4], [0.6, 0.3, 0.1], [0.2, 0.3, 0.5]])
+    truth = np.eye(3)[[2, 2, 0]]
+    assert top_k(1)(out, truth) == pytest.approx(0.0)
+    assert top_k(2)(out, truth) == pytest.approx(1 / 3)
+    assert top_k(3)(out, truth) == 1.0
+
+
+def test_metrics_setting_fills_the_history():
+    model, x, y = _spiral_model("metrics = [accuracy, top_k(2)]\n epochs = 2")
+    history = model.fit(x, y, validation_data=(x, y))
+    assert {"accuracy", "top2_accuracy", "val_top2_accuracy", "lr"} <= set(history)
+    assert all(0 <= v <= 1 for v in history["top2_accuracy"])
+    assert all(a <= b for a, b in zip(history["accuracy"], history["top2_accuracy"]))
+
+
+def test_clip_scales_the_global_norm():
+    grads = {"a": np.array([3.0, 0.0]), "b": np.array([[4.0]])}
+    assert train.clip(grads, 1.0) == pytest.approx(5.0)
+    norm = math.sqrt(sum(float((g * g).sum()) for g in grads.values()))
+    assert norm == pytest.approx(1.0, rel=1e-5)
+    np.testing.assert_allclose(grads["a"] / grads["b"].ravel()[0], [0.75, 0.0])
+    small = {"a": np.array([0.3])}
+    train.clip(small, 1.0)
+    assert small["a"][0] == 0.3
+
+
+def test_clip_norm_bounds_each_update():
+    model, x, y = _spiral_model("optimizer = sgd\n lr = 1.0\n clip_norm = 0.01\n batch_size = 180")
+    before = model.get_weights()
+    model.fit(x, y, epochs=1)
+    moved = math.sqrt(sum(float(((model.weights[k] - before[k]) ** 2).sum()) for k in before))
+    assert 0.0099 < moved <= 0.01 + 1e-6
+
+
+@pytest.mark.parametrize("where", ["train block", "layer option"])
+def test_bias_regularization_adds_its_gradient(where, rng):
+    block = "l2_bias = 0.5\n l1_bias = 0.25" if where == "train block" else ""
+    option = " l2_bias=0.5 l1_bias=0.25" if where == "layer option" else ""
+    spec = f"input 3\ndense 2 softmax{option}\ntrain {{\n l2 = 0.1\n {block}\n}}"
+    model = nnspec.compile(spec, dtype="float64")
+    plain = nnspec.compile("input 3\ndense 2 softmax\ntrain {\n l2 = 0.1\n}", dtype="float64")
+    b = rng.normal(size=2)
+    model.weights["dense1.b"][:] = b
+    plain.set_weights(model.get_weights())
+    x, y = rng.normal(size=(5, 3)), rng.integers(0, 2, 5)
+    value, grads = model.gradients(x, y)
+    plain_value, plain_grads = plain.gradients(x, y)
+    np.testing.assert_allclose(grads["dense1.b"] - plain_grads["dense1.b"],
+                               2 * 0.5 * b + 0.25 * np.sign(b))
+    np.testing.assert_allclose(grads["dense1.W"], plain_grads["dense1.W"])
+    assert value - plain_value == pytest.approx(0.5 * (b * b).sum() + 0.25 * np.abs(b).sum())
+
+
+class _Stub:
+    def __init__(self):
+        self.weights = {"w": np.zeros(1)}
+        self.epoch = 0
+        self.stop_training = False
+
+
+def test_early_stopping_waits_patience_epochs_and_restores_the_best():
+    stub = _Stub()
+    stopper = EarlyStopping(patience=2)
+    stopper.model = stub
+    for loss in (1.0, 0.5, 0.6, 0.7):
+        stub.epoch += 1
+        stub.weights["w"][0] = stub.epoch
+        stopper.on_epoch_end(stub.epoch, {"val_loss": loss})
+        if stub.stop_training:
+            break
+    assert stub.epoch == 4 and stopper.best_epoch == 2
+    stopper.on_train_end({})
+    assert stub.weights["w"][0] == 2.0
+    accuracy = EarlyStopping(patience=1, monitor="val_accuracy")
+    accuracy.model = _Stub()
+    accuracy.on_epoch_end(1, {"val_accuracy": 0.5})
+    accuracy.on_epoch_end(2, {"val_accuracy": 0.9})  # higher is better for accuracies
+    assert not accuracy.model.stop_training and accuracy.best_epoch == 2
+
+
+def test_early_stopping_from_the_train_block_ends_training():
+    model, x, y = _spiral_model("early_stopping = early_stopping(patience=2, monitor=loss, "
+                                "min_delta=100)\n epochs = 30")
+    kept = {}
+    history = model.fit(x, y, on_epoch=lambda e, logs: kept.setdefault(e, model.get_weights()))
+    assert len(history["loss"]) == 3 and model.epoch == 3
+    for k, v in kept[1].items():  # epoch 1 was the best: its weights are restored
+        assert np.array_equal(model.weights[k], v)
+
+
+def test_callbacks_see_every_batch_and_can_stop_training():
+    class Count(nnspec.Callback):
+        batches = 0
+
+        def on_batch_end(self, batch, logs):
+            self.batches += 1
+            assert set(logs) == {"loss", "accuracy"}
+
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                self.model.stop_training = True
+
+    model, x, y = _spiral_model("batch_size = 50")
+    count = Count()
+    history = model.fit(x, y, epochs=10, callbacks=[count])
+    assert len(history["loss"]) == 2 and count.batches == 2 * 4
+
+
+def test_same_seed_gives_the_same_run_with_adam_and_a_schedule():
+    runs = []
+    for _ in range(2):
+        model, x, y = _spiral_model("optimizer = adam\n schedule = cosine(warmup=3)\n epochs = 3",
+                                    seed=7)
+        model.fit(x, y)
+        runs.append((model.weights, model.history))
+    for k in runs[0][0]:
+        assert runs[0][0][k].tobytes() == runs[1][0][k].tobytes()
+    assert runs[0][1] == runs[1][1]
+
+
+def _interrupt_at(batch):
+    """A callback that presses Ctrl-C (SIGINT to this process) after `batch` batches."""
+    done = {"n": 0}
+
+    def on_batch_end(b, logs):
+        done["n"] += 1
+        if done["n"] == batch:
+            os.kill(os.getpid(), signal.SIGINT)
+    return nnspec.LambdaCallback(on_batch_end=on_batch_end)
+
+
+RESUMABLE = ["optimizer = sgd(momentum=0.9)\n lr = 0.1",
+             "optimizer = adam\n lr = 0.01\n schedule = cosine(warmup=5)",
+             "optimizer = adam\n schedule = plateau(patience=0, monitor=loss)\n"
+             " early_stopping = early_stopping(patience=9)"]
+
+
+@pytest.mark.parametrize("block", RESUMABLE, ids=["sgd momentum", "adam cosine", "plateau"])
+@pytest.mark.parametrize("stop_after", [7, 12])  # mid-epoch, and at an epoch's end
+def test_ctrl_c_then_resume_is_bit_identical(block, stop_after, tmp_path):
+    block += "\n batch_size = 30\n epochs = 5"  # 6 batches an epoch
+    straight, x, y = _spiral_model(block)
+    straight.fit(x, y, validation_data=(x[:20], y[:20]))
+    first, _, _ = _spiral_model(block)
+    with pytest.raises(nnspec.TrainingInterrupted):
+        first.fit(x, y, validation_data=(x[:20], y[:20]), callbacks=[_interrupt_at(stop_after)])
+    assert (first.epoch, first.position.batch if first.position else 0) in ((1, 1), (2, 0))
+    first.save(tmp_path / "ck.nnb", checkpoint=True)
+    resumed = nnspec.load(tmp_path / "ck.nnb")
+    resumed.fit(x, y, validation_data=(x[:20], y[:20]), epochs=5 - resumed.epoch)
+    for k, v in straight.weights.items():
+        assert resumed.weights[k].tobytes() == v.tobytes(), k
+    assert resumed.history == straight.history
+    assert resumed.optimizer.t == straight.optimizer.t == 30
