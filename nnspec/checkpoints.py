@@ -134,7 +134,10 @@ def decode(model, doc, allow_extra=False):
     if opt["name"] != model.config.optimizer:
         raise BundleError(f"{FIELD}.optimizer.name: {opt['name']!r}, but the spec trains with "
                           f"{model.config.optimizer!r}")
-    model.optimizer.state = _decode_state(model, opt["state"], f"{FIELD}.optimizer.state")
+    state = _decode_state(model, opt["state"], f"{FIELD}.optimizer.state")
+    if opt["name"] == "sgd":  # format 1.0 keyed momentum by the bare parameter name
+        state = {k if "/" in k else k + "/v": v for k, v in state.items()}
+    model.optimizer.state = state
     model.optimizer.t = doc.get("step", 0)
     if "schedule" in doc:
         _decode_schedule(model, doc["schedule"], allow_extra)

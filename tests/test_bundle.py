@@ -319,3 +319,22 @@ def test_malformed_checkpoints_are_bundle_errors(tmp_path, rng):
         path.write_bytes(_repack(good, mutate))
         with pytest.raises(nnspec.BundleError, match=words):
             nnspec.load(path)
+
+
+def test_a_format_1_0_checkpoint_still_resumes(tmp_path, rng):
+    model = nnspec.compile("input 4\ndense 3 softmax\ntrain { optimizer = sgd(momentum=0.5) }")
+    model.fit(rng.random((8, 4)), rng.integers(0, 3, 8), epochs=1)
+    model.save(tmp_path / "ck.nnb", checkpoint=True)
+
+    def as_1_0(outer, doc):  # what nnspec 1.0 wrote: fewer keys, momentum keyed by parameter
+        outer["version"] = [1, 0]
+        ck = doc["checkpoint"]
+        doc["checkpoint"] = {"epoch": ck["epoch"], "rng": ck["rng"], "optimizer": {
+            "name": "sgd", "state": {k.split("/")[0]: v for k, v in
+                                     ck["optimizer"]["state"].items()}}}
+    (tmp_path / "old.nnb").write_bytes(_repack((tmp_path / "ck.nnb").read_bytes(), as_1_0))
+    old = nnspec.load(tmp_path / "old.nnb")
+    assert old.meta["format"] == "1.0" and old.epoch == 1
+    assert set(old.optimizer.state) == set(model.optimizer.state) == {"dense1.W/v", "dense1.b/v"}
+    for k, v in model.optimizer.state.items():
+        assert np.array_equal(old.optimizer.state[k], v)
