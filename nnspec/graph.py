@@ -32,7 +32,8 @@ class Graph:
             layer = REGISTRY[node.kind]
             if layer.init is None:
                 continue
-            in_shape = self.shapes[node.inputs[0]]
+            in_shape = [self.shapes[s] for s in node.inputs] if layer.merge else \
+                self.shapes[node.inputs[0]]
             try:
                 own = layer.init(self.params[node.name], in_shape, rng, self.dtype)
             except MemoryError as e:  # a spec can ask for any size; say which layer
@@ -57,7 +58,9 @@ class Graph:
         for node in self.nodes:
             p = self.params[node.name]
             w = self._own(weights, node.name)
-            z, cache = REGISTRY[node.kind].forward(p, w, values[node.inputs[0]], training)
+            layer = REGISTRY[node.kind]
+            x = [values[s] for s in node.inputs] if layer.merge else values[node.inputs[0]]
+            z, cache = layer.forward(p, w, x, training)
             act = p.get("activation", "linear")
             a = z if act == "linear" else activations.forward(act, z)
             values[node.name] = a
@@ -74,13 +77,14 @@ class Graph:
             act = p.get("activation", "linear")
             if act != "linear" and not (node.name == self.output and d_is_preactivation):
                 d = activations.backward(act, z, a, d)
-            src = node.inputs[0]
-            need_dx = src != self.input_name or input_grad
-            dx, g = REGISTRY[node.kind].backward(p, w, cache, d, need_dx)
+            layer = REGISTRY[node.kind]
+            need_dx = node.inputs != (self.input_name,) or input_grad
+            dx, g = layer.backward(p, w, cache, d, need_dx)
             for key, value in g.items():
                 grads[f"{node.name}.{key}"] = value
-            if dx is not None:
-                pending[src] = pending[src] + dx if src in pending else dx
+            for src, dxi in zip(node.inputs, dx if layer.merge else [dx]):
+                if dxi is not None:  # a layer read by several gets the sum of their gradients
+                    pending[src] = pending[src] + dxi if src in pending else dxi
         return grads, pending.get(self.input_name)
 
     def loss_and_grads(self, weights, x, y, loss, training=True, input_grad=False):

@@ -17,13 +17,17 @@ def infer(network):
         if node.kind == "input":
             shapes[node.name] = tuple(node.p["shape"])
             continue
-        src = node.inputs[0]
-        in_shape = shapes[src]
+        layer = REGISTRY[node.kind]
         try:
-            shapes[node.name] = tuple(REGISTRY[node.kind].shape(node.p, in_shape))
+            if layer.merge:
+                shapes[node.name] = tuple(layer.shape(node.p, [shapes[s] for s in node.inputs]))
+                continue
+            src = node.inputs[0]
+            shapes[node.name] = tuple(layer.shape(node.p, shapes[src]))
         except ShapeProblem as problem:
             loc = node.loc
-            raise ShapeError(f"{node.name}: {describe(node)} {problem}, got {fmt_shape(in_shape)} "
-                             f"from {src}", loc.line if loc else None,
-                             loc.column if loc else None) from None
+            where = f", got {fmt_shape(shapes[src])} from {src}" if not layer.merge else \
+                " from " + ", ".join(node.inputs)
+            raise ShapeError(f"{node.name}: {describe(node)} {problem}{where}",
+                             loc.line if loc else None, loc.column if loc else None) from None
     return shapes

@@ -1,20 +1,59 @@
-"""The summary table: one row per layer, then totals (as Keras' model.summary())."""
+"""The summary table: one row per layer, then totals (as Keras' model.summary()).
+
+FLOPs are per sample for a forward pass: a multiply-add counts 2 (conv, dense),
+pooling one per window element, a merge one per output element; activations
+are not counted. For graphs a column says what each layer takes its input from.
+"""
 import numpy as np
 
+from .layers import REGISTRY
 from .layers.base import fmt_shape
 from .printer import format_node
 
 
+def flops(graph, node):
+    out = graph.shapes[node.name]
+    layer = REGISTRY[node.kind]
+    if layer.flops is not None:
+        return layer.flops(node.p, graph.shapes[node.inputs[0]], out)
+    return int(np.prod(out)) * max(len(node.inputs) - 1, 1)
+
+
+def is_chain(network):
+    nodes = network.nodes
+    return all(n.inputs == (p.name,) for p, n in zip(nodes, nodes[1:]))
+
+
+def _count(n):
+    for unit, size in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return str(n)
+
+
 def table(graph, weights):
-    rows = [("layer", "spec", "output shape", "params")]
-    for node in graph.network.nodes:
+    network = graph.network
+    graph_like = not is_chain(network)
+    head = ("layer", "spec", "output shape", "params", "FLOPs") + (("inputs",) if graph_like
+                                                                   else ())
+    rows, total_flops = [head], 0
+    for node in network.nodes:
         n = sum(int(np.prod(v.shape)) for k, v in weights.items()
                 if k.rsplit(".", 1)[0] == node.name)
-        rows.append((node.name, format_node(node), fmt_shape(graph.shapes[node.name]), f"{n:,}"))
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    line = lambda r: "  ".join(c.ljust(w) if i < 3 else c.rjust(w)  # noqa: E731
-                               for i, (c, w) in enumerate(zip(r, widths)))
-    rule = "-" * len(line(rows[0]))
+        f = flops(graph, node) if node.kind != "input" else 0
+        total_flops += f
+        row = (node.name, format_node(node), fmt_shape(graph.shapes[node.name]), f"{n:,}",
+               _count(f))
+        rows.append(row + ((", ".join(node.inputs),) if graph_like else ()))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
+    right = {3, 4}
+
+    def line(r):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w)
+                         for i, (c, w) in enumerate(zip(r, widths))).rstrip()
+
+    rule = "-" * max(len(line(r)) for r in rows)
     total = sum(int(v.size) for v in weights.values())
     return "\n".join([line(rows[0]), rule] + [line(r) for r in rows[1:]] +
-                     [rule, f"total parameters: {total:,}"])
+                     [rule, f"total parameters: {total:,}",
+                      f"FLOPs per sample: {_count(total_flops)} ({total_flops:,})"])

@@ -13,9 +13,11 @@ def test_compile_prints_the_summary_table():
     r = run_cli("compile", MODELS / "shapes.nn")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
-    assert lines[0].split() == ["layer", "spec", "output", "shape", "params"]
+    assert lines[0].split() == ["layer", "spec", "output", "shape", "params", "FLOPs"]
     assert any(l.startswith("conv2") and "14x14x3" in l and " 57" in l for l in lines)
-    assert lines[-1] == "total parameters: 59,381"  # 20 + 57 + 58,900 + 404
+    assert lines[-2] == "total parameters: 59,381"  # 20 + 57 + 58,900 + 404
+    # 2 per multiply-add: conv1 2*3*3*1*(16*16*2), conv2 2*3*3*2*(14*14*3), dense 2*588*100, 2*100*4
+    assert lines[-1] == "FLOPs per sample: 148.8k (148,784)"
 
 
 def test_compile_json_prints_the_ir():

@@ -1,5 +1,5 @@
 """The layer registry: kind name -> LayerType. One line per kind."""
-from . import conv, dense, pool
+from . import conv, dense, merge, pool
 from .base import LayerType, ShapeProblem
 
 REGISTRY = {
@@ -7,6 +7,8 @@ REGISTRY = {
     "dense": dense.LAYER,
     "maxpool": pool.MAXPOOL,
     "avgpool": pool.AVGPOOL,
+    "add": merge.ADD,
+    "concat": merge.CONCAT,
 }
 
 __all__ = ["REGISTRY", "LayerType", "ShapeProblem"]

@@ -5,7 +5,8 @@ A layer kind is plain functions, no state:
     init(p, in_shape, rng, dtype) -> {"W": ..., "b": ...}
     forward(p, w, x, training) -> (y, cache)
     backward(p, w, cache, dy, need_dx) -> (dx or None, {"W": dW, ...})
-`p` is the node's parameter dict, `w` its weights by short name. Shapes
+`p` is the node's parameter dict, `w` its weights by short name. backward
+must not write into dy: a merge hands one array to several inputs. Shapes
 exclude the batch axis; arrays include it: (batch, h, w, c) or (batch, n).
 """
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ class LayerType:
     init: Callable = None
     forward: Callable = None
     backward: Callable = None
+    merge: bool = False  # takes several inputs, as lists (layers/merge.py)
+    flops: Callable = None  # flops(p, in_shape, out_shape) -> per sample; None: elementwise
 
 
 ACTIVATION = Word("activation", "choice", activations.NAMES, default="linear")

@@ -97,4 +97,9 @@ def backward(p, w, cache, dy, need_dx):
     return dxp[:, pt : pt + x_shape[1], pl : pl + x_shape[2]], grads
 
 
-LAYER = LayerType(SIGNATURE, shape, init, forward, backward)
+def flops(p, in_shape, out_shape):
+    kh, kw, f = p["kernel"]
+    return 2 * kh * kw * in_shape[-1] * int(np.prod(out_shape))
+
+
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops)

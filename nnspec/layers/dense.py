@@ -41,4 +41,8 @@ def backward(p, w, cache, dy, need_dx):
     return dx, grads
 
 
-LAYER = LayerType(SIGNATURE, shape, init, forward, backward)
+def flops(p, in_shape, out_shape):
+    return 2 * int(np.prod(in_shape)) * p["units"]
+
+
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops)

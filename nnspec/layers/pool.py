@@ -108,5 +108,11 @@ def avg_backward(p, w, x_shape, dy, need_dx):
     return _spread(p, dwin, x_shape, dy.dtype), {}
 
 
-MAXPOOL = LayerType(_signature("maxpool"), shape, None, max_forward, max_backward)
-AVGPOOL = LayerType(_signature("avgpool"), shape, None, avg_forward, avg_backward)
+def flops(p, in_shape, out_shape):
+    """One comparison or addition per window element."""
+    kh, kw = p["window"]
+    return kh * kw * int(np.prod(out_shape))
+
+
+MAXPOOL = LayerType(_signature("maxpool"), shape, None, max_forward, max_backward, flops=flops)
+AVGPOOL = LayerType(_signature("avgpool"), shape, None, avg_forward, avg_backward, flops=flops)
