@@ -87,7 +87,7 @@ class _Builder:
         self.version = version
 
     def _input(self, st, scope):
-        _, dims, loc = st
+        _, dims, loc, elements = st
         if self.nodes:
             _fail("a second 'input' line; a network has one input", loc)
         if any(isinstance(d, str) for d in dims):
@@ -96,6 +96,8 @@ class _Builder:
             _fail(f"input dimensions must be positive, got {ir.format_value(dims)}", loc)
         self._add(ir.Node("input", "input", (("shape", dims),), (), loc))
         scope.tail = "input"
+        if elements:  # input 28x28x1 -> conv ...
+            self._chain(("chain", elements, True), scope)
 
     def _define(self, st):
         _, name, params, chains, loc = st
@@ -113,8 +115,9 @@ class _Builder:
 
     def _chain(self, st, scope):
         prev = scope.tail
+        continued = len(st) > 2 and st[2]  # the chain goes on from a previous line's arrow
         for i, el in enumerate(st[1]):
-            prev = self._element(el, scope, prev, after_arrow=i > 0)
+            prev = self._element(el, scope, prev, after_arrow=continued or i > 0)
         scope.tail = prev
 
     # -- elements ----------------------------------------------------------

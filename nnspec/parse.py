@@ -7,7 +7,7 @@ giving an ir.Network. Lark's exceptions never leave this module: they become
 SpecError.
 
 Syntax tree, statement by statement (loc is an ir.Loc):
-    ("header", version, loc)            ("input", dims, loc)
+    ("header", version, loc)            ("input", dims, loc, [element, ...])
     ("chain", [element, ...])           ("train", [(key, form, value, loc)], loc)
     ("block", name, [(param, loc)], [chain, ...], loc)
 elements:
@@ -124,6 +124,13 @@ class _Tree(lark.Transformer):
 
     def header(self, items):
         return ("header", int(items[0]), _loc(items[0]))
+
+    def input_chain(self, items):
+        _, dims, loc = items[0]
+        return ("input", dims, loc, items[1:])
+
+    def input_ref(self, items):
+        return ("layer", "input", None, [], [])
 
     def input_dims(self, items):
         return ("input", tuple(int(d) for d in items[0].split("x")), _loc(items[0]))

@@ -36,6 +36,12 @@ LAYER_ROWS = [
     ("input 8x8x2\navgpool 2", 2),
     ("input 7x7x2\navgpool 3x2 stride=2", 3),
     ("input 12x12x1\nconv 5x5x4 valid relu -> maxpool 4x4 -> dense 3 softmax", 2),
+    # graphs: merges, a layer read by several, blocks and repeats
+    ("input 5x5x2\na: conv 3x3x2 same tanh\nconv 1x1x2 same -> add(a) relu", 2),
+    ("input 4\na: dense 4 tanh\ninput -> b: dense 4\nadd(a, b, input) sigmoid", 3),
+    ("input 4x4x1 -> a: conv 3x3x2 same\ninput -> b: conv 1x1x3 same\nconcat(a, b, input) tanh", 2),
+    ("input 6x6x1\nblock res(f) {\n  conv 3x3x{f} same relu -> conv 3x3x{f} same -> add(in)\n}\n"
+     "conv 3x3x2 same -> (res(2)) x2 -> dense 3", 2),
 ] + [(f"input 6\ndense 5 {act}", 3) for act in ACTIVATIONS]
 
 
