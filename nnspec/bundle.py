@@ -57,6 +57,12 @@ def save(path, document):
     outer = msgpack.packb({"format": FORMAT, "version": list(VERSION),
                            "sha256": hashlib.sha256(payload).hexdigest(),
                            "payload": payload}, use_bin_type=True)
+    write_atomic(path, outer)
+
+
+def write_atomic(path, data):
+    """Write bytes to path: a temporary file beside the target, flushed and
+    fsynced, then renamed over it. A crash or Ctrl-C leaves the old file."""
     path = Path(path)
     directory = path.parent if str(path.parent) else Path(".")
     try:
@@ -66,7 +72,7 @@ def save(path, document):
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a bundle is an ordinary file
         with os.fdopen(fd, "wb") as f:
-            f.write(outer)
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

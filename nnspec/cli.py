@@ -37,7 +37,15 @@ def _parser():
     c = sub.add_parser("compile", help="check a spec and print its summary table")
     c.add_argument("spec", help="a .nn file")
     c.add_argument("--json", action="store_true", help="print the IR as JSON instead")
+    c.add_argument("--graph", metavar="FILE.png", help="also draw the network to an image")
     c.set_defaults(run=_compile)
+
+    f = sub.add_parser("fmt", help="print a spec in canonical layout")
+    f.add_argument("specs", nargs="+", metavar="SPEC", help=".nn files")
+    f.add_argument("-w", "--write", action="store_true", help="rewrite the files in place")
+    f.add_argument("--check", action="store_true",
+                   help="print nothing; exit 1 if a file is not formatted")
+    f.set_defaults(run=_fmt)
 
     t = sub.add_parser("train", help="train a spec on its data set and save a bundle")
     t.add_argument("spec", help="a .nn file with a train block")
@@ -78,6 +86,39 @@ def _compile(args):
         print(json.dumps(_ir_json(model.network), indent=2))
     else:
         model.summary()
+    if args.graph:
+        from .drawing import draw
+        draw(model, args.graph)
+
+
+def _fmt(args):
+    from pathlib import Path
+
+    from .bundle import write_atomic
+    from .errors import SpecError
+    from .fmt import fmt
+    unformatted = []
+    for name in args.specs:
+        path = Path(name)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise SpecError(f"cannot read spec: {getattr(e, 'strerror', None) or e}",
+                            source=name) from None
+        pretty = fmt(text, name)
+        if pretty != text:
+            unformatted.append(name)
+        if args.check:
+            continue
+        if args.write:
+            if pretty != text:
+                write_atomic(path, pretty.encode("utf-8"))
+        else:
+            print(pretty, end="")
+    if args.check and unformatted:
+        for name in unformatted:
+            print(f"{name}: not formatted (nnspec fmt -w {name})", file=sys.stderr)
+        return 1
 
 
 def _spec_path(path):

@@ -3,6 +3,7 @@
 No numpy and no lark here. Source locations are kept for error messages but do
 not take part in equality, so `parse(fmt(x)) == parse(x)` compares meaning.
 """
+import re
 from dataclasses import dataclass, field
 
 
@@ -91,8 +92,13 @@ class Network:
         return self.nodes[0]
 
 
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(-[A-Za-z0-9_]+)*")
+
+
 def format_value(v):
     """A parameter or setting value as spec text."""
+    if isinstance(v, str) and not _NAME.fullmatch(v):
+        return f'"{v}"'  # a string that is not a name was written in quotes
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):

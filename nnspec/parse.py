@@ -18,6 +18,7 @@ options: [(key, form, value, loc)]. Forms: int, float, name, param ({f}),
 string, dims (ints, or names for {f} parts), ratio, call, list.
 """
 import functools
+import re
 from importlib import resources
 from pathlib import Path
 
@@ -35,11 +36,26 @@ def grammar_path():
     return Path(__file__).resolve().parent.parent / "grammar" / "nnspec.lark"
 
 
+_COMMENTS = []  # filled by the lexer during one call of syntax()
+_COMMENT = re.compile(r"#[^\n]*")
+
+
+def _collect(token):
+    """Comments are ignored by the grammar (some inside newline tokens); keep them for fmt."""
+    for match in _COMMENT.finditer(token):
+        before = token[:match.start()]
+        line = token.line + before.count("\n")
+        column = (token.column + match.start()) if "\n" not in before else \
+            match.start() - before.rindex("\n")
+        _COMMENTS.append((line, column, match.group().rstrip()))
+    return token
+
+
 @functools.lru_cache(maxsize=1)
 def _parser():
     return lark.Lark(grammar_path().read_text(), parser="lalr", propagate_positions=True,
-                     start=["start", "value"],
-                     maybe_placeholders=False)
+                     start=["start", "value"], maybe_placeholders=False,
+                     lexer_callbacks={"COMMENT": _collect, "_NL": _collect, "_ARROW": _collect})
 
 
 def _loc(token):
@@ -129,8 +145,9 @@ class _Tree(lark.Transformer):
         _, dims, loc = items[0]
         return ("input", dims, loc, items[1:])
 
-    def input_ref(self, items):
-        return ("layer", "input", None, [], [])
+    @lark.v_args(meta=True)
+    def input_ref(self, meta, items):
+        return ("layer", "input", ir.Loc(meta.line, meta.column), [], [])
 
     def input_dims(self, items):
         return ("input", tuple(int(d) for d in items[0].split("x")), _loc(items[0]))
@@ -146,12 +163,17 @@ class _Tree(lark.Transformer):
         return items
 
 
-def syntax(text, source="<spec>"):
-    """Spec text -> syntax tree (a list of statements, see above)."""
+def syntax(text, source="<spec>", comments=None):
+    """Spec text -> syntax tree (a list of statements, see above). Comments, as
+    (line, column, text), are appended to `comments` when it is given."""
+    _COMMENTS.clear()
     try:
-        return _Tree().transform(_parser().parse(text, start="start"))
+        tree = _Tree().transform(_parser().parse(text, start="start"))
     except lark.exceptions.UnexpectedInput as e:
         raise _syntax_error(e).located(source, text) from None
+    if comments is not None:
+        comments.extend(sorted(set(_COMMENTS)))
+    return tree
 
 
 def parse(text, source="<spec>"):
