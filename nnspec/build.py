@@ -185,7 +185,8 @@ class _Builder:
             if after_arrow and prev not in inputs:
                 inputs.insert(0, prev)
             if len(inputs) < 2:
-                _fail(f"{name} needs at least two inputs, got {len(inputs)}", loc)
+                _fail(f"{name} needs at least two inputs, got {len(inputs)} (a merge takes the "
+                      "layers it lists, and the one before it when it follows '->')", loc)
             if len(set(inputs)) < len(inputs):
                 _fail(f"{name} lists the same layer twice", loc)
             return self._layer(name, loc, words, options, scope, inputs, label)

@@ -46,6 +46,7 @@ def format_train(config):
 
 
 def format_network(network):
+    """A chain network as canonical text (graphs and blocks: see fmt.py)."""
     lines = [f"nnspec {network.version}", format_node(network.input)]
     layers = [format_node(n) for n in network.nodes[1:]]
     lines.append("\n  -> ".join(layers))
