@@ -250,8 +250,9 @@ class _Builder:
                 if isinstance(d, str):
                     arg = scope.params.get(d)
                     if arg is None or arg[0] != "int":
-                        _fail(f"'{{{d}}}' in {ir.format_value(v)} must be a block parameter "
-                              f"given a whole number", loc)
+                        written = "x".join(str(x) if isinstance(x, int) else f"{{{x}}}" for x in v)
+                        _fail(f"'{{{d}}}' in {written} must be a block parameter given a whole "
+                              "number", loc)
                     d = arg[1]
                 dims.append(d)
             return ("dims", tuple(dims), loc)
