@@ -179,3 +179,12 @@ def test_train_settings_print_back_to_the_same_config():
     assert "early_stopping = early_stopping(patience=3)" in printed
     assert "metrics = [accuracy, top_k(2)]" in printed
     assert parse(printed) == network and format_network(parse(printed)) == printed
+
+
+def test_the_200_layer_benchmark_spec_compiles():
+    import sys
+    sys.path.insert(0, str(MODELS.parent / "benchmarks"))
+    from parse_200 import spec
+    network = parse(spec())
+    assert len(network.nodes) - 1 >= 200
+    assert nnspec.compile(spec()).graph.output_shape == (10,)
