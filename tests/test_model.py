@@ -109,3 +109,15 @@ def test_seed_000_reaches_95_percent(seed):
     assert [len(p[0]) for p in (splits.train, splits.validation, splits.test)] == [1400, 300, 300]
     model.fit(*splits.train, validation_data=splits.validation)
     assert model.evaluate(*splits.test)["accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize("name,metric,check", [
+    ("seed001_spiral", "accuracy", lambda v: v >= 0.95),  # cs231n's minimal net reports 98%
+    ("seed001_sine", "val_loss", lambda v: v < 0.01),
+    ("seed004_xor", "loss", lambda v: v < 0.01),
+])
+def test_small_seed_models_learn(name, metric, check):
+    model = nnspec.compile(MODELS / f"{name}.nn")
+    splits = model.data()
+    model.fit(*splits.train, validation_data=splits.validation)
+    assert check(model.history[metric][-1]), model.history[metric][-1]

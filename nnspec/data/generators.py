@@ -60,17 +60,21 @@ def _noise(name, value):
     return float(value)
 
 
-def spiral(rng, n=100, classes=3, noise=0.2):
-    """The nnfs spiral (seeds 001 and 003): `n` points per class on `classes`
-    interleaved arms in [-1, 1]^2, each arm's angle jittered by `noise`."""
+def spiral(rng, n=100, classes=3, noise=0.2, spin=2.5):
+    """Spiral arms (seeds 001 and 003): `n` points per class on `classes`
+    interleaved arms in [-1, 1]^2, each arm's angle jittered by `noise`. `spin`
+    scales the angle: 2.5 is the nnfs spiral (seed 003), 1 the cs231n one that
+    seed 001 follows, with fewer turns."""
     _count("spiral: n", n)
     _count("spiral: classes", classes, 2)
     noise = _noise("spiral", noise)
+    if not (isinstance(spin, (int, float)) and spin > 0):
+        raise DataError(f"spiral: spin must be a positive number, got {spin}")
     r = np.tile(np.linspace(0.0, 1.0, n), classes)
     label = np.repeat(np.arange(classes), n)
     t = np.concatenate([np.linspace(c * 4, (c + 1) * 4, n) for c in range(classes)])
     t = t + rng.normal(0.0, noise, len(t))
-    x = np.stack([r * np.sin(t * 2.5), r * np.cos(t * 2.5)], axis=1)
+    x = np.stack([r * np.sin(t * spin), r * np.cos(t * spin)], axis=1)
     return x.astype(np.float32), label.astype(np.int64), tuple(f"arm {c}" for c in range(classes))
 
 
