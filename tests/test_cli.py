@@ -113,3 +113,17 @@ def test_bad_data_settings_are_located_one_line_errors(setting, words, tmp_path)
     assert r.returncode == 2, r.stderr
     assert r.stderr.startswith(f"error: {spec}:") and words in r.stderr, r.stderr
     assert r.stderr.count("\n") == 1
+
+
+def test_compile_a_graph_shows_inputs_and_draws_it(tmp_path):
+    png = tmp_path / "net.png"
+    r = run_cli("compile", MODELS / "residual.nn", "--graph", png)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert lines[0].split()[-1] == "inputs"
+    assert any(l.startswith("residual1/add1") and l.endswith("residual1/conv2, stem")
+               for l in lines)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 10_000
+    ir = json.loads(run_cli("compile", MODELS / "residual.nn", "--json").stdout)
+    add = next(n for n in ir["nodes"] if n["name"] == "residual1/add1")
+    assert add["kind"] == "add" and add["inputs"] == ["residual1/conv2", "stem"]
