@@ -109,7 +109,12 @@ class Checkpoints(Callback):
         self.last = None
 
     def on_train_begin(self, logs):
-        self.directory.mkdir(parents=True, exist_ok=True)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            from .errors import DataError
+            raise DataError(f"{self.directory}: cannot make the checkpoint directory: "
+                            f"{e.strerror}") from None
         if self.model.epoch == 0 and self.model.position is None:
             self.save()
 

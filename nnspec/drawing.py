@@ -5,6 +5,7 @@ spec and output shape; an edge between neighbours is a short arrow, and a
 skip connection or branch curves around the right-hand side, so residual
 networks look as they are usually drawn.
 """
+from .errors import DataError
 from .printer import format_node
 
 ROW = 0.9  # inches per layer
@@ -45,5 +46,10 @@ def draw(model, path):
                                          color="#c0504d" if skip else "#333333"))
     total = sum(int(w.size) for w in model.weights.values())
     ax.set_title(f"{model.source}: {len(nodes) - 1} layers, {total:,} parameters", fontsize=9)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    except (OSError, ValueError) as e:
+        raise DataError(f"{path}: cannot write the drawing: {getattr(e, 'strerror', None) or e}") \
+            from None
+    finally:
+        plt.close(fig)

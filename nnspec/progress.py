@@ -7,6 +7,7 @@ import sys
 import time
 
 from .callbacks import Callback
+from .errors import DataError
 
 
 def _numbers(logs):
@@ -64,7 +65,10 @@ class JsonLog(Callback):
     resumed run continues the same log."""
 
     def __init__(self, path):
-        self.file = open(path, "a", encoding="utf-8")
+        try:
+            self.file = open(path, "a", encoding="utf-8")
+        except OSError as e:
+            raise DataError(f"{path}: cannot write the log: {e.strerror}") from None
         self.start = time.perf_counter()
 
     def write(self, record):

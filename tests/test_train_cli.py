@@ -152,3 +152,14 @@ def test_optimizer_and_lr_flags_replace_the_spec(tmp_path):
         "momentum": 0.5}
     assert model.config.lr == 0.003 and model.history["lr"] == [0.003]
     assert set(model.optimizer.state) == {f"{k}/v" for k in model.weights}
+
+
+def test_unwritable_places_are_one_line_errors(tmp_path):
+    blocked = tmp_path / "file"
+    blocked.write_text("not a directory")
+    for args in (["--log", blocked / "m.jsonl"], ["--checkpoint-dir", blocked / "ck"]):
+        r = run_cli("train", SHAPES, "-o", tmp_path / "s.nnb", "--epochs", "1", *args)
+        assert r.returncode == 2 and r.stderr.count("\n") == 1 and "cannot" in r.stderr, r.stderr
+    r = run_cli("compile", SHAPES, "--graph", blocked / "g.png")
+    assert r.returncode == 2 and "cannot write the drawing" in r.stderr
+    assert "Traceback" not in r.stderr
