@@ -61,6 +61,8 @@ def _parser():
                    help="write a resumable bundle to DIR before training and after every epoch")
     t.add_argument("--resume", metavar="DIR_OR_BUNDLE",
                    help="continue from the newest checkpoint in DIR, or from a bundle")
+    t.add_argument("--data-dir", metavar="DIR",
+                   help="where named data sets (mnist, fashion-mnist) are, or are downloaded to")
     t.add_argument("--log", metavar="FILE", help="append one JSON line of metrics per epoch")
     t.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     t.set_defaults(run=_train)

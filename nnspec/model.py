@@ -159,11 +159,12 @@ class Model:
         for key, message in settings.check(c, self.graph.output_shape[-1]):
             fail(key, message)
 
-    def data(self):
-        """The spec's data set, split train/validation/test, drawn from the seed."""
+    def data(self, data_dir=None):
+        """The spec's data set, split train/validation/test, drawn from the seed.
+        Named data sets (mnist) are looked for in data_dir first (see data/named.py)."""
         from . import data
         try:
-            splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]))
+            splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]), data_dir)
         except DataError as e:
             loc = self.config.loc("data")
             where = f"{self.source}:{loc.line}:{loc.column}" if loc else self.source

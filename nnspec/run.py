@@ -68,7 +68,7 @@ def train(args):
         model = compile(Path(args.spec), **changes)
         started = f"training {args.spec}"
     config = model.config
-    splits = model.data()
+    splits = model.data(args.data_dir)
     out = (lambda *a, **k: None) if args.quiet else print
     sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "

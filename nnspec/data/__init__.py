@@ -6,7 +6,7 @@ import numpy as np
 from ..errors import DataError
 from ..ir import Call
 from ..signature import suggest
-from . import generators
+from . import generators, named
 
 
 @dataclass
@@ -17,6 +17,7 @@ class Dataset:
     # how raw 8-bit pixels became x: x = raw * scale + offset (kept in bundles, so
     # `nnspec infer` prepares image and IDX inputs as in training)
     preprocess: dict = None
+    test: tuple = None  # (x, y) of a data set's own test part (MNIST's t10k files)
 
 
 GENERATORS = {"shapes": generators.shapes, "spiral": generators.spiral,
@@ -25,13 +26,21 @@ IMAGES = {"shapes"}  # data sets of images, which infer may be given as 8-bit pi
 PIXELS = {"scale": 1 / 255, "offset": 0.0}  # images in [0, 1]
 
 
-def load(spec, rng):
+def load(spec, rng, data_dir=None):
     """A train block's `data` value (a name or a Call) -> Dataset."""
     call = spec if isinstance(spec, Call) else Call(str(spec))
+    if call.name in named.SETS:
+        if call.args or call.kwargs:
+            raise DataError(f"data set '{call.name}' takes no arguments")
+        x, y, tx, ty, classes = named.load(call.name, data_dir)
+        scale = np.float32(PIXELS["scale"])
+        return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS,
+                       (tx.astype(np.float32) * scale, ty))
     make = GENERATORS.get(call.name)
     if make is None:
-        raise DataError(f"unknown data set '{call.name}'{suggest(call.name, GENERATORS)} "
-                        f"(known: {', '.join(GENERATORS)})")
+        known = [*GENERATORS, *named.SETS]
+        raise DataError(f"unknown data set '{call.name}'{suggest(call.name, known)} "
+                        f"(known: {', '.join(known)})")
     try:
         x, y, classes = make(rng, *call.args, **dict(call.kwargs))
     except TypeError as e:
@@ -48,12 +57,20 @@ class Splits:
     preprocess: dict = None
 
 
-def prepare(config, rng):
-    """A train config's data set, generated or loaded and split, all from rng."""
+def prepare(config, rng, data_dir=None):
+    """A train config's data set, generated or loaded and split, all from rng.
+    A data set with its own test part keeps it as the test set; the split's
+    train and validation shares then divide the rest (its test share is unused)."""
     if config.data is None:
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
-    ds = load(config.data, rng)
-    parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), config.split, rng)]
+    ds = load(config.data, rng, data_dir)
+    fractions = config.split
+    if ds.test is not None:
+        fractions = (fractions[0] / (fractions[0] + fractions[1]), 1 - fractions[0] / (
+            fractions[0] + fractions[1]), 0.0) if fractions[0] + fractions[1] > 0 else fractions
+    parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), fractions, rng)]
+    if ds.test is not None:
+        parts[2] = ds.test
     if parts[0] is None:
         raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
                         "samples leaves none for training")
