@@ -6,7 +6,9 @@
      "rng": RNG, "position": {"batch": int, "rng": RNG, "sums": {key: number}} or nil,
      "stopper": {"best": float, "wait": int, "best_epoch": int, "weights": {param: array}} or nil,
      "overrides": {"seed": int, "lr": float, "batch_size": int, "epochs": int,
-                   "optimizer": str, "optimizer_options": {key: value}} (any subset)}
+                   "optimizer": str, "optimizer_options": {key: value}, "l1", "l2",
+                   "l1_bias", "l2_bias", "clip_norm": float, "loss", "reduction",
+                   "schedule", "data": str (a name), "split": [3 floats]} (any subset)}
     RNG = {"bit_generator": "PCG64", "state": str, "inc": str, "has_uint32": int, "uinteger": int}
 
 Format 1.0 checkpoints had only epoch, optimizer and rng; the rest is optional.
@@ -25,7 +27,9 @@ from .train import Position
 FIELD = "payload.checkpoint"
 _RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uinteger": int}
 _OVERRIDES = {"seed": int, "lr": float, "batch_size": int, "epochs": int, "optimizer": str,
-              "optimizer_options": dict}
+              "optimizer_options": dict, "l1": float, "l2": float, "l1_bias": float,
+              "l2_bias": float, "clip_norm": float, "loss": str, "reduction": str,
+              "schedule": str, "data": str, "split": list}
 _SCALARS = (int, float, str, bool)
 
 
@@ -58,12 +62,18 @@ def _arrays(arrays):
 
 
 def encode(model):
-    unstorable = [k for k in model.overrides if k not in _OVERRIDABLE]
-    if unstorable:
-        raise BundleError(f"cannot checkpoint the override {unstorable[0]}=...; "
-                          "put it in the spec's train block")
-    overrides = {k: (dict(v) if k == "optimizer_options" else v)
-                 for k, v in model.overrides.items()}
+    overrides = {}
+    for key, value in model.overrides.items():
+        if key == "optimizer_options":
+            value = dict(value)
+        elif key == "split":
+            value = [float(v) for v in value]
+        elif isinstance(value, (int, float)) and _OVERRIDES.get(key) is float:
+            value = float(value)
+        if key not in _OVERRIDES or not isinstance(value, _OVERRIDES[key]):
+            raise BundleError(f"cannot checkpoint the override {key}={value!r}; "
+                              "put it in the spec's train block")
+        overrides[key] = value
     position = model.position
     stopper = model.stopper.state if model.stopper is not None else None
     if stopper is not None:
@@ -82,9 +92,6 @@ def encode(model):
     }
 
 
-_OVERRIDABLE = set(_OVERRIDES)
-
-
 def overrides(doc, allow_extra=False):
     """The compile overrides a checkpoint was trained with, checked, as Model kwargs."""
     if not isinstance(doc, dict) or "overrides" not in doc:
@@ -99,6 +106,10 @@ def overrides(doc, allow_extra=False):
         if not all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in options.items()):
             raise BundleError(f"{field}.optimizer_options: expected names and numbers")
         out["optimizer_options"] = tuple(sorted(options.items()))
+    if "split" in out:
+        if len(out["split"]) != 3 or not all(isinstance(v, float) for v in out["split"]):
+            raise BundleError(f"{field}.split: expected three numbers")
+        out["split"] = tuple(out["split"])
     return out
 
 

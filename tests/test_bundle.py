@@ -338,3 +338,16 @@ def test_a_format_1_0_checkpoint_still_resumes(tmp_path, rng):
     assert set(old.optimizer.state) == set(model.optimizer.state) == {"dense1.W/v", "dense1.b/v"}
     for k, v in model.optimizer.state.items():
         assert np.array_equal(old.optimizer.state[k], v)
+
+
+def test_api_overrides_travel_in_checkpoints(tmp_path, rng):
+    model = nnspec.compile("input 4\ndense 3 softmax\ntrain { optimizer = adam }", l2=0.25,
+                           split=(0.5, 0.25, 0.25), seed=3, batch_size=5)
+    model.fit(rng.random((10, 4)), rng.integers(0, 3, 10), epochs=1)
+    model.save(tmp_path / "ck.nnb", checkpoint=True)
+    back = nnspec.load(tmp_path / "ck.nnb")
+    assert (back.config.l2, back.config.split, back.config.seed, back.config.batch_size) == (
+        0.25, (0.5, 0.25, 0.25), 3, 5)
+    with pytest.raises(nnspec.BundleError, match="cannot checkpoint the override metrics="):
+        nnspec.compile(SPEC, metrics=(nnspec.ir.Call("top_k", (2,)),)).save(
+            tmp_path / "x.nnb", checkpoint=True)
