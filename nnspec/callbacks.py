@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DataError
+
 
 class Callback:
     model = None
@@ -112,7 +114,6 @@ class Checkpoints(Callback):
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as e:
-            from .errors import DataError
             raise DataError(f"{self.directory}: cannot make the checkpoint directory: "
                             f"{e.strerror}") from None
         if self.model.epoch == 0 and self.model.position is None:

@@ -88,11 +88,12 @@ class _Printer:
                 tails.append(comment[2])
             else:
                 self.out.append(indent + comment[2] if comment[0] >= first
-                                else self._indent_like(comment) + comment[2])
+                                else self._indent() + comment[2])
         self.out.append(indent + text + "".join("  " + t for t in tails))
         self.last = max(self.last, last)
 
-    def _indent_like(self, comment):
+    def _indent(self):
+        """A comment left over inside a body (train, block) keeps its indent."""
         return "  " if self.out and self.out[-1].startswith("  ") and \
             not self.out[-1].startswith("  ->") else ""
 

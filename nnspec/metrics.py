@@ -6,6 +6,7 @@ A spec names them in its train block (`metrics = [accuracy, top_k(3)]`);
 import numpy as np
 
 from .ir import Call
+from .signature import suggest
 
 
 def accuracy(out, y):
@@ -53,7 +54,6 @@ def resolve(names, out_width):
                 raise ValueError(f"top_k takes one whole number k >= 1, e.g. top_k(3); got {call}")
             out[f"top{k}_accuracy"] = FACTORIES[call.name](k)
         else:
-            from .signature import suggest
             known = [*METRICS, *FACTORIES]
             label = str(call) if call.args or call.kwargs else call.name
             raise ValueError(f"unknown metric '{label}'{suggest(call.name, known)} "

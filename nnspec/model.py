@@ -12,16 +12,18 @@ import numpy as np
 
 from . import __version__, bundle, checkpoints, losses, shapes, summary, train
 from . import config as settings
+from .callbacks import LambdaCallback
 from .errors import BundleError, DataError, NNSpecError, SpecError
 from .graph import Graph
 from .ir import TrainConfig
 from .parse import parse
+from .progress import Progress
 
 DTYPES = ("float32", "float64")
 IDENTITY = {"scale": 1.0, "offset": 0.0}
 
 
-def _read_spec(text_or_path):
+def read_spec(text_or_path):
     """-> (text, source name). A Path, or a one-line string ending in .nn, is a file."""
     if isinstance(text_or_path, Path) or ("\n" not in text_or_path
                                           and text_or_path.strip().endswith(".nn")):
@@ -39,7 +41,7 @@ def compile(text_or_path, dtype="float32", seed=None, **overrides):
 
     seed and overrides (epochs, batch_size, lr, ...) replace the train block's.
     """
-    text, source = _read_spec(text_or_path)
+    text, source = read_spec(text_or_path)
     network = parse(text, source)
     return Model(network, text, source, dtype=dtype, seed=seed, **overrides)
 
@@ -214,7 +216,7 @@ class Model:
         which model.save(path, checkpoint=True) resumes exactly.
         """
         epochs = self.config.epochs if epochs is None else epochs
-        batch_size = batch_size or self.config.batch_size
+        batch_size = self.config.batch_size if batch_size is None else batch_size
         if batch_size < 1 or epochs < 0:
             raise DataError(f"fit: batch_size must be at least 1 and epochs at least 0, got "
                             f"batch_size={batch_size}, epochs={epochs}")
@@ -229,10 +231,8 @@ class Model:
             self.position = None
         callbacks = list(callbacks)
         if on_epoch is not None:
-            from .callbacks import LambdaCallback
             callbacks.append(LambdaCallback(on_epoch_end=on_epoch))
         if progress:
-            from .progress import Progress
             callbacks.insert(0, Progress())
         if self.stopper is not None:
             callbacks.insert(0, self.stopper)

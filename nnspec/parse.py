@@ -189,6 +189,7 @@ def parse(text, source="<spec>"):
 def parse_value(text, what="value"):
     """One value as a train block writes it (`adam(beta1=0.8)`, `0.01`) -> (form, value),
     for command-line flags. Raises SpecError naming `what`."""
+    _COMMENTS.clear()
     try:
         form, value, _ = _Tree().transform(_parser().parse(text.strip(), start="value"))
     except lark.exceptions.UnexpectedInput as e:

@@ -10,6 +10,7 @@ from pathlib import Path
 from . import compile, load
 from .callbacks import Checkpoints, latest_checkpoint
 from .errors import DataError
+from .model import read_spec
 from .parse import parse, parse_value
 from .progress import JsonLog, Progress
 from .train import TrainingDiverged, TrainingInterrupted
@@ -43,7 +44,7 @@ def resume(spec_path, source, changes):
     if not model.meta.get("checkpoint"):
         raise DataError(f"{path}: holds no training state to resume (it was saved without "
                         "a checkpoint; train with --checkpoint-dir)")
-    spec = parse(Path(spec_path).read_text(encoding="utf-8"), str(spec_path))
+    spec = parse(*read_spec(Path(spec_path)))
     if spec.nodes != model.network.nodes:
         differ = next((a.name for a, b in zip(spec.nodes, model.network.nodes) if a != b),
                       "the number of layers")

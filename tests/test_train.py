@@ -359,3 +359,10 @@ def test_ctrl_c_then_resume_is_bit_identical(block, stop_after, tmp_path):
         assert resumed.weights[k].tobytes() == v.tobytes(), k
     assert resumed.history == straight.history
     assert resumed.optimizer.t == straight.optimizer.t == 30
+
+
+@pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"epochs": -1}])
+def test_fit_rejects_impossible_batch_sizes_and_epochs(kwargs):
+    model, x, y = _spiral_model("epochs = 1")
+    with pytest.raises(nnspec.DataError, match="batch_size must be at least 1"):
+        model.fit(x, y, **kwargs)

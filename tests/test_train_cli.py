@@ -163,3 +163,11 @@ def test_unwritable_places_are_one_line_errors(tmp_path):
     r = run_cli("compile", SHAPES, "--graph", blocked / "g.png")
     assert r.returncode == 2 and "cannot write the drawing" in r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_resume_with_a_missing_spec_is_one_line(tmp_path):
+    ck = tmp_path / "ck"
+    assert run_cli("train", SHAPES, "-o", tmp_path / "a.nnb", "--epochs", "1",
+                   "--checkpoint-dir", ck, "-q").returncode == 0
+    r = run_cli("train", tmp_path / "gone.nn", "-o", tmp_path / "b.nnb", "--resume", ck)
+    assert r.returncode == 2 and "cannot read spec" in r.stderr and "Traceback" not in r.stderr

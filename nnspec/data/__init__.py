@@ -65,9 +65,9 @@ def prepare(config, rng, data_dir=None):
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
     ds = load(config.data, rng, data_dir)
     fractions = config.split
-    if ds.test is not None:
-        fractions = (fractions[0] / (fractions[0] + fractions[1]), 1 - fractions[0] / (
-            fractions[0] + fractions[1]), 0.0) if fractions[0] + fractions[1] > 0 else fractions
+    kept = fractions[0] + fractions[1]
+    if ds.test is not None and kept > 0:
+        fractions = (fractions[0] / kept, fractions[1] / kept, 0.0)
     parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), fractions, rng)]
     if ds.test is not None:
         parts[2] = ds.test

@@ -10,6 +10,7 @@ NNSPEC_DATA_URL, a mirror laid out the same way), and each is checked against
 its published MD5 sum before it is moved into place.
 """
 import hashlib
+import http.client
 import os
 import urllib.error
 import urllib.request
@@ -89,7 +90,7 @@ def fetch(name, file, md5, target):
                 continue
             os.replace(part, target / file)
             return
-        except (urllib.error.URLError, OSError, ValueError) as e:
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
         finally:
             part.unlink(missing_ok=True)
