@@ -1,9 +1,18 @@
 """Activation functions: forward(z) -> a and backward(z, a, da) -> dz.
 
 backward gets both the input z and the output a so each can use whichever is
-cheaper (sigmoid and tanh reuse a). Every function keeps z's dtype.
+cheaper (sigmoid and tanh reuse a). Every function keeps z's dtype: constants
+are cast to it, so a float32 network never computes in float64.
 """
 import numpy as np
+
+LEAKY_SLOPE = 0.01  # PyTorch's default negative slope
+ELU_ALPHA = 1.0
+_GELU_C = np.sqrt(2.0 / np.pi)
+
+
+def _c(value, z):
+    return z.dtype.type(value)
 
 
 def _linear(z):
@@ -22,12 +31,34 @@ def _relu_back(z, a, da):
     return da * (z > 0)
 
 
-def _tanh(z):
-    return np.tanh(z)
+def _leaky_relu(z):
+    return np.where(z > 0, z, z * _c(LEAKY_SLOPE, z))
 
 
-def _tanh_back(z, a, da):
-    return da * (1 - a * a)
+def _leaky_relu_back(z, a, da):
+    return np.where(z > 0, da, da * _c(LEAKY_SLOPE, z))
+
+
+def _elu(z):
+    # expm1 of a non-positive number only: large z never overflows
+    return np.where(z > 0, z, _c(ELU_ALPHA, z) * np.expm1(np.minimum(z, 0)))
+
+
+def _elu_back(z, a, da):
+    return np.where(z > 0, da, da * (a + _c(ELU_ALPHA, z)))
+
+
+def _gelu(z):
+    """The tanh approximation (PyTorch's approximate='tanh', BERT's and GPT-2's)."""
+    inner = _c(_GELU_C, z) * (z + _c(0.044715, z) * z * z * z)
+    return _c(0.5, z) * z * (1 + np.tanh(inner))
+
+
+def _gelu_back(z, a, da):
+    inner = _c(_GELU_C, z) * (z + _c(0.044715, z) * z * z * z)
+    t = np.tanh(inner)
+    d_inner = _c(_GELU_C, z) * (1 + _c(3 * 0.044715, z) * z * z)
+    return da * (_c(0.5, z) * (1 + t) + _c(0.5, z) * z * (1 - t * t) * d_inner)
 
 
 def _sigmoid(z):
@@ -38,6 +69,32 @@ def _sigmoid(z):
 
 def _sigmoid_back(z, a, da):
     return da * a * (1 - a)
+
+
+def _softplus(z):
+    # log(1 + e^z) = max(z, 0) + log1p(e^-|z|): no overflow for large z
+    return np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))
+
+
+def _softplus_back(z, a, da):
+    return da * _sigmoid(z)
+
+
+def _silu(z):
+    return z * _sigmoid(z)
+
+
+def _silu_back(z, a, da):
+    s = _sigmoid(z)
+    return da * (s * (1 + z * (1 - s)))
+
+
+def _tanh(z):
+    return np.tanh(z)
+
+
+def _tanh_back(z, a, da):
+    return da * (1 - a * a)
 
 
 def _softmax(z):
@@ -52,8 +109,13 @@ def _softmax_back(z, a, da):
 ACTIVATIONS = {
     "linear": (_linear, _linear_back),
     "relu": (_relu, _relu_back),
+    "leaky_relu": (_leaky_relu, _leaky_relu_back),
+    "elu": (_elu, _elu_back),
+    "gelu": (_gelu, _gelu_back),
     "tanh": (_tanh, _tanh_back),
     "sigmoid": (_sigmoid, _sigmoid_back),
+    "softplus": (_softplus, _softplus_back),
+    "silu": (_silu, _silu_back),
     "softmax": (_softmax, _softmax_back),
 }
 NAMES = tuple(ACTIVATIONS)

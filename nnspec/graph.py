@@ -9,6 +9,7 @@ import numpy as np
 from . import activations, losses
 from .errors import ShapeError
 from .layers import REGISTRY
+from .layers.base import INFERENCE, Mode
 from .printer import describe
 
 
@@ -45,14 +46,19 @@ class Graph:
                 weights[f"{node.name}.{key}"] = value
         self.keys = {n.name: [(k.rsplit(".", 1)[1], k) for k in weights
                               if k.rsplit(".", 1)[0] == n.name] for n in self.nodes}
+        self.trainable = tuple(k for n in self.nodes for short, k in self.keys[n.name]
+                               if short not in REGISTRY[n.kind].state)
         return weights
 
     def _own(self, weights, name):
         """The node's weights by short name ('W', 'b'); keys are fixed once init has run."""
         return {short: weights[full] for short, full in self.keys[name]}
 
-    def forward(self, weights, x, training=False):
-        """x: (batch, *input_shape) -> (output, tape for backward)."""
+    def forward(self, weights, x, mode=INFERENCE):
+        """x: (batch, *input_shape) -> (output, tape for backward). mode: a Mode,
+        or True for a training pass with fresh random numbers."""
+        if not isinstance(mode, Mode):
+            mode = Mode(bool(mode))
         values = {self.input_name: x}
         tape = []
         for node in self.nodes:
@@ -60,7 +66,7 @@ class Graph:
             w = self._own(weights, node.name)
             layer = REGISTRY[node.kind]
             x = [values[s] for s in node.inputs] if layer.merge else values[node.inputs[0]]
-            z, cache = layer.forward(p, w, x, training)
+            z, cache = layer.forward(p, w, x, mode)
             act = p.get("activation", "linear")
             a = z if act == "linear" else activations.forward(act, z)
             values[node.name] = a
@@ -87,9 +93,9 @@ class Graph:
                     pending[src] = pending[src] + dxi if src in pending else dxi
         return grads, pending.get(self.input_name)
 
-    def loss_and_grads(self, weights, x, y, loss, training=True, input_grad=False):
+    def loss_and_grads(self, weights, x, y, loss, mode=True, input_grad=False):
         """(data loss, output, grads[, d input]) for one batch; y as the output's targets."""
-        out, tape = self.forward(weights, x, training)
+        out, tape = self.forward(weights, x, mode)
         z = tape[-1][3]
         value, d, is_pre = losses.value_and_grad(loss, self.output_activation, z, out, y)
         grads, dx = self.backward(tape, d, is_pre, input_grad)

@@ -1,5 +1,12 @@
-"""Weight initializers: name -> f(rng, shape, fan_in, fan_out) -> float64 array."""
+"""Weight initializers: name -> f(rng, shape, fan_in, fan_out) -> float64 array.
+
+A layer's `init=` option is a name (`init=he`) or a call with a scale:
+`init=normal(0.01)` (mean 0, that standard deviation) or `init=uniform(0.05)`
+(on [-0.05, 0.05]).
+"""
 import numpy as np
+
+from .ir import Call
 
 
 def _glorot_uniform(rng, shape, fan_in, fan_out):
@@ -24,27 +31,65 @@ def _lecun_normal(rng, shape, fan_in, fan_out):
     return rng.normal(0.0, np.sqrt(1.0 / fan_in), shape)
 
 
+def _lecun_uniform(rng, shape, fan_in, fan_out):
+    limit = np.sqrt(3.0 / fan_in)
+    return rng.uniform(-limit, limit, shape)
+
+
 def _zeros(rng, shape, fan_in, fan_out):
     return np.zeros(shape)
+
+
+def _ones(rng, shape, fan_in, fan_out):
+    return np.ones(shape)
 
 
 INITIALIZERS = {
     "glorot_uniform": _glorot_uniform,
     "xavier": _glorot_uniform,
+    "xavier_uniform": _glorot_uniform,
     "glorot_normal": _glorot_normal,
+    "xavier_normal": _glorot_normal,
     "he_uniform": _he_uniform,
     "he": _he_normal,
     "he_normal": _he_normal,
     "lecun": _lecun_normal,
+    "lecun_normal": _lecun_normal,
+    "lecun_uniform": _lecun_uniform,
     "zeros": _zeros,
+    "ones": _ones,
 }
 NAMES = tuple(INITIALIZERS)
+SCALED = {  # init=normal(std), init=uniform(limit)
+    "normal": lambda rng, shape, scale: rng.normal(0.0, scale, shape),
+    "uniform": lambda rng, shape, scale: rng.uniform(-scale, scale, shape),
+}
+
+
+def read_option(form, value):
+    """The `init=` option as written -> a name or Call, or ValueError saying why."""
+    if form == "name":
+        if value not in INITIALIZERS:
+            raise ValueError(f"unknown initializer '{value}' (one of: {', '.join(NAMES)}, "
+                             "normal(STD), uniform(LIMIT))")
+        return value
+    if form == "call" and value.name in SCALED:
+        args = value.args + tuple(v for _, v in value.kwargs)
+        if len(args) == 1 and isinstance(args[0], (int, float)) and args[0] > 0 \
+                and not isinstance(args[0], bool) and all(k in ("std", "limit")
+                                                          for k, _ in value.kwargs):
+            return Call(value.name, (float(args[0]),))
+    raise ValueError(f"expected an initializer name or normal(STD) / uniform(LIMIT) with a "
+                     f"positive number, got {value}")
 
 
 def default_for(activation):
-    """He for the rectifier, Glorot for the saturating activations."""
-    return "he_uniform" if activation == "relu" else "glorot_uniform"
+    """He for the rectifiers, Glorot for the saturating activations."""
+    return "he_uniform" if activation in ("relu", "leaky_relu", "elu", "gelu", "silu") \
+        else "glorot_uniform"
 
 
 def weights(name, rng, shape, fan_in, fan_out, dtype):
+    if isinstance(name, Call):
+        return SCALED[name.name](rng, shape, name.args[0]).astype(dtype)
     return INITIALIZERS[name](rng, shape, fan_in, fan_out).astype(dtype)

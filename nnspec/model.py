@@ -15,6 +15,7 @@ from . import config as settings
 from .callbacks import LambdaCallback
 from .errors import BundleError, DataError, NNSpecError, SpecError
 from .graph import Graph
+from .layers.base import Mode
 from .ir import TrainConfig
 from .parse import parse
 from .progress import Progress
@@ -116,7 +117,8 @@ class Model:
         self.graph = Graph(network, self.shapes, dtype)
         self.overrides = {}
         self.configure(seed=seed, **overrides)
-        self._seeds = np.random.SeedSequence(self.config.seed).spawn(3)  # init, shuffle, data
+        # init, shuffle, data, and the random numbers of training passes (dropout)
+        self._seeds = np.random.SeedSequence(self.config.seed).spawn(4)
         try:
             self.weights = self.graph.init(np.random.default_rng(self._seeds[0]))
         except SpecError as e:
@@ -269,8 +271,16 @@ class Model:
         t = self._targets(x, y)
         coefs = train.coefficients(self.graph, self.weights, self.config,
                                    "lr" not in self.overrides)
-        value, _, _, grads = train.objective(self.graph, self.weights, x, t, self.config, coefs)
+        value, _, _, grads = train.objective(self.graph, self.weights, x, t, self.config, coefs,
+                                             self.training_mode())
         return value, grads
+
+    def training_mode(self):
+        """The Mode of the next training step: its random numbers (dropout masks)
+        come from the seed and the step number, so a resumed run draws the same."""
+        seq = self._seeds[3]
+        return Mode(True, np.random.SeedSequence(seq.entropy,
+                                                 spawn_key=seq.spawn_key + (self.optimizer.t,)))
 
     def get_weights(self):
         return {k: v.copy() for k, v in self.weights.items()}

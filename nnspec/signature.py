@@ -31,6 +31,7 @@ class Opt:
     default: object = None
     choices: tuple = ()
     minimum: float = None  # inclusive lower bound for numbers
+    read: object = None  # read(form, value) -> value, raising ValueError; replaces type checks
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,11 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
 
 
 def _option_value(kind, opt, form, value, loc):
+    if opt.read is not None:
+        try:
+            return opt.read(form, value)
+        except ValueError as e:
+            raise SpecError(f"{kind} option '{opt.key}': {e}", *_at(loc)) from None
     if opt.type is bool:
         if form == "name" and value in ("true", "false"):
             return value == "true"

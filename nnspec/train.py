@@ -40,7 +40,7 @@ def coefficients(graph, weights, config, layer_lr=True):
     Weights take l1/l2, biases l1_bias/l2_bias; other parameters no penalty.
     layer_lr=False gives every layer the config's lr (an lr override does)."""
     out = {}
-    for name in weights:
+    for name in graph.trainable:
         layer, key = name.rsplit(".", 1)
         p = graph.params[layer]
 
@@ -85,7 +85,7 @@ def clip(grads, max_norm):
 REDUCTIONS = ("mean", "sum")
 
 
-def objective(graph, weights, x, t, config, coefs):
+def objective(graph, weights, x, t, config, coefs, mode=True):
     """One batch: (objective, mean data loss, output, grads).
 
     The objective is the reduced loss plus the penalty; history reports the
@@ -95,7 +95,7 @@ def objective(graph, weights, x, t, config, coefs):
     classic from-scratch code accumulates per-sample gradients), so the
     gradient is len(x) times the mean's; the penalty is added once per batch.
     """
-    value, out, grads, _ = graph.loss_and_grads(weights, x, t, config.loss)
+    value, out, grads, _ = graph.loss_and_grads(weights, x, t, config.loss, mode)
     total = value
     if config.reduction == "sum":
         total = value * len(x)
@@ -201,7 +201,7 @@ def _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
         idx = order[b * batch_size:(b + 1) * batch_size]
         xb, tb = x[idx], t[idx]
         total, value, out, grads = objective(model.graph, model.weights, xb, tb, model.config,
-                                             coefs)
+                                             coefs, model.training_mode())
         if not math.isfinite(total):
             raise TrainingDiverged(
                 f"epoch {model.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "

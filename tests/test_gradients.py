@@ -117,7 +117,7 @@ def test_float32_stays_float32_through_every_layer(body, batch, rng):
     model = nnspec.compile(body + " -> dense 3 softmax")  # the fused loss path, as in training
     graph = model.graph
     x = rng.normal(size=(batch,) + graph.input_shape).astype(np.float32)
-    out, tape = graph.forward(model.weights, x, training=True)
+    out, tape = graph.forward(model.weights, x, True)
     assert out.dtype == np.float32
     grads, dx = graph.backward(tape, np.ones_like(out), input_grad=True)
     assert dx.dtype == np.float32

@@ -3,14 +3,21 @@
 A layer kind is plain functions, no state:
     shape(p, in_shape) -> out_shape          raises ShapeProblem("needs ...")
     init(p, in_shape, rng, dtype) -> {"W": ..., "b": ...}
-    forward(p, w, x, training) -> (y, cache)
+    forward(p, w, x, mode) -> (y, cache)
     backward(p, w, cache, dy, need_dx) -> (dx or None, {"W": dW, ...})
-`p` is the node's parameter dict, `w` its weights by short name. backward
-must not write into dy: a merge hands one array to several inputs. Shapes
-exclude the batch axis; arrays include it: (batch, h, w, c) or (batch, n).
+`p` is the node's parameter dict, `w` its weights by short name, `mode` a
+Mode (training or not, and the pass's random numbers). backward must not
+write into dy: a merge hands one array to several inputs. Shapes exclude
+the batch axis; arrays include it: (batch, h, w, c) or (batch, n).
+
+Weights named in `state` (batch norm's running statistics) are not trained:
+backward gives no gradient for them, and forward updates them in place
+while training. They are saved with the others.
 """
 from dataclasses import dataclass
 from typing import Callable
+
+import numpy as np
 
 from .. import activations, init
 from ..signature import Opt, Signature, Word
@@ -29,6 +36,28 @@ class LayerType:
     backward: Callable = None
     merge: bool = False  # takes several inputs, as lists (layers/merge.py)
     flops: Callable = None  # flops(p, in_shape, out_shape) -> per sample; None: elementwise
+    state: tuple = ()  # short names of weights that are not trained
+
+
+class Mode:
+    """One forward pass: `training`, and `rng` for the layers that draw random
+    numbers (dropout). The generator is made on first use from `seed` (a
+    SeedSequence), so a pass is repeatable: a training step seeds it from the
+    run's seed and the step number, which makes resuming exact."""
+
+    def __init__(self, training=False, seed=None):
+        self.training = training
+        self.seed = seed
+        self._rng = None
+
+    @property
+    def rng(self):
+        if self._rng is None:
+            self._rng = np.random.default_rng(self.seed)
+        return self._rng
+
+
+INFERENCE = Mode(False)
 
 
 ACTIVATION = Word("activation", "choice", activations.NAMES, default="linear")
@@ -39,7 +68,7 @@ WEIGHT_OPTIONS = (
     Opt("l2", float, None, minimum=0.0),
     Opt("l1_bias", float, None, minimum=0.0),
     Opt("l2_bias", float, None, minimum=0.0),
-    Opt("init", str, None, choices=init.NAMES),
+    Opt("init", str, None, read=init.read_option),
     Opt("bias", bool, True),
 )
 

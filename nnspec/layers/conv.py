@@ -59,7 +59,7 @@ def init(p, in_shape, rng, dtype):
     return init_weights(p, (kh, kw, c, f), kh * kw * c, kh * kw * f, rng, dtype)
 
 
-def forward(p, w, x, training):
+def forward(p, w, x, mode):
     """x: (batch, h, w, c) -> (batch, oh, ow, filters)."""
     kh, kw, f = p["kernel"]
     s = p["stride"]

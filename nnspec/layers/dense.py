@@ -23,7 +23,7 @@ def init(p, in_shape, rng, dtype):
     return init_weights(p, (fan_in, p["units"]), fan_in, p["units"], rng, dtype)
 
 
-def forward(p, w, x, training):
+def forward(p, w, x, mode):
     """x: (batch, ...) -> (batch, units)."""
     x2 = x.reshape(len(x), -1)
     y = x2 @ w["W"]

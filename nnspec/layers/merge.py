@@ -19,7 +19,7 @@ def _add_shape(p, in_shapes):
     return in_shapes[0]
 
 
-def _add_forward(p, w, xs, training):
+def _add_forward(p, w, xs, mode):
     y = xs[0] + xs[1]
     for x in xs[2:]:
         y += x
@@ -38,7 +38,7 @@ def _concat_shape(p, in_shapes):
     return in_shapes[0][:-1] + (sum(s[-1] for s in in_shapes),)
 
 
-def _concat_forward(p, w, xs, training):
+def _concat_forward(p, w, xs, mode):
     return np.concatenate(xs, axis=-1), np.cumsum([x.shape[-1] for x in xs])[:-1]
 
 

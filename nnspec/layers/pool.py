@@ -66,7 +66,7 @@ def _spread(p, dwin, x_shape, dtype):
     return dx
 
 
-def max_forward(p, w, x, training):
+def max_forward(p, w, x, mode):
     blocks = _blocks(p, x)
     if blocks is not None:
         y = blocks.max(axis=(2, 4))
@@ -90,7 +90,7 @@ def max_backward(p, w, cache, dy, need_dx):
     return _spread(p, mask * share[..., None, None], x.shape, dy.dtype), {}
 
 
-def avg_forward(p, w, x, training):
+def avg_forward(p, w, x, mode):
     blocks = _blocks(p, x)
     y = blocks.mean(axis=(2, 4)) if blocks is not None else _windows(p, x).mean(axis=(4, 5))
     return y, x.shape
