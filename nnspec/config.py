@@ -72,7 +72,7 @@ def check(config, out_width):
                             f"{suggest(config.reduction, train.REDUCTIONS)} (one of: mean, sum)")
     for key, make in (("optimizer", optimizer), ("schedule", schedule),
                       ("early_stopping", stopper),
-                      ("metrics", lambda c: metrics.resolve(c.metrics, out_width))):
+                      ("metrics", lambda c: metrics.resolve(c.metrics, out_width, c.loss))):
         try:
             make(config)
         except ValueError as e:

@@ -7,6 +7,7 @@ A layer's `init=` option is a name (`init=he`) or a call with a scale:
 import numpy as np
 
 from .ir import Call
+from .signature import suggest
 
 
 def _glorot_uniform(rng, shape, fan_in, fan_out):
@@ -70,7 +71,8 @@ def read_option(form, value):
     """The `init=` option as written -> a name or Call, or ValueError saying why."""
     if form == "name":
         if value not in INITIALIZERS:
-            raise ValueError(f"unknown initializer '{value}' (one of: {', '.join(NAMES)}, "
+            raise ValueError(f"unknown initializer '{value}'{suggest(value, NAMES)} "
+                             f"(one of: {', '.join(NAMES)}, "
                              "normal(STD), uniform(LIMIT))")
         return value
     if form == "call" and value.name in SCALED:

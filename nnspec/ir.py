@@ -68,6 +68,7 @@ class TrainConfig:
     clip_norm: float = 0.0  # clip the global gradient norm to this; 0 is off
     metrics: tuple = ()  # names or Calls (top_k(3)); () is accuracy or MAE by output
     early_stopping: object = None  # a Call of nnspec.callbacks.EarlyStopping's options
+    dtype: str = None  # the compute type, float32 (None) or float64; compile(dtype=) wins
     locs: tuple = field(default=(), compare=False)  # ((key, Loc), ...) for errors
 
     def loc(self, key):

@@ -23,6 +23,40 @@ def _mse(out, y):
     return float((diff * diff).mean()), (2.0 / diff.size * diff).astype(out.dtype, copy=False)
 
 
+def _mae(out, y):
+    diff = out - y
+    return float(np.abs(diff).mean()), (np.sign(diff) / out.dtype.type(diff.size))
+
+
+HUBER_DELTA = 1.0  # Keras' and PyTorch's default
+
+
+def _huber(out, y):
+    """Quadratic within HUBER_DELTA of the target, linear beyond: mse's smooth
+    start without its pull from outliers."""
+    diff = out - y
+    d = out.dtype.type(HUBER_DELTA)
+    small = np.abs(diff) <= d
+    value = np.where(small, 0.5 * diff * diff, d * (np.abs(diff) - 0.5 * d)).mean()
+    grad = np.where(small, diff, d * np.sign(diff)) / out.dtype.type(diff.size)
+    return float(value), grad
+
+
+def _binary_cross_entropy(out, y):
+    p = np.clip(out, _EPS, 1 - _EPS)
+    value = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()
+    grad = (p - y) / (p * (1 - p)) / out.dtype.type(out.size)
+    return float(value), grad.astype(out.dtype, copy=False)
+
+
+def _sigmoid_binary_cross_entropy(z, y):
+    # log(1 + e^z) - z*y, written so that no exp overflows
+    value = (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean()
+    e = np.exp(-np.abs(z))
+    p = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+    return float(value), ((p - y) / z.dtype.type(z.size)).astype(z.dtype, copy=False)
+
+
 def _softmax_cross_entropy(z, y):
     n = len(z)
     shifted = z - z.max(axis=-1, keepdims=True)
@@ -32,9 +66,10 @@ def _softmax_cross_entropy(z, y):
     return value, ((e / total - y) / n).astype(z.dtype, copy=False)
 
 
-LOSSES = {"cross_entropy": _cross_entropy, "mse": _mse}
-FUSED = {("cross_entropy", "softmax"): _softmax_cross_entropy}
-CLASSIFICATION = {"cross_entropy"}
+LOSSES = {"cross_entropy": _cross_entropy, "mse": _mse, "mae": _mae, "huber": _huber,
+          "binary_cross_entropy": _binary_cross_entropy}
+FUSED = {("cross_entropy", "softmax"): _softmax_cross_entropy,
+         ("binary_cross_entropy", "sigmoid"): _sigmoid_binary_cross_entropy}
 
 
 def targets(y, out_width, dtype):

@@ -13,6 +13,11 @@ def accuracy(out, y):
     return float(np.mean(out.argmax(axis=-1) == y.argmax(axis=-1)))
 
 
+def binary_accuracy(out, y):
+    """Per output: is it on the same side of 0.5 as the target (sigmoid outputs)."""
+    return float(np.mean((out > 0.5) == (y > 0.5)))
+
+
 def top_k(k):
     """The share of samples whose true class is among the k highest outputs."""
     def metric(out, y):
@@ -32,19 +37,22 @@ def mse(out, y):
     return float(np.mean((out - y) ** 2))
 
 
-METRICS = {"accuracy": accuracy, "mae": mae, "mse": mse}
+METRICS = {"accuracy": accuracy, "binary_accuracy": binary_accuracy, "mae": mae, "mse": mse}
 FACTORIES = {"top_k": top_k}
 
 
-def default_for(out_width):
-    """Accuracy for classifiers (several outputs), MAE for regression."""
+def default_for(out_width, loss=None):
+    """Binary accuracy for binary cross-entropy, accuracy for classifiers
+    (several outputs), MAE for regression."""
+    if loss == "binary_cross_entropy":
+        return "binary_accuracy"
     return "accuracy" if out_width > 1 else "mae"
 
 
-def resolve(names, out_width):
+def resolve(names, out_width, loss=None):
     """Metric names or calls (top_k(3)) -> {history key: fn}; defaults when empty."""
     out = {}
-    for item in names or (default_for(out_width),):
+    for item in names or (default_for(out_width, loss),):
         call = item if isinstance(item, Call) else Call(str(item))
         if call.name in METRICS and not call.args and not call.kwargs:
             out[call.name] = METRICS[call.name]

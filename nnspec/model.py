@@ -37,9 +37,10 @@ def read_spec(text_or_path):
     return text_or_path, "<spec>"
 
 
-def compile(text_or_path, dtype="float32", seed=None, **overrides):
+def compile(text_or_path, dtype=None, seed=None, **overrides):
     """Spec text or a .nn path -> Model with fresh weights.
 
+    dtype: "float32" or "float64"; None takes the train block's `dtype`, else float32.
     seed and overrides (epochs, batch_size, lr, ...) replace the train block's.
     """
     text, source = read_spec(text_or_path)
@@ -104,7 +105,13 @@ def _check_history(history):
 
 
 class Model:
-    def __init__(self, network, text, source="<spec>", dtype="float32", seed=None, **overrides):
+    def __init__(self, network, text, source="<spec>", dtype=None, seed=None, **overrides):
+        if dtype is None:
+            dtype = network.train.dtype if network.train and network.train.dtype else "float32"
+            if dtype not in DTYPES:
+                loc = network.train.loc("dtype")
+                raise SpecError(f"train setting 'dtype' must be one of {', '.join(DTYPES)}, "
+                                f"got {dtype}", loc.line, loc.column).located(source, text)
         if dtype not in DTYPES:
             raise SpecError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.network = network

@@ -27,7 +27,7 @@ def describe(node):
 
 _TRAIN_ORDER = ("loss", "optimizer", "lr", "schedule", "batch_size", "epochs", "l1", "l2",
                 "l1_bias", "l2_bias", "clip_norm", "reduction", "metrics", "early_stopping",
-                "data", "split", "seed")
+                "data", "split", "seed", "dtype")
 
 
 def format_train(config):

@@ -109,14 +109,18 @@ def evaluate(graph, weights, x, t, loss, names=(), batch_size=256):
     out = graph.predict(weights, x, batch_size)
     value, _, _ = losses.value_and_grad(loss, graph.output_activation,
                                         _logits(graph, out), out, t)
-    found = metrics.resolve(names, graph.output_shape[-1])
+    found = metrics.resolve(names, graph.output_shape[-1], loss)
     return {"loss": value, **{k: fn(out, t) for k, fn in found.items()}}
 
 
 def _logits(graph, out):
-    # Fused losses take logits; log(p) is a valid set of logits for softmax.
+    # Fused losses take logits; log(p) is a valid set of logits for softmax,
+    # log(p / (1 - p)) the logit of a sigmoid.
     if graph.output_activation == "softmax":
         return np.log(np.clip(out, 1e-30, None))
+    if graph.output_activation == "sigmoid":
+        p = np.clip(out, 1e-30, 1 - 1e-7)
+        return np.log(p) - np.log1p(-p)
     return out
 
 
@@ -149,7 +153,7 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=()):
     infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C."""
     graph, weights, config = model.graph, model.weights, model.config
     coefs = coefficients(graph, weights, config, "lr" not in model.overrides)
-    found = metrics.resolve(config.metrics, graph.output_shape[-1])
+    found = metrics.resolve(config.metrics, graph.output_shape[-1], config.loss)
     n = len(x)
     batches = math.ceil(n / batch_size)
     end = model.epoch + epochs

@@ -26,6 +26,7 @@ _TRAIN = {
     "clip_norm": ("int", "float"),
     "metrics": ("name", "call", "list"),
     "early_stopping": ("int", "call"),
+    "dtype": ("name",),
 }
 _MINIMUM = {"lr": 0.0, "batch_size": 1, "epochs": 0, "l1": 0.0, "l2": 0.0, "seed": 0,
             "l1_bias": 0.0, "l2_bias": 0.0, "clip_norm": 0.0, "early_stopping": 1}

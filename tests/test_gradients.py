@@ -75,6 +75,13 @@ LOSS_ROWS = [
     ("mse", "linear", "real"),
     ("mse", "softmax", "int"),
     ("mse", "tanh", "real"),
+    ("mae", "linear", "real"),
+    ("mae", "elu", "real"),
+    ("huber", "linear", "wide"),  # residuals on both sides of the delta
+    ("huber", "tanh", "real"),
+    ("binary_cross_entropy", "sigmoid", "binary"),  # fused with the sigmoid
+    ("binary_cross_entropy", "sigmoid", "soft"),
+    ("binary_cross_entropy", "softmax", "binary"),  # unfused
 ]
 
 
@@ -93,8 +100,12 @@ def test_loss_gradients(loss, act, labels, reduction, rng):
         y = rng.integers(0, 4, size=5)
     elif labels == "onehot":
         y = np.eye(4)[rng.integers(0, 4, size=5)]
+    elif labels == "binary":
+        y = rng.integers(0, 2, size=(5, 4)).astype(float)
+    elif labels == "soft":
+        y = rng.uniform(size=(5, 4))
     else:
-        y = rng.normal(size=(5, 4))
+        y = rng.normal(scale=3.0 if labels == "wide" else 1.0, size=(5, 4))
     _, grads = model.gradients(x, y)
     for name, w in model.weights.items():
         num = numeric_grad(lambda: model.gradients(x, y)[0], w)
