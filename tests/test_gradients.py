@@ -9,11 +9,16 @@ import pytest
 
 import nnspec
 from nnspec.activations import NAMES as ACTIVATIONS
+from nnspec.layers import REGISTRY
+from nnspec.layers.base import Mode
 from nnspec.losses import LOSSES
+from nnspec.parse import parse
 
 from conftest import assert_close_grad, numeric_grad
 
-# (spec body, batch) — shapes, strides, modes, odd sizes, kernels larger than the stride
+# (spec body, batch[, how]) — shapes, strides, modes, odd sizes, kernels larger than the
+# stride. Passes are training passes (batch statistics, dropout masks from a fixed seed)
+# unless how is "inference"; "ids:V" feeds integer ids below V (embeddings).
 LAYER_ROWS = [
     ("input 5x5x1\nconv 3x3x2 valid", 2),
     ("input 5x5x1\nconv 3x3x2 same", 3),
@@ -42,29 +47,91 @@ LAYER_ROWS = [
     ("input 4x4x1 -> a: conv 3x3x2 same\ninput -> b: conv 1x1x3 same\nconcat(a, b, input) tanh", 2),
     ("input 6x6x1\nblock res(f) {\n  conv 3x3x{f} same relu -> conv 3x3x{f} same -> add(in)\n}\n"
      "conv 3x3x2 same -> (res(2)) x2 -> dense 3", 2),
-] + [(f"input 6\ndense 5 {act}", 3) for act in ACTIVATIONS]
+    # dilation
+    ("input 9x9x2\nconv 3x3x2 valid dilation=2", 2),
+    ("input 8x7x1\nconv 3x2x3 same dilation=2 stride=2", 2),
+    ("input 6x6x1\nconv 2x2x2 full dilation=3", 1),
+    # global pooling, reshaping, unpooling
+    ("input 5x4x3\nglobalavgpool", 2),
+    ("input 5x4x3\nglobalmaxpool", 3),
+    ("input 7x3\nglobalmaxpool", 2),
+    ("input 7x3\nglobalavgpool", 1),
+    ("input 3x4x2\nflatten -> dense 3", 2),
+    ("input 12\nreshape 3x2x2 -> conv 2x2x2 valid", 2),
+    ("input 3x3x2\nupsample 2", 2),
+    ("input 2x3x1\nupsample 3x2 -> conv 2x2x1 valid", 1),
+    # dropout and normalization, in training and at inference
+    ("input 6\ndropout 0.4 -> dense 3", 4),
+    ("input 4x4x2\ndropout 0.5", 3),
+    ("input 6\ndropout 0.4 -> dense 3", 2, "inference"),
+    ("input 6\ndense 4 bias=false -> batchnorm -> tanh", 5),
+    ("input 5x5x2\nconv 3x3x3 same bias=false -> batchnorm relu", 2),
+    ("input 5x3\nbatchnorm", 3),
+    ("input 6\ndense 4 -> batchnorm", 3, "inference"),
+    ("input 6\nlayernorm", 3),
+    ("input 4x5\nlayernorm -> dense 2", 2),
+    ("input 3x3x4\nlayernorm", 1),
+    # sequences
+    ("input 5x3\nrnn 4", 2),
+    ("input 4x2\nrnn 3 return_sequences=true bias=false", 3),
+    ("input 5x3\nlstm 4", 2),
+    ("input 6x2\nlstm 3 return_sequences=true", 1),
+    ("input 5x3\ngru 4", 2),
+    ("input 4x2\ngru 3 return_sequences=true", 3),
+    ("input 4x3\ngru 2 bias=false", 2),
+    ("input 4x3\nlstm 3 return_sequences=true -> lstm 2", 2),
+    ("input 5x4\nattention 1", 2),
+    ("input 5x4\nattention 2 causal=true", 2),
+    ("input 3x6\nattention 3 bias=false -> dense 2", 1),
+    ("input 6x4\nattention 2 -> layernorm -> globalavgpool", 3),
+    ("input 7\nembedding 9x3", 2, "ids:9"),
+    ("input 5\nembedding 4x2 -> lstm 3", 3, "ids:4"),  # ids repeat: their rows sum
+] + [(f"input 6\ndense 5 {act}", 3) for act in ACTIVATIONS] \
+  + [(f"input 2x3\ndense 5 -> {act}", 2) for act in ACTIVATIONS]
 
 
-@pytest.mark.parametrize("body,batch", LAYER_ROWS, ids=[r[0].replace("\n", " | ") for r in LAYER_ROWS])
-def test_layer_gradients(body, batch, rng):
+def _mode(how):
+    """A fresh Mode per pass with one seed, so every pass draws the same masks."""
+    return Mode(how != "inference", np.random.SeedSequence(11))
+
+
+def _inputs(rng, how, shape):
+    if how.startswith("ids:"):
+        return rng.integers(0, int(how[4:]), size=shape).astype(float)
+    return rng.normal(size=shape)
+
+
+def test_layer_table_covers_every_layer_kind():
+    used = {n.kind for row in LAYER_ROWS for n in parse(row[0]).nodes}
+    assert set(REGISTRY) - used == set()
+    assert {"train", "inference"} <= {(r + ("train",))[2] for r in LAYER_ROWS}
+
+
+def _row_id(row):
+    return row[0].replace("\n", " | ") + (f" [{row[2]}]" if len(row) > 2 else "")
+
+
+@pytest.mark.parametrize("row", LAYER_ROWS, ids=[_row_id(r) for r in LAYER_ROWS])
+def test_layer_gradients(row, rng):
+    body, batch, how = (row + ("train",))[:3]
     model = nnspec.compile(body, dtype="float64", seed=7)
     graph, weights = model.graph, model.weights
-    for w in weights.values():  # biases start at zero; move them so they matter
-        w += rng.normal(0, 0.1, w.shape)
-    x = rng.normal(size=(batch,) + graph.input_shape)
+    for name in graph.trainable:  # biases start at zero; move them so they matter
+        weights[name] += rng.normal(0, 0.1, weights[name].shape)
+    x = _inputs(rng, how, (batch,) + graph.input_shape)
     readout = rng.normal(size=(batch,) + graph.output_shape)
 
     def f():
-        out, _ = graph.forward(weights, x)
+        out, _ = graph.forward(weights, x, _mode(how))
         return float((out * readout).sum())
 
-    out, tape = graph.forward(weights, x)
+    out, tape = graph.forward(weights, x, _mode(how))
     assert out.shape == (batch,) + graph.output_shape  # shape inference agrees with forward
     grads, dx = graph.backward(tape, readout.copy(), input_grad=True)
-    assert set(grads) == set(weights)
-    for name, w in weights.items():
+    assert set(grads) == set(graph.trainable)
+    for name in graph.trainable:
         assert grads[name].dtype == np.float64
-        assert_close_grad(grads[name], numeric_grad(f, w), name)
+        assert_close_grad(grads[name], numeric_grad(f, weights[name]), name)
     assert_close_grad(dx, numeric_grad(f, x), "input")
 
 
@@ -122,13 +189,14 @@ def test_integer_and_onehot_labels_give_the_same_gradients(rng):
         np.testing.assert_allclose(ga[k], gb[k])
 
 
-@pytest.mark.parametrize("body,batch", LAYER_ROWS, ids=[r[0].replace("\n", " | ") for r in LAYER_ROWS])
-def test_float32_stays_float32_through_every_layer(body, batch, rng):
+@pytest.mark.parametrize("row", LAYER_ROWS, ids=[_row_id(r) for r in LAYER_ROWS])
+def test_float32_stays_float32_through_every_layer(row, rng):
     """No layer may upcast: a float64 temporary silently doubles the cost of all below it."""
+    body, batch, how = (row + ("train",))[:3]
     model = nnspec.compile(body + " -> dense 3 softmax")  # the fused loss path, as in training
     graph = model.graph
-    x = rng.normal(size=(batch,) + graph.input_shape).astype(np.float32)
-    out, tape = graph.forward(model.weights, x, True)
+    x = _inputs(rng, how, (batch,) + graph.input_shape).astype(np.float32)
+    out, tape = graph.forward(model.weights, x, _mode(how))
     assert out.dtype == np.float32
     grads, dx = graph.backward(tape, np.ones_like(out), input_grad=True)
     assert dx.dtype == np.float32

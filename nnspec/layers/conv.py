@@ -1,4 +1,4 @@
-"""2-D convolution, channels-last, by im2col.
+"""2-D convolution, channels-last, by im2col, with optional stride and dilation.
 
 Forward gathers every receptive field into one matrix (a strided window view,
 copied once) and does a single matmul. Backward is two matmuls plus a col2im
@@ -12,13 +12,13 @@ from ..signature import Opt, Signature, Word
 from .base import ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights
 
 SIGNATURE = Signature(
-    usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [lr=..] ...",
+    usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [dilation=..] [lr=..] ...",
     words=(
         Word("kernel", "dims", ranks=(3,), required=True),
         Word("padding", "choice", ("valid", "same", "full"), default="valid"),
         ACTIVATION,
     ),
-    options=(Opt("stride", int, 1, minimum=1),) + WEIGHT_OPTIONS,
+    options=(Opt("stride", int, 1, minimum=1), Opt("dilation", int, 1, minimum=1)) + WEIGHT_OPTIONS,
 )
 
 
@@ -40,15 +40,24 @@ def _pads(size, k, s, padding):
     return total // 2, total - total // 2
 
 
+def _span(p):
+    """The kernel's extent on the input: a dilated kernel spreads its taps apart."""
+    kh, kw, _ = p["kernel"]
+    d = p["dilation"]
+    return (kh - 1) * d + 1, (kw - 1) * d + 1
+
+
 def shape(p, in_shape):
-    kh, kw, f = p["kernel"]
+    _, _, f = p["kernel"]
+    kh, kw = _span(p)
     if len(in_shape) != 3:
         raise ShapeProblem(f"needs an HxWxC input, got {fmt_shape(in_shape)}")
-    if min(kh, kw, f) < 1:
+    if min(p["kernel"]) < 1:
         raise ShapeProblem("needs a kernel of at least 1x1x1")
     h, w, _ = in_shape
     if p["padding"] == "valid" and (h < kh or w < kw):
-        raise ShapeProblem(f"needs at least {kh}x{kw} input")
+        raise ShapeProblem(f"needs at least {kh}x{kw} input"
+                           + (" (its dilated span)" if p["dilation"] > 1 else ""))
     s = p["stride"]
     return (_out_size(h, kh, s, p["padding"]), _out_size(w, kw, s, p["padding"]), f)
 
@@ -62,13 +71,14 @@ def init(p, in_shape, rng, dtype):
 def forward(p, w, x, mode):
     """x: (batch, h, w, c) -> (batch, oh, ow, filters)."""
     kh, kw, f = p["kernel"]
-    s = p["stride"]
+    (sh, sw), s, d = _span(p), p["stride"], p["dilation"]
     n, h, wd, c = x.shape
-    (pt, pb), (pl, pr) = _pads(h, kh, s, p["padding"]), _pads(wd, kw, s, p["padding"])
+    (pt, pb), (pl, pr) = _pads(h, sh, s, p["padding"]), _pads(wd, sw, s, p["padding"])
     xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0))) if pt + pb + pl + pr else x
-    oh = (xp.shape[1] - kh) // s + 1
-    ow = (xp.shape[2] - kw) // s + 1
-    windows = sliding_window_view(xp, (kh, kw), axis=(1, 2))[:, : oh * s : s, : ow * s : s]
+    oh = (xp.shape[1] - sh) // s + 1
+    ow = (xp.shape[2] - sw) // s + 1
+    windows = sliding_window_view(xp, (sh, sw), axis=(1, 2))[:, : oh * s : s, : ow * s : s,
+                                                            :, ::d, ::d]
     # (n, oh, ow, c, kh, kw) -> rows of (kh, kw, c), matching W's layout
     cols = windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c)
     y = cols @ w["W"].reshape(kh * kw * c, f)
@@ -80,7 +90,7 @@ def forward(p, w, x, mode):
 def backward(p, w, cache, dy, need_dx):
     cols, xp_shape, (pt, pl), x_shape = cache
     kh, kw, f = p["kernel"]
-    s = p["stride"]
+    s, d = p["stride"], p["dilation"]
     n, oh, ow, _ = dy.shape
     c = xp_shape[-1]
     dy2 = dy.reshape(-1, f)
@@ -93,7 +103,7 @@ def backward(p, w, cache, dy, need_dx):
     dxp = np.zeros(xp_shape, dtype=dy.dtype)
     for i in range(kh):
         for j in range(kw):
-            dxp[:, i : i + oh * s : s, j : j + ow * s : s] += dcols[:, :, :, i, j]
+            dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s] += dcols[:, :, :, i, j]
     return dxp[:, pt : pt + x_shape[1], pl : pl + x_shape[2]], grads
 
 

@@ -116,3 +116,58 @@ def flops(p, in_shape, out_shape):
 
 MAXPOOL = LayerType(_signature("maxpool"), shape, None, max_forward, max_backward, flops=flops)
 AVGPOOL = LayerType(_signature("avgpool"), shape, None, avg_forward, avg_backward, flops=flops)
+
+
+# Global pooling: one value per channel (the last axis) over every other axis,
+# for images (h, w, c) and sequences (t, f) alike.
+
+def _global_signature(kind):
+    return Signature(usage=kind)
+
+
+def global_shape(p, in_shape):
+    if len(in_shape) < 2:
+        raise ShapeProblem(f"needs an input with a channel axis (HxWxC or TxF), "
+                           f"got {fmt_shape(in_shape)}")
+    return (in_shape[-1],)
+
+
+def _inner_axes(x):
+    return tuple(range(1, x.ndim - 1))
+
+
+def global_max_forward(p, w, x, mode):
+    y = x.max(axis=_inner_axes(x))
+    return y, (x, y)
+
+
+def global_max_backward(p, w, cache, dy, need_dx):
+    if not need_dx:
+        return None, {}
+    x, y = cache
+    shape = (len(x),) + (1,) * (x.ndim - 2) + (x.shape[-1],)
+    mask = x == y.reshape(shape)
+    share = dy / mask.sum(axis=_inner_axes(x), dtype=dy.dtype)  # ties split the gradient
+    return mask * share.reshape(shape), {}
+
+
+def global_avg_forward(p, w, x, mode):
+    return x.mean(axis=_inner_axes(x)), x.shape
+
+
+def global_avg_backward(p, w, x_shape, dy, need_dx):
+    if not need_dx:
+        return None, {}
+    count = dy.dtype.type(int(np.prod(x_shape[1:-1])))
+    shape = (len(dy),) + (1,) * (len(x_shape) - 2) + (x_shape[-1],)
+    return np.broadcast_to((dy / count).reshape(shape), x_shape), {}
+
+
+def global_flops(p, in_shape, out_shape):
+    return int(np.prod(in_shape))
+
+
+GLOBAL_MAXPOOL = LayerType(_global_signature("globalmaxpool"), global_shape, None,
+                           global_max_forward, global_max_backward, flops=global_flops)
+GLOBAL_AVGPOOL = LayerType(_global_signature("globalavgpool"), global_shape, None,
+                           global_avg_forward, global_avg_backward, flops=global_flops)
