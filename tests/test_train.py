@@ -159,9 +159,9 @@ def test_the_learning_rate_a_run_uses_follows_its_schedule():
     assert model.history["lr"] == pytest.approx([0.5 / (1 + 0.25 * 2), 0.5 / (1 + 0.25 * 5)])
 
 
-def _spiral_model(train_block, seed=0):
+def _spiral_model(train_block, seed=0, layers="dense 64 relu -> dense 3 softmax"):
     x, y, _ = generators.spiral(np.random.default_rng(seed), n=60)
-    model = nnspec.compile("input 2\ndense 64 relu -> dense 3 softmax\n"
+    model = nnspec.compile(f"input 2\n{layers}\n"
                            f"train {{\n{train_block}\n seed = {seed}\n}}")
     return model, x, y
 
@@ -359,6 +359,45 @@ def test_ctrl_c_then_resume_is_bit_identical(block, stop_after, tmp_path):
         assert resumed.weights[k].tobytes() == v.tobytes(), k
     assert resumed.history == straight.history
     assert resumed.optimizer.t == straight.optimizer.t == 30
+
+
+STOCHASTIC = "dense 32 bias=false -> batchnorm relu -> dropout 0.3 -> dense 3 softmax"
+
+
+def test_dropout_and_batchnorm_resume_bit_identical(tmp_path):
+    """Dropout masks come from (seed, step) and batch norm's running statistics
+    are saved, so a resumed run is the uninterrupted one."""
+    block = "optimizer = adam\n batch_size = 30\n epochs = 3"
+    straight, x, y = _spiral_model(block, layers=STOCHASTIC)
+    straight.fit(x, y)
+    first, _, _ = _spiral_model(block, layers=STOCHASTIC)
+    with pytest.raises(nnspec.TrainingInterrupted):
+        first.fit(x, y, callbacks=[_interrupt_at(8)])
+    first.save(tmp_path / "ck.nnb", checkpoint=True)
+    resumed = nnspec.load(tmp_path / "ck.nnb")
+    resumed.fit(x, y, epochs=3 - resumed.epoch)
+    for k, v in straight.weights.items():
+        assert resumed.weights[k].tobytes() == v.tobytes(), k
+    assert resumed.history == straight.history
+
+
+def test_batchnorm_running_statistics_are_learned_saved_and_used_at_inference(tmp_path, rng):
+    # lr 0 keeps the weights, so the running statistics converge to the data's
+    model, x, y = _spiral_model("lr = 0\n epochs = 12", layers=STOCHASTIC)
+    x = x * 3 + 2  # statistics far from the initial mean 0, variance 1
+    model.fit(x, y)
+    mean, var = model.weights["batchnorm1.mean"], model.weights["batchnorm1.var"]
+    h = x @ model.weights["dense1.W"]
+    spread = h.std(axis=0)
+    assert np.all(np.abs(mean - h.mean(axis=0)) < 0.1 * spread)  # batch-to-batch noise
+    np.testing.assert_allclose(var, h.var(axis=0), rtol=0.2)
+    model.save(tmp_path / "m.nnb")
+    loaded = nnspec.load(tmp_path / "m.nnb")
+    assert np.array_equal(loaded.weights["batchnorm1.mean"], mean)
+    first = loaded.predict(x[:5])
+    assert np.array_equal(first, loaded.predict(x[:5]))  # inference: no dropout, fixed stats
+    assert np.array_equal(loaded.predict(x[:1]), first[:1])  # independent of the batch
+    assert "batchnorm1.mean" not in model.graph.trainable
 
 
 @pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"epochs": -1}])
