@@ -1,0 +1,192 @@
+"""nnspec's layers against PyTorch's, forward and backward, in float64.
+
+Each row is a spec and the same computation written with torch.nn.functional
+on nnspec's own weights (as tensors in nnspec's layout, so autograd's
+gradients come back in that layout too). Skipped where torch is not
+installed: `pip install torch==2.13.0` installs its CPU build.
+"""
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.layers.base import Mode
+
+torch = pytest.importorskip("torch")
+F = torch.nn.functional
+
+
+def _nchw(x):
+    return x.permute(0, 3, 1, 2)
+
+
+def _nhwc(x):
+    return x.permute(0, 2, 3, 1)
+
+
+def _tf_same_pads(size, k, s):
+    """TensorFlow's 'same': output ceil(size / s), extra padding after."""
+    out = -(-size // s)
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv(padding, stride=1, dilation=1):
+    def run(x, w):
+        weight = w["W"].permute(3, 2, 0, 1)  # (kh, kw, c, f) -> (f, c, kh, kw)
+        kh, kw = weight.shape[2:]
+        span = [(k - 1) * dilation + 1 for k in (kh, kw)]
+        if padding == "full":
+            pad = (span[1] - 1, span[1] - 1, span[0] - 1, span[0] - 1)
+        elif padding == "same":
+            (t, b), (l, r) = (_tf_same_pads(x.shape[i], span[i - 1], stride) for i in (1, 2))
+            pad = (l, r, t, b)
+        else:
+            pad = (0, 0, 0, 0)
+        y = F.conv2d(F.pad(_nchw(x), pad), weight, w.get("b"), stride=stride, dilation=dilation)
+        return _nhwc(y)
+    return run
+
+
+def pool(fn, k, stride=None):
+    return lambda x, w: _nhwc(fn(_nchw(x), k, stride))
+
+
+def batchnorm(x, w):
+    dims = x.dim()
+    xt = x.reshape(-1, x.shape[-1]) if dims != 4 else _nchw(x)
+    mean, var = w["mean"].clone(), w["var"].clone()
+    y = F.batch_norm(xt, mean, var, w["gamma"], w["beta"], training=True, momentum=0.1, eps=1e-5)
+    batchnorm.running = (mean, var)
+    return _nhwc(y) if dims == 4 else y.reshape(x.shape)
+
+
+def layernorm(x, w):
+    return F.layer_norm(x, (x.shape[-1],), w["gamma"], w["beta"], eps=1e-5)
+
+
+def recurrent(kind, sequences=False):
+    def run(x, w):
+        h = w["U"].shape[0]
+        rb = w["rb"] if kind == "gru" else torch.zeros_like(w["b"])
+        module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
+        module = module(x.shape[-1], h, batch_first=True).double()
+        flat = {"weight_ih_l0": w["W"].T, "weight_hh_l0": w["U"].T, "bias_ih_l0": w["b"],
+                "bias_hh_l0": rb}
+        y, _ = torch.func.functional_call(module, flat, (x,))
+        return y if sequences else y[:, -1]
+    return run
+
+
+def attention(heads, causal=False):
+    def run(x, w):
+        t, d = x.shape[1:]
+        mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1) if causal else None
+        y, _ = F.multi_head_attention_forward(
+            x.transpose(0, 1), x.transpose(0, 1), x.transpose(0, 1), d, heads,
+            w["W"].T, w["b"], None, None, False, 0.0, w["Wo"].T, w["bo"],
+            training=False, need_weights=False, attn_mask=mask)
+        return y.transpose(0, 1)
+    return run
+
+
+def dense(x, w):
+    return x.reshape(len(x), -1) @ w["W"] + w["b"]
+
+
+def then(first, act):
+    return lambda x, w: act(first(x, w))
+
+
+ROWS = [
+    ("input 7x6x2\nconv 3x3x4 valid", conv("valid")),
+    ("input 7x6x2\nconv 3x2x4 same", conv("same")),
+    ("input 7x6x2\nconv 3x3x3 same stride=2", conv("same", 2)),
+    ("input 8x7x3\nconv 5x5x2 same stride=3", conv("same", 3)),
+    ("input 6x6x2\nconv 3x3x2 full", conv("full")),
+    ("input 7x7x1\nconv 2x3x2 full stride=2", conv("full", 2)),
+    ("input 9x9x2\nconv 3x3x2 valid dilation=2", conv("valid", 1, 2)),
+    ("input 9x8x2\nconv 3x3x2 same dilation=2 stride=2", conv("same", 2, 2)),
+    ("input 8x8x2\nmaxpool 2", pool(F.max_pool2d, 2)),
+    ("input 7x9x2\nmaxpool 3x2", pool(F.max_pool2d, (3, 2))),
+    ("input 7x7x3\nmaxpool 3 stride=2", pool(F.max_pool2d, 3, 2)),
+    ("input 22x22x2\nmaxpool 4", pool(F.max_pool2d, 4)),  # seed 001's: 22 is not a multiple
+    ("input 8x8x2\navgpool 2", pool(F.avg_pool2d, 2)),
+    ("input 7x7x2\navgpool 3x2 stride=2", pool(F.avg_pool2d, (3, 2), 2)),
+    ("input 3x3x2\nupsample 2x3",
+     lambda x, w: _nhwc(F.interpolate(_nchw(x), scale_factor=(2, 3), mode="nearest"))),
+    ("input 6\nbatchnorm", batchnorm),
+    ("input 5x5x3\nbatchnorm", batchnorm),
+    ("input 6\nlayernorm", layernorm),
+    ("input 4x6\nlayernorm", layernorm),
+    ("input 5x3\nrnn 4", recurrent("rnn")),
+    ("input 5x3\nlstm 4", recurrent("lstm")),
+    ("input 6x2\nlstm 3 return_sequences=true", recurrent("lstm", True)),
+    ("input 5x3\ngru 4", recurrent("gru")),
+    ("input 4x2\ngru 3 return_sequences=true", recurrent("gru", True)),
+    ("input 5x4\nattention 1", attention(1)),
+    ("input 6x8\nattention 2", attention(2)),
+    ("input 6x8\nattention 4 causal=true", attention(4, True)),
+    ("input 6\ndense 5 gelu", then(dense, lambda z: F.gelu(z, approximate="tanh"))),
+    ("input 6\ndense 5 elu", then(dense, F.elu)),
+    ("input 6\ndense 5 leaky_relu", then(dense, F.leaky_relu)),
+    ("input 6\ndense 5 softplus", then(dense, F.softplus)),
+    ("input 6\ndense 5 silu", then(dense, F.silu)),
+]
+
+
+@pytest.mark.parametrize("spec,reference", ROWS, ids=[r[0].replace("\n", " | ") for r in ROWS])
+def test_forward_and_gradients_match_pytorch(spec, reference, rng):
+    model = nnspec.compile(spec, dtype="float64", seed=5)
+    graph, weights = model.graph, model.weights
+    for name in graph.trainable:  # away from the initial zeros and ones
+        weights[name] += rng.normal(0, 0.2, weights[name].shape)
+    before = {k: v.copy() for k, v in weights.items()}
+    x = rng.normal(size=(3,) + graph.input_shape)
+    readout = rng.normal(size=(3,) + graph.output_shape)
+    out, tape = graph.forward(weights, x, Mode(True))
+    grads, dx = graph.backward(tape, readout, input_grad=True)
+
+    xt = torch.tensor(x, requires_grad=True)
+    wt = {k.rsplit(".", 1)[1]: torch.tensor(v, requires_grad=k in graph.trainable)
+          for k, v in before.items()}
+    yt = reference(xt, wt)
+    (yt * torch.tensor(readout)).sum().backward()
+    np.testing.assert_allclose(out, yt.detach().numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-8, atol=1e-10)
+    for name in graph.trainable:
+        short = name.rsplit(".", 1)[1]
+        np.testing.assert_allclose(grads[name], wt[short].grad.numpy(), rtol=1e-8, atol=1e-10,
+                                   err_msg=name)
+    if reference is batchnorm:  # the running statistics move as PyTorch's do
+        mean, var = batchnorm.running
+        layer = graph.nodes[0].name
+        np.testing.assert_allclose(weights[f"{layer}.mean"], mean.numpy(), rtol=1e-12)
+        np.testing.assert_allclose(weights[f"{layer}.var"], var.numpy(), rtol=1e-12)
+
+
+LOSS_ROWS = [
+    ("huber", "linear", lambda z, y: F.huber_loss(z, y, delta=1.0)),
+    ("mae", "linear", F.l1_loss),
+    ("mse", "linear", F.mse_loss),
+    ("binary_cross_entropy", "sigmoid", F.binary_cross_entropy_with_logits),
+    ("cross_entropy", "softmax", lambda z, y: F.cross_entropy(z, y.argmax(axis=1))),
+]
+
+
+@pytest.mark.parametrize("loss,act,reference", LOSS_ROWS, ids=[r[0] for r in LOSS_ROWS])
+def test_losses_match_pytorch(loss, act, reference, rng):
+    model = nnspec.compile(f"input 4\ndense 3 {act}\ntrain {{\n loss = {loss}\n}}",
+                           dtype="float64")
+    x = rng.normal(size=(6, 4))
+    if loss.endswith("cross_entropy"):
+        y = np.eye(3)[rng.integers(0, 3, 6)] if act == "softmax" else rng.integers(0, 2, (6, 3))
+    else:
+        y = rng.normal(scale=2.0, size=(6, 3))  # huber: residuals on both sides of 1
+    value, grads = model.gradients(x, y)
+    w = {k: torch.tensor(v, requires_grad=True) for k, v in model.weights.items()}
+    z = torch.tensor(x) @ w["dense1.W"] + w["dense1.b"]
+    expected = reference(z, torch.tensor(y, dtype=torch.float64))
+    expected.backward()
+    assert value == pytest.approx(expected.item(), rel=1e-10)
+    for k, v in w.items():
+        np.testing.assert_allclose(grads[k], v.grad.numpy(), rtol=1e-8, atol=1e-12)
