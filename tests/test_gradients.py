@@ -47,6 +47,10 @@ LAYER_ROWS = [
     ("input 4x4x1 -> a: conv 3x3x2 same\ninput -> b: conv 1x1x3 same\nconcat(a, b, input) tanh", 2),
     ("input 6x6x1\nblock res(f) {\n  conv 3x3x{f} same relu -> conv 3x3x{f} same -> add(in)\n}\n"
      "conv 3x3x2 same -> (res(2)) x2 -> dense 3", 2),
+    # four or more channels: the other im2col layout
+    ("input 6x5x4\nconv 3x3x2 same stride=2", 2),
+    ("input 7x7x5\nconv 2x3x3 full", 1),
+    ("input 9x9x4\nconv 3x3x2 valid dilation=2 stride=2", 2),
     # dilation
     ("input 9x9x2\nconv 3x3x2 valid dilation=2", 2),
     ("input 8x7x1\nconv 3x2x3 same dilation=2 stride=2", 2),
@@ -201,3 +205,19 @@ def test_float32_stays_float32_through_every_layer(row, rng):
     grads, dx = graph.backward(tape, np.ones_like(out), input_grad=True)
     assert dx.dtype == np.float32
     assert {k: g.dtype for k, g in grads.items()} == {k: np.dtype("float32") for k in grads}
+
+
+@pytest.mark.parametrize("spec", ["input 4x4x1\nmaxpool 2", "input 5x5x1\nmaxpool 2",
+                                  "input 4x4x1\nmaxpool 3 stride=1", "input 3x3x1\nglobalmaxpool"])
+def test_tied_maxima_share_the_gradient_equally(spec):
+    """The max is not differentiable at a tie; every tied input gets an equal share
+    (a valid subgradient), so the shares sum to the output's gradient."""
+    model = nnspec.compile(spec, dtype="float64")
+    x = np.ones((1,) + model.graph.input_shape)
+    out, tape = model.graph.forward(model.weights, x)
+    dy = np.arange(1, out.size + 1, dtype=float).reshape(out.shape)
+    _, dx = model.graph.backward(tape, dy, input_grad=True)
+    assert dx.sum() == pytest.approx(dy.sum())
+    window = 9 if "3" in spec.split("\n")[1] else 4
+    if "stride" not in spec and "global" not in spec:
+        assert dx[0, 0, 0, 0] == pytest.approx(1 / window)

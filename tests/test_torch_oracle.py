@@ -105,6 +105,8 @@ ROWS = [
     ("input 6x6x2\nconv 3x3x2 full", conv("full")),
     ("input 7x7x1\nconv 2x3x2 full stride=2", conv("full", 2)),
     ("input 9x9x2\nconv 3x3x2 valid dilation=2", conv("valid", 1, 2)),
+    ("input 7x6x5\nconv 3x3x4 same stride=2", conv("same", 2)),
+    ("input 9x9x4\nconv 3x3x2 full dilation=2", conv("full", 1, 2)),
     ("input 9x8x2\nconv 3x3x2 same dilation=2 stride=2", conv("same", 2, 2)),
     ("input 8x8x2\nmaxpool 2", pool(F.max_pool2d, 2)),
     ("input 7x9x2\nmaxpool 3x2", pool(F.max_pool2d, (3, 2))),

@@ -1,10 +1,12 @@
 """Max and average pooling over KHxKW windows, channels-last.
 
-When the stride equals the window and divides the input (the usual case) the
-input is reshaped to (n, oh, kh, ow, kw, c) and reduced: no windows at all.
-Otherwise windows come from a strided view, and backward spreads gradients
-back by looping over the kh*kw window offsets (no scatter-add). Max pooling
-splits the gradient equally between tied maxima.
+When the stride equals the window (the usual case) the windows tile the
+input's top-left oh*kh x ow*kw corner (rows and columns past it are in no
+window and get no gradient), so that corner is reshaped to (n, oh, kh, ow,
+kw, c) and reduced: no windows at all. Otherwise windows come from a strided
+view, and backward spreads gradients back by looping over the kh*kw window
+offsets (no scatter-add). Max pooling splits the gradient equally between
+tied maxima.
 """
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -35,18 +37,36 @@ def shape(p, in_shape):
 
 
 def _tiled(p, x_shape):
-    """(n, oh, kh, ow, kw, c) when the windows tile an input of x_shape exactly, else None."""
+    """(n, oh, kh, ow, kw, c) when the windows do not overlap, else None."""
     kh, kw = p["window"]
     n, h, w, c = x_shape
-    if _stride(p) != (kh, kw) or h % kh or w % kw:
+    if _stride(p) != (kh, kw):
         return None
     return (n, h // kh, kh, w // kw, kw, c)
 
 
 def _blocks(p, x):
-    """x reshaped to its tiled windows, or None when they do not tile it."""
+    """x's windows as (n, oh, kh, ow, kw, c), or None when they overlap."""
     tiled = _tiled(p, x.shape)
-    return None if tiled is None else x.reshape(tiled)
+    if tiled is None:
+        return None
+    _, oh, kh, ow, kw, _ = tiled
+    if (oh * kh, ow * kw) != x.shape[1:3]:
+        x = x[:, :oh * kh, :ow * kw]  # the rows and columns past the last window
+    return x.reshape(tiled)
+
+
+def _untile(a, b, tiled, x_shape):
+    """a * b on the tiled windows (n, oh, kh, ow, kw, c) -> the whole input's
+    gradient (zero past the last window), written in place into the result."""
+    dx = np.empty(x_shape, dtype=b.dtype)
+    n, oh, kh, ow, kw, c = tiled
+    if (oh * kh, ow * kw) != x_shape[1:3]:
+        dx[:, oh * kh:] = 0
+        dx[:, :, ow * kw:] = 0
+    # splitting the rows and columns of the covered corner is a view, not a copy
+    np.multiply(a, b, out=dx[:, :oh * kh, :ow * kw].reshape(n, oh, kh, ow, kw, c))
+    return dx
 
 
 def _windows(p, x):
@@ -83,8 +103,11 @@ def max_backward(p, w, cache, dy, need_dx):
     blocks = _blocks(p, x)
     if blocks is not None:
         mask = blocks == y[:, :, None, :, None, :]
-        share = dy / mask.sum(axis=(2, 4), dtype=dy.dtype)  # int counts would upcast to float64
-        return (mask * share[:, :, None, :, None, :]).reshape(x.shape), {}
+        if np.count_nonzero(mask) == y.size:  # no ties, the usual case: skip counting
+            share = dy
+        else:
+            share = dy / mask.sum(axis=(2, 4), dtype=dy.dtype)  # int counts would upcast
+        return _untile(mask, share[:, :, None, :, None, :], blocks.shape, x.shape), {}
     mask = _windows(p, x) == y[..., None, None]
     share = dy / mask.sum(axis=(4, 5), dtype=dy.dtype)
     return _spread(p, mask * share[..., None, None], x.shape, dy.dtype), {}
@@ -103,7 +126,7 @@ def avg_backward(p, w, x_shape, dy, need_dx):
     share = dy / dy.dtype.type(kh * kw)
     tiled = _tiled(p, x_shape)
     if tiled is not None:
-        return np.broadcast_to(share[:, :, None, :, None, :], tiled).reshape(x_shape), {}
+        return _untile(np.ones((), share.dtype), share[:, :, None, :, None, :], tiled, x_shape), {}
     dwin = np.broadcast_to(share[..., None, None], share.shape + (kh, kw))
     return _spread(p, dwin, x_shape, dy.dtype), {}
 
