@@ -2,7 +2,8 @@
 
 backward gets both the input z and the output a so each can use whichever is
 cheaper (sigmoid and tanh reuse a). Every function keeps z's dtype: constants
-are cast to it, so a float32 network never computes in float64.
+are cast to it, so a float32 network never computes in float64. The common
+ones (relu, tanh) can write into a given array instead of a new one.
 """
 import numpy as np
 
@@ -23,12 +24,12 @@ def _linear_back(z, a, da):
     return da
 
 
-def _relu(z):
-    return np.maximum(z, 0)
+def _relu(z, out=None):
+    return np.maximum(z, 0, out=out)
 
 
-def _relu_back(z, a, da):
-    return da * (z > 0)
+def _relu_back(z, a, da, out=None):
+    return np.multiply(da, z > 0, out=out)
 
 
 def _leaky_relu(z):
@@ -89,12 +90,14 @@ def _silu_back(z, a, da):
     return da * (s * (1 + z * (1 - s)))
 
 
-def _tanh(z):
-    return np.tanh(z)
+def _tanh(z, out=None):
+    return np.tanh(z, out=out)
 
 
-def _tanh_back(z, a, da):
-    return da * (1 - a * a)
+def _tanh_back(z, a, da, out=None):
+    out = np.multiply(a, a, out=out)
+    np.subtract(1, out, out=out)
+    return np.multiply(da, out, out=out)
 
 
 def _softmax(z):
@@ -121,9 +124,18 @@ ACTIVATIONS = {
 NAMES = tuple(ACTIVATIONS)
 
 
-def forward(name, z):
+_WRITE_INTO = {"relu", "tanh"}
+
+
+def forward(name, z, out=None):
+    """a = f(z); into `out` where the function can write into an array."""
+    if out is not None and name in _WRITE_INTO:
+        return ACTIVATIONS[name][0](z, out)
     return ACTIVATIONS[name][0](z)
 
 
-def backward(name, z, a, da):
+def backward(name, z, a, da, out=None):
+    """dz from da; into `out` where the function can (out must not be da)."""
+    if out is not None and name in _WRITE_INTO:
+        return ACTIVATIONS[name][1](z, a, da, out)
     return ACTIVATIONS[name][1](z, a, da)

@@ -25,6 +25,8 @@ class Graph:
         self.output = network.outputs[0]
         self.output_shape = shapes[self.output]
         self.output_activation = self.params[self.output].get("activation", "linear")
+        # reused arrays (Mode.buffers): one set for training steps, one for predict
+        self.buffers = {"train": {}, "predict": {}}
 
     def init(self, rng):
         """Fresh weights: {'conv1.W': array, ...}, drawn in node order from rng."""
@@ -66,23 +68,25 @@ class Graph:
             w = self._own(weights, node.name)
             layer = REGISTRY[node.kind]
             x = [values[s] for s in node.inputs] if layer.merge else values[node.inputs[0]]
+            mode.node = node.name
             z, cache = layer.forward(p, w, x, mode)
             act = p.get("activation", "linear")
-            a = z if act == "linear" else activations.forward(act, z)
+            a = z if act == "linear" else activations.forward(act, z, mode.empty("a", z.shape, z.dtype))
             values[node.name] = a
-            tape.append((node, w, cache, z, a))
+            tape.append((node, w, cache, z, a, mode))
         return values[self.output], tape
 
     def backward(self, tape, d_out, d_is_preactivation=False, input_grad=False):
         """Gradients of every parameter (and of the input if asked) from d(output)."""
         grads = {}
         pending = {self.output: d_out}
-        for node, w, cache, z, a in reversed(tape):
+        for node, w, cache, z, a, mode in reversed(tape):
             d = pending.pop(node.name)
             p = self.params[node.name]
+            mode.node = node.name
             act = p.get("activation", "linear")
             if act != "linear" and not (node.name == self.output and d_is_preactivation):
-                d = activations.backward(act, z, a, d)
+                d = activations.backward(act, z, a, d, mode.empty("da", d.shape, d.dtype))
             layer = REGISTRY[node.kind]
             need_dx = node.inputs != (self.input_name,) or input_grad
             dx, g = layer.backward(p, w, cache, d, need_dx)
@@ -102,7 +106,8 @@ class Graph:
         return value, out, grads, dx
 
     def predict(self, weights, x, batch_size=256):
-        outs = [self.forward(weights, x[i:i + batch_size])[0] for i in range(0, len(x), batch_size)]
-        if not outs:
-            return np.zeros((0,) + self.output_shape, dtype=self.dtype)
-        return np.concatenate(outs)
+        result = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
+        mode = Mode(False, buffers=self.buffers["predict"])
+        for i in range(0, len(x), batch_size):
+            result[i:i + batch_size] = self.forward(weights, x[i:i + batch_size], mode)[0]
+        return result

@@ -287,7 +287,8 @@ class Model:
         come from the seed and the step number, so a resumed run draws the same."""
         seq = self._seeds[3]
         return Mode(True, np.random.SeedSequence(seq.entropy,
-                                                 spawn_key=seq.spawn_key + (self.optimizer.t,)))
+                                                 spawn_key=seq.spawn_key + (self.optimizer.t,)),
+                    buffers=self.graph.buffers["train"])
 
     def get_weights(self):
         return {k: v.copy() for k, v in self.weights.items()}

@@ -27,6 +27,13 @@ class Optimizer:
     def __init__(self):
         self.state = {}
         self.t = 0
+        self._scratch = {}  # per-parameter work arrays: not state, never saved
+
+    def scratch(self, name, like):
+        arr = self._scratch.get(name)
+        if arr is None or arr.shape != like.shape or arr.dtype != like.dtype:
+            arr = self._scratch[name] = np.empty_like(like)
+        return arr
 
     def slot(self, name, like):
         """The state array `name`, created as zeros shaped like the parameter."""
@@ -129,8 +136,25 @@ class Adam(Optimizer):
         return (m / c1) / (np.sqrt(v) / np.sqrt(c2) + self.eps)
 
     def update(self, name, w, g, lr):
-        m, v = self.moments(name, w, g)
-        w -= lr * self.direction(m, v)
+        # the same arithmetic as moments() and direction(), in place: no temporaries
+        m = self.slot(name + "/m", w)
+        v = self.slot(name + "/v", w)
+        tmp = self.scratch(name, w)
+        m *= self.beta1
+        np.multiply(g, 1 - self.beta1, out=tmp)
+        m += tmp
+        v *= self.beta2
+        np.multiply(g, g, out=tmp)
+        tmp *= 1 - self.beta2
+        v += tmp
+        c1 = 1 - self.beta1 ** self.t
+        c2 = 1 - self.beta2 ** self.t
+        np.sqrt(v, out=tmp)
+        tmp /= np.sqrt(c2)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / c1
+        w -= tmp
 
 
 class AdamW(Adam):

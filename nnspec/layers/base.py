@@ -43,12 +43,37 @@ class Mode:
     """One forward pass: `training`, and `rng` for the layers that draw random
     numbers (dropout). The generator is made on first use from `seed` (a
     SeedSequence), so a pass is repeatable: a training step seeds it from the
-    run's seed and the step number, which makes resuming exact."""
+    run's seed and the step number, which makes resuming exact.
 
-    def __init__(self, training=False, seed=None):
+    `buffers` (a dict, kept by the caller from pass to pass) lets layers reuse
+    their large arrays: `empty(slot, shape, dtype)` hands back the array it
+    gave the same layer and slot last time when the shape still fits. Without
+    it every pass allocates afresh, and for arrays of megabytes that is slow:
+    glibc returns them to the OS on free and every page faults back in. A
+    buffer is valid until the same layer's next pass, so a caller that keeps
+    buffers must copy what it keeps (graph.predict does).
+    """
+
+    def __init__(self, training=False, seed=None, buffers=None):
         self.training = training
         self.seed = seed
+        self.buffers = buffers
+        self.node = None  # the layer running now; set by the graph
         self._rng = None
+
+    def empty(self, slot, shape, dtype):
+        if self.buffers is None:
+            return np.empty(shape, dtype)
+        key = (self.node, slot)
+        buf = self.buffers.get(key)
+        if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
+            buf = self.buffers[key] = np.empty(shape, dtype)
+        return buf
+
+    def zeros(self, slot, shape, dtype):
+        buf = self.empty(slot, shape, dtype)
+        buf.fill(0)
+        return buf
 
     @property
     def rng(self):

@@ -78,7 +78,7 @@ def init(p, in_shape, rng, dtype):
 _NARROW = 4  # fewer input channels than this: gather by kernel offsets, transposed
 
 
-def _im2col(p, xp, oh, ow):
+def _im2col(p, xp, oh, ow, mode):
     """-> (matrix, narrow): receptive fields in W's (kh, kw, c) order, as rows, or
     for a narrow input as columns."""
     kh, kw, _ = p["kernel"]
@@ -87,9 +87,10 @@ def _im2col(p, xp, oh, ow):
     if c >= _NARROW:
         windows = sliding_window_view(xp, (sh, sw), axis=(1, 2))[:, : oh * s : s, : ow * s : s,
                                                                 :, ::d, ::d]
-        # (n, oh, ow, c, kh, kw) -> rows of (kh, kw, c)
-        return windows.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, kh * kw * c), False
-    cols = np.empty((kh, kw, c, n, oh, ow), xp.dtype)
+        cols = mode.empty("cols", (n, oh, ow, kh, kw, c), xp.dtype)
+        np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))  # rows of (kh, kw, c)
+        return cols.reshape(n * oh * ow, kh * kw * c), False
+    cols = mode.empty("cols", (kh, kw, c, n, oh, ow), xp.dtype)
     for i in range(kh):
         for j in range(kw):
             cols[i, j] = xp[:, i * d: i * d + oh * s: s, j * d: j * d + ow * s: s].transpose(3, 0, 1, 2)
@@ -102,19 +103,22 @@ def forward(p, w, x, mode):
     (sh, sw), s, d = _span(p), p["stride"], p["dilation"]
     n, h, wd, c = x.shape
     (pt, pb), (pl, pr) = _pads(h, sh, s, p["padding"]), _pads(wd, sw, s, p["padding"])
-    xp = np.pad(x, ((0, 0), (pt, pb), (pl, pr), (0, 0))) if pt + pb + pl + pr else x
+    xp = x
+    if pt + pb + pl + pr:
+        xp = mode.zeros("padded", (n, h + pt + pb, wd + pl + pr, c), x.dtype)
+        xp[:, pt:pt + h, pl:pl + wd] = x
     oh = (xp.shape[1] - sh) // s + 1
     ow = (xp.shape[2] - sw) // s + 1
-    cols, narrow = _im2col(p, xp, oh, ow)
+    cols, narrow = _im2col(p, xp, oh, ow, mode)
     w2 = w["W"].reshape(kh * kw * c, f)
-    y = cols.T @ w2 if narrow else cols @ w2
+    y = np.matmul(cols.T if narrow else cols, w2, out=mode.empty("y", (n * oh * ow, f), x.dtype))
     if "b" in w:
         y += w["b"]
-    return y.reshape(n, oh, ow, f), (cols, narrow, xp.shape, (pt, pl), x.shape)
+    return y.reshape(n, oh, ow, f), (cols, narrow, xp.shape, (pt, pl), x.shape, mode)
 
 
 def backward(p, w, cache, dy, need_dx):
-    cols, narrow, xp_shape, (pt, pl), x_shape = cache
+    cols, narrow, xp_shape, (pt, pl), x_shape, mode = cache
     kh, kw, f = p["kernel"]
     s, d = p["stride"], p["dilation"]
     n, oh, ow, _ = dy.shape
@@ -126,11 +130,13 @@ def backward(p, w, cache, dy, need_dx):
     if not need_dx:
         return None, grads
     w2 = w["W"].reshape(-1, f)
-    dxp = np.zeros(xp_shape, dtype=dy.dtype)
+    dxp = mode.zeros("dx", xp_shape, dy.dtype)
     if narrow:
-        dcols = (w2 @ dy2.T).reshape(kh, kw, c, n, oh, ow).transpose(0, 1, 3, 4, 5, 2)
+        dcols = np.matmul(w2, dy2.T, out=mode.empty("dcols", (kh * kw * c, n * oh * ow), dy.dtype))
+        dcols = dcols.reshape(kh, kw, c, n, oh, ow).transpose(0, 1, 3, 4, 5, 2)
     else:
-        dcols = (dy2 @ w2.T).reshape(n, oh, ow, kh, kw, c).transpose(3, 4, 0, 1, 2, 5)
+        dcols = np.matmul(dy2, w2.T, out=mode.empty("dcols", (n * oh * ow, kh * kw * c), dy.dtype))
+        dcols = dcols.reshape(n, oh, ow, kh, kw, c).transpose(3, 4, 0, 1, 2, 5)
     for i in range(kh):  # dcols[i, j]: (n, oh, ow, c)
         for j in range(kw):
             dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s] += dcols[i, j]

@@ -26,18 +26,20 @@ def init(p, in_shape, rng, dtype):
 def forward(p, w, x, mode):
     """x: (batch, ...) -> (batch, units)."""
     x2 = x.reshape(len(x), -1)
-    y = x2 @ w["W"]
+    y = np.matmul(x2, w["W"], out=mode.empty("y", (len(x), p["units"]), x.dtype))
     if "b" in w:
         y += w["b"]
-    return y, (x2, x.shape)
+    return y, (x2, x.shape, mode)
 
 
 def backward(p, w, cache, dy, need_dx):
-    x2, x_shape = cache
+    x2, x_shape, mode = cache
     grads = {"W": x2.T @ dy}
     if "b" in w:
         grads["b"] = dy.sum(axis=0)
-    dx = (dy @ w["W"].T).reshape(x_shape) if need_dx else None
+    dx = None
+    if need_dx:
+        dx = np.matmul(dy, w["W"].T, out=mode.empty("dx", x2.shape, dy.dtype)).reshape(x_shape)
     return dx, grads
 
 

@@ -1,15 +1,16 @@
 """Max and average pooling over KHxKW windows, channels-last.
 
-When the stride equals the window (the usual case) the windows tile the
-input's top-left oh*kh x ow*kw corner (rows and columns past it are in no
-window and get no gradient), so that corner is reshaped to (n, oh, kh, ow,
-kw, c) and reduced: no windows at all. Otherwise windows come from a strided
-view, and backward spreads gradients back by looping over the kh*kw window
-offsets (no scatter-add). Max pooling splits the gradient equally between
-tied maxima.
+Both loop over the kh*kw offsets inside a window, never over samples or
+pixels: the offset (i, j) of every window at once is the strided slice
+x[:, i::sh, j::sw], so max pooling is a running np.maximum over kh*kw slices
+and average pooling a running sum. (On this project's VM that is five times
+faster than reducing a 6-D window view.) Backward walks the same slices:
+each gets dy where it held its window's maximum, or dy / (kh*kw) for the
+average; overlapping windows add, non-overlapping ones just write. Max
+pooling splits the gradient equally between tied maxima. Rows and columns
+past the last window get no gradient.
 """
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..signature import Opt, Signature, Word
 from .base import LayerType, ShapeProblem, fmt_shape
@@ -36,99 +37,72 @@ def shape(p, in_shape):
     return ((h - kh) // sh + 1, (w - kw) // sw + 1, c)
 
 
-def _tiled(p, x_shape):
-    """(n, oh, kh, ow, kw, c) when the windows do not overlap, else None."""
-    kh, kw = p["window"]
-    n, h, w, c = x_shape
-    if _stride(p) != (kh, kw):
-        return None
-    return (n, h // kh, kh, w // kw, kw, c)
+def _slices(p, oh, ow):
+    """The strided slice of the input at each offset (i, j) within a window."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    return [(slice(None), slice(i, i + (oh - 1) * sh + 1, sh), slice(j, j + (ow - 1) * sw + 1, sw))
+            for i in range(kh) for j in range(kw)]
 
 
-def _blocks(p, x):
-    """x's windows as (n, oh, kh, ow, kw, c), or None when they overlap."""
-    tiled = _tiled(p, x.shape)
-    if tiled is None:
-        return None
-    _, oh, kh, ow, kw, _ = tiled
-    if (oh * kh, ow * kw) != x.shape[1:3]:
-        x = x[:, :oh * kh, :ow * kw]  # the rows and columns past the last window
-    return x.reshape(tiled)
-
-
-def _untile(a, b, tiled, x_shape):
-    """a * b on the tiled windows (n, oh, kh, ow, kw, c) -> the whole input's
-    gradient (zero past the last window), written in place into the result."""
-    dx = np.empty(x_shape, dtype=b.dtype)
-    n, oh, kh, ow, kw, c = tiled
-    if (oh * kh, ow * kw) != x_shape[1:3]:
-        dx[:, oh * kh:] = 0
-        dx[:, :, ow * kw:] = 0
-    # splitting the rows and columns of the covered corner is a view, not a copy
-    np.multiply(a, b, out=dx[:, :oh * kh, :ow * kw].reshape(n, oh, kh, ow, kw, c))
+def _gradient(p, x_shape, y_shape, a, b, mode):
+    """dx, where the offset k of _slices gets a[k] * b[k]."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    _, oh, ow, _ = y_shape
+    overlap = sh < kh or sw < kw
+    tiles = (sh, sw) == (kh, kw) and (oh * kh, ow * kw) == tuple(x_shape[1:3])
+    dx = mode.empty("dx", x_shape, b[0].dtype) if tiles else mode.zeros("dx", x_shape, b[0].dtype)
+    for k, where in enumerate(_slices(p, oh, ow)):
+        if overlap:
+            dx[where] += a[k] * b[k]
+        else:  # each input value is in one window at most: write, no temporary
+            np.multiply(a[k], b[k], out=dx[where])
     return dx
 
 
-def _windows(p, x):
-    """(n, oh, ow, c, kh, kw) strided view of x's windows."""
-    (kh, kw), (sh, sw) = p["window"], _stride(p)
-    return sliding_window_view(x, (kh, kw), axis=(1, 2))[:, ::sh, ::sw]
-
-
-def _spread(p, dwin, x_shape, dtype):
-    """Sum window gradients (n, oh, ow, c, kh, kw) back onto the input."""
-    (kh, kw), (sh, sw) = p["window"], _stride(p)
-    _, oh, ow = dwin.shape[:3]
-    dx = np.zeros(x_shape, dtype=dtype)
-    for i in range(kh):
-        for j in range(kw):
-            dx[:, i:i + oh * sh:sh, j:j + ow * sw:sw] += dwin[..., i, j]
-    return dx
+def _out(p, x, mode):
+    n, h, w, c = x.shape
+    return mode.empty("y", (n,) + shape(p, (h, w, c)), x.dtype)
 
 
 def max_forward(p, w, x, mode):
-    blocks = _blocks(p, x)
-    if blocks is not None:
-        y = blocks.max(axis=(2, 4))
-        return y, (x, y)
-    win = _windows(p, x)
-    y = win.max(axis=(4, 5))
-    return y, (x, y)
+    y = _out(p, x, mode)
+    first, *rest = _slices(p, *y.shape[1:3])
+    np.copyto(y, x[first])
+    for where in rest:
+        np.maximum(y, x[where], out=y)
+    return y, (x, y, mode)
 
 
 def max_backward(p, w, cache, dy, need_dx):
-    x, y = cache
+    x, y, mode = cache
     if not need_dx:
         return None, {}
-    blocks = _blocks(p, x)
-    if blocks is not None:
-        mask = blocks == y[:, :, None, :, None, :]
-        if np.count_nonzero(mask) == y.size:  # no ties, the usual case: skip counting
-            share = dy
-        else:
-            share = dy / mask.sum(axis=(2, 4), dtype=dy.dtype)  # int counts would upcast
-        return _untile(mask, share[:, :, None, :, None, :], blocks.shape, x.shape), {}
-    mask = _windows(p, x) == y[..., None, None]
-    share = dy / mask.sum(axis=(4, 5), dtype=dy.dtype)
-    return _spread(p, mask * share[..., None, None], x.shape, dy.dtype), {}
+    masks = [x[where] == y for where in _slices(p, *y.shape[1:3])]
+    if sum(np.count_nonzero(m) for m in masks) == y.size:  # no ties, the usual case
+        share = dy
+    else:
+        share = dy / sum(m.astype(dy.dtype) for m in masks)
+    return _gradient(p, x.shape, y.shape, masks, [share] * len(masks), mode), {}
 
 
 def avg_forward(p, w, x, mode):
-    blocks = _blocks(p, x)
-    y = blocks.mean(axis=(2, 4)) if blocks is not None else _windows(p, x).mean(axis=(4, 5))
-    return y, x.shape
+    y = _out(p, x, mode)
+    first, *rest = _slices(p, *y.shape[1:3])
+    np.copyto(y, x[first])
+    for where in rest:
+        y += x[where]
+    kh, kw = p["window"]
+    y *= x.dtype.type(1 / (kh * kw))
+    return y, (x.shape, mode)
 
 
-def avg_backward(p, w, x_shape, dy, need_dx):
+def avg_backward(p, w, cache, dy, need_dx):
+    x_shape, mode = cache
     if not need_dx:
         return None, {}
     kh, kw = p["window"]
-    share = dy / dy.dtype.type(kh * kw)
-    tiled = _tiled(p, x_shape)
-    if tiled is not None:
-        return _untile(np.ones((), share.dtype), share[:, :, None, :, None, :], tiled, x_shape), {}
-    dwin = np.broadcast_to(share[..., None, None], share.shape + (kh, kw))
-    return _spread(p, dwin, x_shape, dy.dtype), {}
+    share = dy * dy.dtype.type(1 / (kh * kw))
+    return _gradient(p, x_shape, dy.shape, [1] * (kh * kw), [share] * (kh * kw), mode), {}
 
 
 def flops(p, in_shape, out_shape):
