@@ -54,6 +54,9 @@ def table(graph, weights):
 
     rule = "-" * max(len(line(r)) for r in rows)
     total = sum(int(v.size) for v in weights.values())
+    fixed = total - sum(int(weights[k].size) for k in graph.trainable)
+    totals = f"total parameters: {total:,}" + (f" ({fixed:,} not trained: running statistics)"
+                                               if fixed else "")
     return "\n".join([line(rows[0]), rule] + [line(r) for r in rows[1:]] +
-                     [rule, f"total parameters: {total:,}",
+                     [rule, totals,
                       f"FLOPs per sample: {_count(total_flops)} ({total_flops:,})"])

@@ -121,3 +121,25 @@ def test_small_seed_models_learn(name, metric, check):
     splits = model.data()
     model.fit(*splits.train, validation_data=splits.validation)
     assert check(model.history[metric][-1]), model.history[metric][-1]
+
+
+def test_summary_counts_running_statistics_apart():
+    lines = []
+    nnspec.compile("input 6\ndense 4 bias=false -> batchnorm relu").summary(lines.append)
+    text = lines[0]
+    assert "total parameters: 40 (8 not trained: running statistics)" in text
+
+
+def test_embedding_ids_outside_the_vocabulary_are_a_data_error():
+    model = nnspec.compile("input 3\nembedding 5x2 -> flatten -> dense 2 softmax")
+    assert model.predict(np.array([[0, 4, 2]])).shape == (1, 2)
+    with pytest.raises(nnspec.DataError, match="holds 5, outside its vocabulary 0..4"):
+        model.predict(np.array([[0, 5, 2]]))
+
+
+def test_dtype_is_a_train_setting_and_compile_overrides_it():
+    spec = "input 4\ndense 2 softmax\ntrain {\n  dtype = float64\n}"
+    assert nnspec.compile(spec).weights["dense1.W"].dtype == np.float64
+    assert nnspec.compile(spec, dtype="float32").weights["dense1.W"].dtype == np.float32
+    with pytest.raises(nnspec.SpecError, match="4:3: train setting 'dtype' must be one of"):
+        nnspec.compile(spec.replace("float64", "float16"))
