@@ -29,7 +29,11 @@ def _relu(z, out=None):
 
 
 def _relu_back(z, a, da, out=None):
-    return np.multiply(da, z > 0, out=out)
+    # a > 0 exactly where z > 0, so this holds when relu overwrote z with a
+    if out is None:
+        return da * (a > 0)
+    np.greater(a, 0, out=out)  # 1.0 or 0.0, with no boolean temporary
+    return np.multiply(out, da, out=out)
 
 
 def _leaky_relu(z):
@@ -125,6 +129,8 @@ NAMES = tuple(ACTIVATIONS)
 
 
 _WRITE_INTO = {"relu", "tanh"}
+# backward needs only the output a, so forward may overwrite z with it
+IN_PLACE = {"relu", "tanh", "linear"}
 
 
 def forward(name, z, out=None):

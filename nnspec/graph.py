@@ -71,7 +71,12 @@ class Graph:
             mode.node = node.name
             z, cache = layer.forward(p, w, x, mode)
             act = p.get("activation", "linear")
-            a = z if act == "linear" else activations.forward(act, z, mode.empty("a", z.shape, z.dtype))
+            if act == "linear":
+                a = z
+            elif layer.owns_output and act in activations.IN_PLACE:
+                a = activations.forward(act, z, z)  # nothing else holds z: overwrite it
+            else:
+                a = activations.forward(act, z, mode.empty("a", z.shape, z.dtype))
             values[node.name] = a
             tape.append((node, w, cache, z, a, mode))
         return values[self.output], tape

@@ -37,6 +37,7 @@ class LayerType:
     merge: bool = False  # takes several inputs, as lists (layers/merge.py)
     flops: Callable = None  # flops(p, in_shape, out_shape) -> per sample; None: elementwise
     state: tuple = ()  # short names of weights that are not trained
+    owns_output: bool = False  # forward's output is a new array (or its own buffer), no view
 
 
 class Mode:

@@ -148,4 +148,4 @@ def flops(p, in_shape, out_shape):
     return 2 * kh * kw * in_shape[-1] * int(np.prod(out_shape))
 
 
-LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops)
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, owns_output=True)

@@ -47,4 +47,4 @@ def flops(p, in_shape, out_shape):
     return 2 * int(np.prod(in_shape)) * p["units"]
 
 
-LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops)
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, owns_output=True)
