@@ -9,7 +9,7 @@ import numpy as np
 from . import activations, losses
 from .errors import ShapeError
 from .layers import REGISTRY
-from .layers.base import INFERENCE, Mode
+from .layers.base import Mode
 from .printer import describe
 
 
@@ -56,9 +56,9 @@ class Graph:
         """The node's weights by short name ('W', 'b'); keys are fixed once init has run."""
         return {short: weights[full] for short, full in self.keys[name]}
 
-    def forward(self, weights, x, mode=INFERENCE):
-        """x: (batch, *input_shape) -> (output, tape for backward). mode: a Mode,
-        or True for a training pass with fresh random numbers."""
+    def forward(self, weights, x, mode=None):
+        """x: (batch, *input_shape) -> (output, tape for backward). mode: a Mode;
+        None is inference, True a training pass with fresh random numbers."""
         if not isinstance(mode, Mode):
             mode = Mode(bool(mode))
         values = {self.input_name: x}

@@ -83,8 +83,6 @@ class Mode:
         return self._rng
 
 
-INFERENCE = Mode(False)
-
 
 ACTIVATION = Word("activation", "choice", activations.NAMES, default="linear")
 
