@@ -57,6 +57,9 @@ def _parser():
                         "and any layer's own lr=)")
     t.add_argument("--optimizer", help="override the optimizer, e.g. adam or 'sgd(momentum=0.9)'")
     t.add_argument("--seed", type=int, help="override the train block's seed")
+    t.add_argument("--data", metavar="DATA",
+                   help="override the train block's data: a data set (mnist, 'shapes(500)') or "
+                        "a file or folder (digits.npz, iris.csv, photos/)")
     t.add_argument("--checkpoint-dir", metavar="DIR",
                    help="write a resumable bundle to DIR before training and after every epoch")
     t.add_argument("--resume", metavar="DIR_OR_BUNDLE",

@@ -175,7 +175,9 @@ class Model:
         Named data sets (mnist) are looked for in data_dir first (see data/named.py)."""
         from . import data
         try:
-            splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]), data_dir)
+            base = Path(self.source).parent if Path(self.source).is_file() else None
+            splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]), data_dir,
+                                  base, self.graph.input_shape)
         except DataError as e:
             loc = self.config.loc("data")
             where = f"{self.source}:{loc.line}:{loc.column}" if loc else self.source

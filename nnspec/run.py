@@ -9,7 +9,9 @@ from pathlib import Path
 
 from . import compile, load
 from .callbacks import Checkpoints, latest_checkpoint
-from .errors import DataError
+from .data import sets
+from .errors import DataError, SpecError
+from .ir import Call
 from .model import read_spec
 from .parse import parse, parse_value
 from .progress import JsonLog, Progress
@@ -30,7 +32,25 @@ def overrides(args):
                             f"got {args.optimizer!r}")
         if "lr" in dict(out["optimizer_options"]):
             raise DataError("--optimizer: give the learning rate with --lr")
+    if args.data:
+        out["data"] = _data_flag(args.data)
     return {k: v for k, v in out.items() if v is not None}
+
+
+def _data_flag(text):
+    """--data: a data set as the train block writes it (mnist, shapes(500),
+    csv("t.csv", label="y")) or a path; paths are taken from the current folder."""
+    try:
+        form, value = parse_value(text, "--data")
+    except SpecError:
+        form, value = "string", text  # a bare path such as digits.npz
+    if form not in ("name", "call", "string"):
+        form, value = "string", text
+    if form == "call" and value.name in sets.FORMS and value.args and isinstance(value.args[0], str):
+        return Call(value.name, (str(Path(value.args[0]).resolve()),) + value.args[1:], value.kwargs)
+    if form != "call" and sets.is_file_set(value):
+        return str(Path(value).resolve())
+    return value
 
 
 def resume(spec_path, source, changes):
@@ -50,7 +70,7 @@ def resume(spec_path, source, changes):
                       "the number of layers")
         raise DataError(f"{path}: was trained from a different network than {spec_path} "
                         f"({differ} differs)")
-    for key in ("seed", "optimizer", "optimizer_options"):
+    for key in ("seed", "optimizer", "optimizer_options", "data"):
         if key in changes and changes[key] != getattr(model.config, key):
             raise DataError(f"--{key.split('_')[0]}: cannot change when resuming; the "
                             f"checkpoint trains with {key} {getattr(model.config, key)!r}")

@@ -1,4 +1,5 @@
-"""Data sets by name, as a spec's train block names them (`data = shapes(2000)`)."""
+"""Data sets as a spec's train block names them: a generator (`data = shapes(2000)`),
+a named set (`data = mnist`), or the user's files (`data = "digits.npz"`, see sets.py)."""
 from dataclasses import dataclass
 
 import numpy as np
@@ -6,7 +7,7 @@ import numpy as np
 from ..errors import DataError
 from ..ir import Call
 from ..signature import suggest
-from . import generators, named
+from . import generators, named, sets
 
 
 @dataclass
@@ -26,8 +27,16 @@ IMAGES = {"shapes"}  # data sets of images, which infer may be given as 8-bit pi
 PIXELS = {"scale": 1 / 255, "offset": 0.0}  # images in [0, 1]
 
 
-def load(spec, rng, data_dir=None):
-    """A train block's `data` value (a name or a Call) -> Dataset."""
+def load(spec, rng, data_dir=None, base=None, input_shape=()):
+    """A train block's `data` value (a name, a path or a Call) -> Dataset.
+    base: the folder relative paths start from; input_shape: the spec's, for images."""
+    if sets.is_file_set(spec):
+        x, y, test, classes, pixels = sets.load(spec, base, input_shape)
+        if not pixels:
+            return Dataset(x, y, classes, None, test)
+        scale = np.float32(PIXELS["scale"])
+        test = None if test is None else (test[0].astype(np.float32) * scale, test[1])
+        return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS, test)
     call = spec if isinstance(spec, Call) else Call(str(spec))
     if call.name in named.SETS:
         if call.args or call.kwargs:
@@ -38,7 +47,7 @@ def load(spec, rng, data_dir=None):
                        (tx.astype(np.float32) * scale, ty))
     make = GENERATORS.get(call.name)
     if make is None:
-        known = [*GENERATORS, *named.SETS]
+        known = [*GENERATORS, *named.SETS, *sets.FORMS]
         raise DataError(f"unknown data set '{call.name}'{suggest(call.name, known)} "
                         f"(known: {', '.join(known)})")
     try:
@@ -57,13 +66,13 @@ class Splits:
     preprocess: dict = None
 
 
-def prepare(config, rng, data_dir=None):
+def prepare(config, rng, data_dir=None, base=None, input_shape=()):
     """A train config's data set, generated or loaded and split, all from rng.
     A data set with its own test part keeps it as the test set; the split's
     train and validation shares then divide the rest (its test share is unused)."""
     if config.data is None:
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
-    ds = load(config.data, rng, data_dir)
+    ds = load(config.data, rng, data_dir, base, input_shape)
     fractions = config.split
     kept = fractions[0] + fractions[1]
     if ds.test is not None and kept > 0:

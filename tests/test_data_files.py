@@ -1,0 +1,91 @@
+"""Training data from the user's files: .npz, CSV and a folder of class folders."""
+import numpy as np
+import pytest
+from PIL import Image
+
+import nnspec
+
+
+def _model(tmp_path, data, body="input 4\ndense 3 softmax", split="80/20"):
+    spec = tmp_path / "m.nn"
+    spec.write_text(f"{body}\ntrain {{\n  data = {data}\n  split = {split}\n  epochs = 1\n}}\n")
+    return nnspec.compile(spec)
+
+
+def test_npz_with_its_own_test_set_and_class_names(tmp_path, rng):
+    np.savez(tmp_path / "d.npz", x=rng.normal(size=(50, 4)), y=rng.integers(0, 3, 50),
+             x_test=rng.normal(size=(7, 4)), y_test=rng.integers(0, 3, 7),
+             classes=np.array(["cat", "dog", "eel"]))
+    model = _model(tmp_path, '"d.npz"')  # relative to the spec's folder
+    splits = model.data()
+    assert len(splits.train[0]) == 40 and len(splits.validation[0]) == 10
+    assert len(splits.test[0]) == 7 and model.classes == ("cat", "dog", "eel")
+
+
+def test_csv_labels_by_name_become_classes(tmp_path):
+    rows = ["a,b,species,c,d"] + [f"{i},{i + 1},{'setosa' if i % 2 else 'virginica'},1,2"
+                                  for i in range(10)]
+    (tmp_path / "iris.csv").write_text("\n".join(rows))
+    model = _model(tmp_path, 'csv("iris.csv", label="species")', "input 4\ndense 2 softmax")
+    splits = model.data()
+    assert model.classes == ("setosa", "virginica")
+    x, y = splits.train
+    assert x.shape == (8, 4) and set(y) <= {0, 1}
+    assert all(row[1] == row[0] + 1 for row in x)  # the label column left out, order kept
+
+
+def test_image_folder_with_one_folder_per_class(tmp_path):
+    for k, name in enumerate(["circle", "square"]):
+        (tmp_path / "img" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((10, 12), 80 * k + i, np.uint8)).save(
+                tmp_path / "img" / name / f"{i}.png")
+    model = _model(tmp_path, '"img/"', "input 8x8x1\nconv 3x3x2 -> dense 2 softmax", "100/0")
+    x, y = model.data().train
+    assert x.shape == (6, 8, 8, 1) and x.dtype == np.float32 and x.max() <= 1.0
+    assert sorted(y) == [0, 0, 0, 1, 1, 1] and model.classes == ("circle", "square")
+    model.fit(x, y)
+    assert model.preprocess["scale"] == pytest.approx(1 / 255)  # infer scales raw pixels alike
+    (tmp_path / "none").mkdir()
+    with pytest.raises(nnspec.DataError, match="one subfolder of images per class, found none"):
+        _model(tmp_path, '"none/"', "input 8x8x1\nconv 3x3x2 -> dense 2 softmax").data()
+
+
+@pytest.mark.parametrize("data,files,message", [
+    ('"nope.npz"', {}, "nope.npz: no such file or folder"),
+    ('"d.npz"', {"d.npz": dict(x=np.zeros((3, 4)))}, "expected arrays named x and y"),
+    ('"d.npz"', {"d.npz": dict(x=np.zeros((3, 4)), y=np.zeros(2))}, "x has 3 samples but y has 2"),
+    ('"t.csv"', {"t.csv": "a,b\n1,2,3\n"}, "t.csv:2: 3 values, the header has 2"),
+    ('csv("t.csv", label="z")', {"t.csv": "a,b\n1,2\n"}, "no column 'z' (columns: a, b)"),
+    ('"t.csv"', {"t.csv": "a,label\nx,1\n"}, "a feature is not a number"),
+    ('"empty/"', {"empty/": None}, "needs an image input (HxWxC), the spec's is 4"),
+])
+def test_bad_files_are_one_line_errors_naming_the_spec_line(tmp_path, data, files, message):
+    for name, content in files.items():
+        if name.endswith("/"):
+            (tmp_path / name).mkdir()
+        elif name.endswith(".npz"):
+            np.savez(tmp_path / name, **content)
+        else:
+            (tmp_path / name).write_text(content)
+    model = _model(tmp_path, data)
+    with pytest.raises(nnspec.DataError) as err:
+        model.data()
+    assert message in str(err.value) and "m.nn:4:3: " in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_train_data_flag_takes_a_path_from_the_current_folder(tmp_path, rng):
+    from conftest import run_cli
+    (tmp_path / "m.nn").write_text("input 4\ndense 3 softmax\ntrain {\n  epochs = 2\n}\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    np.savez(work / "d.npz", x=rng.normal(size=(40, 4)), y=rng.integers(0, 3, 40))
+    done = run_cli("train", tmp_path / "m.nn", "--data", "d.npz", "-o", tmp_path / "m.nnb",
+                   "-q", cwd=work)
+    assert done.returncode == 0, done.stderr
+    assert nnspec.load(tmp_path / "m.nnb").epoch == 2
+    bad = run_cli("train", tmp_path / "m.nn", "--data", "missing.csv", "-o", tmp_path / "x.nnb",
+                  "-q", cwd=work)
+    assert bad.returncode == 2 and "missing.csv: no such file or folder" in bad.stderr
+    assert bad.stderr.count("\n") == 1
