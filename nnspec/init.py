@@ -65,6 +65,7 @@ SCALED = {  # init=normal(std), init=uniform(limit)
     "normal": lambda rng, shape, scale: rng.normal(0.0, scale, shape),
     "uniform": lambda rng, shape, scale: rng.uniform(-scale, scale, shape),
 }
+_SCALE_NAME = {"normal": "std", "uniform": "limit"}
 
 
 def read_option(form, value):
@@ -78,8 +79,8 @@ def read_option(form, value):
     if form == "call" and value.name in SCALED:
         args = value.args + tuple(v for _, v in value.kwargs)
         if len(args) == 1 and isinstance(args[0], (int, float)) and args[0] > 0 \
-                and not isinstance(args[0], bool) and all(k in ("std", "limit")
-                                                          for k, _ in value.kwargs):
+                and not isinstance(args[0], bool) \
+                and all(k == _SCALE_NAME[value.name] for k, _ in value.kwargs):
             return Call(value.name, (float(args[0]),))
     raise ValueError(f"expected an initializer name or normal(STD) / uniform(LIMIT) with a "
                      f"positive number, got {value}")

@@ -111,7 +111,8 @@ class Model:
             if dtype not in DTYPES:
                 loc = network.train.loc("dtype")
                 raise SpecError(f"train setting 'dtype' must be one of {', '.join(DTYPES)}, "
-                                f"got {dtype}", loc.line, loc.column).located(source, text)
+                                f"got {dtype}", loc and loc.line, loc and loc.column
+                                ).located(source, text)
         if dtype not in DTYPES:
             raise SpecError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.network = network

@@ -55,9 +55,11 @@ def test_image_folder_with_one_folder_per_class(tmp_path):
     ('"nope.npz"', {}, "nope.npz: no such file or folder"),
     ('"d.npz"', {"d.npz": dict(x=np.zeros((3, 4)))}, "expected arrays named x and y"),
     ('"d.npz"', {"d.npz": dict(x=np.zeros((3, 4)), y=np.zeros(2))}, "x has 3 samples but y has 2"),
-    ('"t.csv"', {"t.csv": "a,b\n1,2,3\n"}, "t.csv:2: 3 values, the header has 2"),
+    ('"t.csv"', {"t.csv": "a,b\n1,2,3\n"}, "t.csv:2: 3 values, the first row has 2"),
     ('csv("t.csv", label="z")', {"t.csv": "a,b\n1,2\n"}, "no column 'z' (columns: a, b)"),
     ('"t.csv"', {"t.csv": "a,label\nx,1\n"}, "a feature is not a number"),
+    ('images("d", size=3)', {}, "takes the path and options: none"),
+    ('"d.npz"', {"d.npz": dict(x=np.array([None, 1]), y=np.zeros(2))}, "allow_pickle=False"),
     ('"empty/"', {"empty/": None}, "needs an image input (HxWxC), the spec's is 4"),
 ])
 def test_bad_files_are_one_line_errors_naming_the_spec_line(tmp_path, data, files, message):

@@ -143,3 +143,13 @@ def test_dtype_is_a_train_setting_and_compile_overrides_it():
     assert nnspec.compile(spec, dtype="float32").weights["dense1.W"].dtype == np.float32
     with pytest.raises(nnspec.SpecError, match="4:3: train setting 'dtype' must be one of"):
         nnspec.compile(spec.replace("float64", "float16"))
+
+
+def test_scaled_initializers_draw_at_the_written_scale():
+    w = nnspec.compile("input 400\ndense 300 init=normal(std=0.02)").weights["dense1.W"]
+    assert w.std() == pytest.approx(0.02, rel=0.02) and abs(w.mean()) < 0.001
+    u = nnspec.compile("input 400\ndense 300 init=uniform(0.05)").weights["dense1.W"]
+    assert u.max() <= 0.05 and u.min() >= -0.05 and u.max() > 0.049
+    for bad in ("normal(limit=0.1)", "normal(-1)", "uniform(0.1, 2)", "glorot"):
+        with pytest.raises(nnspec.SpecError, match="dense option 'init'"):
+            nnspec.compile(f"input 3\ndense 2 init={bad}")

@@ -19,7 +19,7 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 def read_idx(path):
     """An IDX file (MNIST's format), gzipped or not -> array in native byte order."""
     path = Path(path)
-    raw = _read_bytes(path)
+    raw = read_bytes(path)
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -58,22 +58,29 @@ def read_image(path, shape):
     return arr.reshape(shape)
 
 
+def read_table(path):
+    """A CSV -> (header or None, rows of stripped strings); a first line whose
+    first value is not a number is the header. Every row must be as wide as the first."""
+    path = Path(path)
+    rows = [[v.strip() for v in line.split(",")]
+            for line in read_bytes(path).decode("utf-8", "replace").splitlines() if line.strip()]
+    header = rows.pop(0) if rows and not _numeric(rows[0][0]) else None
+    width = len(header or (rows[0] if rows else ()))
+    for i, row in enumerate(rows, start=2 if header else 1):
+        if len(row) != width:
+            raise DataError(f"{path}:{i}: {len(row)} values, the first row has {width}")
+    return header, rows
+
+
 def read_csv(path):
     """A CSV of numbers (an optional header line is skipped) -> 2-D float array."""
-    path = Path(path)
-    lines = [line for line in _read_bytes(path).decode("utf-8", "replace").splitlines()
-             if line.strip()]
-    if lines and not _numeric(lines[0].split(",")[0]):
-        lines = lines[1:]
-    if not lines:
+    _, rows = read_table(path)
+    if not rows:
         raise DataError(f"{path}: no rows")
     try:
-        rows = [[float(v) for v in line.split(",")] for line in lines]
+        return np.asarray([[float(v) for v in row] for row in rows])
     except ValueError as e:
         raise DataError(f"{path}: not numeric CSV ({e})") from None
-    if len({len(r) for r in rows}) != 1:
-        raise DataError(f"{path}: rows have different numbers of columns")
-    return np.asarray(rows)
 
 
 def read_array(path, input_shape=None):
@@ -83,9 +90,9 @@ def read_array(path, input_shape=None):
     if not path.exists():
         raise DataError(f"{path}: no such file")
     if suffix == ".npy":
-        return _load_numpy(path)
+        return load_numpy(path)
     if suffix == ".npz":
-        with _load_numpy(path) as archive:
+        with load_numpy(path) as archive:
             names = archive.files
             key = "x" if "x" in names else (names[0] if len(names) == 1 else None)
             if key is None:
@@ -102,14 +109,14 @@ def read_array(path, input_shape=None):
     raise DataError(f"{path}: unknown file type {suffix!r} (use .npy, .npz, .csv, IDX or an image)")
 
 
-def _load_numpy(path):
+def load_numpy(path):
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as e:
         raise DataError(f"{path}: cannot read: {e}") from None
 
 
-def _read_bytes(path):
+def read_bytes(path):
     try:
         return Path(path).read_bytes()
     except OSError as e:

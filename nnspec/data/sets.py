@@ -15,9 +15,9 @@ import numpy as np
 
 from ..errors import DataError
 from ..ir import Call
-from .files import IMAGE_SUFFIXES, _load_numpy, _read_bytes, read_image
+from .files import IMAGE_SUFFIXES, load_numpy, read_image, read_table
 
-FORMS = ("csv", "images", "npz")
+FORMS = {"csv": ("label",), "images": (), "npz": ()}  # form -> its options
 
 
 def is_file_set(spec):
@@ -35,6 +35,10 @@ def load(spec, base, input_shape):
     path = Path(call.args[0])
     path = path if path.is_absolute() or base is None else Path(base) / path
     options = dict(call.kwargs)
+    unknown = set(options) - set(FORMS.get(call.name, ()))
+    if unknown or len(call.args) > 1:
+        known = ", ".join(FORMS.get(call.name, ())) or "none"
+        raise DataError(f"data {call}: takes the path and options: {known}")
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if call.name == "images" or (not call.name and path.is_dir()):
@@ -48,8 +52,11 @@ def load(spec, base, input_shape):
 
 
 def _npz(path):
-    with _load_numpy(path) as archive:
-        arrays = {k: archive[k] for k in archive.files}
+    with load_numpy(path) as archive:
+        try:
+            arrays = {k: archive[k] for k in archive.files}
+        except ValueError as e:  # object arrays: pickled data is never loaded
+            raise DataError(f"{path}: {e}") from None
     for key in ("x", "y"):
         if key not in arrays:
             raise DataError(f"{path}: holds {', '.join(arrays) or 'nothing'}; "
@@ -67,18 +74,13 @@ def _npz(path):
 
 
 def _csv(path, label):
-    lines = [ln for ln in _read_bytes(path).decode("utf-8", "replace").splitlines() if ln.strip()]
-    if len(lines) < 2:
+    header, rows = read_table(path)
+    if header is None or not rows:
         raise DataError(f"{path}: needs a header row and at least one row of data")
-    header = [h.strip() for h in lines[0].split(",")]
     name = label or ("label" if "label" in header else header[-1])
     if name not in header:
         raise DataError(f"{path}: no column '{name}' (columns: {', '.join(header)})")
     col = header.index(name)
-    rows = [[v.strip() for v in ln.split(",")] for ln in lines[1:]]
-    for i, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path}:{i}: {len(row)} values, the header has {len(header)}")
     try:
         x = np.array([[float(v) for j, v in enumerate(r) if j != col] for r in rows])
     except ValueError as e:

@@ -71,9 +71,11 @@ def _seq_dy(p, dy, shape):
     return full
 
 
-def _weight_grads(w, x, hprev, dxw, dhu):
-    """dW, db, dU (and gru's drb) and dx as whole-sequence matmuls."""
+def _weight_grads(w, x, hs, dxw, dhu):
+    """dW, db, dU (and gru's drb) and dx as whole-sequence matmuls, from the
+    gradients on the input projections (dxw) and on the recurrent ones (dhu)."""
     n, t, f = x.shape
+    hprev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)  # h_{t-1}, h_0 = 0
     k = dxw.shape[-1]
     grads = {"W": x.reshape(n * t, f).T @ dxw.reshape(n * t, k),
              "U": hprev.reshape(n * t, -1).T @ dhu.reshape(n * t, k)}
@@ -104,8 +106,7 @@ def rnn_backward(p, w, cache, dy, need_dx):
     for s in reversed(range(hs.shape[1])):
         dz[:, s] = (dhs[:, s] + dh) * (1 - hs[:, s] * hs[:, s])
         dh = dz[:, s] @ w["U"].T
-    hprev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
-    dx, grads = _weight_grads(w, x, hprev, dz, dz)
+    dx, grads = _weight_grads(w, x, hs, dz, dz)
     return (dx if need_dx else None), grads
 
 
@@ -150,8 +151,7 @@ def lstm_backward(p, w, cache, dy, need_dx):
         dz[:, s, 3 * h_n:] = dh * tc * o * (1 - o)
         dc = dc * f
         dh = dz[:, s] @ w["U"].T
-    hprev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
-    dx, grads = _weight_grads(w, x, hprev, dz, dz)
+    dx, grads = _weight_grads(w, x, hs, dz, dz)
     return (dx if need_dx else None), grads
 
 
@@ -194,8 +194,7 @@ def gru_backward(p, w, cache, dy, need_dx):
         dxw[:, s, :h_n], dxw[:, s, h_n:2 * h_n], dxw[:, s, 2 * h_n:] = dr, dzz, dn
         dhu[:, s, :h_n], dhu[:, s, h_n:2 * h_n], dhu[:, s, 2 * h_n:] = dr, dzz, dn * r
         dh = dh * z + dhu[:, s] @ w["U"].T
-    hprev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)
-    dx, grads = _weight_grads(w, x, hprev, dxw, dhu)
+    dx, grads = _weight_grads(w, x, hs, dxw, dhu)
     return (dx if need_dx else None), grads
 
 
