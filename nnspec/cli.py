@@ -67,6 +67,9 @@ def _parser():
     t.add_argument("--data-dir", metavar="DIR",
                    help="where named data sets (mnist, fashion-mnist) are, or are downloaded to")
     t.add_argument("--log", metavar="FILE", help="append one JSON line of metrics per epoch")
+    t.add_argument("--animate", metavar="FILE.gif",
+                   help="write a GIF of training: the decision boundary of a two-input "
+                        "classifier, else the loss curve")
     t.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     t.set_defaults(run=_train)
 
@@ -77,6 +80,22 @@ def _parser():
     i.add_argument("--format", choices=("text", "json", "csv"), default="text")
     i.add_argument("--top", type=int, default=5, help="how many class probabilities to show")
     i.set_defaults(run=_infer)
+
+    g = sub.add_parser("plot", help="draw a figure of a trained bundle")
+    g.add_argument("bundle", help="a .nnb file")
+    g.add_argument("--kind", required=True, choices=("history", "kernels", "confusion", "boundary",
+                                                     "predictions", "probabilities", "regression"))
+    g.add_argument("-o", "--output", required=True, metavar="FILE.png",
+                   help="the image to write (.png, .svg or .pdf)")
+    g.add_argument("--data", metavar="DATA", help="plot on this data set instead of the bundle's own")
+    g.add_argument("--data-dir", metavar="DIR", help="where named data sets are")
+    g.add_argument("--split", choices=("test", "validation", "train"),
+                   help="which part of the data (default: test, else validation, else train)")
+    g.add_argument("--layer", action="append", help="kernels: only this conv layer (repeatable)")
+    g.add_argument("--count", type=int, default=16, help="predictions: how many images")
+    g.add_argument("--index", type=int, default=0,
+                   help="predictions, probabilities: the first sample to show")
+    g.set_defaults(run=_plot)
 
     s = sub.add_parser("inspect", help="print a bundle's metadata, summary and history")
     s.add_argument("bundle", help="a .nnb file")
@@ -169,6 +188,11 @@ def _infer(args):
         names, x = infer.load_inputs(model, path)
         rows += infer.results(model, names, model.predict(x), max(args.top, 1))
     print(infer.format_rows(rows, args.format))
+
+
+def _plot(args):
+    from .plots.command import plot
+    return plot(args)
 
 
 def _inspect(args):

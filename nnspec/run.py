@@ -98,6 +98,8 @@ def train(args):
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None
     callbacks += [c for c in (log, checkpoints) if c is not None]
+    if args.animate:
+        callbacks.append(_animation(args.animate, splits))
     try:
         return _fit(args, model, splits, callbacks, log, checkpoints, out)
     finally:
@@ -110,6 +112,8 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
         model.fit(*splits.train, validation_data=splits.validation,
                   epochs=max(model.config.epochs - model.epoch, 0), callbacks=callbacks)
     except TrainingInterrupted:
+        for cb in callbacks:
+            getattr(cb, "finish", lambda: None)()  # an animation keeps the frames it has
         path = checkpoints.save() if checkpoints else _interrupted_path(args.output)
         if not checkpoints:
             model.save(path, checkpoint=True)
@@ -134,6 +138,14 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
     model.save(args.output, checkpoint=True)
     out(f"saved {args.output}")
     return 0
+
+
+def _animation(path, splits):
+    """--animate: the boundary is drawn over the validation points (else up to 1000
+    training points), the same ones in every frame."""
+    from .plots import Animation
+    x, y = splits.validation or splits.train
+    return Animation(path, x[:1000], y[:1000])
 
 
 def _interrupted_path(output):

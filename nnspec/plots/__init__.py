@@ -1,0 +1,29 @@
+"""Figures of trained models: matplotlib, imported only when a plot is made.
+
+Each function returns a `matplotlib.figure.Figure` (no pyplot state, so it is
+safe in scripts, servers and notebooks); `save(fig, path)` writes it.
+
+    from nnspec import plots
+    plots.save(plots.history(model.history), "loss.png")
+    plots.save(plots.boundary(model, x, y), "boundary.png")
+
+history     training curves: train, validation, and the test result as a line after them
+kernels     Hinton diagrams of every conv layer's kernels
+confusion   confusion matrix of a classifier on (x, y)
+boundary    decision regions of a classifier with two inputs, and the points
+predictions example images with predicted and true labels
+probabilities  one input beside its class probabilities
+regression  a fitted curve over the data (one input), or predicted against true
+Animation   a training callback that writes a GIF of the boundary or the curves
+"""
+from .base import save
+from .curves import history, regression
+from .hinton import kernels
+from .classes import boundary, confusion, predictions, probabilities
+from .animate import Animation
+
+KINDS = ("history", "kernels", "confusion", "boundary", "predictions", "probabilities",
+         "regression")
+
+__all__ = ["save", "history", "regression", "kernels", "boundary", "confusion", "predictions",
+           "probabilities", "Animation", "KINDS"]

@@ -1,0 +1,79 @@
+"""Curves: a training history, and a regression model's fit."""
+import numpy as np
+
+from ..errors import DataError
+from .base import figure, is_classifier
+
+TITLES = {"loss": "loss", "accuracy": "accuracy", "binary_accuracy": "accuracy", "mae":
+          "mean absolute error", "top_k": "top-k accuracy"}
+
+
+def history(history, title=None):
+    """One panel per measure (loss first, then accuracy ...): training and validation
+    per epoch, and the test result as a short line after the last epoch (seed 000)."""
+    measures = [k for k in history if not k.startswith(("val_", "test_")) and k != "lr"
+                and history[k]]
+    if not measures:
+        raise DataError("history: nothing to plot (the model has not been trained)")
+    measures.sort(key=lambda k: k != "loss")
+    fig = figure(4.2 * len(measures), 3.4)
+    axes = fig.subplots(1, len(measures), squeeze=False)[0]
+    for ax, key in zip(axes, measures):
+        _panel(ax, history, key)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _panel(ax, history, key):
+    train = history[key]
+    n = len(train)
+    marker = "o" if n <= 30 else None
+    epochs = np.arange(1, n + 1)
+    ax.plot(epochs, train, marker=marker, ms=3, label="train")
+    if history.get("val_" + key):
+        val = history["val_" + key]
+        ax.plot(np.arange(1, len(val) + 1), val, marker=marker, ms=3, label="validation")
+    if history.get("test_" + key):
+        test = history["test_" + key][-1]
+        span = max(1, round(n * 0.12))
+        ax.plot([n, n + span], [test, test], color="#2ca02c", lw=2.5,
+                label=f"test ({test:.4g})")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(TITLES.get(key, key))
+    ax.set_title(f"{TITLES.get(key, key)} per epoch")
+    if key == "loss" and min(train) > 0 and max(train) / min(train) > 50:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+
+
+def regression(model, x, y, title=None):
+    """One input and one output: the data as points and the model as a curve over
+    their range. Otherwise: predicted against true values, with the y = x line."""
+    if is_classifier(model):
+        raise DataError("regression: needs a model whose outputs are values; this one is a "
+                        "classifier (try --kind confusion)")
+    x = np.asarray(x)
+    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
+    pred = model.predict(x).reshape(len(x), -1)
+    mse = float(np.mean((pred - y) ** 2))
+    fig = figure(6, 4)
+    ax = fig.subplots()
+    if model.graph.input_shape == (1,) and y.shape[1] == 1:
+        order = np.argsort(x[:, 0])
+        grid = np.linspace(x[:, 0].min(), x[:, 0].max(), 400, dtype=model.graph.dtype)[:, None]
+        ax.scatter(x[order, 0], y[order, 0], s=8, color="#7f7f7f", alpha=0.6, label="data")
+        ax.plot(grid[:, 0], model.predict(grid)[:, 0], color="#d62728", lw=2, label="model")
+        ax.set_xlabel("x")
+        ax.set_ylabel("y")
+    else:
+        lo, hi = float(min(y.min(), pred.min())), float(max(y.max(), pred.max()))
+        ax.plot([lo, hi], [lo, hi], color="#7f7f7f", lw=1, ls="--", label="y = x")
+        ax.scatter(y.ravel(), pred.ravel(), s=8, alpha=0.6, label="samples")
+        ax.set_xlabel("true value")
+        ax.set_ylabel("predicted value")
+    ax.set_title(title or f"regression fit ({len(x)} samples, MSE {mse:.3g})")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return fig
