@@ -111,16 +111,35 @@ def test_seed_000_reaches_95_percent(seed):
     assert model.evaluate(*splits.test)["accuracy"] >= 0.95
 
 
-@pytest.mark.parametrize("name,metric,check", [
-    ("seed001_spiral", "accuracy", lambda v: v >= 0.95),  # cs231n's minimal net reports 98%
-    ("seed001_sine", "val_loss", lambda v: v < 0.01),
-    ("seed004_xor", "loss", lambda v: v < 0.01),
+@pytest.mark.parametrize("name,want", [
+    ("seed001_spiral", {"accuracy": (">=", 0.95)}),  # cs231n's minimal net reports 98%
+    ("seed001_sine", {"val_loss": ("<", 0.01)}),
+    ("seed003_spiral", {"val_accuracy": (">=", 0.86333), "val_loss": ("<=", 0.39588)}),
+    ("seed004_xor", {"loss": ("<", 0.01)}),
 ])
-def test_small_seed_models_learn(name, metric, check):
+def test_small_seed_models_reach_the_seeds_results(name, want):
     model = nnspec.compile(MODELS / f"{name}.nn")
     splits = model.data()
     model.fit(*splits.train, validation_data=splits.validation)
-    assert check(model.history[metric][-1]), model.history[metric][-1]
+    for metric, (op, bound) in want.items():
+        value = model.history[metric][-1]
+        assert {">=": value >= bound, "<": value < bound, "<=": value <= bound}[op], (metric, value)
+
+
+def test_xor_with_two_hidden_nodes_sometimes_fails_and_with_four_never():
+    """Seed 004's observation, over ten seeds: 2 sigmoid hidden nodes (the fewest
+    XOR needs) get stuck in a local minimum on some seeds; 4 always learn it."""
+    spec = (MODELS / "seed004_xor.nn").read_text()
+    failed = {}
+    for hidden in (2, 4):
+        failed[hidden] = 0
+        for seed in range(10):
+            model = nnspec.compile(spec.replace("dense 4 sigmoid", f"dense {hidden} sigmoid"),
+                                   seed=seed)
+            x, y = model.data().train
+            model.fit(x, y)
+            failed[hidden] += not np.array_equal(np.rint(model.predict(x)), y)
+    assert 1 <= failed[2] <= 8 and failed[4] == 0, failed
 
 
 def test_summary_counts_running_statistics_apart():

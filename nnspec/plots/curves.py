@@ -8,9 +8,10 @@ TITLES = {"loss": "loss", "accuracy": "accuracy", "binary_accuracy": "accuracy",
           "mean absolute error", "top_k": "top-k accuracy"}
 
 
-def history(history, title=None):
+def history(history, title=None, validation="validation"):
     """One panel per measure (loss first, then accuracy ...): training and validation
-    per epoch, and the test result as a short line after the last epoch (seed 000)."""
+    per epoch, and the test result as a short line after the last epoch (seed 000).
+    `validation` names the val_* curves (a run validated on its test set says so)."""
     measures = [k for k in history if not k.startswith(("val_", "test_")) and k != "lr"
                 and history[k]]
     if not measures:
@@ -19,13 +20,13 @@ def history(history, title=None):
     fig = figure(4.2 * len(measures), 3.4)
     axes = fig.subplots(1, len(measures), squeeze=False)[0]
     for ax, key in zip(axes, measures):
-        _panel(ax, history, key)
+        _panel(ax, history, key, validation)
     if title:
         fig.suptitle(title)
     return fig
 
 
-def _panel(ax, history, key):
+def _panel(ax, history, key, validation="validation"):
     train = history[key]
     n = len(train)
     marker = "o" if n <= 30 else None
@@ -33,7 +34,7 @@ def _panel(ax, history, key):
     ax.plot(epochs, train, marker=marker, ms=3, label="train")
     if history.get("val_" + key):
         val = history["val_" + key]
-        ax.plot(np.arange(1, len(val) + 1), val, marker=marker, ms=3, label="validation")
+        ax.plot(np.arange(1, len(val) + 1), val, marker=marker, ms=3, label=validation)
     if history.get("test_" + key):
         test = history["test_" + key][-1]
         span = max(1, round(n * 0.12))
@@ -73,7 +74,7 @@ def regression(model, x, y, title=None):
         ax.scatter(y.ravel(), pred.ravel(), s=8, alpha=0.6, label="samples")
         ax.set_xlabel("true value")
         ax.set_ylabel("predicted value")
-    ax.set_title(title or f"regression fit ({len(x)} samples, MSE {mse:.3g})")
+    ax.set_title(f"{title or 'regression fit'}: {len(x)} samples, MSE {mse:.3g}")
     ax.grid(alpha=0.3)
     ax.legend()
     return fig
