@@ -39,7 +39,7 @@ shirt = int(np.flatnonzero(y_test == 0)[0])  # the first T-shirt/top among the t
 probs = fashion.predict(x_test[shirt])[0]
 print(f"Prediction  : {fashion.classes[int(probs.argmax())]}")
 for name, p in zip(fashion.classes, probs):
-    print(f"{name:<11} : {p:.3g}")
+    print(f"{name:<11} : {p:.3f}")
 plots.save(plots.probabilities(fashion, x_test[shirt], label=fashion.classes[0]),
            OUT / "seed003_fashion_probabilities.png")
 print(f"figures in {OUT}")

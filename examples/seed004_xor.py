@@ -49,13 +49,15 @@ for hidden in HIDDEN:
 
 fig = plots.base.figure(11, 4.2)
 left, right = fig.subplots(1, 2, width_ratios=(1.6, 1))
-for label, losses in curves.items():
-    left.plot(np.arange(1, len(losses) + 1), losses, label=label,
-              ls="-" if label.endswith("True") else "--")
+STYLES = dict(zip(RATES, ("dotted", "dashed", "solid")))
+for (hidden, lr), (label, losses) in zip(failures, curves.items()):
+    left.plot(np.arange(1, len(losses) + 1), losses, label=label, ls=STYLES[lr],
+              color=plots.base.CLASS_COLORS[HIDDEN.index(hidden)])
 left.set_xlabel("epoch")
 left.set_ylabel("mean squared error")
 left.set_yscale("log")
-left.set_title("XOR loss per epoch, seed 0 of each setting")
+left.set_title("XOR loss per epoch, seed 0 of each setting\n"
+               "(colour: hidden nodes, line: learning rate)")
 left.legend(fontsize=7, ncol=2)
 left.grid(alpha=0.3)
 width = 0.8 / len(RATES)

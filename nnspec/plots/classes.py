@@ -149,7 +149,9 @@ def probabilities(model, sample, label=None, title=None):
     colors = ["#d62728" if i == best else "#1f77b4" for i in range(len(probs))]
     ax.barh(range(len(probs)), probs, color=colors)
     for i, p in enumerate(probs):
-        ax.text(min(p + 0.02, 0.9), i, f"{p:.3f}", va="center", fontsize=8)
+        inside = p > 0.8  # a long bar holds its own number
+        ax.text(p - 0.02 if inside else p + 0.02, i, f"{p:.3f}", va="center", fontsize=8,
+                ha="right" if inside else "left", color="white" if inside else "black")
     ax.set_yticks(range(len(probs)), names)
     ax.invert_yaxis()
     ax.set_xlim(0, 1)
