@@ -1,5 +1,6 @@
 """Named data sets: lookup order, download from a mirror, MD5 checks, splits."""
 import functools
+import gzip
 import http.server
 import shutil
 import threading
@@ -117,3 +118,20 @@ def test_seed_001_cnn_beats_its_reported_94_19_percent_after_5_epochs(clean_env)
     splits = model.data()
     model.fit(*splits.train)
     assert model.evaluate(*splits.test)["accuracy"] >= 0.9419
+
+
+@needs_data
+def test_a_truncated_idx_file_in_the_data_directory_is_a_clear_error(clean_env, tmp_path):
+    folder = tmp_path / "mnist"
+    shutil.copytree(SHARED_DATA / "mnist", folder)
+    images = folder / "t10k-images-idx3-ubyte.gz"
+    with gzip.open(images) as f:
+        head = f.read(5000)
+    with gzip.open(images, "wb") as f:
+        f.write(head)
+    model = nnspec.compile(MODELS / "seed002_mnist_mlp.nn")
+    with pytest.raises(DataError) as err:
+        model.data(tmp_path)
+    assert "t10k-images-idx3-ubyte.gz: IDX header says (10000, 28, 28) (7840000 bytes) but the " \
+           "file holds 4984 bytes; the file is truncated or corrupt" in str(err.value)
+    assert str(err.value).startswith(f"{MODELS / 'seed002_mnist_mlp.nn'}:")

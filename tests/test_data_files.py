@@ -56,6 +56,7 @@ def test_image_folder_with_one_folder_per_class(tmp_path):
     ('"d.npz"', {"d.npz": dict(x=np.zeros((3, 4)))}, "expected arrays named x and y"),
     ('"d.npz"', {"d.npz": dict(x=np.zeros((3, 4)), y=np.zeros(2))}, "x has 3 samples but y has 2"),
     ('"t.csv"', {"t.csv": "a,b\n1,2,3\n"}, "t.csv:2: 3 values, the first row has 2"),
+    ('"t.csv"', {"t.csv": ""}, "t.csv: needs a header row and at least one row of data"),
     ('csv("t.csv", label="z")', {"t.csv": "a,b\n1,2\n"}, "no column 'z' (columns: a, b)"),
     ('"t.csv"', {"t.csv": "a,label\nx,1\n"}, "a feature is not a number"),
     ('images("d", size=3)', {}, "takes the path and options: none"),
