@@ -42,6 +42,7 @@ LAYER_ROWS = [
     ("input 8x9x2\navgpool 2x1 stride=3", 2),
     ("input 22x22x2\nmaxpool 4", 1),  # seed 001's: the last two rows are in no window
     ("input 8x8x2\navgpool 2", 2),
+    ("input 7x9x2\navgpool 3x2", 2),  # tiles all but the last row and column
     ("input 7x7x2\navgpool 3x2 stride=2", 3),
     ("input 12x12x1\nconv 5x5x4 valid relu -> maxpool 4x4 -> dense 3 softmax", 2),
     # graphs: merges, a layer read by several, blocks and repeats
