@@ -5,6 +5,7 @@ Pipeline (each module imports only from those before it):
   parse.py (text -> ir) -> shapes.py -> graph.py (+ layers/, activations, losses)
   -> train.py (+ optim, schedules, metrics, callbacks) -> bundle.py -> checkpoints.py
   -> config.py -> model.py (the Python API) -> progress.py, run.py -> cli.py
+plots/ (figures of trained models, `nnspec plot`) imports matplotlib only when used.
 """
 __version__ = "0.1.0"
 

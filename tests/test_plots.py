@@ -198,3 +198,12 @@ def test_nnspec_plot_predictions_on_shapes(tmp_path):
         assert r.returncode == 0, r.stderr
     r = run_cli("plot", tmp_path / "shapes.nnb", "--kind", "regression", "-o", tmp_path / "r.png")
     assert r.returncode == 2 and "try --kind confusion" in r.stderr
+
+
+def test_matplotlib_is_imported_only_when_a_figure_is_made():
+    import subprocess
+    import sys
+    code = ("import sys, nnspec, nnspec.plots; print('matplotlib' in sys.modules); "
+            "nnspec.plots.history({'loss': [1.0]}); print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

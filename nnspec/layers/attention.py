@@ -11,7 +11,8 @@ import numpy as np
 
 from ..activations import forward as act
 from ..signature import Opt, Signature, Word
-from .base import WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights
+from .base import (WEIGHT_OPTIONS, LayerType, ShapeProblem, add_bias, column_sums, fmt_shape,
+                   init_weights)
 
 SIGNATURE = Signature(usage="attention HEADS [causal=true] [lr=..] [l2=..] [init=..]",
                       words=(Word("heads", "int", required=True),),
@@ -54,7 +55,7 @@ def forward(p, w, x, mode):
     h = p["heads"]
     qkv = x.reshape(n * t, d) @ w["W"]
     if "b" in w:
-        qkv += w["b"]
+        add_bias(qkv, w["b"])
     q, k, v = (_heads(part.reshape(n, t, d), h) for part in np.split(qkv, 3, axis=1))
     scale = x.dtype.type(1 / np.sqrt(d // h))
     scores = (q @ k.transpose(0, 1, 3, 2)) * scale
@@ -64,7 +65,7 @@ def forward(p, w, x, mode):
     o = _merge(a @ v).reshape(n * t, d)
     y = o @ w["Wo"]
     if "bo" in w:
-        y += w["bo"]
+        add_bias(y, w["bo"])
     return y.reshape(n, t, d), (x, q, k, v, a, o, scale)
 
 
@@ -74,7 +75,7 @@ def backward(p, w, cache, dy, need_dx):
     dy2 = dy.reshape(n * t, d)
     grads = {"Wo": o.T @ dy2}
     if "bo" in w:
-        grads["bo"] = dy2.sum(axis=0)
+        grads["bo"] = column_sums(dy2)
     do = _heads((dy2 @ w["Wo"].T).reshape(n, t, d), p["heads"])
     da = do @ v.transpose(0, 1, 3, 2)
     dv = a.transpose(0, 1, 3, 2) @ do
@@ -84,7 +85,7 @@ def backward(p, w, cache, dy, need_dx):
     dqkv = np.concatenate([_merge(g) for g in (dq, dk, dv)], axis=-1).reshape(n * t, 3 * d)
     grads["W"] = x.reshape(n * t, d).T @ dqkv
     if "b" in w:
-        grads["b"] = dqkv.sum(axis=0)
+        grads["b"] = column_sums(dqkv)
     dx = (dqkv @ w["W"].T).reshape(x.shape) if need_dx else None
     return dx, grads
 

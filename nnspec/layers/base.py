@@ -14,6 +14,7 @@ Weights named in `state` (batch norm's running statistics) are not trained:
 backward gives no gradient for them, and forward updates them in place
 while training. They are saved with the others.
 """
+import math
 from dataclasses import dataclass
 from typing import Callable
 
@@ -21,6 +22,34 @@ import numpy as np
 
 from .. import activations, init
 from ..signature import Opt, Signature, Word
+
+
+def _fold(rows, width):
+    """How many rows to treat as one. numpy's loops over the rows of a (rows, width)
+    array are slow when a row holds a few values (a bias over 2 filters: adding it
+    to 65536 rows takes 12 times as long as to the same data as 128 rows of 1024),
+    so such arrays are handled as (rows / r, r * width), r * width near 1024."""
+    return math.gcd(rows, max(1, 1024 // max(width, 1)))
+
+
+def add_bias(y, b):
+    """y (rows, width) += b, in place."""
+    r = _fold(*y.shape)
+    if r > 1 and y.flags.c_contiguous:
+        wide = y.reshape(-1, r * y.shape[1])  # a view: y is contiguous
+        np.add(wide, np.tile(b, r), out=wide)
+    else:
+        y += b
+    return y
+
+
+def column_sums(d):
+    """(rows, width) -> (width,): the gradient of a bias added to every row."""
+    rows, width = d.shape
+    r = _fold(rows, width)
+    if r > 1 and d.flags.c_contiguous:
+        return d.reshape(-1, r * width).sum(axis=0).reshape(r, width).sum(axis=0)
+    return d.sum(axis=0)
 
 
 class ShapeProblem(ValueError):

@@ -16,7 +16,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..signature import Opt, Signature, Word
-from .base import ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights
+from .base import (ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, add_bias, column_sums,
+                   fmt_shape, init_weights)
 
 SIGNATURE = Signature(
     usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [dilation=..] [lr=..] ...",
@@ -113,7 +114,7 @@ def forward(p, w, x, mode):
     w2 = w["W"].reshape(kh * kw * c, f)
     y = np.matmul(cols.T if narrow else cols, w2, out=mode.empty("y", (n * oh * ow, f), x.dtype))
     if "b" in w:
-        y += w["b"]
+        add_bias(y, w["b"])
     return y.reshape(n, oh, ow, f), (cols, narrow, xp.shape, (pt, pl), x.shape, mode)
 
 
@@ -126,7 +127,7 @@ def backward(p, w, cache, dy, need_dx):
     dy2 = dy.reshape(-1, f)
     grads = {"W": (cols @ dy2 if narrow else cols.T @ dy2).reshape(kh, kw, c, f)}
     if "b" in w:
-        grads["b"] = dy2.sum(axis=0)
+        grads["b"] = column_sums(dy2)
     if not need_dx:
         return None, grads
     w2 = w["W"].reshape(-1, f)

@@ -3,7 +3,8 @@ which is the implicit flatten after a convolution."""
 import numpy as np
 
 from ..signature import Signature, Word
-from .base import ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, init_weights
+from .base import (ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, add_bias, column_sums,
+                   init_weights)
 
 SIGNATURE = Signature(
     usage="dense UNITS [activation] [lr=..] [l1=..] [l2=..] [init=..] [bias=false]",
@@ -28,7 +29,7 @@ def forward(p, w, x, mode):
     x2 = x.reshape(len(x), -1)
     y = np.matmul(x2, w["W"], out=mode.empty("y", (len(x), p["units"]), x.dtype))
     if "b" in w:
-        y += w["b"]
+        add_bias(y, w["b"])
     return y, (x2, x.shape, mode)
 
 
@@ -36,7 +37,7 @@ def backward(p, w, cache, dy, need_dx):
     x2, x_shape, mode = cache
     grads = {"W": x2.T @ dy}
     if "b" in w:
-        grads["b"] = dy.sum(axis=0)
+        grads["b"] = column_sums(dy)
     dx = None
     if need_dx:
         dx = np.matmul(dy, w["W"].T, out=mode.empty("dx", x2.shape, dy.dtype)).reshape(x_shape)
