@@ -83,8 +83,8 @@ def _parser():
 
     g = sub.add_parser("plot", help="draw a figure of a trained bundle")
     g.add_argument("bundle", help="a .nnb file")
-    g.add_argument("--kind", required=True, choices=("history", "kernels", "confusion", "boundary",
-                                                     "predictions", "probabilities", "regression"))
+    from .plots import KINDS  # no matplotlib until a figure is drawn
+    g.add_argument("--kind", required=True, choices=KINDS)
     g.add_argument("-o", "--output", required=True, metavar="FILE.png",
                    help="the image to write (.png, .svg or .pdf)")
     g.add_argument("--data", metavar="DATA", help="plot on this data set instead of the bundle's own")

@@ -33,11 +33,11 @@ def overrides(args):
         if "lr" in dict(out["optimizer_options"]):
             raise DataError("--optimizer: give the learning rate with --lr")
     if args.data:
-        out["data"] = _data_flag(args.data)
+        out["data"] = data_flag(args.data)
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _data_flag(text):
+def data_flag(text):
     """--data: a data set as the train block writes it (mnist, shapes(500),
     csv("t.csv", label="y")) or a path; paths are taken from the current folder."""
     try:

@@ -12,7 +12,7 @@ import math
 from ..callbacks import Callback
 from .base import figure, is_classifier, rgb
 from .classes import boundary
-from .curves import _panel
+from .curves import panel
 
 
 SHOWN = (("loss", "loss"), ("accuracy", "acc"), ("val_accuracy", "val acc"))
@@ -63,7 +63,7 @@ class Animation(Callback):
                      title=f"epoch {epoch}  {measures}", ax=ax, smooth=False)
             ax.title.set_fontsize(9)
         else:
-            _panel(ax, self.model.history, "loss")
+            panel(ax, self.model.history, "loss")
             ax.set_xlim(self.start + 0.5, self.end + 0.5)
             ax.set_title(f"epoch {epoch}: loss {logs['loss']:.4f}")
         pixels = rgb(fig)

@@ -39,8 +39,8 @@ def _with_data(draw):
 def data(model, args):
     """(x, y, 'the test split of mnist') for the bundle's data or --data."""
     if args.data:
-        from ..run import _data_flag
-        model.configure(data=_data_flag(args.data))
+        from ..run import data_flag
+        model.configure(data=data_flag(args.data))
     splits = model.data(args.data_dir)
     names = [args.split] if args.split else SPLITS
     for name in names:
@@ -57,7 +57,7 @@ FIGURES = {
         m, x, y, title=f"confusion matrix, {where}")),
     "boundary": _with_data(lambda m, x, y, a, where: classes.boundary(m, x, y)),
     "predictions": _with_data(lambda m, x, y, a, where: classes.predictions(
-        m, x[a.index:], y[a.index:], a.count)),
+        m, x[_index(a.index, x):], y[a.index:], a.count)),
     "probabilities": _with_data(lambda m, x, y, a, where: classes.probabilities(
         m, x[_index(a.index, x)], _true(m, y[_index(a.index, x)]))),
     "regression": _with_data(lambda m, x, y, a, where: curves.regression(m, x, y)),

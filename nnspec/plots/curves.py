@@ -20,13 +20,14 @@ def history(history, title=None, validation="validation"):
     fig = figure(4.2 * len(measures), 3.4)
     axes = fig.subplots(1, len(measures), squeeze=False)[0]
     for ax, key in zip(axes, measures):
-        _panel(ax, history, key, validation)
+        panel(ax, history, key, validation)
     if title:
         fig.suptitle(title)
     return fig
 
 
-def _panel(ax, history, key, validation="validation"):
+def panel(ax, history, key, validation="validation"):
+    """One measure's curves on `ax` (also an animation frame)."""
     train = history[key]
     n = len(train)
     marker = "o" if n <= 30 else None
