@@ -6,8 +6,7 @@ loss and accuracy curves and example predictions.
 
     python examples/seed001_basics.py [FIGURE_DIR]      # default: docs/figures
 
-MNIST comes from the data directory (--data-dir, NNSPEC_DATA, ~/.cache/nnspec)
-or is downloaded there.
+MNIST comes from $NNSPEC_DATA or ~/.cache/nnspec, or is downloaded there.
 """
 import sys
 import time

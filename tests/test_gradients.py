@@ -225,3 +225,23 @@ def test_tied_maxima_share_the_gradient_equally(spec):
     window = 9 if "3" in spec.split("\n")[1] else 4
     if "stride" not in spec and "global" not in spec:
         assert dx[0, 0, 0, 0] == pytest.approx(1 / window)
+
+
+@pytest.mark.parametrize("rows,width,contiguous", [
+    (65536, 2, True),   # folded 512 rows into one
+    (50176, 32, True),  # folded 16
+    (64, 128, True),    # folded 8
+    (7, 3, True),       # 7 rows: nothing to fold
+    (30, 5000, True),   # wider than a fold
+    (64, 6, False),     # a strided view is added to as it is
+])
+def test_bias_add_and_sum_fold_rows_without_changing_the_result(rows, width, contiguous, rng):
+    from nnspec.layers.base import add_bias, column_sums
+    y = rng.normal(size=(rows, width * (1 if contiguous else 2)))
+    y = y if contiguous else y[:, ::2]
+    b = rng.normal(size=width)
+    want = y + b
+    got = add_bias(y, b)
+    assert got is y  # in place
+    np.testing.assert_allclose(y, want, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(column_sums(y), want.sum(axis=0), rtol=1e-10)

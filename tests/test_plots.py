@@ -207,3 +207,22 @@ def test_matplotlib_is_imported_only_when_a_figure_is_made():
             "nnspec.plots.history({'loss': [1.0]}); print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "True"]
+
+
+def test_predictions_with_nothing_to_show_is_an_error():
+    model = nnspec.compile("input 4x4x1\nflatten -> dense 2 softmax")
+    with pytest.raises(nnspec.DataError, match="nothing to show"):
+        plots.predictions(model, np.zeros((3, 4, 4, 1)), count=0)
+
+
+@pytest.mark.parametrize("path", ["missing/a.gif", "a.png"])
+def test_an_animation_path_is_checked_before_training(tmp_path, path):
+    with pytest.raises(nnspec.DataError, match="written as a .gif into an existing folder"):
+        plots.Animation(tmp_path / path)
+
+
+def test_nnspec_train_animate_to_a_missing_folder_fails_before_training(tmp_path):
+    r = run_cli("train", MODELS / "seed004_xor.nn", "-o", tmp_path / "x.nnb", "--animate",
+                tmp_path / "no" / "x.gif")
+    assert r.returncode == 2 and "written as a .gif into an existing folder" in r.stderr
+    assert "epoch 1/" not in r.stdout and not (tmp_path / "x.nnb").exists()

@@ -8,8 +8,10 @@ over the run, the last always; the GIF is written when training ends.
 """
 import io
 import math
+from pathlib import Path
 
 from ..callbacks import Callback
+from ..errors import DataError
 from .base import figure, is_classifier, rgb
 from .classes import boundary
 from .curves import panel
@@ -22,6 +24,11 @@ class Animation(Callback):
     def __init__(self, path, x=None, y=None, kind=None, frames=40, fps=8):
         if kind not in (None, "boundary", "history"):
             raise ValueError(f"Animation: kind must be 'boundary' or 'history', got {kind!r}")
+        path = Path(path)
+        if path.suffix.lower() != ".gif" or not path.parent.is_dir():
+            # checked now: the GIF is written after training, too late to say so
+            raise DataError(f"{path}: an animation is written as a .gif into an existing "
+                            "folder")
         self.path, self.x, self.y, self.kind = path, x, y, kind
         self.frames, self.fps = max(int(frames), 1), fps
         self.images = []

@@ -95,6 +95,8 @@ def predictions(model, x, y=None, count=16, title=None):
     if len(shape) != 3 or shape[-1] not in (1, 3):
         raise DataError(f"predictions: needs image inputs (HxWx1 or HxWx3), this model takes "
                         f"{'x'.join(map(str, shape))}")
+    if count < 1 or len(x) < 1:
+        raise DataError(f"predictions: nothing to show ({len(x)} samples, count {count})")
     x = np.asarray(x)[:count]
     probs = probabilities_of(model, x)
     names = class_names(model, probs.shape[-1])

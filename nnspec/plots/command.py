@@ -5,6 +5,8 @@ bundle's own data set (its spec's `data` line, regenerated from its seed, so
 the test split is the one it was tested on) or `--data`, and its test split
 (else validation, else train) unless `--split` says which.
 """
+import numpy as np
+
 from .. import load
 from ..errors import DataError
 from . import base, classes, curves, hinton
@@ -71,7 +73,7 @@ def _index(i, x):
 
 
 def _true(model, label):
-    import numpy as np
-    label = np.asarray(label)
-    index = int(label.argmax()) if label.ndim else int(label)
-    return model.classes[index] if model.classes else str(index)
+    """A sample's true class name, from an integer or one-hot label."""
+    width = max(model.graph.output_shape[-1], 2)
+    index = int(base.labels_of(np.asarray(label)[None], width)[0])
+    return base.class_names(model, width)[index]
