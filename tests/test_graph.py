@@ -1,0 +1,64 @@
+"""How a compiled graph runs a network: rewrites that change the work, never the result."""
+import numpy as np
+import pytest
+
+import nnspec
+
+
+def _as_written(graph):
+    """The activations the spec wrote, node by node: the graph without rewrites."""
+    return {n.name: graph.params[n.name].get("activation", "linear") for n in graph.nodes}
+
+
+def _run(graph, weights, x, dy_seed=1):
+    out, tape = graph.forward(weights, x, True)
+    dy = np.random.default_rng(dy_seed).normal(size=out.shape).astype(out.dtype)
+    grads, dx = graph.backward(tape, dy, input_grad=True)
+    return out.copy(), {k: v.copy() for k, v in grads.items()}, dx.copy()
+
+
+RELU_POOL = [
+    "input 8x8x2\nconv 3x3x4 same relu -> maxpool 2 -> dense 3",
+    "input 9x9x1\nconv 2x2x3 valid relu -> maxpool 3 stride=2 -> dense 3",  # overlapping
+    "input 22x22x1\nconv 1x1x2 valid relu -> maxpool 4 -> dense 2",  # rows in no window
+    "input 6x6x1\nconv 3x3x2 same -> relu -> maxpool 2 -> dense 3",  # relu as a layer
+    "input 6x6x2\nconv 3x3x3 same relu -> globalmaxpool -> dense 2",
+    "input 8x8x1\nconv 3x3x2 same relu -> maxpool 2 -> maxpool 2 -> dense 2",  # moves twice
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("spec", RELU_POOL)
+def test_relu_moves_after_max_pooling_with_identical_results(spec, dtype):
+    """relu then max pooling runs as pooling then relu, on the smaller array; the output
+    and every gradient are bit for bit those of the network as written, including the
+    all-negative windows where relu-first sees a tie of zeros."""
+    model = nnspec.compile(spec, dtype=dtype)
+    graph = model.graph
+    written = _as_written(graph)
+    moved = [name for name in written if written[name] == "relu" and graph.acts[name] == "linear"]
+    assert moved, "the rewrite did not happen"
+    pools = [n.name for n in graph.nodes if n.kind in ("maxpool", "globalmaxpool")]
+    assert graph.acts[pools[-1]] == "relu"
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(4,) + graph.input_shape) - 0.7).astype(dtype)  # many negatives
+    x[0, :2, :2] = 1.0  # equal positive maxima too
+    got = _run(graph, model.weights, x)
+    graph.acts = written
+    want = _run(graph, model.weights, x)
+    np.testing.assert_array_equal(got[0], want[0])
+    assert got[1].keys() == want[1].keys()
+    for key in want[1]:
+        np.testing.assert_array_equal(got[1][key], want[1][key], err_msg=key)
+    np.testing.assert_array_equal(got[2], want[2])
+
+
+@pytest.mark.parametrize("spec", [
+    "input 6x6x1\na: conv 3x3x2 same relu\nmaxpool 2 -> upsample 2 -> add(a)",  # 2 readers
+    "input 6x6x1\nconv 3x3x2 same relu -> avgpool 2 -> dense 2",  # not a max
+    "input 6x6x1\nconv 3x3x2 same tanh -> maxpool 2 -> dense 2",  # not relu
+    "input 6x6x1\nconv 3x3x2 same relu -> maxpool 2",  # the pooling is the output
+])
+def test_relu_stays_where_moving_it_would_change_something(spec):
+    graph = nnspec.compile(spec).graph
+    assert graph.acts == _as_written(graph)
