@@ -44,13 +44,35 @@ def _slices(p, oh, ow):
             for i in range(kh) for j in range(kw)]
 
 
+def _tiles(p, a, oh, ow):
+    """a's windows as a (n, oh, kh, ow, kw, c) view when they tile it exactly
+    (stride = window, nothing left over), else None."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    n, h, w, c = a.shape
+    if (sh, sw) != (kh, kw) or (oh * kh, ow * kw) != (h, w):
+        return None  # a view of a view here measured slower than the per-offset loop
+    return a.reshape(n, oh, kh, ow, kw, c)
+
+
+def _dx(p, x_shape, y_shape, dtype, mode):
+    """dx's array, zeroed where no window will write it."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    _, oh, ow, _ = y_shape
+    if (sh, sw) != (kh, kw):
+        return mode.zeros("dx", x_shape, dtype)
+    dx = mode.empty("dx", x_shape, dtype)
+    dx[:, oh * kh:] = 0  # the rows and columns past the last window
+    dx[:, :, ow * kw:] = 0
+    return dx
+
+
 def _gradient(p, x_shape, y_shape, a, b, mode):
     """dx, where the offset k of _slices gets a[k] * b[k]."""
     (kh, kw), (sh, sw) = p["window"], _stride(p)
     _, oh, ow, _ = y_shape
     overlap = sh < kh or sw < kw
-    tiles = (sh, sw) == (kh, kw) and (oh * kh, ow * kw) == tuple(x_shape[1:3])
-    dx = mode.empty("dx", x_shape, b[0].dtype) if tiles else mode.zeros("dx", x_shape, b[0].dtype)
+    dx = mode.zeros("dx", x_shape, b[0].dtype) if overlap else _dx(p, x_shape, y_shape,
+                                                                  b[0].dtype, mode)
     for k, where in enumerate(_slices(p, oh, ow)):
         if overlap:
             dx[where] += a[k] * b[k]
@@ -77,6 +99,14 @@ def max_backward(p, w, cache, dy, need_dx):
     x, y, mode = cache
     if not need_dx:
         return None, {}
+    tiles = _tiles(p, x, *y.shape[1:3])
+    if tiles is not None:  # one comparison over all windows: twice as fast as per offset
+        widen = (slice(None), slice(None), None, slice(None), None)
+        mask = np.equal(tiles, y[widen], out=mode.empty("mask", tiles.shape, bool))
+        share = dy if np.count_nonzero(mask) == y.size else dy / mask.sum(axis=(2, 4), dtype=dy.dtype)
+        dx = _dx(p, x.shape, y.shape, dy.dtype, mode)
+        np.multiply(mask, share[widen], out=_tiles(p, dx, *y.shape[1:3]))
+        return dx, {}
     masks = [x[where] == y for where in _slices(p, *y.shape[1:3])]
     if sum(np.count_nonzero(m) for m in masks) == y.size:  # no ties, the usual case
         share = dy
