@@ -3,7 +3,10 @@
 Forward gathers every receptive field into one matrix and does a single
 matmul. Backward is two matmuls plus a col2im that loops over the kernel's
 kh*kw offsets adding strided slices, so there is no scatter-add and no Python
-loop over samples or pixels.
+loop over samples or pixels. The input gradient's matmul writes each offset's
+(or, for few channels, each offset and channel's) part as one contiguous
+block, so each add runs over whole rows of the image: numpy pays per inner
+loop, and adding c = 32 values at a time made col2im 2.5x slower.
 
 The gather has two layouts, whichever copies faster (measured on this
 project's 2-core VM): for inputs with few channels (an image's first layer) a
@@ -130,17 +133,23 @@ def backward(p, w, cache, dy, need_dx):
         grads["b"] = column_sums(dy2)
     if not need_dx:
         return None, grads
-    w2 = w["W"].reshape(-1, f)
     dxp = mode.zeros("dx", xp_shape, dy.dtype)
-    if narrow:
-        dcols = np.matmul(w2, dy2.T, out=mode.empty("dcols", (kh * kw * c, n * oh * ow), dy.dtype))
-        dcols = dcols.reshape(kh, kw, c, n, oh, ow).transpose(0, 1, 3, 4, 5, 2)
-    else:
-        dcols = np.matmul(dy2, w2.T, out=mode.empty("dcols", (n * oh * ow, kh * kw * c), dy.dtype))
-        dcols = dcols.reshape(n, oh, ow, kh, kw, c).transpose(3, 4, 0, 1, 2, 5)
-    for i in range(kh):  # dcols[i, j]: (n, oh, ow, c)
-        for j in range(kw):
-            dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s] += dcols[i, j]
+    if narrow:  # (kh, kw, c, positions): add plane by plane, a row of ow values at a time
+        dcols = np.matmul(w["W"].reshape(-1, f), dy2.T, out=mode.empty("dcols", (kh * kw * c, n * oh * ow), dy.dtype))
+        dcols = dcols.reshape(kh, kw, c, n, oh, ow)
+        for i in range(kh):
+            for j in range(kw):
+                for ch in range(c):
+                    dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s, ch] += dcols[i, j, ch]
+    else:  # one matmul per kernel offset, each into a contiguous (positions, c) block,
+        # so the adds run over whole rows (ow*c values) instead of c at a time
+        per_offset = w["W"].reshape(kh * kw, c, f).transpose(0, 2, 1)
+        dcols = np.matmul(dy2, per_offset, out=mode.empty("dcols", (kh * kw, n * oh * ow, c),
+                                                          dy.dtype))
+        dcols = dcols.reshape(kh, kw, n, oh, ow, c)
+        for i in range(kh):
+            for j in range(kw):
+                dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s] += dcols[i, j]
     return dxp[:, pt : pt + x_shape[1], pl : pl + x_shape[2]], grads
 
 
