@@ -59,6 +59,10 @@ LAYER_ROWS = [
     ("input 9x9x2\nconv 3x3x2 valid dilation=2", 2),
     ("input 8x7x1\nconv 3x2x3 same dilation=2 stride=2", 2),
     ("input 6x6x1\nconv 2x2x2 full dilation=3", 1),
+    # larger stride-1 images
+    ("input 12x12x1\nconv 3x3x2 same tanh", 2),
+    ("input 10x9x2\nconv 3x2x3 same bias=false", 2),
+    ("input 9x11x3\nconv 2x3x2 valid -> conv 3x3x4 same", 1),
     # global pooling, reshaping, unpooling
     ("input 5x4x3\nglobalavgpool", 2),
     ("input 5x4x3\nglobalmaxpool", 3),

@@ -62,3 +62,58 @@ def test_relu_moves_after_max_pooling_with_identical_results(spec, dtype):
 def test_relu_stays_where_moving_it_would_change_something(spec):
     graph = nnspec.compile(spec).graph
     assert graph.acts == _as_written(graph)
+
+
+def _pass_sizes(graph, monkeypatch):
+    sizes = []
+    forward = graph.forward
+
+    def counted(weights, x, mode=None):
+        sizes.append(len(x))
+        return forward(weights, x, mode)
+    monkeypatch.setattr(graph, "forward", counted)
+    return sizes
+
+
+def test_predict_splits_a_batch_into_passes_that_fit_in_the_cache(monkeypatch):
+    """A pass over arrays still in the cache is faster: predict takes fewer samples
+    at a time than batch_size when one sample's arrays are large, with the same
+    outputs as one sample at a time."""
+    from nnspec import graph as graph_module
+    model = nnspec.compile("input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> dense 10 softmax")
+    x = np.random.default_rng(0).random((300, 28, 28, 1), dtype=np.float32)
+    sizes = _pass_sizes(model.graph, monkeypatch)
+    out = model.predict(x, batch_size=256)
+    assert sum(sizes) == 300 and max(sizes) <= 256
+    assert model.graph.sample_bytes > 28 * 28 * 32 * 4  # the conv's output alone
+    step = max(sizes[1:])
+    assert step == max(8, graph_module.PREDICT_CACHE_BYTES // model.graph.sample_bytes // 8 * 8)
+    assert step < 256
+    one_by_one = np.concatenate([model.predict(x[i:i + 1]) for i in range(0, 300, 37)])
+    np.testing.assert_allclose(out[::37], one_by_one, rtol=1e-5, atol=1e-7)
+
+
+def test_predict_keeps_batch_size_when_samples_are_small(monkeypatch):
+    model = nnspec.compile("input 20\ndense 8 relu -> dense 3 softmax")
+    x = np.random.default_rng(0).random((1000, 20), dtype=np.float32)
+    model.predict(x[:3])  # the first call measures a sample
+    sizes = _pass_sizes(model.graph, monkeypatch)
+    model.predict(x, batch_size=100)
+    assert sizes == [100] * 10
+    sizes.clear()
+    model.predict(x, batch_size=3)
+    assert max(sizes) == 3 and sum(sizes) == 1000
+
+
+def test_reused_buffers_hand_a_smaller_batch_the_same_memory():
+    from nnspec.layers.base import Mode
+    mode = Mode(buffers={})
+    mode.node = "conv1"
+    big = mode.empty("y", (64, 5, 5, 3), np.float32)
+    small = mode.empty("y", (10, 5, 5, 3), np.float32)
+    assert small.shape == (10, 5, 5, 3) and small.flags.c_contiguous
+    assert np.shares_memory(big, small)
+    other = mode.empty("y", (10, 5, 5, 3), np.float64)  # another dtype: new memory
+    assert not np.shares_memory(big, other)
+    larger = mode.empty("y", (65, 5, 5, 3), np.float64)
+    assert larger.shape == (65, 5, 5, 3)

@@ -76,8 +76,8 @@ class Mode:
     run's seed and the step number, which makes resuming exact.
 
     `buffers` (a dict, kept by the caller from pass to pass) lets layers reuse
-    their large arrays: `empty(slot, shape, dtype)` hands back the array it
-    gave the same layer and slot last time when the shape still fits. Without
+    their large arrays: `empty(slot, shape, dtype)` hands back the memory it
+    gave the same layer and slot last time when it is large enough. Without
     it every pass allocates afresh, and for arrays of megabytes that is slow:
     glibc returns them to the OS on free and every page faults back in. A
     buffer is valid until the same layer's next pass, so a caller that keeps
@@ -96,9 +96,11 @@ class Mode:
             return np.empty(shape, dtype)
         key = (self.node, slot)
         buf = self.buffers.get(key)
-        if buf is None or buf.shape != tuple(shape) or buf.dtype != dtype:
-            buf = self.buffers[key] = np.empty(shape, dtype)
-        return buf
+        size = math.prod(shape)
+        if buf is None or buf.size < size or buf.dtype != dtype:
+            buf = self.buffers[key] = np.empty(size, dtype)
+        # a smaller batch (an epoch's last) gets the front of the same memory
+        return buf[:size].reshape(shape)
 
     def zeros(self, slot, shape, dtype):
         buf = self.empty(slot, shape, dtype)
