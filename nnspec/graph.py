@@ -124,14 +124,16 @@ class Graph:
         keeps a pass's arrays in the CPU's cache (see PREDICT_CACHE_BYTES)."""
         result = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
         mode = Mode(False, buffers=self.buffers["predict"])
-        start = 0
-        if self.sample_bytes is None and len(x):  # a first small pass measures them
-            start = min(len(x), batch_size, 8)
-            result[:start] = self.forward(weights, x[:start], mode)[0]
-            self.sample_bytes = sum(b.nbytes for b in mode.buffers.values()) / start
+        if self.sample_bytes is None and len(x):
+            # a first small pass measures them; its outputs are not kept, so that
+            # every call splits x the same way (BLAS results for a row can depend
+            # on how many rows share the matmul)
+            probe = min(len(x), 8)
+            self.forward(weights, x[:probe], mode)
+            self.sample_bytes = sum(b.nbytes for b in mode.buffers.values()) / probe
         step = max(8, int(PREDICT_CACHE_BYTES // max(self.sample_bytes or 1, 1)) // 8 * 8)
         step = min(batch_size, step)
-        for i in range(start, len(x), step):
+        for i in range(0, len(x), step):
             result[i:i + step] = self.forward(weights, x[i:i + step], mode)[0]
         return result
 

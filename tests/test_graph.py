@@ -84,7 +84,8 @@ def test_predict_splits_a_batch_into_passes_that_fit_in_the_cache(monkeypatch):
     x = np.random.default_rng(0).random((300, 28, 28, 1), dtype=np.float32)
     sizes = _pass_sizes(model.graph, monkeypatch)
     out = model.predict(x, batch_size=256)
-    assert sum(sizes) == 300 and max(sizes) <= 256
+    assert sizes[0] == 8  # the first call measures a sample
+    assert sum(sizes[1:]) == 300 and max(sizes) <= 256
     assert model.graph.sample_bytes > 28 * 28 * 32 * 4  # the conv's output alone
     step = max(sizes[1:])
     assert step == max(8, graph_module.PREDICT_CACHE_BYTES // model.graph.sample_bytes // 8 * 8)
@@ -117,3 +118,14 @@ def test_reused_buffers_hand_a_smaller_batch_the_same_memory():
     assert not np.shares_memory(big, other)
     larger = mode.empty("y", (65, 5, 5, 3), np.float64)
     assert larger.shape == (65, 5, 5, 3)
+
+
+def test_predict_splits_the_same_way_on_every_call():
+    """The first call measures a sample's memory; it must not also change how that
+    call splits x, or its outputs could differ in the last bit from later calls'."""
+    model = nnspec.compile("input 16x16x1\nconv 3x3x2 same tanh -> conv 3x3x3 valid tanh "
+                           "-> dense 100 relu -> dense 4 softmax")
+    x = np.random.default_rng(0).random((300, 16, 16, 1), dtype=np.float32)
+    first = model.predict(x)
+    again = model.predict(x)
+    assert first.tobytes() == again.tobytes()

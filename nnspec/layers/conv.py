@@ -19,8 +19,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..signature import Opt, Signature, Word
-from .base import (ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, add_bias, column_sums,
-                   fmt_shape, init_weights)
+from .base import ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights
 
 SIGNATURE = Signature(
     usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [dilation=..] [lr=..] ...",
@@ -82,23 +81,30 @@ def init(p, in_shape, rng, dtype):
 _NARROW = 4  # fewer input channels than this: gather by kernel offsets, transposed
 
 
-def _im2col(p, xp, oh, ow, mode):
+def _im2col(p, xp, oh, ow, mode, ones):
     """-> (matrix, narrow): receptive fields in W's (kh, kw, c) order, as rows, or
-    for a narrow input as columns."""
+    for a narrow input as columns; with `ones`, one more column (row) of ones,
+    which carries the bias through the same matmuls (no pass to add it, none
+    to sum its gradient)."""
     kh, kw, _ = p["kernel"]
     (sh, sw), s, d = _span(p), p["stride"], p["dilation"]
     n, _, _, c = xp.shape
+    k = kh * kw * c
     if c >= _NARROW:
         windows = sliding_window_view(xp, (sh, sw), axis=(1, 2))[:, : oh * s : s, : ow * s : s,
                                                                 :, ::d, ::d]
-        cols = mode.empty("cols", (n, oh, ow, kh, kw, c), xp.dtype)
-        np.copyto(cols, windows.transpose(0, 1, 2, 4, 5, 3))  # rows of (kh, kw, c)
-        return cols.reshape(n * oh * ow, kh * kw * c), False
-    cols = mode.empty("cols", (kh, kw, c, n, oh, ow), xp.dtype)
+        cols = mode.empty("cols", (n, oh, ow, k + ones), xp.dtype)
+        rows = cols[..., :k].reshape(n, oh, ow, kh, kw, c)
+        np.copyto(rows, windows.transpose(0, 1, 2, 4, 5, 3))  # rows of (kh, kw, c)
+        cols[..., k:] = 1
+        return cols.reshape(n * oh * ow, k + ones), False
+    cols = mode.empty("cols", (k + ones, n * oh * ow), xp.dtype)
+    planes = cols[:k].reshape(kh, kw, c, n, oh, ow)
     for i in range(kh):
         for j in range(kw):
-            cols[i, j] = xp[:, i * d: i * d + oh * s: s, j * d: j * d + ow * s: s].transpose(3, 0, 1, 2)
-    return cols.reshape(kh * kw * c, n * oh * ow), True
+            planes[i, j] = xp[:, i * d: i * d + oh * s: s, j * d: j * d + ow * s: s].transpose(3, 0, 1, 2)
+    cols[k:] = 1
+    return cols, True
 
 
 def forward(p, w, x, mode):
@@ -113,11 +119,13 @@ def forward(p, w, x, mode):
         xp[:, pt:pt + h, pl:pl + wd] = x
     oh = (xp.shape[1] - sh) // s + 1
     ow = (xp.shape[2] - sw) // s + 1
-    cols, narrow = _im2col(p, xp, oh, ow, mode)
-    w2 = w["W"].reshape(kh * kw * c, f)
+    bias = "b" in w
+    cols, narrow = _im2col(p, xp, oh, ow, mode, bias)
+    k = kh * kw * c
+    w2 = w["W"].reshape(k, f)
+    if bias:  # the ones row of cols meets b
+        w2 = np.concatenate([w2, w["b"][None]], out=mode.empty("Wb", (k + 1, f), x.dtype))
     y = np.matmul(cols.T if narrow else cols, w2, out=mode.empty("y", (n * oh * ow, f), x.dtype))
-    if "b" in w:
-        add_bias(y, w["b"])
     return y.reshape(n, oh, ow, f), (cols, narrow, xp.shape, (pt, pl), x.shape, mode)
 
 
@@ -127,15 +135,18 @@ def backward(p, w, cache, dy, need_dx):
     s, d = p["stride"], p["dilation"]
     n, oh, ow, _ = dy.shape
     c = xp_shape[-1]
+    k = kh * kw * c
     dy2 = dy.reshape(-1, f)
-    grads = {"W": (cols @ dy2 if narrow else cols.T @ dy2).reshape(kh, kw, c, f)}
+    dw = cols @ dy2 if narrow else cols.T @ dy2  # a folded bias's row is the last
+    grads = {"W": dw[:k].reshape(kh, kw, c, f)}
     if "b" in w:
-        grads["b"] = column_sums(dy2)
+        grads["b"] = dw[k]
     if not need_dx:
         return None, grads
     dxp = mode.zeros("dx", xp_shape, dy.dtype)
     if narrow:  # (kh, kw, c, positions): add plane by plane, a row of ow values at a time
-        dcols = np.matmul(w["W"].reshape(-1, f), dy2.T, out=mode.empty("dcols", (kh * kw * c, n * oh * ow), dy.dtype))
+        dcols = np.matmul(w["W"].reshape(-1, f), dy2.T,
+                          out=mode.empty("dcols", (k, n * oh * ow), dy.dtype))
         dcols = dcols.reshape(kh, kw, c, n, oh, ow)
         for i in range(kh):
             for j in range(kw):
