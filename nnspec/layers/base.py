@@ -95,12 +95,17 @@ class Mode:
         if self.buffers is None:
             return np.empty(shape, dtype)
         key = (self.node, slot)
+        shape = tuple(shape)
         buf = self.buffers.get(key)
+        if buf is not None and buf.shape == shape and buf.dtype == dtype:
+            return buf
         size = math.prod(shape)
-        if buf is None or buf.size < size or buf.dtype != dtype:
-            buf = self.buffers[key] = np.empty(size, dtype)
+        memory = None if buf is None else buf.base if buf.base is not None else buf
+        if memory is None or memory.size < size or memory.dtype != dtype:
+            memory = np.empty(size, dtype)
         # a smaller batch (an epoch's last) gets the front of the same memory
-        return buf[:size].reshape(shape)
+        buf = self.buffers[key] = memory[:size].reshape(shape)
+        return buf
 
     def zeros(self, slot, shape, dtype):
         buf = self.empty(slot, shape, dtype)
