@@ -152,15 +152,16 @@ def backward(p, w, cache, dy, need_dx):
             for j in range(kw):
                 for ch in range(c):
                     dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s, ch] += dcols[i, j, ch]
-    else:  # one matmul per kernel offset, each into a contiguous (positions, c) block,
-        # so the adds run over whole rows (ow*c values) instead of c at a time
+    else:  # one matmul per kernel offset into a contiguous (positions, c) block, so
+        # the add runs over whole rows (ow*c values) instead of c at a time; the
+        # block is reused while it is still in the cache
         per_offset = w["W"].reshape(kh * kw, c, f).transpose(0, 2, 1)
-        dcols = np.matmul(dy2, per_offset, out=mode.empty("dcols", (kh * kw, n * oh * ow, c),
-                                                          dy.dtype))
-        dcols = dcols.reshape(kh, kw, n, oh, ow, c)
+        block = mode.empty("dcols", (n * oh * ow, c), dy.dtype)
         for i in range(kh):
             for j in range(kw):
-                dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s] += dcols[i, j]
+                np.matmul(dy2, per_offset[i * kw + j], out=block)
+                dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s] += \
+                    block.reshape(n, oh, ow, c)
     return dxp[:, pt : pt + x_shape[1], pl : pl + x_shape[2]], grads
 
 
