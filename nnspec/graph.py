@@ -140,9 +140,9 @@ class Graph:
 
 def _activations(nodes, params, output):
     """Which activation each node applies. As written, except that a relu whose
-    only reader is a max pooling (not the output) moves after the pooling: max(relu(z)) equals
-    relu(max(z)), and pooling first runs relu, and its gradient, on an array
-    kh*kw times smaller. The gradients agree exactly too: where the window's
+    only reader is a max pooling (not the output) moves after the pooling:
+    max(relu(z)) equals relu(max(z)), and pooling first runs relu, and its
+    gradient, on an array kh*kw times smaller. The gradients agree exactly too: where the window's
     max is <= 0 both give zero (relu-first sees a tie of zeros, each share of
     which relu then zeroes), elsewhere both route dy to the same maxima."""
     acts = {n.name: params[n.name].get("activation", "linear") for n in nodes}

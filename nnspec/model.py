@@ -260,7 +260,9 @@ class Model:
             + self.graph.dtype.type(self.preprocess["offset"])
 
     def predict(self, x, batch_size=256):
-        """Network outputs, e.g. class probabilities: (batch, *output_shape)."""
+        """Network outputs, e.g. class probabilities: (batch, *output_shape).
+        batch_size bounds how many samples one pass takes; passes are smaller
+        where that keeps their arrays in the CPU's cache (graph.predict)."""
         return self.graph.predict(self.weights, self._inputs(x), batch_size)
 
     def predict_classes(self, x):

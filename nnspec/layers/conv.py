@@ -150,8 +150,9 @@ def backward(p, w, cache, dy, need_dx):
         dcols = dcols.reshape(kh, kw, c, n, oh, ow)
         for i in range(kh):
             for j in range(kw):
+                rows = dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s]
                 for ch in range(c):
-                    dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s, ch] += dcols[i, j, ch]
+                    rows[..., ch] += dcols[i, j, ch]
     else:  # one matmul per kernel offset into a contiguous (positions, c) block, so
         # the add runs over whole rows (ow*c values) instead of c at a time; the
         # block is reused while it is still in the cache

@@ -103,7 +103,8 @@ def max_backward(p, w, cache, dy, need_dx):
     if tiles is not None:  # one comparison over all windows: twice as fast as per offset
         widen = (slice(None), slice(None), None, slice(None), None)
         mask = np.equal(tiles, y[widen], out=mode.empty("mask", tiles.shape, bool))
-        share = dy if np.count_nonzero(mask) == y.size else dy / mask.sum(axis=(2, 4), dtype=dy.dtype)
+        ties = np.count_nonzero(mask) != y.size
+        share = dy / mask.sum(axis=(2, 4), dtype=dy.dtype) if ties else dy
         dx = _dx(p, x.shape, y.shape, dy.dtype, mode)
         np.multiply(mask, share[widen], out=_tiles(p, dx, *y.shape[1:3]))
         return dx, {}
