@@ -6,7 +6,7 @@ inference and gradient checks. Backward walks the forward tape in reverse.
 """
 import numpy as np
 
-from . import activations, losses
+from . import activations, losses, parallel, summary
 from .errors import ShapeError
 from .layers import REGISTRY
 from .layers.base import Mode
@@ -36,6 +36,8 @@ class Graph:
         # reused arrays (Mode.buffers): one set for training steps, one for predict
         self.buffers = {"train": {}, "predict": {}}
         self.sample_bytes = None  # what one sample's predict pass holds in buffers
+        self.sample_flops = sum(summary.flops(self, n) for n in self.nodes)  # forward
+        self.couples_batch = any(REGISTRY[n.kind].couples_batch for n in self.nodes)
 
     def init(self, rng):
         """Fresh weights: {'conv1.W': array, ...}, drawn in node order from rng."""
@@ -112,10 +114,44 @@ class Graph:
         return grads, pending.get(self.input_name)
 
     def loss_and_grads(self, weights, x, y, loss, mode=True, input_grad=False):
-        """(data loss, output, grads[, d input]) for one batch; y as the output's targets."""
+        """(data loss, output, grads[, d input]) for one batch; y as the output's targets.
+
+        A training step with enough work is split among the cores: each thread
+        runs forward and backward on its own part of the batch (parallel.py)
+        and the parts' gradients are added. That rounds differently from one
+        matmul over the batch, so results depend on the number of threads in
+        their last bits (NNSPEC_THREADS=1 never splits); dropout draws each
+        part's masks from its own child of the step's seed."""
+        if not isinstance(mode, Mode):
+            mode = Mode(bool(mode))
+        parts = 1 if input_grad or self.couples_batch or not mode.training else \
+            parallel.parts(len(x), self.sample_flops * len(x), parallel.MIN_STEP_FLOPS)
+        if parts == 1:
+            return self._loss_and_grads(weights, x, y, loss, mode, input_grad)
+        n = len(x)
+        bounds = [n * r // parts for r in range(parts + 1)]
+
+        def part(r):
+            lo, hi = bounds[r], bounds[r + 1]
+            own = mode.part(r, self.buffers.setdefault(("train", r), {}))
+            return self._loss_and_grads(weights, x[lo:hi], y[lo:hi], loss, own, False,
+                                        (hi - lo) / n)
+        results = parallel.run(part, parts)
+        value = sum(r[0] * (hi - lo) / n for r, lo, hi in zip(results, bounds, bounds[1:]))
+        grads = results[0][2]
+        for _, _, more, _ in results[1:]:
+            for key, g in more.items():
+                grads[key] += g
+        return value, np.concatenate([r[1] for r in results]), grads, None
+
+    def _loss_and_grads(self, weights, x, y, loss, mode, input_grad, share=1.0):
+        """loss_and_grads on one thread; `share` of the batch scales the gradients
+        (a part's loss is the mean over its own samples)."""
         out, tape = self.forward(weights, x, mode)
         z = tape[-1][3]
         value, d, is_pre = losses.value_and_grad(loss, self.output_activation, z, out, y)
+        if share != 1.0:
+            d = d * d.dtype.type(share)
         grads, dx = self.backward(tape, d, is_pre, input_grad)
         return value, out, grads, dx
 

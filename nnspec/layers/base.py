@@ -67,6 +67,7 @@ class LayerType:
     flops: Callable = None  # flops(p, in_shape, out_shape) -> per sample; None: elementwise
     state: tuple = ()  # short names of weights that are not trained
     owns_output: bool = False  # forward's output is a new array (or its own buffer), no view
+    couples_batch: bool = False  # a sample's output depends on the others' (batch norm)
 
 
 class Mode:
@@ -90,6 +91,16 @@ class Mode:
         self.buffers = buffers
         self.node = None  # the layer running now; set by the graph
         self._rng = None
+
+    def part(self, r, buffers):
+        """The Mode of the r-th part of a batch split among threads: its own
+        buffers, and random numbers from its own child of this seed."""
+        seed = self.seed
+        if seed is not None:
+            if not isinstance(seed, np.random.SeedSequence):
+                seed = np.random.SeedSequence(seed)
+            seed = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (r,))
+        return Mode(self.training, seed, buffers)
 
     def empty(self, slot, shape, dtype):
         if self.buffers is None:

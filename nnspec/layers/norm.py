@@ -92,6 +92,7 @@ def _flops(p, in_shape, out_shape):
 
 
 BATCHNORM_LAYER = LayerType(BATCHNORM, shape, lambda p, s, rng, dt: _init(p, s, rng, dt, True),
-                            batch_forward, batch_backward, flops=_flops, state=("mean", "var"))
+                            batch_forward, batch_backward, flops=_flops, state=("mean", "var"),
+                            couples_batch=True)
 LAYERNORM_LAYER = LayerType(LAYERNORM, shape, lambda p, s, rng, dt: _init(p, s, rng, dt, False),
                             layer_forward, layer_backward, flops=_flops)
