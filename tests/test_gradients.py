@@ -63,6 +63,10 @@ LAYER_ROWS = [
     ("input 12x12x1\nconv 3x3x2 same tanh", 2),
     ("input 10x9x2\nconv 3x2x3 same bias=false", 2),
     ("input 9x11x3\nconv 2x3x2 valid -> conv 3x3x4 same", 1),
+    # stride-1 'same' with few channels copies flat runs (conv._im2col_same)
+    ("input 7x8x2\nconv 3x3x2 same dilation=2", 2),
+    ("input 6x7x3\nconv 2x4x2 same tanh", 3),
+    ("input 5x9x1\nconv 5x1x2 same dilation=2 -> conv 1x5x2 same", 2),
     # global pooling, reshaping, unpooling
     ("input 5x4x3\nglobalavgpool", 2),
     ("input 5x4x3\nglobalmaxpool", 3),

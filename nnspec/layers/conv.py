@@ -107,26 +107,66 @@ def _im2col(p, xp, oh, ow, mode, ones):
     return cols, True
 
 
+def _im2col_same(p, x, pt, pl, mode, ones):
+    """The narrow im2col of a stride-1 'same' conv, whose output is as wide as x.
+
+    Then each kernel offset's plane, read in row-major order, is one
+    contiguous run of x flattened with zero rows above and below: a copy of
+    h*w values a sample, where copying out of a padded image goes a row (w
+    values) at a time. A run starting left of (right of) column 0 picks up
+    the previous (next) row's end at each row's start (end); those columns are
+    the padding's zeros and are zeroed after the copy. 3.5x faster than
+    padding and gathering for the shapes CNN's first conv (256 16x16 images).
+    """
+    kh, kw, _ = p["kernel"]
+    d = p["dilation"]
+    n, h, wd, c = x.shape
+    k = kh * kw * c
+    size = h * wd * c
+    flat = mode.empty("flat", (n, ((kh - 1) * d + h) * wd * c + (kw - 1) * d * c), x.dtype)
+    start = (pt * wd + pl) * c
+    flat[:, :start] = 0
+    flat[:, start + size:] = 0
+    flat[:, start:start + size] = x.reshape(n, size)
+    cols = mode.empty("cols", (k + ones, n * h * wd), x.dtype)
+    planes = cols[:k].reshape(kh, kw, c, n, h, wd)
+    for i in range(kh):
+        for j in range(kw):
+            at = (i * d * wd + j * d) * c
+            planes[i, j] = flat[:, at:at + size].reshape(n, h, wd, c).transpose(3, 0, 1, 2)
+            shift = j * d - pl  # columns read from the neighbouring row
+            if shift < 0:
+                planes[i, j, ..., :-shift] = 0
+            elif shift > 0:
+                planes[i, j, ..., wd - shift:] = 0
+    cols[k:] = 1
+    return cols
+
+
 def forward(p, w, x, mode):
     """x: (batch, h, w, c) -> (batch, oh, ow, filters)."""
     kh, kw, f = p["kernel"]
     (sh, sw), s, d = _span(p), p["stride"], p["dilation"]
     n, h, wd, c = x.shape
     (pt, pb), (pl, pr) = _pads(h, sh, s, p["padding"]), _pads(wd, sw, s, p["padding"])
-    xp = x
-    if pt + pb + pl + pr:
-        xp = mode.zeros("padded", (n, h + pt + pb, wd + pl + pr, c), x.dtype)
-        xp[:, pt:pt + h, pl:pl + wd] = x
-    oh = (xp.shape[1] - sh) // s + 1
-    ow = (xp.shape[2] - sw) // s + 1
+    xp_shape = (n, h + pt + pb, wd + pl + pr, c)
+    oh = (xp_shape[1] - sh) // s + 1
+    ow = (xp_shape[2] - sw) // s + 1
     bias = "b" in w
-    cols, narrow = _im2col(p, xp, oh, ow, mode, bias)
+    if c < _NARROW and s == 1 and (oh, ow) == (h, wd):
+        cols, narrow = _im2col_same(p, x, pt, pl, mode, bias), True
+    else:
+        xp = x
+        if pt + pb + pl + pr:
+            xp = mode.zeros("padded", xp_shape, x.dtype)
+            xp[:, pt:pt + h, pl:pl + wd] = x
+        cols, narrow = _im2col(p, xp, oh, ow, mode, bias)
     k = kh * kw * c
     w2 = w["W"].reshape(k, f)
     if bias:  # the ones row of cols meets b
         w2 = np.concatenate([w2, w["b"][None]], out=mode.empty("Wb", (k + 1, f), x.dtype))
     y = np.matmul(cols.T if narrow else cols, w2, out=mode.empty("y", (n * oh * ow, f), x.dtype))
-    return y.reshape(n, oh, ow, f), (cols, narrow, xp.shape, (pt, pl), x.shape, mode)
+    return y.reshape(n, oh, ow, f), (cols, narrow, xp_shape, (pt, pl), x.shape, mode)
 
 
 def backward(p, w, cache, dy, need_dx):
