@@ -33,7 +33,8 @@ class Graph:
         self.output_shape = shapes[self.output]
         self.output_activation = self.params[self.output].get("activation", "linear")
         self.acts = _activations(self.nodes, self.params, self.output)
-        # reused arrays (Mode.buffers): one set for training steps, one for predict
+        # reused arrays (Mode.buffers): one set for training steps, one for predict,
+        # and ("train", r) for the r-th part of a step split among threads
         self.buffers = {"train": {}, "predict": {}}
         self.sample_bytes = None  # what one sample's predict pass holds in buffers
         self.sample_flops = sum(summary.flops(self, n) for n in self.nodes)  # forward
