@@ -22,14 +22,19 @@ steps in one process (`python benchmarks/vs_torch.py` shows the result):
 """
 import os
 import threading
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 MIN_STEP_FLOPS = 2e8  # forward flops a part must have for a step to be split
 
 
 def _threads():
+    mine = os.environ.get("NNSPEC_THREADS", "").strip()
+    if mine and not (mine.isdigit() and int(mine) > 0):
+        warnings.warn(f"NNSPEC_THREADS must be a whole number of at least 1, got {mine!r}; "
+                      "ignoring it", stacklevel=2)
     for name in ("NNSPEC_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
-        value = os.environ.get(name, "")
+        value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
             return int(value)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()

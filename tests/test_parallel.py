@@ -125,3 +125,14 @@ def test_each_part_draws_its_own_random_numbers_from_the_steps_seed():
     assert not np.array_equal(draws[0], draws[1])
     assert np.array_equal(draws[0], draws[2])
     assert not np.array_equal(draws[0], Mode(True, np.random.SeedSequence(8)).part(0, {}).rng.random(4))
+
+
+@pytest.mark.parametrize("value,expected", [("3", 3), ("1", 1), ("0", None), ("two", None)])
+def test_nnspec_threads_sets_the_count_and_a_bad_value_is_named(value, expected, monkeypatch):
+    monkeypatch.setenv("NNSPEC_THREADS", value)
+    monkeypatch.setenv("OMP_NUM_THREADS", "5")
+    if expected is None:
+        with pytest.warns(UserWarning, match=f"NNSPEC_THREADS must be a whole number.*'{value}'"):
+            assert parallel._threads() == 5
+    else:
+        assert parallel._threads() == expected

@@ -110,7 +110,7 @@ def _im2col(p, xp, oh, ow, mode, ones):
 def _im2col_same(p, x, pt, pl, mode, ones):
     """The narrow im2col of a stride-1 'same' conv, whose output is as wide as x.
 
-    Then each kernel offset's plane, read in row-major order, is one
+    Because it is, each kernel offset's plane, read in row-major order, is one
     contiguous run of x flattened with zero rows above and below: a copy of
     h*w values a sample, where copying out of a padded image goes a row (w
     values) at a time. A run starting left of (right of) column 0 picks up
