@@ -104,13 +104,40 @@ def _tanh_back(z, a, da, out=None):
     return np.multiply(da, out, out=out)
 
 
+def _short_rows(z):
+    """Whether z has many short rows: numpy reduces the last axis one row at a
+    time, slow for the few outputs of a classifier over a batch of hundreds
+    (below 64 rows or above 32 columns, the plain reduction was as fast)."""
+    return z.ndim >= 2 and z.shape[-1] <= 32 and z.size >= 64 * z.shape[-1]
+
+
+def row_max(z):
+    """z.max(axis=-1, keepdims=True); for many short rows by copying z transposed
+    and reducing along its first axis (256 rows of 10: 3.6 us against 12 us on
+    this project's VM)."""
+    if not _short_rows(z):
+        return z.max(axis=-1, keepdims=True)
+    width = z.shape[-1]
+    return np.ascontiguousarray(z.reshape(-1, width).T).max(axis=0).reshape(z.shape[:-1] + (1,))
+
+
+def row_sum(z):
+    """z.sum(axis=-1, keepdims=True); for many short rows as a product with a
+    vector of ones (2.7 us against 6 us)."""
+    if not _short_rows(z):
+        return z.sum(axis=-1, keepdims=True)
+    return np.matmul(z, np.ones(z.shape[-1], z.dtype))[..., None]
+
+
 def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    e = np.subtract(z, row_max(z))
+    np.exp(e, out=e)
+    e /= row_sum(e)
+    return e
 
 
 def _softmax_back(z, a, da):
-    return a * (da - (da * a).sum(axis=-1, keepdims=True))
+    return a * (da - row_sum(da * a))
 
 
 ACTIVATIONS = {

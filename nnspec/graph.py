@@ -156,21 +156,26 @@ class Graph:
         grads, dx = self.backward(tape, d, is_pre, input_grad)
         return value, out, grads, dx
 
-    def predict(self, weights, x, batch_size=256):
+    def predict(self, weights, x, batch_size=256, check=None):
         """Outputs for x, at most batch_size samples at a time, and fewer where that
-        keeps a pass's arrays in the CPU's cache (see PREDICT_CACHE_BYTES)."""
+        keeps a pass's arrays in the CPU's cache (see PREDICT_CACHE_BYTES).
+        check(part), where given, vets each part of x just before its pass reads
+        it, while it is in the cache (Model.predict's finiteness check)."""
         result = np.empty((len(x),) + self.output_shape, dtype=self.dtype)
         mode = Mode(False, buffers=self.buffers["predict"])
+        check = check or (lambda part: None)
         if self.sample_bytes is None and len(x):
             # a first small pass measures them; its outputs are not kept, so that
             # every call splits x the same way (BLAS results for a row can depend
             # on how many rows share the matmul)
             probe = min(len(x), 8)
+            check(x[:probe])
             self.forward(weights, x[:probe], mode)
             self.sample_bytes = sum(b.nbytes for b in mode.buffers.values()) / probe
         step = max(8, int(PREDICT_CACHE_BYTES // max(self.sample_bytes or 1, 1)) // 8 * 8)
         step = min(batch_size, step)
         for i in range(0, len(x), step):
+            check(x[i:i + step])
             result[i:i + step] = self.forward(weights, x[i:i + step], mode)[0]
         return result
 

@@ -8,6 +8,8 @@ learning-rate schedules read it, and checkpoints store it.
 State keys are `<param>` or `<param>/<slot>` (`dense1.W/m`); every state array
 has its parameter's shape, which is what checkpoints check on load.
 """
+import math
+
 import numpy as np
 
 
@@ -21,13 +23,27 @@ def _check(name, value, low, high=None, low_open=False):
     return value
 
 
+ALL = "*"  # the name update() is given for every parameter packed into one vector
+
+
 class Optimizer:
+    """`update(name, w, g, lr)` does one parameter's arithmetic. Where that is
+    elementwise with a scalar lr (FLAT) and every parameter has the same rate,
+    step() runs it once over all parameters packed end to end (name ALL):
+    numpy pays a few microseconds a call, and a dozen calls per parameter
+    were most of Adam's time on small networks (0.25 ms a step for the MNIST
+    CNN's six arrays, 0.15 ms packed). The weights and state arrays then
+    become views of the packed vectors (_Packing), updated in place from then
+    on; state keeps its per-parameter names and shapes for checkpoints."""
+
     OPTIONS = ()
+    FLAT = True
 
     def __init__(self):
         self.state = {}
         self.t = 0
         self._scratch = {}  # per-parameter work arrays: not state, never saved
+        self._packing = None
 
     def scratch(self, name, like):
         arr = self._scratch.get(name)
@@ -37,6 +53,8 @@ class Optimizer:
 
     def slot(self, name, like):
         """The state array `name`, created as zeros shaped like the parameter."""
+        if name.startswith(ALL + "/"):
+            return self._packing.slot(self.state, name[len(ALL) + 1:])
         arr = self.state.get(name)
         if arr is None:
             arr = self.state[name] = np.zeros_like(like)
@@ -44,11 +62,82 @@ class Optimizer:
 
     def step(self, weights, grads, lrs):
         self.t += 1
+        # Python floats: an np.float64 rate would turn float32 updates into float64 loops
+        rates = {float(lrs[name]) for name in grads}
+        if self.FLAT and len(grads) > 1 and len(rates) == 1:
+            packing = self._packing
+            if packing is None or not packing.holds(weights, grads, self.state):
+                packing = self._packing = _Packing.of(weights, grads)
+            if packing is not None:
+                packing.gather(grads)
+                self.update(ALL, packing.w, packing.g, rates.pop())
+                return
         for name, g in grads.items():
-            self.update(name, weights[name], g, lrs[name])
+            self.update(name, weights[name], g, float(lrs[name]))
 
     def update(self, name, w, g, lr):
         raise NotImplementedError
+
+
+class _Packing:
+    """Parameters laid end to end in one vector `w`, their gradients in `g`,
+    and each state slot (`m`, `v`, ...) in a vector of its own; the weights
+    dict and the optimizer's state hold views of these."""
+
+    def __init__(self, shapes, dtype):
+        self.shapes = shapes  # {parameter: shape}, in packing order
+        self.w = np.empty(sum(math.prod(s) for s in shapes.values()), dtype)
+        self.views = self._split(self.w)
+        self.g = np.empty_like(self.w)
+        self.g_views = self._split(self.g)
+        self.slots = {}  # slot suffix -> (vector, {parameter: view})
+
+    @classmethod
+    def of(cls, weights, grads):
+        """Packs the weights named in grads, replacing them in `weights` with views;
+        None where they do not share one float dtype."""
+        dtypes = {weights[n].dtype for n in grads} | {np.asarray(g).dtype for g in grads.values()}
+        if len(dtypes) != 1 or next(iter(dtypes)).kind != "f" or any(
+                np.shape(g) != weights[n].shape for n, g in grads.items()):
+            return None
+        packing = cls({n: weights[n].shape for n in grads}, dtypes.pop())
+        for n, view in packing.views.items():
+            view[...] = weights[n]
+            weights[n] = view
+        return packing
+
+    def _split(self, vector):
+        views, start = {}, 0
+        for n, shape in self.shapes.items():
+            size = math.prod(shape)
+            views[n] = vector[start:start + size].reshape(shape)
+            start += size
+        return views
+
+    def holds(self, weights, grads, state):
+        """Whether weights and state still hold this packing's views (a checkpoint
+        restore or set_weights replaces them) for the same parameters."""
+        return (len(grads) == len(self.shapes) and all(n in self.shapes for n in grads)
+                and all(weights.get(n) is view for n, view in self.views.items())
+                and all(state.get(f"{n}/{suffix}") is view
+                        for suffix, (_, views) in self.slots.items() for n, view in views.items()))
+
+    def gather(self, grads):
+        for n, view in self.g_views.items():
+            np.copyto(view, grads[n])
+
+    def slot(self, state, suffix):
+        """The vector of state slot `suffix`, packed from the per-parameter arrays
+        (zeros where there are none yet) on first use."""
+        if suffix not in self.slots:
+            vector = np.empty_like(self.w)
+            views = self._split(vector)
+            for n, view in views.items():
+                old = state.get(f"{n}/{suffix}")
+                view[...] = 0 if old is None else old
+                state[f"{n}/{suffix}"] = view
+            self.slots[suffix] = (vector, views)
+        return self.slots[suffix][0]
 
 
 class SGD(Optimizer):
@@ -133,7 +222,7 @@ class Adam(Optimizer):
         """m_hat / (sqrt(v_hat) + eps), written as PyTorch does to save a division."""
         c1 = 1 - self.beta1 ** self.t
         c2 = 1 - self.beta2 ** self.t
-        return (m / c1) / (np.sqrt(v) / np.sqrt(c2) + self.eps)
+        return (m / c1) / (np.sqrt(v) / math.sqrt(c2) + self.eps)
 
     def update(self, name, w, g, lr):
         # the same arithmetic as moments() and direction(), in place: no temporaries
@@ -150,7 +239,7 @@ class Adam(Optimizer):
         c1 = 1 - self.beta1 ** self.t
         c2 = 1 - self.beta2 ** self.t
         np.sqrt(v, out=tmp)
-        tmp /= np.sqrt(c2)
+        tmp /= math.sqrt(c2)  # a Python float: np.float64 would make this a float64 loop
         tmp += self.eps
         np.divide(m, tmp, out=tmp)
         tmp *= lr / c1
@@ -169,8 +258,11 @@ class AdamW(Adam):
         self.weight_decay = _check("weight_decay", weight_decay, 0.0)
 
     def update(self, name, w, g, lr):
-        if self.weight_decay and name.endswith(".W"):
-            w *= 1 - lr * self.weight_decay
+        if self.weight_decay:
+            parts = self._packing.views.items() if name == ALL else [(name, w)]
+            for part, array in parts:
+                if part.endswith(".W"):
+                    array *= 1 - lr * self.weight_decay
         super().update(name, w, g, lr)
 
 
@@ -178,6 +270,8 @@ class LazyAdam(Adam):
     """Adam that touches only the rows (first axis) whose gradient is not all
     zero: an embedding row no sample looked up keeps its weights and moments.
     Bias correction uses the global step, as TensorFlow Addons' LazyAdam does."""
+
+    FLAT = False  # its update looks at each parameter's rows
 
     def update(self, name, w, g, lr):
         if w.ndim < 2:

@@ -102,6 +102,9 @@ LAYER_ROWS = [
     ("input 6x4\nattention 2 -> layernorm -> globalavgpool", 3),
     ("input 7\nembedding 9x3", 2, "ids:9"),
     ("input 5\nembedding 4x2 -> lstm 3", 3, "ids:4"),  # ids repeat: their rows sum
+    # many short rows: softmax reduces them transposed (activations.row_max)
+    ("input 6\ndense 5 softmax", 70),
+    ("input 8x5\nsoftmax", 9),
 ] + [(f"input 6\ndense 5 {act}", 3) for act in ACTIVATIONS] \
   + [(f"input 2x3\ndense 5 -> {act}", 2) for act in ACTIVATIONS]
 
@@ -193,6 +196,32 @@ def test_loss_gradients(loss, act, labels, reduction, rng):
     for name, w in model.weights.items():
         num = numeric_grad(lambda: model.gradients(x, y)[0], w)
         assert_close_grad(grads[name], num, name)
+
+
+@pytest.mark.parametrize("shape", [(3, 10), (70, 10), (256, 4), (9, 8, 5), (100, 32), (100, 33),
+                                   (64, 200), (0, 10)])
+def test_row_max_and_sum_equal_numpys_reductions(shape, rng):
+    from nnspec.activations import row_max, row_sum
+    z = rng.normal(size=shape)
+    for arr in (z, z.astype(np.float32), np.swapaxes(z, 0, -1).copy().swapaxes(0, -1)):
+        assert row_max(arr).shape == arr.shape[:-1] + (1,) and row_max(arr).dtype == arr.dtype
+        assert np.array_equal(row_max(arr), arr.max(axis=-1, keepdims=True))
+        tol = 1e-5 if arr.dtype == np.float32 else 1e-13  # summed in another order
+        np.testing.assert_allclose(row_sum(arr), arr.sum(axis=-1, keepdims=True), rtol=tol, atol=tol)
+    if z.size:
+        z[len(z) // 2, ..., 0] = np.nan  # a NaN is that row's max and sum, as numpy's
+        assert np.isnan(row_max(z)[len(z) // 2]).all() and np.isnan(row_sum(z)[len(z) // 2]).all()
+        assert np.isfinite(np.delete(row_max(z), len(z) // 2, axis=0)).all()
+
+
+def test_fused_cross_entropy_over_many_rows_matches_the_textbook_formula(rng):
+    from nnspec.losses import FUSED
+    z, y = rng.normal(size=(200, 10)) * 5, np.eye(10)[rng.integers(0, 10, 200)]
+    value, dz = FUSED[("cross_entropy", "softmax")](z, y)
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    assert value == pytest.approx(-np.mean(np.log((p * y).sum(axis=1))), rel=1e-12)
+    np.testing.assert_allclose(dz, (p - y) / 200, rtol=1e-12, atol=1e-15)
 
 
 def test_integer_and_onehot_labels_give_the_same_gradients(rng):

@@ -85,6 +85,19 @@ def test_bad_data_is_a_data_error(x, y, message):
     assert message in str(info.value)
 
 
+@pytest.mark.parametrize("row,value", [(0, np.nan), (5, -np.inf), (299, np.inf), (700, np.nan)])
+def test_predict_names_non_finite_inputs_in_any_pass(rng, row, value):
+    # predict checks x pass by pass; a bad value in the probe, the first or a
+    # later pass is an error all the same
+    model = nnspec.compile(TINY)
+    x = rng.random((1000, 6, 6, 1))
+    model.predict(x, batch_size=256)
+    x[row, 3, 2, 0] = value
+    for call in (model.predict, model.predict_classes, lambda v: model.evaluate(v, [0] * len(v))):
+        with pytest.raises(nnspec.DataError, match="^x contains NaN or infinite values$"):
+            call(x)
+
+
 def test_summary_lists_every_layer():
     lines = []
     nnspec.compile(MODELS / "shapes.nn").summary(print_fn=lines.append)

@@ -14,12 +14,19 @@ from nnspec.data import generators
 from nnspec.metrics import top_k
 
 
-def _two_steps(optimizer, lr=0.1):
-    """w = [1, -2] after gradients [0.5, 0.1] then [-0.2, 0.3]."""
-    w = {"p.W": np.array([1.0, -2.0])}
+def _two_steps(optimizer, lr=0.1, packed=False):
+    """w = [1, -2] after gradients [0.5, 0.1] then [-0.2, 0.3]; packed: as two
+    parameters, which the optimizer updates as one vector."""
+    if not packed:
+        w = {"p.W": np.array([1.0, -2.0])}
+        for g in ([0.5, 0.1], [-0.2, 0.3]):
+            optimizer.step(w, {"p.W": np.array(g)}, {"p.W": lr})
+        return w["p.W"]
+    w = {"p.W": np.array([1.0]), "q.W": np.array([-2.0])}
     for g in ([0.5, 0.1], [-0.2, 0.3]):
-        optimizer.step(w, {"p.W": np.array(g)}, {"p.W": lr})
-    return w["p.W"]
+        optimizer.step(w, {"p.W": np.array(g[:1]), "q.W": np.array(g[1:])},
+                       {"p.W": lr, "q.W": lr})
+    return np.concatenate([w["p.W"], w["q.W"]])
 
 
 def _by_hand(update):
@@ -77,11 +84,71 @@ OPTIMIZER_ROWS = [
 ]
 
 
+@pytest.mark.parametrize("packed", [False, True], ids=["one", "packed"])
 @pytest.mark.parametrize("name,options,update", OPTIMIZER_ROWS,
                          ids=[f"{r[0]}{r[1] or ''}" for r in OPTIMIZER_ROWS])
-def test_optimizer_steps_match_hand_computation(name, options, update):
-    got = _two_steps(optim.OPTIMIZERS[name](**options))
+def test_optimizer_steps_match_hand_computation(name, options, update, packed):
+    got = _two_steps(optim.OPTIMIZERS[name](**options), packed=packed)
     np.testing.assert_allclose(got, _by_hand(update), rtol=1e-12, atol=1e-15)
+
+
+def _parameters(rng, dtype):
+    shapes = {"c.W": (3, 3, 2, 4), "c.b": (4,), "d.W": (36, 5), "d.b": (5,), "n.gamma": (5,)}
+    return {n: rng.standard_normal(s).astype(dtype) for n, s in shapes.items()}
+
+
+def _run(optimizer, weights, steps, rng, lrs=None):
+    for _ in range(steps):
+        grads = {n: rng.standard_normal(w.shape).astype(w.dtype) for n, w in weights.items()}
+        optimizer.step(weights, grads, lrs or dict.fromkeys(weights, 0.01))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,options", [(r[0], r[1]) for r in OPTIMIZER_ROWS],
+                         ids=[f"{r[0]}{r[1] or ''}" for r in OPTIMIZER_ROWS])
+def test_packed_steps_equal_per_parameter_steps_bit_for_bit(name, options, dtype):
+    packed, plain = optim.OPTIMIZERS[name](**options), optim.OPTIMIZERS[name](**options)
+    plain.FLAT = False
+    w1, w2 = _parameters(np.random.default_rng(0), dtype), _parameters(np.random.default_rng(0), dtype)
+    _run(packed, w1, 4, np.random.default_rng(1))
+    _run(plain, w2, 4, np.random.default_rng(1))
+    assert packed.state.keys() == plain.state.keys()
+    for name_, arr in list(w1.items()) + list(packed.state.items()):
+        other = w2.get(name_, plain.state.get(name_))
+        assert arr.shape == other.shape and arr.dtype == other.dtype
+        assert np.array_equal(arr, other), name_
+
+
+def test_packing_follows_weights_and_state_replaced_between_steps():
+    # set_weights and a checkpoint restore put new arrays in the dicts; the
+    # optimizer must read those, not its own stale vectors
+    rng = np.random.default_rng(0)
+    packed, plain = optim.Adam(), optim.Adam()
+    plain.FLAT = False
+    w1 = _parameters(rng, np.float64)
+    w2 = {n: a.copy() for n, a in w1.items()}
+    _run(packed, w1, 2, np.random.default_rng(1))
+    _run(plain, w2, 2, np.random.default_rng(1))
+    for w in (w1, w2):
+        w["d.W"] = w["d.W"] + 1.0
+    packed.state = {k: v * 2 for k, v in packed.state.items()}
+    plain.state = {k: v * 2 for k, v in plain.state.items()}
+    _run(packed, w1, 2, np.random.default_rng(2))
+    _run(plain, w2, 2, np.random.default_rng(2))
+    for n in w1:
+        assert np.array_equal(w1[n], w2[n]), n
+    for k in plain.state:
+        assert np.array_equal(packed.state[k], plain.state[k]), k
+
+
+def test_per_layer_rates_are_applied_per_parameter():
+    rng = np.random.default_rng(0)
+    w = _parameters(rng, np.float64)
+    before = {n: a.copy() for n, a in w.items()}
+    lrs = {n: (0.0 if n.startswith("c.") else 0.01) for n in w}  # a frozen layer
+    _run(optim.Adam(), w, 2, rng, lrs)
+    assert all(np.array_equal(w[n], before[n]) for n in ("c.W", "c.b"))
+    assert not np.array_equal(w["d.W"], before["d.W"])
 
 
 def test_adam_first_step_is_lr_times_the_sign():
