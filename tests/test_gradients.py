@@ -45,6 +45,9 @@ LAYER_ROWS = [
     ("input 7x9x2\navgpool 3x2", 2),  # tiles all but the last row and column
     ("input 7x7x2\navgpool 3x2 stride=2", 3),
     ("input 12x12x1\nconv 5x5x4 valid relu -> maxpool 4x4 -> dense 3 softmax", 2),
+    # a conv given only the rows its pooling reads (graph._crops), with an input gradient
+    ("input 14x14x1\nconv 3x3x2 valid tanh -> conv 3x3x3 valid stride=2 -> avgpool 2x3", 2),
+    ("input 12x11x2\nconv 2x2x3 valid dilation=2 -> maxpool 3", 2),
     # graphs: merges, a layer read by several, blocks and repeats
     ("input 5x5x2\na: conv 3x3x2 same tanh\nconv 1x1x2 same -> add(a) relu", 2),
     ("input 4\na: dense 4 tanh\ninput -> b: dense 4\nadd(a, b, input) sigmoid", 3),

@@ -64,6 +64,61 @@ def test_relu_stays_where_moving_it_would_change_something(spec):
     assert graph.acts == _as_written(graph)
 
 
+CROPPED = [  # (spec, the conv given fewer input rows and columns, and how many)
+    ("input 28x28x1\nconv 7x7x32 valid relu -> maxpool 4x4 -> dense 10", "conv1", (26, 26)),
+    ("input 14x14x1\nconv 3x3x2 valid tanh -> conv 3x3x3 valid stride=2 -> avgpool 2x3 "
+     "-> dense 2", "conv2", (9, 7)),  # a first layer and a strided one with an input gradient
+    ("input 12x11x2\nconv 2x2x3 valid dilation=2 -> maxpool 3 -> dense 2", "conv1", (11, 11)),
+    ("input 9x9x1\nconv 2x2x3 valid relu -> maxpool 3 stride=2 -> dense 3", "conv1", (8, 8)),
+]
+
+
+@pytest.mark.parametrize("spec,name,crop", CROPPED)
+def test_a_conv_computes_only_the_rows_its_pooling_reads(spec, name, crop):
+    """The outputs past a pooling's last window are not computed: the same result, and
+    the same gradients (the skipped outputs' are zero) up to the order of dW's sum."""
+    model = nnspec.compile(spec, dtype="float64")
+    graph = model.graph
+    assert graph.crops == {name: crop}
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5,) + graph.input_shape)
+    got = _run(graph, model.weights, x)
+    graph.crops = {}
+    want = _run(graph, model.weights, x)
+    np.testing.assert_allclose(got[0], want[0], rtol=1e-13, atol=1e-15)
+    assert got[1].keys() == want[1].keys()
+    for key in want[1]:
+        np.testing.assert_allclose(got[1][key], want[1][key], rtol=1e-12, atol=1e-14, err_msg=key)
+    np.testing.assert_allclose(got[2], want[2], rtol=1e-12, atol=1e-14)
+    assert got[2].shape == x.shape
+
+
+def test_a_cropped_conv_keeps_its_declared_shape():
+    model = nnspec.compile(CROPPED[0][0])
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "22x22x32" in lines[0]
+    x = np.random.default_rng(0).random((3, 28, 28, 1), dtype=np.float32)
+    model.graph.crops = {}
+    want = model.predict(x)
+    model.graph = nnspec.compile(CROPPED[0][0]).graph
+    np.testing.assert_allclose(model.predict(x), want, rtol=1e-5)
+
+
+@pytest.mark.parametrize("spec", [
+    "input 22x22x1\nconv 1x1x2 same -> maxpool 4 -> dense 2",  # padding: rows are not a crop
+    "input 22x22x1\nconv 1x1x2 valid -> maxpool 4",  # ... fine, but check the reader too
+    "input 22x22x1 -> a: conv 1x1x2 valid\na -> maxpool 4 -> b: dense 2\n"
+    "a -> c: dense 2\nadd(b, c)",  # read by a dense as well
+    "input 22x22x1\nconv 1x1x2 valid -> dense 2",  # a dense reads every row
+    "input 20x20x1\nconv 1x1x2 valid -> maxpool 4 -> dense 2",  # the windows tile it
+])
+def test_no_crop_where_every_output_row_is_read_or_padding_is(spec):
+    graph = nnspec.compile(spec).graph
+    want = {"conv1": (20, 20)} if spec.endswith("maxpool 4") else {}
+    assert graph.crops == want
+
+
 def _pass_sizes(graph, monkeypatch):
     sizes = []
     forward = graph.forward

@@ -68,6 +68,12 @@ class LayerType:
     state: tuple = ()  # short names of weights that are not trained
     owns_output: bool = False  # forward's output is a new array (or its own buffer), no view
     couples_batch: bool = False  # a sample's output depends on the others' (batch norm)
+    # reads(p, in_shape, out_shape) -> (rows, cols): the leading rows and columns of
+    # an HxWxC input that the layer's windows cover (pooling leaves the rest)
+    reads: Callable = None
+    # needs(p, rows, cols) -> (rows, cols): the leading input rows and columns that
+    # give the first rows x cols outputs; None where that is not a plain crop
+    needs: Callable = None
 
 
 class Mode:

@@ -211,4 +211,14 @@ def flops(p, in_shape, out_shape):
     return 2 * kh * kw * in_shape[-1] * int(np.prod(out_shape))
 
 
-LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, owns_output=True)
+def needs(p, rows, cols):
+    """A 'valid' conv's first rows x cols outputs read only the input's first
+    (rows - 1) * stride + span rows (and columns likewise)."""
+    if p["padding"] != "valid":
+        return None
+    (sh, sw), s = _span(p), p["stride"]
+    return (rows - 1) * s + sh, (cols - 1) * s + sw
+
+
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, owns_output=True,
+                  needs=needs)

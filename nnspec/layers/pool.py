@@ -142,8 +142,16 @@ def flops(p, in_shape, out_shape):
     return kh * kw * int(np.prod(out_shape))
 
 
-MAXPOOL = LayerType(_signature("maxpool"), shape, None, max_forward, max_backward, flops=flops)
-AVGPOOL = LayerType(_signature("avgpool"), shape, None, avg_forward, avg_backward, flops=flops)
+def reads(p, in_shape, out_shape):
+    """Rows and columns up to the end of the last window; the rest get no gradient."""
+    (kh, kw), (sh, sw) = p["window"], _stride(p)
+    return (out_shape[0] - 1) * sh + kh, (out_shape[1] - 1) * sw + kw
+
+
+MAXPOOL = LayerType(_signature("maxpool"), shape, None, max_forward, max_backward, flops=flops,
+                    reads=reads)
+AVGPOOL = LayerType(_signature("avgpool"), shape, None, avg_forward, avg_backward, flops=flops,
+                    reads=reads)
 
 
 # Global pooling: one value per channel (the last axis) over every other axis,
