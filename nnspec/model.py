@@ -14,7 +14,7 @@ from . import __version__, bundle, checkpoints, losses, shapes, summary, train
 from . import config as settings
 from .callbacks import LambdaCallback
 from .errors import BundleError, DataError, NNSpecError, SpecError
-from .graph import Graph
+from .graph import PREDICT_BATCH, Graph
 from .layers.base import Mode
 from .ir import TrainConfig
 from .parse import parse
@@ -266,7 +266,7 @@ class Model:
         return raw.astype(self.graph.dtype) * self.graph.dtype.type(self.preprocess["scale"]) \
             + self.graph.dtype.type(self.preprocess["offset"])
 
-    def predict(self, x, batch_size=256):
+    def predict(self, x, batch_size=PREDICT_BATCH):
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
         batch_size bounds how many samples one pass takes; passes are smaller
         where that keeps their arrays in the CPU's cache (graph.predict)."""
@@ -280,7 +280,7 @@ class Model:
         idx = self.predict(x).argmax(axis=-1)
         return [self.classes[i] for i in idx] if self.classes else idx
 
-    def evaluate(self, x, y, batch_size=256):
+    def evaluate(self, x, y, batch_size=PREDICT_BATCH):
         """{'loss': ..., 'accuracy' or 'mae': ...} on (x, y)."""
         x = self._inputs(x)
         return train.evaluate(self.graph, self.weights, x, self._targets(x, y),

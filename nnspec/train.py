@@ -15,6 +15,7 @@ import numpy as np
 
 from . import losses, metrics
 from .errors import NNSpecError
+from .graph import PREDICT_BATCH
 
 
 class TrainingDiverged(NNSpecError):
@@ -104,7 +105,7 @@ def objective(graph, weights, x, t, config, coefs, mode=True):
     return total + regularize(weights, grads, coefs), value, out, grads
 
 
-def evaluate(graph, weights, x, t, loss, names=(), batch_size=256):
+def evaluate(graph, weights, x, t, loss, names=(), batch_size=PREDICT_BATCH):
     """{'loss': ..., metric: ...} over (x, t) with t already as targets."""
     out = graph.predict(weights, x, batch_size)
     value, _, _ = losses.value_and_grad(loss, graph.output_activation,

@@ -159,6 +159,9 @@ def test_predict_keeps_batch_size_when_samples_are_small(monkeypatch):
     sizes.clear()
     model.predict(x, batch_size=3)
     assert max(sizes) == 3 and sum(sizes) == 1000
+    sizes.clear()
+    model.predict(np.concatenate([x, x, x]))  # by default up to PREDICT_BATCH a pass
+    assert sizes == [1024, 1024, 952]
 
 
 def test_reused_buffers_hand_a_smaller_batch_the_same_memory():
