@@ -119,13 +119,15 @@ def test_no_crop_where_every_output_row_is_read_or_padding_is(spec):
     assert graph.crops == want
 
 
-def _pass_sizes(graph, monkeypatch):
+def _pass_sizes(graph, monkeypatch, tails=None):
+    """The sizes of predict's passes over x (a list that fills as it runs), and in
+    `tails` those of its later stage, from the cut (graph._stages)."""
     sizes = []
     forward = graph.forward
 
-    def counted(weights, x, mode=None):
-        sizes.append(len(x))
-        return forward(weights, x, mode)
+    def counted(weights, x, mode=None, start=0, stop=None):
+        (sizes if start == 0 else tails).append(len(x))
+        return forward(weights, x, mode, start, stop)
     monkeypatch.setattr(graph, "forward", counted)
     return sizes
 
@@ -137,16 +139,48 @@ def test_predict_splits_a_batch_into_passes_that_fit_in_the_cache(monkeypatch):
     from nnspec import graph as graph_module
     model = nnspec.compile("input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> dense 10 softmax")
     x = np.random.default_rng(0).random((300, 28, 28, 1), dtype=np.float32)
-    sizes = _pass_sizes(model.graph, monkeypatch)
+    tails = []
+    sizes = _pass_sizes(model.graph, monkeypatch, tails)
     out = model.predict(x, batch_size=256)
     assert sizes[0] == 8  # the first call measures a sample
     assert sum(sizes[1:]) == 300 and max(sizes) <= 256
     assert model.graph.sample_bytes > 28 * 28 * 32 * 4  # the conv's output alone
     step = max(sizes[1:])
-    assert step == max(8, graph_module.PREDICT_CACHE_BYTES // model.graph.sample_bytes // 8 * 8)
+    head = sum(model.graph.node_bytes[n] for n in ("conv1", "maxpool1"))
+    assert step == max(8, graph_module.PREDICT_CACHE_BYTES // head // 8 * 8)
     assert step < 256
+    assert tails == []  # its dense weights (0.25 MB) are cheap to read again: one stage
     one_by_one = np.concatenate([model.predict(x[i:i + 1]) for i in range(0, 300, 37)])
     np.testing.assert_allclose(out[::37], one_by_one, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("spec,cut", [
+    ("input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> conv 3x3x64 same relu -> maxpool 2 "
+     "-> dense 128 relu -> dense 10 softmax", 3),  # after the last pooling, 64 samples fit
+    ("input 24x24x1 -> a: conv 3x3x16 same relu\na -> maxpool 2 -> flatten -> dense 256 relu "
+     "-> b: dense 4\na -> globalavgpool -> c: dense 4\nadd(b, c) softmax", 1),  # two branches
+    ("input 24x24x1 -> a: conv 3x3x16 same relu -> maxpool 2 -> b: conv 3x3x16 same\n"
+     "b -> flatten -> dense 256 relu -> c: dense 4\nb -> globalmaxpool -> d: dense 4\n"
+     "add(c, d) softmax", 3),
+    ("input 24x24x1 -> a: conv 3x3x16 same relu -> maxpool 2 -> conv 3x3x16 same -> upsample 2 "
+     "-> b: conv 3x3x16 same\nadd(a, b) -> maxpool 4 -> dense 256 relu -> dense 4 softmax", 6),
+    ("input 16x16x1\nconv 3x3x2 same tanh -> conv 3x3x3 valid tanh -> dense 100 relu "
+     "-> dense 4 softmax", 0),  # dense weights of 0.5 MB: as cheap to read again as to hand over
+])
+def test_predict_runs_convolutions_and_dense_layers_in_passes_of_their_own_size(spec, cut):
+    """After the convolutions, whose passes take a few samples to stay in the cache,
+    the dense layers take batch_size at a time; the outputs are those of the whole
+    graph run pass by pass."""
+    model = nnspec.compile(spec, dtype="float64")
+    graph = model.graph
+    x = np.random.default_rng(0).random((100,) + graph.input_shape)
+    got = model.predict(x, batch_size=64)
+    stages = graph._stages(model.weights, 64)
+    assert stages[0] == cut and (cut == 0 or stages[1] < stages[2] == 64)
+    names = {n.name for n in graph.nodes[cut:]} | {graph.nodes[cut - 1].name if cut else "input"}
+    assert all(src in names for n in graph.nodes[cut:] for src in n.inputs)
+    one_by_one = np.concatenate([model.predict(x[i:i + 1]) for i in range(len(x))])
+    np.testing.assert_allclose(got, one_by_one, rtol=1e-12, atol=1e-15)
 
 
 def test_predict_keeps_batch_size_when_samples_are_small(monkeypatch):
