@@ -30,9 +30,10 @@ class Optimizer:
     """`update(name, w, g, lr)` does one parameter's arithmetic. Where that is
     elementwise with a scalar lr (FLAT) and every parameter has the same rate,
     step() runs it once over all parameters packed end to end (name ALL):
-    numpy pays a few microseconds a call, and a dozen calls per parameter
-    were most of Adam's time on small networks (0.25 ms a step for the MNIST
-    CNN's six arrays, 0.15 ms packed). The weights and state arrays then
+    numpy pays about a microsecond a call, and a dozen calls per parameter
+    were most of Adam's time on small networks (the MLP of benchmarks/ trains
+    1.2x faster packed; where the arrays are large, memory bounds the update
+    and packing gains little). The weights and state arrays then
     become views of the packed vectors (_Packing), updated in place from then
     on; state keeps its per-parameter names and shapes for checkpoints."""
 
