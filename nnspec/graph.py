@@ -264,16 +264,15 @@ def _crops(nodes, params, shapes, output):
     for n in nodes:
         after = readers.get(n.name, [])
         needs = REGISTRY[n.kind].needs
-        if needs is None or n.name == output or len(after) != 1:
+        reads = REGISTRY[after[0].kind].reads if len(after) == 1 else None
+        if needs is None or reads is None or n.name == output:
             continue
-        reads = REGISTRY[after[0].kind].reads
         out = shapes[n.name]
-        if reads is None:
-            continue
         rows, cols = reads(params[after[0].name], out, shapes[after[0].name])
-        if (rows, cols) != tuple(out[:2]):
-            crops[n.name] = needs(params[n.name], rows, cols)
-    return {name: crop for name, crop in crops.items() if crop is not None}
+        crop = needs(params[n.name], rows, cols) if (rows, cols) != tuple(out[:2]) else None
+        if crop is not None:
+            crops[n.name] = crop
+    return crops
 
 
 def _activations(nodes, params, output):

@@ -101,6 +101,13 @@ def _finite(x, what):
         raise DataError(f"{what} contains NaN or infinite values")
 
 
+def _check_pass_size(what, batch_size):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+            or batch_size < 1:
+        raise DataError(f"{what}: batch_size must be a whole number of at least 1, "
+                        f"got {batch_size!r}")
+
+
 def _check_history(history):
     for key, values in history.items():
         if not isinstance(key, str) or not isinstance(values, list) or not all(
@@ -270,6 +277,7 @@ class Model:
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
         batch_size bounds how many samples one pass takes; passes are smaller
         where that keeps their arrays in the CPU's cache (graph.predict)."""
+        _check_pass_size("predict", batch_size)
         # checked part by part: a pass over all of x first, which the passes then
         # read again from memory, cost 11% of the MLP benchmark's inference
         return self.graph.predict(self.weights, self._inputs(x, finite=False), batch_size,
@@ -282,6 +290,7 @@ class Model:
 
     def evaluate(self, x, y, batch_size=PREDICT_BATCH):
         """{'loss': ..., 'accuracy' or 'mae': ...} on (x, y)."""
+        _check_pass_size("evaluate", batch_size)
         x = self._inputs(x)
         return train.evaluate(self.graph, self.weights, x, self._targets(x, y),
                               self.config.loss, self.config.metrics, batch_size)

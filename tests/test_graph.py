@@ -156,7 +156,7 @@ def test_predict_splits_a_batch_into_passes_that_fit_in_the_cache(monkeypatch):
 
 @pytest.mark.parametrize("spec,cut", [
     ("input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> conv 3x3x64 same relu -> maxpool 2 "
-     "-> dense 128 relu -> dense 10 softmax", 3),  # after the last pooling, 64 samples fit
+     "-> dense 128 relu -> dense 10 softmax", 3),  # from the last pooling on, 64 samples fit
     ("input 24x24x1 -> a: conv 3x3x16 same relu\na -> maxpool 2 -> flatten -> dense 256 relu "
      "-> b: dense 4\na -> globalavgpool -> c: dense 4\nadd(b, c) softmax", 1),  # two branches
     ("input 24x24x1 -> a: conv 3x3x16 same relu -> maxpool 2 -> b: conv 3x3x16 same\n"

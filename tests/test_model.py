@@ -98,6 +98,16 @@ def test_predict_names_non_finite_inputs_in_any_pass(rng, row, value):
             call(x)
 
 
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True])
+def test_predict_and_evaluate_name_a_bad_batch_size(rng, batch_size):
+    model = nnspec.compile(TINY)
+    x = rng.random((3, 6, 6, 1))
+    for call, what in ((lambda: model.predict(x, batch_size=batch_size), "predict"),
+                       (lambda: model.evaluate(x, [0, 1, 2], batch_size=batch_size), "evaluate")):
+        with pytest.raises(nnspec.DataError, match=f"^{what}: batch_size must be a whole number"):
+            call()
+
+
 def test_summary_lists_every_layer():
     lines = []
     nnspec.compile(MODELS / "shapes.nn").summary(print_fn=lines.append)
