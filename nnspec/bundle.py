@@ -8,17 +8,17 @@ object dtype, no code: loading parses the spec text with the one grammar.
 docs/bundle-format.md is the specification.
 """
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 
 import msgpack
 import numpy as np
 
+from . import fileio
 from .errors import BundleError
+from .fileio import shown
 
 FORMAT = "nnspec-bundle"
-VERSION = (1, 1)
+VERSION = (1, 2)  # 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py)
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64, "<i4": np.int32,
           "|u1": np.uint8}
 
@@ -51,48 +51,26 @@ def decode_array(obj, field):
 
 
 def save(path, document):
-    """Write the document atomically: a temporary file beside the target,
-    flushed and fsynced, then renamed over it. A crash leaves the old file."""
+    """Write the document atomically (fileio.write_atomic): a crash, Ctrl-C or
+    SIGTERM mid-write leaves the previous file whole."""
     payload = msgpack.packb(document, use_bin_type=True)
     outer = msgpack.packb({"format": FORMAT, "version": list(VERSION),
                            "sha256": hashlib.sha256(payload).hexdigest(),
                            "payload": payload}, use_bin_type=True)
-    write_atomic(path, outer)
+    fileio.write_atomic(path, outer, BundleError)
 
 
-def write_atomic(path, data):
-    """Write bytes to path: a temporary file beside the target, flushed and
-    fsynced, then renamed over it. A crash or Ctrl-C leaves the old file."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as e:
-        raise BundleError(f"{path}: cannot write: {e.strerror}") from None
-    try:
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a bundle is an ordinary file
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dfd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+class _DuplicateKey(ValueError):
+    pass
 
 
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def _no_duplicates(pairs):
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))
+        raise _DuplicateKey(f"the key {shown(key)} appears twice in one map")
+    return out
 
 
 def _unpack(data, field):
@@ -100,11 +78,15 @@ def _unpack(data, field):
     try:
         return msgpack.unpackb(data, raw=False, strict_map_key=True, use_list=True,
                                max_bin_len=n, max_str_len=n, max_array_len=n,
-                               max_map_len=n, max_ext_len=0, timestamp=0)
+                               max_map_len=n, max_ext_len=0, timestamp=0,
+                               object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as e:
+        raise BundleError(f"{field}: {e}") from None
     except BaseException as e:  # msgpack raises several types, incl. RecursionError
         if isinstance(e, (KeyboardInterrupt, SystemExit)):
             raise
-        raise BundleError(f"{field}: not valid msgpack ({type(e).__name__}: {e})") from None
+        raise BundleError(f"{field}: not valid msgpack ({type(e).__name__}: "
+                          f"{shown(e)})") from None
 
 
 def read(path):
@@ -113,23 +95,22 @@ def read(path):
     Checks format, version and digest. Minor versions only add optional keys,
     so keys a reader does not know are errors only in files of its own minor."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise BundleError(f"{path}: cannot read: {e.strerror}") from None
+    data = fileio.read_bytes(path, BundleError, what="bundle")
     outer = _unpack(data, "bundle")
     if not isinstance(outer, dict) or outer.get("format") != FORMAT:
-        raise BundleError(f"{path}: not an nnspec bundle")
+        raise BundleError(f"{shown(path)}: not an nnspec bundle")
     version = outer.get("version")
-    if not isinstance(version, list) or len(version) != 2 or not all(type(v) is int for v in version):
-        raise BundleError(f"bundle.version: {version!r} is not [major, minor]")
+    if not isinstance(version, list) or len(version) != 2 or not all(
+            type(v) is int and 0 <= v < 1 << 16 for v in version) or version[0] < 1:
+        raise BundleError(f"bundle.version: {shown(version)} is not [major, minor] of a "
+                          "released format")
     if version[0] > VERSION[0]:
-        raise BundleError(f"{path}: bundle format {version[0]}.{version[1]} was written by a "
+        raise BundleError(f"{shown(path)}: bundle format {version[0]}.{version[1]} was written by a "
                           f"newer nnspec; this one reads format {VERSION[0]}.x")
     check_map(outer, "bundle", {"format": str, "version": list, "sha256": str,
                                 "payload": bytes}, allow_extra=tuple(version) > VERSION)
     if hashlib.sha256(outer["payload"]).hexdigest() != outer["sha256"]:
-        raise BundleError(f"{path}: checksum mismatch; the file is corrupt")
+        raise BundleError(f"{shown(path)}: checksum mismatch; the file is corrupt")
     doc = _unpack(outer["payload"], "payload")
     if not isinstance(doc, dict):
         raise BundleError("payload: not a map")
@@ -145,14 +126,14 @@ def check_map(obj, field, types, optional=(), allow_extra=False):
         if key not in obj:
             if key in optional:
                 continue
-            raise BundleError(f"{field}: missing key {key!r}")
+            raise BundleError(f"{field}: missing key {shown(repr(key))}")
         value = obj[key]
         if not isinstance(value, kind) or (kind in (int, float) and isinstance(value, bool)):
             raise BundleError(f"{field}.{key}: expected {_type_name(kind)}, "
                               f"found {type(value).__name__}")
     extra = sorted(set(obj) - set(types), key=str)
     if extra and not allow_extra:
-        raise BundleError(f"{field}: unexpected key {extra[0]!r}")
+        raise BundleError(f"{field}: unexpected key {shown(repr(extra[0]))}")
 
 
 def _type_name(kind):

@@ -18,9 +18,11 @@ optionally with a suffix (`conv1.W/m`); each array must have its parameter's
 shape. `position` is set when Ctrl-C stopped training inside an epoch: the
 generator's state at that epoch's start and the batches already done.
 """
+import math
+
 import numpy as np
 
-from . import bundle
+from . import bundle, metrics
 from .errors import BundleError
 from .train import Position
 
@@ -113,24 +115,55 @@ def overrides(doc, allow_extra=False):
     return out
 
 
-def _decode_state(model, states, field):
-    """{key: encoded array} for parameters -> {key: array of the model's dtype}."""
+def _parameter_of(declared, key):
+    """A state key -> its parameter. Keys are `<param>/<slot>`, or a bare parameter
+    name; parameter names hold '/' themselves inside blocks (`res1/conv1.W/m`),
+    so the slot is what follows the last '/'."""
+    if key in declared:
+        return key
+    param, _, slot = key.rpartition("/")
+    return param if slot and param in declared else None
+
+
+def _decode_state(model, states, field, slots=True):
+    """{key: encoded array} for parameters -> {key: array of the model's dtype}.
+    slots=False: the keys must be trained parameters' names themselves."""
     out = {}
+    declared = model.graph.declared
     for key, value in states.items():
-        param = str(key).split("/", 1)[0]
-        if param not in model.weights:
-            raise BundleError(f"{field}: {key!r} is not a parameter's state")
+        param = _parameter_of(declared, key) if slots else key
+        if param not in model.graph.trainable:
+            raise BundleError(f"{field}: {bundle.shown(repr(key))} is not a trained parameter"
+                              + ("'s state" if slots else ""))
         arr = bundle.decode_array(value, f"{field}.{key}")
-        if arr.shape != model.weights[param].shape:
+        if arr.shape != declared[param][0]:
             raise BundleError(f"{field}.{key}: shape {list(arr.shape)}, the "
-                              f"parameter has {list(model.weights[param].shape)}")
+                              f"parameter has {list(declared[param][0])}")
         out[key] = arr.astype(model.graph.dtype)
     return out
 
 
-def decode(model, doc, allow_extra=False):
+def _momentum_as_gradients(model, state, version):
+    """SGD momentum of format 1.1 and before held steps (v = mu v - lr g, the Keras
+    form); nnspec now keeps PyTorch's buffer of gradients (b = mu b + g, w -= lr b).
+    Under a constant rate v = -lr b, so b = -v / lr with the rate of the last update."""
+    if version > (1, 1):
+        return state
+    from .train import coefficients
+    rates = coefficients(model.graph, model.weights, model.config, "lr" not in model.overrides)
+    factor = model.schedule.factor(max(model.optimizer.t - 1, 0), max(model.epoch - 1, 0))
+    out = {}
+    for key, v in state.items():
+        param = _parameter_of(model.graph.declared, key)
+        lr = rates[param][0] * factor
+        out[param + "/b"] = -v / v.dtype.type(lr) if lr else np.zeros_like(v)
+    return out
+
+
+def decode(model, doc, version):
     """Restore optimizer, schedule, position, early stopping, epoch and RNG into a
-    freshly loaded model, checking each."""
+    freshly loaded model, checking each. version: the file's (major, minor)."""
+    allow_extra = version > bundle.VERSION
     optional = ("step", "schedule", "position", "stopper", "overrides")
     bundle.check_map(doc, FIELD, {"epoch": int, "optimizer": dict, "rng": dict, "step": int,
                                   "schedule": dict, "position": (dict, type(None)),
@@ -146,12 +179,13 @@ def decode(model, doc, allow_extra=False):
         raise BundleError(f"{FIELD}.optimizer.name: {opt['name']!r}, but the spec trains with "
                           f"{model.config.optimizer!r}")
     state = _decode_state(model, opt["state"], f"{FIELD}.optimizer.state")
-    if opt["name"] == "sgd":  # format 1.0 keyed momentum by the bare parameter name
-        state = {k if "/" in k else k + "/v": v for k, v in state.items()}
-    model.optimizer.state = state
     model.optimizer.t = doc.get("step", 0)
+    model.epoch = doc["epoch"]
     if "schedule" in doc:
         _decode_schedule(model, doc["schedule"], allow_extra)
+    if opt["name"] == "sgd":
+        state = _momentum_as_gradients(model, state, version)
+    model.optimizer.state = state
     model.shuffle_rng = np.random.Generator(np.random.PCG64())
     model.shuffle_rng.bit_generator.state = _decode_rng(doc["rng"], f"{FIELD}.rng", allow_extra)
     position = doc.get("position")
@@ -159,9 +193,13 @@ def decode(model, doc, allow_extra=False):
         field = f"{FIELD}.position"
         bundle.check_map(position, field, {"batch": int, "rng": dict, "sums": dict},
                          allow_extra=allow_extra)
-        if position["batch"] < 1 or not all(isinstance(v, (int, float))
-                                             for v in position["sums"].values()):
-            raise BundleError(f"{field}: not a position inside an epoch")
+        sums = position["sums"]
+        keys = {"loss", "seen", *metrics.resolve(model.config.metrics, model.graph.output_shape[-1],
+                                                 model.config.loss)}
+        if position["batch"] < 1 or set(sums) != keys or not all(
+                _number(v) and v >= 0 for v in sums.values()):
+            raise BundleError(f"{field}: not a position inside an epoch (sums of "
+                              f"{', '.join(sorted(keys))})")
         model.position = Position(position["batch"],
                                   _decode_rng(position["rng"], f"{field}.rng", allow_extra),
                                   dict(position["sums"]))
@@ -170,9 +208,11 @@ def decode(model, doc, allow_extra=False):
         stopper = doc["stopper"]
         bundle.check_map(stopper, field, {"best": float, "wait": int, "best_epoch": int,
                                           "weights": dict}, allow_extra=allow_extra)
-        model.stopper.load({**stopper, "weights": _decode_state(model, stopper["weights"],
-                                                                f"{field}.weights")})
-    model.epoch = doc["epoch"]
+        weights = _decode_state(model, stopper["weights"], f"{field}.weights", slots=False)
+        if weights and set(weights) != set(model.graph.trainable) or math.isnan(stopper["best"]) \
+                or stopper["wait"] < 0 or not 0 <= stopper["best_epoch"] <= doc["epoch"]:
+            raise BundleError(f"{field}: not an early-stopping state of this network")
+        model.stopper.load({**stopper, "weights": weights})
 
 
 def _decode_schedule(model, doc, allow_extra):
@@ -183,6 +223,13 @@ def _decode_schedule(model, doc, allow_extra):
         raise BundleError(f"{field}.name: {doc['name']!r}, but the spec's schedule is {want!r}")
     expected = model.schedule.state
     state = doc["state"]
-    if set(state) != set(expected) or not all(isinstance(v, (int, float)) for v in state.values()):
-        raise BundleError(f"{field}.state: expected numbers for {sorted(expected) or 'nothing'}")
+    if set(state) != set(expected) or not all(
+            _number(v) and (v >= 0 if isinstance(expected[k], int) else not math.isnan(v))
+            and isinstance(v, int) >= isinstance(expected[k], int) for k, v in state.items()):
+        raise BundleError(f"{field}.state: expected numbers for {sorted(expected) or 'nothing'} "
+                          "(counts as whole numbers of at least 0)")
     model.schedule.load(state)
+
+
+def _number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

@@ -118,7 +118,7 @@ def _compile(args):
 def _fmt(args):
     from pathlib import Path
 
-    from .bundle import write_atomic
+    from .fileio import write_atomic
     from .errors import SpecError
     from .fmt import fmt
     unformatted = []

@@ -11,7 +11,7 @@ import numpy as np
 from . import activations, losses, parallel, summary
 from .errors import ShapeError
 from .layers import REGISTRY
-from .layers.base import Mode
+from .layers.base import ROLES, Mode
 from .printer import describe
 
 # Inference splits a batch into chunks whose arrays fit in about this much
@@ -47,6 +47,27 @@ class Graph:
         self.node_bytes = None  # ... and each node's part of it
         self.sample_flops = sum(summary.flops(self, n) for n in self.nodes)  # forward
         self.couples_batch = any(REGISTRY[n.kind].couples_batch for n in self.nodes)
+        # every parameter as its layer declares it, before any array exists:
+        # {full name: (shape, role)}, in node order; and each node's (short, full) names
+        self.declared, self.keys = {}, {}
+        for node in self.nodes:
+            self.keys[node.name] = []
+            for short, shape, role in self._declare(node):
+                full = f"{node.name}.{short}"
+                self.declared[full] = (tuple(shape), role)
+                self.keys[node.name].append((short, full))
+        self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role][2])
+        self.roles = {k: role for k, (_, role) in self.declared.items()}
+
+    def _declare(self, node):
+        layer = REGISTRY[node.kind]
+        if layer.weights is None:
+            return ()
+        return layer.weights(self.params[node.name], self._in_shape(node, layer))
+
+    def _in_shape(self, node, layer):
+        return [self.shapes[s] for s in node.inputs] if layer.merge else \
+            self.shapes[node.inputs[0]]
 
     def init(self, rng):
         """Fresh weights: {'conv1.W': array, ...}, drawn in node order from rng."""
@@ -55,25 +76,21 @@ class Graph:
             layer = REGISTRY[node.kind]
             if layer.init is None:
                 continue
-            in_shape = [self.shapes[s] for s in node.inputs] if layer.merge else \
-                self.shapes[node.inputs[0]]
             try:
-                own = layer.init(self.params[node.name], in_shape, rng, self.dtype)
+                own = layer.init(self.params[node.name], self._in_shape(node, layer), rng,
+                                 self.dtype)
             except MemoryError as e:  # a spec can ask for any size; say which layer
                 loc = node.loc
                 raise ShapeError(f"{node.name}: {describe(node)} has more weights than fit in "
                                  f"memory ({e})", loc.line if loc else None,
                                  loc.column if loc else None) from None
-            for key, value in own.items():
-                weights[f"{node.name}.{key}"] = value
-        self.keys = {n.name: [(k.rsplit(".", 1)[1], k) for k in weights
-                              if k.rsplit(".", 1)[0] == n.name] for n in self.nodes}
-        self.trainable = tuple(k for n in self.nodes for short, k in self.keys[n.name]
-                               if short not in REGISTRY[n.kind].state)
+            for short, full in self.keys[node.name]:
+                weights[full] = own.pop(short)
+            assert not own, f"{node.kind}.init made weights it does not declare: {list(own)}"
         return weights
 
     def _own(self, weights, name):
-        """The node's weights by short name ('W', 'b'); keys are fixed once init has run."""
+        """The node's weights by short name ('W', 'b'), as the layer declares them."""
         return {short: weights[full] for short, full in self.keys[name]}
 
     def forward(self, weights, x, mode=None, start=0, stop=None):

@@ -14,6 +14,7 @@ from . import __version__, bundle, checkpoints, losses, shapes, summary, train
 from . import config as settings
 from .callbacks import LambdaCallback
 from .errors import BundleError, DataError, NNSpecError, SpecError
+from .fileio import shown
 from .graph import PREDICT_BATCH, Graph
 from .layers.base import Mode
 from .ir import TrainConfig
@@ -61,39 +62,66 @@ def load(path):
     if doc["dtype"] not in DTYPES:
         raise BundleError(f"payload.dtype: {doc['dtype']!r} is not one of {', '.join(DTYPES)}")
     overrides = checkpoints.overrides(doc.get("checkpoint"), newer_minor)
+    source = f"{shown(path)}:spec"
     try:
-        network = parse(doc["spec"], f"{path}:spec")
-        model = Model(network, doc["spec"], f"{path}:spec", dtype=doc["dtype"], **overrides)
+        network = parse(doc["spec"], source)
+        # the weights are checked against the shapes the spec declares before the
+        # model is built, so a small file cannot make nnspec allocate a large one
+        graph = Graph(network, shapes.infer(network), doc["dtype"])
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
-    expected = model.weights
-    stored = doc["weights"]
-    for name in sorted(set(stored) | set(expected)):
-        if name not in expected:
-            raise BundleError(f"payload.weights: {name!r} is not a parameter of the stored spec")
-        if name not in stored:
-            raise BundleError(f"payload.weights: parameter {name!r} is missing")
-    weights = {}
-    for name, want in expected.items():
-        field = f"payload.weights.{name}"
-        arr = bundle.decode_array(stored[name], field)
-        if arr.shape != want.shape or arr.dtype != want.dtype:
-            raise BundleError(f"{field}: found {arr.dtype} {list(arr.shape)}, the spec needs "
-                              f"{want.dtype} {list(want.shape)}")
-        weights[name] = arr
-    model.weights = weights
+    weights = _stored_weights(doc["weights"], graph)
+    try:
+        model = Model(network, doc["spec"], source, dtype=doc["dtype"], weights=weights,
+                      **overrides)
+    except NNSpecError as e:
+        raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
     classes = doc["classes"]
-    if classes is not None and not all(isinstance(c, str) for c in classes):
-        raise BundleError("payload.classes: expected a list of strings")
+    if classes is not None and (not all(isinstance(c, str) for c in classes)
+                                or len(classes) != _class_count(graph)):
+        raise BundleError(f"payload.classes: expected a list of {_class_count(graph)} names, "
+                          "one per output")
     model.classes = tuple(classes) if classes is not None else None
-    model.preprocess = {k: doc["preprocess"][k] for k in ("scale", "offset")}
+    preprocess = {k: doc["preprocess"][k] for k in ("scale", "offset")}
+    if not all(np.isfinite(v) for v in preprocess.values()):
+        raise BundleError("payload.preprocess: scale and offset must be finite numbers")
+    model.preprocess = preprocess
     model.history = _check_history(doc["history"])
     if "checkpoint" in doc:
-        checkpoints.decode(model, doc["checkpoint"], newer_minor)
+        checkpoints.decode(model, doc["checkpoint"], version)
     model.meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     model.meta["format"] = ".".join(map(str, version))
     model.meta["checkpoint"] = "checkpoint" in doc
     return model
+
+
+def _stored_weights(stored, graph):
+    """payload.weights -> {name: array}, each of the shape and dtype its layer declares,
+    and finite."""
+    declared = graph.declared
+    for name in sorted(set(stored) | set(declared), key=str):
+        if name not in declared:
+            raise BundleError(f"payload.weights: {shown(repr(name))} is not a parameter of the "
+                              "stored spec")
+        if name not in stored:
+            raise BundleError(f"payload.weights: parameter {name!r} is missing")
+    weights = {}
+    for name, (shape, _) in declared.items():
+        field = f"payload.weights.{name}"
+        arr = bundle.decode_array(stored[name], field)
+        if arr.shape != shape or arr.dtype != graph.dtype:
+            raise BundleError(f"{field}: found {arr.dtype} {list(arr.shape)}, the spec needs "
+                              f"{graph.dtype} {list(shape)}")
+        if not np.isfinite(arr).all():
+            raise BundleError(f"{field}: holds NaN or infinite values")
+        weights[name] = arr
+    return weights
+
+
+def _class_count(graph):
+    """How many class names a model's outputs take: one per unit, two for one sigmoid."""
+    units = graph.output_shape[-1]
+    return 2 if units == 1 else units
 
 
 def _finite(x, what):
@@ -117,7 +145,9 @@ def _check_history(history):
 
 
 class Model:
-    def __init__(self, network, text, source="<spec>", dtype=None, seed=None, **overrides):
+    def __init__(self, network, text, source="<spec>", dtype=None, seed=None, weights=None,
+                 **overrides):
+        """weights: the parameters, as load() checked them; None draws fresh ones."""
         if dtype is None:
             dtype = network.train.dtype if network.train and network.train.dtype else "float32"
             if dtype not in DTYPES:
@@ -139,10 +169,12 @@ class Model:
         self.configure(seed=seed, **overrides)
         # init, shuffle, data, and the random numbers of training passes (dropout)
         self._seeds = np.random.SeedSequence(self.config.seed).spawn(4)
-        try:
-            self.weights = self.graph.init(np.random.default_rng(self._seeds[0]))
-        except SpecError as e:
-            raise e.located(source, text)
+        if weights is None:
+            try:
+                weights = self.graph.init(np.random.default_rng(self._seeds[0]))
+            except SpecError as e:
+                raise e.located(source, text)
+        self.weights = weights
         self.optimizer = settings.optimizer(self.config)
         self.schedule = settings.schedule(self.config)
         self.stopper = settings.stopper(self.config)  # early stopping, from the train block
@@ -195,6 +227,9 @@ class Model:
             loc = self.config.loc("data")
             where = f"{self.source}:{loc.line}:{loc.column}" if loc else self.source
             raise DataError(f"{where}: {e}") from None
+        if splits.classes is not None and len(splits.classes) != _class_count(self.graph):
+            raise DataError(f"{self.source}: the data names {len(splits.classes)} classes, but "
+                            f"the model has {self.graph.output_shape[-1]} outputs")
         self.classes = splits.classes
         self.preprocess = dict(splits.preprocess or IDENTITY)
         return splits
@@ -285,7 +320,9 @@ class Model:
 
     def predict_classes(self, x):
         """Predicted class per sample: names where the model knows them, else indices."""
-        idx = self.predict(x).argmax(axis=-1)
+        out = self.predict(x)
+        # one output is a probability of the second class (a sigmoid), not a score
+        idx = (out[..., 0] > 0.5).astype(np.int64) if out.shape[-1] == 1 else out.argmax(axis=-1)
         return [self.classes[i] for i in idx] if self.classes else idx
 
     def evaluate(self, x, y, batch_size=PREDICT_BATCH):

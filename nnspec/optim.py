@@ -39,6 +39,9 @@ class Optimizer:
 
     OPTIONS = ()
     FLAT = True
+    # the parameters that decoupled weight decay reaches (AdamW): the trainer sets
+    # them from the roles their layers declare (layers.base.ROLES), weight matrices
+    decayed = frozenset()
 
     def __init__(self):
         self.state = {}
@@ -142,7 +145,13 @@ class _Packing:
 
 
 class SGD(Optimizer):
-    """v = momentum * v - lr * g;  w += v   (Nesterov: w += momentum * v - lr * g)."""
+    """b = momentum * b + g;  w -= lr * b   (Nesterov: w -= lr * (g + momentum * b)).
+
+    PyTorch's form (torch.optim.SGD, dampening 0): the buffer holds gradients,
+    not steps, so a schedule that changes lr scales the whole step at once.
+    The Keras form (v = momentum * v - lr * g) agrees only while lr is constant;
+    checkpoints of format 1.1 and before stored that v, and resuming one turns
+    it into b = -v / lr (checkpoints.py)."""
 
     OPTIONS = ("momentum", "nesterov")
 
@@ -157,13 +166,13 @@ class SGD(Optimizer):
         if self.momentum == 0.0:
             w -= lr * g
             return
-        v = self.slot(name + "/v", w)
-        v *= self.momentum
-        v -= lr * g
+        b = self.slot(name + "/b", w)
+        b *= self.momentum
+        b += g
         if self.nesterov:
-            w += self.momentum * v - lr * g
+            w -= lr * (g + self.momentum * b)
         else:
-            w += v
+            w -= lr * b
 
 
 class Adagrad(Optimizer):
@@ -249,8 +258,9 @@ class Adam(Optimizer):
 
 class AdamW(Adam):
     """Adam with decoupled weight decay (Loshchilov & Hutter): w -= lr * decay * w
-    before the Adam step. Decay applies to weights (`.W`), not biases or norms,
-    as nnspec's l1/l2 do."""
+    before the Adam step. Decay reaches the parameters in `decayed`: the trainer
+    names every weight matrix (kernels, recurrent kernels, embedding tables),
+    not biases or norms, as nnspec's l1/l2 do."""
 
     OPTIONS = Adam.OPTIONS + ("weight_decay",)
 
@@ -262,7 +272,7 @@ class AdamW(Adam):
         if self.weight_decay:
             parts = self._packing.views.items() if name == ALL else [(name, w)]
             for part, array in parts:
-                if part.endswith(".W"):
+                if part in self.decayed:
                     array *= 1 - lr * self.weight_decay
         super().update(name, w, g, lr)
 

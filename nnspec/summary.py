@@ -38,8 +38,7 @@ def table(graph, weights):
                                                                    else ())
     rows, total_flops = [head], 0
     for node in network.nodes:
-        n = sum(int(np.prod(v.shape)) for k, v in weights.items()
-                if k.rsplit(".", 1)[0] == node.name)
+        n = sum(int(weights[k].size) for _, k in graph.keys.get(node.name, ()))
         f = flops(graph, node) if node.kind != "input" else 0
         total_flops += f
         row = (node.name, format_node(node), fmt_shape(graph.shapes[node.name]), f"{n:,}",

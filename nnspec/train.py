@@ -16,6 +16,7 @@ import numpy as np
 from . import losses, metrics
 from .errors import NNSpecError
 from .graph import PREDICT_BATCH
+from .layers.base import ROLES
 
 
 class TrainingDiverged(NNSpecError):
@@ -38,23 +39,21 @@ class Position:
 
 def coefficients(graph, weights, config, layer_lr=True):
     """Per-parameter (lr, l1, l2): a layer's own options, else the train block's.
-    Weights take l1/l2, biases l1_bias/l2_bias; other parameters no penalty.
+    Which penalty options reach a parameter is its role's (layers.base.ROLES):
+    weight matrices take l1/l2, biases l1_bias/l2_bias, the rest none.
     layer_lr=False gives every layer the config's lr (an lr override does)."""
     out = {}
-    for name in graph.trainable:
-        layer, key = name.rsplit(".", 1)
-        p = graph.params[layer]
+    for node in graph.nodes:
+        p = graph.params[node.name]
 
         def pick(option):
             return p[option] if p.get(option) is not None else getattr(config, option)
 
         lr = pick("lr") if layer_lr else config.lr
-        if key == "W":
-            out[name] = (lr, pick("l1"), pick("l2"))
-        elif key == "b":
-            out[name] = (lr, pick("l1_bias"), pick("l2_bias"))
-        else:
-            out[name] = (lr, 0.0, 0.0)
+        for _, name in graph.keys[node.name]:
+            penalties, _, trained = ROLES[graph.roles[name]]
+            if trained:
+                out[name] = (lr,) + (tuple(pick(o) for o in penalties) or (0.0, 0.0))
     return out
 
 
@@ -154,6 +153,7 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=()):
     infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C."""
     graph, weights, config = model.graph, model.weights, model.config
     coefs = coefficients(graph, weights, config, "lr" not in model.overrides)
+    model.optimizer.decayed = frozenset(k for k in coefs if ROLES[graph.roles[k]][1])
     found = metrics.resolve(config.metrics, graph.output_shape[-1], config.loss)
     n = len(x)
     batches = math.ceil(n / batch_size)

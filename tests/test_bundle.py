@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec import bundle, cli
+from nnspec import bundle, cli, fileio
 
 from conftest import MODELS
 
@@ -210,7 +210,7 @@ def test_save_is_atomic_on_failure(tmp_path, monkeypatch):
     def interrupted(*args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bundle.os, "replace", interrupted)
+    monkeypatch.setattr(fileio.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         nnspec.compile(SPEC, seed=9).save(path)
     assert path.read_bytes() == before
@@ -226,13 +226,13 @@ def test_bundles_get_ordinary_file_permissions(tmp_path):
 
 _SAVER = textwrap.dedent("""
     import os, sys, nnspec
-    from nnspec import bundle
+    from nnspec import fileio
     path, ready = sys.argv[1], sys.argv[2]
     real_fsync = os.fsync
     def fsync(fd):  # announce that the new bundle is half written, then linger
         open(ready, "w").close()
         import time; time.sleep(30)
-    bundle.os.fsync = fsync
+    fileio.os.fsync = fsync
     nnspec.compile("input 300\\ndense 300 relu -> dense 10 softmax", seed=2).save(path)
 """)
 
@@ -253,6 +253,9 @@ def test_killing_a_save_midway_leaves_the_old_bundle(tmp_path):
     loaded = nnspec.load(path)
     for k, v in old.weights.items():
         np.testing.assert_array_equal(loaded.weights[k], v)
+    assert len(list(tmp_path.glob(".m.nnb.*.tmp"))) == 1  # the killed writer's half file
+    old.save(path)  # the next save of the same file clears what a dead writer left
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.nnb", "ready"]
 
 
 def test_pinned_bundle_from_format_1_0_still_loads():
@@ -307,7 +310,7 @@ def test_malformed_checkpoints_are_bundle_errors(tmp_path, rng):
         "rng state not digits": (lambda o, d: d["checkpoint"]["rng"].update(state="-5"), "PCG64"),
         "rng huge": (lambda o, d: d["checkpoint"]["rng"].update(state="9" * 400), "out of range"),
         "state for no parameter": (lambda o, d: d["checkpoint"]["optimizer"]["state"].update(
-            x=d["weights"]["dense1.b"]), "'x' is not a parameter"),
+            x=d["weights"]["dense1.b"]), "'x' is not a trained parameter"),
         "state of the wrong shape": (lambda o, d: d["checkpoint"]["optimizer"]["state"].update(
             {"dense1.W": d["weights"]["dense1.b"]}), r"shape \[3\], the parameter has \[4, 3\]"),
         "negative epoch": (lambda o, d: d["checkpoint"].update(epoch=-1), "negative"),
@@ -321,23 +324,35 @@ def test_malformed_checkpoints_are_bundle_errors(tmp_path, rng):
             nnspec.load(path)
 
 
-def test_a_format_1_0_checkpoint_still_resumes(tmp_path, rng):
-    model = nnspec.compile("input 4\ndense 3 softmax\ntrain { optimizer = sgd(momentum=0.5) }")
-    model.fit(rng.random((8, 4)), rng.integers(0, 3, 8), epochs=1)
+@pytest.mark.parametrize("version,suffix", [([1, 0], ""), ([1, 1], "/v")])
+def test_an_old_sgd_momentum_checkpoint_resumes_as_the_same_run(tmp_path, rng, version, suffix):
+    """Formats 1.0 and 1.1 stored SGD momentum as steps (v = mu v - lr g, 1.0 keyed by
+    the bare parameter name); under a constant rate v = -lr b of today's buffer b."""
+    spec = "input 4\ndense 3 softmax\ntrain { optimizer = sgd(momentum=0.5)\n lr = 0.05 }"
+    x, y = rng.random((8, 4)), rng.integers(0, 3, 8)
+    model = nnspec.compile(spec)
+    model.fit(x, y, epochs=1, batch_size=4)
     model.save(tmp_path / "ck.nnb", checkpoint=True)
 
-    def as_1_0(outer, doc):  # what nnspec 1.0 wrote: fewer keys, momentum keyed by parameter
-        outer["version"] = [1, 0]
+    def as_old(outer, doc):  # what nnspec wrote then: fewer keys in 1.0, momentum as steps
+        outer["version"] = version
         ck = doc["checkpoint"]
+        state = {}
+        for k, v in ck["optimizer"]["state"].items():
+            b = np.frombuffer(v["data"], v["dtype"]).reshape(v["shape"])
+            state[k.rsplit("/", 1)[0] + suffix] = bundle.encode_array(-0.05 * b)
         doc["checkpoint"] = {"epoch": ck["epoch"], "rng": ck["rng"], "optimizer": {
-            "name": "sgd", "state": {k.split("/")[0]: v for k, v in
-                                     ck["optimizer"]["state"].items()}}}
-    (tmp_path / "old.nnb").write_bytes(_repack((tmp_path / "ck.nnb").read_bytes(), as_1_0))
+            "name": "sgd", "state": state}}
+    (tmp_path / "old.nnb").write_bytes(_repack((tmp_path / "ck.nnb").read_bytes(), as_old))
     old = nnspec.load(tmp_path / "old.nnb")
-    assert old.meta["format"] == "1.0" and old.epoch == 1
-    assert set(old.optimizer.state) == set(model.optimizer.state) == {"dense1.W/v", "dense1.b/v"}
-    for k, v in model.optimizer.state.items():
-        assert np.array_equal(old.optimizer.state[k], v)
+    assert old.meta["format"] == ".".join(map(str, version)) and old.epoch == 1
+    assert set(old.optimizer.state) == set(model.optimizer.state) == {"dense1.W/b", "dense1.b/b"}
+    for k, v in model.optimizer.state.items():  # float32: -(-0.05 b) / 0.05 rounds twice
+        np.testing.assert_allclose(old.optimizer.state[k], v, rtol=1e-6)
+    old.fit(x, y, epochs=1, batch_size=4, seed=1)
+    model.fit(x, y, epochs=1, batch_size=4, seed=1)
+    for k, v in model.weights.items():
+        np.testing.assert_allclose(old.weights[k], v, rtol=1e-5, atol=1e-7)
 
 
 def test_api_overrides_travel_in_checkpoints(tmp_path, rng):

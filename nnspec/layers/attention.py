@@ -12,7 +12,7 @@ import numpy as np
 from ..activations import forward as act
 from ..signature import Opt, Signature, Word
 from .base import (WEIGHT_OPTIONS, LayerType, ShapeProblem, add_bias, column_sums, fmt_shape,
-                   init_weights)
+                   init_weights, kernel_and_bias)
 
 SIGNATURE = Signature(usage="attention HEADS [causal=true] [lr=..] [l2=..] [init=..]",
                       words=(Word("heads", "int", required=True),),
@@ -26,6 +26,12 @@ def shape(p, in_shape):
         raise ShapeProblem(f"needs a head count that divides the {in_shape[-1]} features, "
                            f"got {p['heads']}")
     return in_shape
+
+
+def weights(p, in_shape):
+    d = in_shape[-1]
+    qkv, out = kernel_and_bias(p, (d, 3 * d)), kernel_and_bias(p, (d, d))
+    return qkv + tuple((short + "o", shape, role) for short, shape, role in out)
 
 
 def init(p, in_shape, rng, dtype):
@@ -95,4 +101,4 @@ def flops(p, in_shape, out_shape):
     return 2 * t * d * 4 * d + 4 * t * t * d
 
 
-LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops)
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, weights=weights)

@@ -10,9 +10,14 @@ Mode (training or not, and the pass's random numbers). backward must not
 write into dy: a merge hands one array to several inputs. Shapes exclude
 the batch axis; arrays include it: (batch, h, w, c) or (batch, n).
 
-Weights named in `state` (batch norm's running statistics) are not trained:
-backward gives no gradient for them, and forward updates them in place
-while training. They are saved with the others.
+Each layer kind with weights declares them, without allocating anything:
+    weights(p, in_shape) -> ((short name, shape, role), ...)
+and init must return exactly those. The role says what a weight is for, and
+everything that cares asks the role, never the name (see ROLES):
+penalties, weight decay, what is trained, what a bundle must hold. Weights of
+role "statistic" (batch norm's running statistics) are not trained: backward
+gives no gradient for them, and forward updates them in place while
+training. They are saved with the others.
 """
 import math
 from dataclasses import dataclass
@@ -52,6 +57,20 @@ def column_sums(d):
     return d.sum(axis=0)
 
 
+# role -> (the l1 and l2 options that penalise it, whether AdamW decays it, trained).
+# l1=/l2= reach every weight matrix (kernels, recurrent kernels, embedding
+# tables), l1_bias=/l2_bias= every bias; norm scales and shifts and running
+# statistics take no penalty, as in Keras and PyTorch's usual parameter groups.
+ROLES = {
+    "kernel": (("l1", "l2"), True, True),
+    "recurrent": (("l1", "l2"), True, True),
+    "embedding": (("l1", "l2"), True, True),
+    "bias": (("l1_bias", "l2_bias"), False, True),
+    "norm": ((), False, True),
+    "statistic": ((), False, False),
+}
+
+
 class ShapeProblem(ValueError):
     """Raised by a shape rule; shapes.py adds the layer, location and input."""
 
@@ -65,7 +84,7 @@ class LayerType:
     backward: Callable = None
     merge: bool = False  # takes several inputs, as lists (layers/merge.py)
     flops: Callable = None  # flops(p, in_shape, out_shape) -> per sample; None: elementwise
-    state: tuple = ()  # short names of weights that are not trained
+    weights: Callable = None  # weights(p, in_shape) -> ((short, shape, role), ...)
     owns_output: bool = False  # forward's output is a new array (or its own buffer), no view
     couples_batch: bool = False  # a sample's output depends on the others' (batch norm)
     # reads(p, in_shape, out_shape) -> (rows, cols): the leading rows and columns of
@@ -148,6 +167,12 @@ WEIGHT_OPTIONS = (
     Opt("init", str, None, read=init.read_option),
     Opt("bias", bool, True),
 )
+
+
+def kernel_and_bias(p, shape):
+    """The declaration of a weight matrix W of `shape` and, unless bias=false, its bias b."""
+    return (("W", tuple(shape), "kernel"),) + ((("b", (shape[-1],), "bias"),)
+                                               if p.get("bias", True) else ())
 
 
 def init_weights(p, shape, fan_in, fan_out, rng, dtype):

@@ -19,7 +19,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..signature import Opt, Signature, Word
-from .base import ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights
+from .base import (ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights,
+                   kernel_and_bias)
 
 SIGNATURE = Signature(
     usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [dilation=..] [lr=..] ...",
@@ -70,6 +71,11 @@ def shape(p, in_shape):
                            + (" (its dilated span)" if p["dilation"] > 1 else ""))
     s = p["stride"]
     return (_out_size(h, kh, s, p["padding"]), _out_size(w, kw, s, p["padding"]), f)
+
+
+def weights(p, in_shape):
+    kh, kw, f = p["kernel"]
+    return kernel_and_bias(p, (kh, kw, in_shape[-1], f))
 
 
 def init(p, in_shape, rng, dtype):
@@ -221,4 +227,4 @@ def needs(p, rows, cols):
 
 
 LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, owns_output=True,
-                  needs=needs)
+                  needs=needs, weights=weights)

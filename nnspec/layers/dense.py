@@ -1,10 +1,12 @@
 """Fully connected layer. Any input rank: inputs are flattened per sample,
 which is the implicit flatten after a convolution."""
+import math
+
 import numpy as np
 
 from ..signature import Signature, Word
 from .base import (ACTIVATION, WEIGHT_OPTIONS, LayerType, ShapeProblem, add_bias, column_sums,
-                   init_weights)
+                   init_weights, kernel_and_bias)
 
 SIGNATURE = Signature(
     usage="dense UNITS [activation] [lr=..] [l1=..] [l2=..] [init=..] [bias=false]",
@@ -17,6 +19,10 @@ def shape(p, in_shape):
     if p["units"] < 1:
         raise ShapeProblem("needs at least 1 unit")
     return (p["units"],)
+
+
+def weights(p, in_shape):
+    return kernel_and_bias(p, (math.prod(in_shape), p["units"]))
 
 
 def init(p, in_shape, rng, dtype):
@@ -48,4 +54,5 @@ def flops(p, in_shape, out_shape):
     return 2 * int(np.prod(in_shape)) * p["units"]
 
 
-LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, owns_output=True)
+LAYER = LayerType(SIGNATURE, shape, init, forward, backward, flops=flops, owns_output=True,
+                  weights=weights)

@@ -25,6 +25,10 @@ def shape(p, in_shape):
     return tuple(in_shape) + (dim,)
 
 
+def weights(p, in_shape):
+    return (("W", tuple(p["table"]), "embedding"),)
+
+
 def initialize(p, in_shape, rng, dtype):
     vocab, dim = p["table"]
     name = p["init"] or init.Call("uniform", (0.05,))  # Keras' default for embeddings
@@ -62,4 +66,4 @@ def flops(p, in_shape, out_shape):
     return 0
 
 
-LAYER = LayerType(SIGNATURE, shape, initialize, forward, backward, flops=flops)
+LAYER = LayerType(SIGNATURE, shape, initialize, forward, backward, flops=flops, weights=weights)

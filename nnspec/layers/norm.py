@@ -27,6 +27,12 @@ def shape(p, in_shape):
     return in_shape
 
 
+def _weights(p, in_shape, state):
+    c = (in_shape[-1],)
+    return (("gamma", c, "norm"), ("beta", c, "norm")) + \
+        ((("mean", c, "statistic"), ("var", c, "statistic")) if state else ())
+
+
 def _init(p, in_shape, rng, dtype, state):
     c = in_shape[-1]
     out = {"gamma": np.ones(c, dtype), "beta": np.zeros(c, dtype)}
@@ -92,7 +98,9 @@ def _flops(p, in_shape, out_shape):
 
 
 BATCHNORM_LAYER = LayerType(BATCHNORM, shape, lambda p, s, rng, dt: _init(p, s, rng, dt, True),
-                            batch_forward, batch_backward, flops=_flops, state=("mean", "var"),
+                            batch_forward, batch_backward, flops=_flops,
+                            weights=lambda p, s: _weights(p, s, True),
                             couples_batch=True)
 LAYERNORM_LAYER = LayerType(LAYERNORM, shape, lambda p, s, rng, dt: _init(p, s, rng, dt, False),
-                            layer_forward, layer_backward, flops=_flops)
+                            layer_forward, layer_backward, flops=_flops,
+                            weights=lambda p, s: _weights(p, s, False))

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..activations import forward as act
 from ..signature import Opt, Signature, Word
-from .base import WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights
+from .base import (WEIGHT_OPTIONS, LayerType, ShapeProblem, fmt_shape, init_weights,
+                   kernel_and_bias)
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
@@ -31,6 +32,16 @@ def _shape(p, in_shape):
     if p["units"] < 1:
         raise ShapeProblem("needs at least 1 unit")
     return (in_shape[0], p["units"]) if p["return_sequences"] else (p["units"],)
+
+
+def _weights(kind):
+    def weights(p, in_shape):
+        f, h, k = in_shape[-1], p["units"], GATES[kind]
+        out = kernel_and_bias(p, (f, k * h)) + (("U", (h, k * h), "recurrent"),)
+        if kind == "gru" and p["bias"]:
+            out += (("rb", (k * h,), "bias"),)
+        return out
+    return weights
 
 
 def _initializer(kind):
@@ -207,8 +218,8 @@ def _flops(kind):
 
 
 RNN = LayerType(_signature("rnn"), _shape, _initializer("rnn"), rnn_forward, rnn_backward,
-                flops=_flops("rnn"))
+                flops=_flops("rnn"), weights=_weights("rnn"))
 LSTM = LayerType(_signature("lstm"), _shape, _initializer("lstm"), lstm_forward, lstm_backward,
-                 flops=_flops("lstm"))
+                 flops=_flops("lstm"), weights=_weights("lstm"))
 GRU = LayerType(_signature("gru"), _shape, _initializer("gru"), gru_forward, gru_backward,
-                flops=_flops("gru"))
+                flops=_flops("gru"), weights=_weights("gru"))
