@@ -6,13 +6,32 @@ Pipeline (each module imports only from those before it):
   -> train.py (+ optim, schedules, metrics, callbacks) -> bundle.py -> checkpoints.py
   -> config.py -> model.py (the Python API) -> progress.py, run.py -> cli.py
 plots/ (figures of trained models, `nnspec plot`) imports matplotlib only when used.
+
+The API names below are imported on first use, so `import nnspec.cli` (the
+command's start) and `import nnspec.parse` load no numpy.
 """
+import importlib
+
 __version__ = "0.1.0"
 
 from .errors import BundleError, DataError, NNSpecError, ShapeError, SpecError  # noqa: E402
-from .callbacks import Callback, EarlyStopping, LambdaCallback  # noqa: E402
-from .model import Model, compile, load  # noqa: E402
-from .train import TrainingDiverged, TrainingInterrupted  # noqa: E402
+
+_LAZY = {"compile": "model", "load": "model", "Model": "model",
+         "Callback": "callbacks", "EarlyStopping": "callbacks", "LambdaCallback": "callbacks",
+         "TrainingDiverged": "train", "TrainingInterrupted": "train"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nnspec' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = ["compile", "load", "Model", "NNSpecError", "SpecError", "ShapeError", "DataError",
            "BundleError", "TrainingDiverged", "TrainingInterrupted", "Callback",

@@ -15,6 +15,17 @@ from .signature import bind, suggest
 from .trainblock import train_config
 
 RESERVED = ("in", "input")
+# Bounds on what a spec can ask for, checked as it is expanded, so that a typo
+# such as `(dense 2) x1000000` is an error at once. A 10,000-layer spec builds
+# in a fraction of a second; these are ten times that, and far deeper nesting
+# than any real network has.
+MAX_LAYERS = 100_000
+MAX_DEPTH = 100  # groups within groups, blocks calling blocks
+
+
+def _where(el):
+    """An element's location: layers, calls, groups and labels keep it in different places."""
+    return next((part for part in el if isinstance(part, ir.Loc)), None)
 
 
 def _fail(message, loc):
@@ -46,6 +57,8 @@ class _Builder:
         self.version = 1
         self.blocks = {}
         self.expanding = []
+        self.depth = 0  # groups and block calls being expanded
+        self.steps = 0  # elements expanded, bounded with the layers (references add none)
         self.statements = statements
         self.later = {}  # top-level labels, to tell "defined later" from "undefined"
         for st in statements:
@@ -124,6 +137,10 @@ class _Builder:
 
     def _element(self, el, scope, prev, after_arrow, label=None):
         tag = el[0]
+        self.steps += 1
+        if self.steps > 2 * MAX_LAYERS:
+            _fail(f"the network expands to more than {MAX_LAYERS:,} layers and references",
+                  _where(el))
         if tag == "labeled":
             _, name, loc, item = el
             if item[0] == "group":
@@ -164,14 +181,23 @@ class _Builder:
         _, chain, count, loc = el
         if count < 1:
             _fail(f"a group repeats at least once, got x{count}", loc)
+        if count > MAX_LAYERS:
+            _fail(f"a group repeats at most {MAX_LAYERS:,} times, got x{count}", loc)
         labels = [e for e in chain[1] if e[0] == "labeled"]
         if labels and count > 1:
             _fail(f"'{labels[0][1]}' is inside a group repeated x{count}, so it would name "
                   f"{count} layers; use a block", labels[0][2])
+        self._enter(loc)
         for _ in range(count):
             for j, sub in enumerate(chain[1]):
                 prev = self._element(sub, scope, prev, after_arrow or j > 0)
+        self.depth -= 1
         return prev
+
+    def _enter(self, loc):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            _fail(f"groups and block calls nest more than {MAX_DEPTH} deep", loc)
 
     def _call(self, el, scope, prev, after_arrow, label):
         _, name, loc, args, words, options = el
@@ -225,8 +251,10 @@ class _Builder:
         instance = self._name(name, scope, label)
         inner = _Scope(instance + "/", bound, prev, name)
         self.expanding.append(name)
+        self._enter(loc)
         for chain in chains:
             self._chain(chain, inner)
+        self.depth -= 1
         self.expanding.pop()
         if inner.tail == prev:
             _fail(f"block '{name}' has no layers", loc)
@@ -293,6 +321,8 @@ class _Builder:
         return scope.prefix + local
 
     def _add(self, node):
+        if len(self.nodes) > MAX_LAYERS:
+            _fail(f"the network has more than {MAX_LAYERS:,} layers", node.loc)
         self.nodes.append(node)
         self.by_name[node.name] = node
 

@@ -23,7 +23,9 @@ import math
 import numpy as np
 
 from . import bundle, metrics
-from .errors import BundleError
+from .errors import BundleError, DataError, SpecError
+from .ir import Call
+from .parse import parse_value
 from .train import Position
 
 FIELD = "payload.checkpoint"
@@ -63,19 +65,29 @@ def _arrays(arrays):
     return {k: bundle.encode_array(v) for k, v in arrays.items()}
 
 
-def encode(model):
+def encode_overrides(given):
+    """Model.overrides -> the checkpoint's `overrides` map. Model.configure calls it
+    too, so an override that cannot be stored fails before training, not after."""
     overrides = {}
-    for key, value in model.overrides.items():
+    for key, value in given.items():
         if key == "optimizer_options":
             value = dict(value)
         elif key == "split":
             value = [float(v) for v in value]
+        elif key == "data" and isinstance(value, Call):
+            value = str(value)  # spec text: shapes(100), csv("/data/t.csv", label="y")
         elif isinstance(value, (int, float)) and _OVERRIDES.get(key) is float:
             value = float(value)
-        if key not in _OVERRIDES or not isinstance(value, _OVERRIDES[key]):
-            raise BundleError(f"cannot checkpoint the override {key}={value!r}; "
-                              "put it in the spec's train block")
+        if key not in _OVERRIDES or not isinstance(value, _OVERRIDES[key]) or (
+                isinstance(value, int) and not -(1 << 63) <= value < 1 << 64):
+            raise DataError(f"cannot checkpoint the override {key}={value!r}; "
+                            "put it in the spec's train block")
         overrides[key] = value
+    return overrides
+
+
+def encode(model):
+    overrides = encode_overrides(model.overrides)
     position = model.position
     stopper = model.stopper.state if model.stopper is not None else None
     if stopper is not None:
@@ -108,6 +120,13 @@ def overrides(doc, allow_extra=False):
         if not all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in options.items()):
             raise BundleError(f"{field}.optimizer_options: expected names and numbers")
         out["optimizer_options"] = tuple(sorted(options.items()))
+    if "data" in out:  # a data set written as a call was stored as its spec text
+        try:
+            form, value = parse_value(out["data"])
+        except SpecError:
+            form = None
+        if form == "call":
+            out["data"] = value
     if "split" in out:
         if len(out["split"]) != 3 or not all(isinstance(v, float) for v in out["split"]):
             raise BundleError(f"{field}.split: expected three numbers")

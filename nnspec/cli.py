@@ -9,6 +9,18 @@ import sys
 
 
 def main(argv=None):
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl-C before training began, or a second one
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `nnspec inspect m.nnb | head`: the reader has gone
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv):
     args = _parser().parse_args(argv)
     from .errors import NNSpecError, SpecError
     try:
@@ -23,9 +35,6 @@ def main(argv=None):
         from .train import TrainingDiverged
         print(f"error: {e}", file=sys.stderr)
         return 1 if isinstance(e, TrainingDiverged) else 2
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
 
 
 def _parser():
@@ -119,16 +128,12 @@ def _fmt(args):
     from pathlib import Path
 
     from .fileio import write_atomic
-    from .errors import SpecError
     from .fmt import fmt
+    from .fileio import read_spec
     unformatted = []
     for name in args.specs:
         path = Path(name)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as e:
-            raise SpecError(f"cannot read spec: {getattr(e, 'strerror', None) or e}",
-                            source=name) from None
+        text, _ = read_spec(path)
         pretty = fmt(text, name)
         if pretty != text:
             unformatted.append(name)

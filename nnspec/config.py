@@ -12,6 +12,10 @@ from .schedules import SCHEDULES
 from .signature import suggest
 
 STOPPERS = {"early_stopping": EarlyStopping}
+# Seeds, batch sizes and epoch counts are stored in checkpoints as msgpack integers
+# and given to numpy as 64-bit ones.
+MAX_SEED = (1 << 63) - 1
+MAX_COUNT = (1 << 31) - 1
 
 
 def build(registry, value, what):
@@ -64,6 +68,10 @@ def check(config, out_width):
                      ("l1_bias", 0.0), ("l2_bias", 0.0), ("clip_norm", 0.0)):
         if getattr(config, key) < low:  # overrides from the CLI or API skip the parser's check
             yield key, f"{key} must be at least {low}, got {getattr(config, key)}"
+    for key, high in (("seed", MAX_SEED), ("batch_size", MAX_COUNT), ("epochs", MAX_COUNT)):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            yield key, f"{key} must be a whole number from 0 to {high:,}, got {value!r}"
     if config.loss not in losses.LOSSES:
         yield "loss", (f"unknown loss '{config.loss}'{suggest(config.loss, losses.LOSSES)} "
                        f"(one of: {', '.join(losses.LOSSES)})")

@@ -42,7 +42,12 @@ class SpecError(NNSpecError):
         if not 1 <= self.line <= len(lines):
             return ""
         line = lines[self.line - 1].expandtabs(1)
-        return f"    {line}\n    {' ' * (max(self.column, 1) - 1)}^"
+        column = max(self.column, 1) - 1
+        if len(line) > 100:  # a window of a long line around the column
+            start = max(0, min(column - 40, len(line) - 100))
+            line, column = line[start:start + 100], column - start
+        line = "".join(c if c.isprintable() else "?" for c in line)
+        return f"    {line}\n    {' ' * column}^"
 
 
 class ShapeError(SpecError):

@@ -11,11 +11,12 @@ import stat
 import tempfile
 from pathlib import Path
 
-from .errors import NNSpecError
+from .errors import NNSpecError, SpecError
 
 # The largest file nnspec reads: far above any bundle or data set it makes
 # (MNIST's training images are 47 MB), far below this machine's memory.
 MAX_READ_BYTES = 4 << 30
+MAX_SPEC_BYTES = 16 << 20  # a 10,000-layer spec is 100 kB
 
 
 def shown(value, limit=200):
@@ -28,29 +29,48 @@ def shown(value, limit=200):
 
 
 def read_bytes(path, error=NNSpecError, limit=MAX_READ_BYTES, what="file"):
-    """The bytes of a regular file of at most `limit` bytes, else `error`."""
+    """The bytes of a regular file of at most `limit` bytes, else `error`. error(message)
+    makes the exception; a SpecError gets the path as its source instead."""
     path = Path(path)
+
+    def fail(message):
+        if issubclass(error, SpecError):
+            return error(message, source=shown(path))
+        return error(f"{shown(path)}: {message}")
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as e:
-        raise error(f"{shown(path)}: cannot read: {e.strerror}") from None
+        raise fail(f"cannot read {what}: {e.strerror}") from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-            raise error(f"{shown(path)}: cannot read: {kind}; expected a {what}")
+            raise fail(f"cannot read {what}: {kind}")
         if info.st_size > limit:
-            raise error(f"{shown(path)}: {info.st_size:,} bytes, more than the "
-                        f"{limit:,} a {what} may have")
+            raise fail(f"{info.st_size:,} bytes, more than the {limit:,} a {what} may have")
         with os.fdopen(fd, "rb", closefd=False) as f:
             data = f.read(info.st_size + 1)  # one more byte shows a file that grew
     except OSError as e:
-        raise error(f"{shown(path)}: cannot read: {e.strerror or e}") from None
+        raise fail(f"cannot read {what}: {e.strerror or e}") from None
     finally:
         os.close(fd)
     if len(data) > info.st_size:
-        raise error(f"{shown(path)}: cannot read: the file grew while being read")
+        raise fail(f"cannot read {what}: the file grew while being read")
     return data
+
+
+def read_spec(text_or_path):
+    """-> (text, source name). A Path, or a one-line string ending in .nn, is a file."""
+    if isinstance(text_or_path, Path) or ("\n" not in text_or_path
+                                          and text_or_path.strip().endswith(".nn")):
+        path = Path(text_or_path)
+        data = read_bytes(path, SpecError, MAX_SPEC_BYTES, "spec")
+        try:
+            return data.decode("utf-8"), str(path)
+        except UnicodeDecodeError as e:
+            raise SpecError(f"cannot read spec: not UTF-8 text ({e.reason} at byte {e.start})",
+                            source=shown(path)) from None
+    return text_or_path, "<spec>"
 
 
 def check_writable(path, error=NNSpecError):

@@ -14,7 +14,7 @@ from . import __version__, bundle, checkpoints, losses, shapes, summary, train
 from . import config as settings
 from .callbacks import LambdaCallback
 from .errors import BundleError, DataError, NNSpecError, SpecError
-from .fileio import shown
+from .fileio import read_spec, shown
 from .graph import PREDICT_BATCH, Graph
 from .layers.base import Mode
 from .ir import TrainConfig
@@ -23,19 +23,6 @@ from .progress import Progress
 
 DTYPES = ("float32", "float64")
 IDENTITY = {"scale": 1.0, "offset": 0.0}
-
-
-def read_spec(text_or_path):
-    """-> (text, source name). A Path, or a one-line string ending in .nn, is a file."""
-    if isinstance(text_or_path, Path) or ("\n" not in text_or_path
-                                          and text_or_path.strip().endswith(".nn")):
-        path = Path(text_or_path)
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except (OSError, UnicodeDecodeError) as e:
-            raise SpecError(f"cannot read spec: {getattr(e, 'strerror', None) or e}",
-                            source=str(path)) from None
-    return text_or_path, "<spec>"
 
 
 def compile(text_or_path, dtype=None, seed=None, **overrides):
@@ -203,6 +190,7 @@ class Model:
         overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
         self.config = dataclasses.replace(config, **overrides)
         self._check_config(self.source, self.text)
+        checkpoints.encode_overrides(self.overrides)  # each must be storable in a checkpoint
 
     def _check_config(self, source, text):
         c = self.config

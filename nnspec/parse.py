@@ -18,6 +18,7 @@ options: [(key, form, value, loc)]. Forms: int, float, name, param ({f}),
 string, dims (ints, or names for {f} parts), ratio, call, list.
 """
 import functools
+import math
 import re
 from importlib import resources
 from pathlib import Path
@@ -62,14 +63,35 @@ def _loc(token):
     return ir.Loc(token.line, token.column)
 
 
-class _Tree(lark.Transformer):
-    """Parse tree -> plain tuples; every value is (form, value, loc)."""
+# Whole numbers in a spec have at most this many digits: every size, count and
+# seed fits in 64 bits, and Python never converts a 5000-digit string.
+MAX_DIGITS = 18
+
+
+def _int(text, token):
+    digits = text.lstrip("+-")
+    if len(digits) > MAX_DIGITS:
+        raise SpecError(f"the number {digits[:12]}... has {len(digits)} digits; whole numbers "
+                        f"have at most {MAX_DIGITS}", token.line, token.column)
+    return int(text)
+
+
+def _float(text, token):
+    value = float(text)
+    if not math.isfinite(value):
+        raise SpecError(f"the number {str(text)[:24]} is too large", token.line, token.column)
+    return value
+
+
+class _Tree(lark.Transformer_NonRecursive):
+    """Parse tree -> plain tuples; every value is (form, value, loc). Not recursive,
+    so a spec nested hundreds deep is an error from build.py, not a RecursionError."""
 
     def int_value(self, items):
-        return ("int", int(items[0]), _loc(items[0]))
+        return ("int", _int(items[0], items[0]), _loc(items[0]))
 
     def float_value(self, items):
-        return ("float", float(items[0]), _loc(items[0]))
+        return ("float", _float(items[0], items[0]), _loc(items[0]))
 
     def name_value(self, items):
         return ("name", str(items[0]), _loc(items[0]))
@@ -78,14 +100,16 @@ class _Tree(lark.Transformer):
         return ("string", str(items[0])[1:-1], _loc(items[0]))
 
     def dims_value(self, items):
-        parts = tuple(int(d) if d.isdigit() else d.strip("{}") for d in items[0].split("x"))
+        parts = tuple(_int(d, items[0]) if d.isdigit() else d.strip("{}")
+                      for d in items[0].split("x"))
         return ("dims", parts, _loc(items[0]))
 
     def param_value(self, items):
         return ("param", str(items[0]).strip("{}"), _loc(items[0]))
 
     def ratio_value(self, items):
-        return ("ratio", tuple(float(d) for d in items[0].split("/")), _loc(items[0]))
+        return ("ratio", tuple(_float(d, items[0]) for d in items[0].split("/")),
+                _loc(items[0]))
 
     @lark.v_args(meta=True)
     def list_value(self, meta, items):
@@ -123,7 +147,7 @@ class _Tree(lark.Transformer):
 
     def group(self, items):
         chain, count = items
-        return ("group", chain, int(str(count)[1:]), _loc(count))
+        return ("group", chain, _int(str(count)[1:], count), _loc(count))
 
     def labeled(self, items):
         name, element = items
@@ -139,7 +163,7 @@ class _Tree(lark.Transformer):
         return ("chain", items)
 
     def header(self, items):
-        return ("header", int(items[0]), _loc(items[0]))
+        return ("header", _int(items[0], items[0]), _loc(items[0]))
 
     def input_chain(self, items):
         _, dims, loc = items[0]
@@ -150,10 +174,10 @@ class _Tree(lark.Transformer):
         return ("layer", "input", ir.Loc(meta.line, meta.column), [], [])
 
     def input_dims(self, items):
-        return ("input", tuple(int(d) for d in items[0].split("x")), _loc(items[0]))
+        return ("input", tuple(_int(d, items[0]) for d in items[0].split("x")), _loc(items[0]))
 
     def input_vector(self, items):
-        return ("input", (int(items[0]),), _loc(items[0]))
+        return ("input", (_int(items[0], items[0]),), _loc(items[0]))
 
     @lark.v_args(meta=True)
     def train_block(self, meta, items):
@@ -171,6 +195,8 @@ def syntax(text, source="<spec>", comments=None):
         tree = _Tree().transform(_parser().parse(text, start="start"))
     except lark.exceptions.UnexpectedInput as e:
         raise _syntax_error(e).located(source, text) from None
+    except lark.exceptions.VisitError as e:
+        raise _unwrap(e).located(source, text) from None
     if comments is not None:
         comments.extend(sorted(set(_COMMENTS)))
     return tree
@@ -194,7 +220,16 @@ def parse_value(text, what="value"):
         form, value, _ = _Tree().transform(_parser().parse(text.strip(), start="value"))
     except lark.exceptions.UnexpectedInput as e:
         raise SpecError(f"{text!r}: {_syntax_error(e).message}", source=what) from None
+    except lark.exceptions.VisitError as e:
+        raise SpecError(f"{text!r}: {_unwrap(e).message}", source=what) from None
     return form, value
+
+
+def _unwrap(e):
+    """The SpecError a transformer callback raised, out of lark's VisitError."""
+    if isinstance(e.orig_exc, SpecError):
+        return e.orig_exc
+    raise e.orig_exc
 
 
 _TERMINALS = {

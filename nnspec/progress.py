@@ -8,6 +8,7 @@ import time
 
 from .callbacks import Callback
 from .errors import DataError
+from .fileio import shown
 
 
 def _numbers(logs):
@@ -68,17 +69,24 @@ class JsonLog(Callback):
         try:
             self.file = open(path, "a", encoding="utf-8")
         except OSError as e:
-            raise DataError(f"{path}: cannot write the log: {e.strerror}") from None
+            raise DataError(f"{shown(path)}: cannot write the log: {e.strerror}") from None
         self.start = time.perf_counter()
 
     def write(self, record):
         clean = {k: (v if not isinstance(v, float) or math.isfinite(v) else str(v))
                  for k, v in record.items()}  # JSON has no NaN
-        self.file.write(json.dumps(clean) + "\n")
-        self.file.flush()
+        try:
+            self.file.write(json.dumps(clean) + "\n")
+            self.file.flush()
+        except OSError as e:  # a full disk, a file size limit
+            raise DataError(f"{shown(self.file.name)}: cannot write the log: "
+                            f"{e.strerror or e}") from None
 
     def on_epoch_end(self, epoch, logs):
         self.write({"epoch": epoch, **logs, "time": round(time.perf_counter() - self.start, 3)})
 
     def close(self):
-        self.file.close()
+        try:
+            self.file.close()
+        except OSError:
+            pass  # write() said what went wrong; the close retries the same flush

@@ -12,7 +12,7 @@ from .callbacks import Checkpoints, latest_checkpoint
 from .data import sets
 from .errors import DataError, SpecError
 from .ir import Call
-from .model import read_spec
+from .fileio import check_writable, read_spec
 from .parse import parse, parse_value
 from .progress import JsonLog, Progress
 from .train import TrainingDiverged, TrainingInterrupted
@@ -79,6 +79,7 @@ def resume(spec_path, source, changes):
 
 
 def train(args):
+    check_writable(args.output, DataError)  # before any work that a bad path would lose
     changes = overrides(args)
     if args.resume:
         model, path = resume(args.spec, args.resume, changes)

@@ -75,7 +75,11 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
             raise _unexpected_word(kind, sig, form, value, loc, filled, known_kinds)
         if slot.form == "number":
             value = float(value)
-        elif slot.form == "size" and form == "int":
+        elif slot.form in ("dims", "int", "size") and min(
+                (value,) if form == "int" else value) < 1:  # sizes and counts
+            raise SpecError(f"{kind} {slot.key} must be at least 1, got "
+                            f"{format_value(value)}; usage: {sig.usage}", *_at(loc))
+        if slot.form == "size" and form == "int":
             value = (value, value)
         params[slot.key] = value
         filled.add(slot.key)

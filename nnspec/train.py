@@ -125,16 +125,20 @@ def _logits(graph, out):
 
 
 class _CtrlC:
-    """While active, the first Ctrl-C only sets `fired` (the loop stops at the
-    next batch boundary, weights whole); a second one interrupts at once."""
+    """While active, the first Ctrl-C or SIGTERM (what `timeout`, schedulers and
+    container runtimes send) only sets `fired`: the loop stops at the next batch
+    boundary, weights whole, and the caller writes a checkpoint. A second one
+    interrupts at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self):
         self.fired = False
-        self.previous = None
+        self.previous = {}
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
+            self.previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
 
     def _handle(self, signum, frame):
@@ -143,8 +147,8 @@ class _CtrlC:
         self.fired = True
 
     def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
+        for s, handler in self.previous.items():
+            signal.signal(s, handler)
 
 
 def fit(model, x, t, validation, epochs, batch_size, callbacks=()):

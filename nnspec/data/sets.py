@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import DataError
 from ..ir import Call
-from .files import IMAGE_SUFFIXES, load_numpy, read_image, read_table
+from .files import IMAGE_SUFFIXES, read_image, read_npz, read_table
 
 FORMS = {"csv": ("label",), "images": (), "npz": ()}  # form -> its options
 
@@ -52,11 +52,7 @@ def load(spec, base, input_shape):
 
 
 def _npz(path):
-    with load_numpy(path) as archive:
-        try:
-            arrays = {k: archive[k] for k in archive.files}
-        except ValueError as e:  # object arrays: pickled data is never loaded
-            raise DataError(f"{path}: {e}") from None
+    arrays = read_npz(path)
     for key in ("x", "y"):
         if key not in arrays:
             raise DataError(f"{path}: holds {', '.join(arrays) or 'nothing'}; "
