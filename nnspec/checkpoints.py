@@ -24,7 +24,8 @@ import numpy as np
 
 from . import bundle, metrics
 from .errors import BundleError, DataError, SpecError
-from .ir import Call
+from .fileio import shown
+from .ir import format_value
 from .parse import parse_value
 from .train import Position
 
@@ -33,7 +34,10 @@ _RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uint
 _OVERRIDES = {"seed": int, "lr": float, "batch_size": int, "epochs": int, "optimizer": str,
               "optimizer_options": dict, "l1": float, "l2": float, "l1_bias": float,
               "l2_bias": float, "clip_norm": float, "loss": str, "reduction": str,
-              "schedule": str, "data": str, "split": list}
+              "schedule": str, "data": str, "split": list, "metrics": str,
+              "early_stopping": str, "dtype": str}
+# settings that may be names, calls or lists: stored as the spec text that writes them
+_TEXT = ("schedule", "data", "metrics", "early_stopping")
 _SCALARS = (int, float, str, bool)
 
 
@@ -74,8 +78,8 @@ def encode_overrides(given):
             value = dict(value)
         elif key == "split":
             value = [float(v) for v in value]
-        elif key == "data" and isinstance(value, Call):
-            value = str(value)  # spec text: shapes(100), csv("/data/t.csv", label="y")
+        elif key in _TEXT and value is not None:
+            value = format_value(value)  # shapes(100), csv("/d/t.csv", label="y"), [mae]
         elif isinstance(value, (int, float)) and _OVERRIDES.get(key) is float:
             value = float(value)
         if key not in _OVERRIDES or not isinstance(value, _OVERRIDES[key]) or (
@@ -120,13 +124,14 @@ def overrides(doc, allow_extra=False):
         if not all(isinstance(k, str) and isinstance(v, _SCALARS) for k, v in options.items()):
             raise BundleError(f"{field}.optimizer_options: expected names and numbers")
         out["optimizer_options"] = tuple(sorted(options.items()))
-    if "data" in out:  # a data set written as a call was stored as its spec text
-        try:
-            form, value = parse_value(out["data"])
-        except SpecError:
-            form = None
-        if form == "call":
-            out["data"] = value
+    for key in _TEXT:
+        if key in out:  # spec text; before format 1.2 a data path or name was stored bare
+            try:
+                out[key] = parse_value(out[key])[1]
+            except SpecError:
+                if key != "data":
+                    raise BundleError(f"{field}.{key}: {shown(out[key])} is not a setting's "
+                                      "value") from None
     if "split" in out:
         if len(out["split"]) != 3 or not all(isinstance(v, float) for v in out["split"]):
             raise BundleError(f"{field}.split: expected three numbers")

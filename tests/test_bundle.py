@@ -363,6 +363,13 @@ def test_api_overrides_travel_in_checkpoints(tmp_path, rng):
     back = nnspec.load(tmp_path / "ck.nnb")
     assert (back.config.l2, back.config.split, back.config.seed, back.config.batch_size) == (
         0.25, (0.5, 0.25, 0.25), 3, 5)
-    with pytest.raises(nnspec.BundleError, match="cannot checkpoint the override metrics="):
-        nnspec.compile(SPEC, metrics=(nnspec.ir.Call("top_k", (2,)),)).save(
-            tmp_path / "x.nnb", checkpoint=True)
+    metrics = (nnspec.ir.Call("top_k", (2,)), "accuracy")
+    stopping = nnspec.ir.Call("early_stopping", (3,), (("monitor", "loss"),))
+    data = nnspec.ir.Call("csv", ("/data/a b.csv",), (("label", "y"),))
+    nnspec.compile(SPEC, metrics=metrics, early_stopping=stopping, data=data,
+                   schedule="cosine").save(tmp_path / "x.nnb", checkpoint=True)
+    back = nnspec.load(tmp_path / "x.nnb").config
+    assert (back.metrics, back.early_stopping, back.data, back.schedule) == (
+        metrics, stopping, data, "cosine")
+    with pytest.raises(nnspec.SpecError, match="seed must be a whole number from 0 to"):
+        nnspec.compile(SPEC, seed=1 << 64)  # refused when set, not when the run is saved

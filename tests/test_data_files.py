@@ -60,7 +60,7 @@ def test_image_folder_with_one_folder_per_class(tmp_path):
     ('csv("t.csv", label="z")', {"t.csv": "a,b\n1,2\n"}, "no column 'z' (columns: a, b)"),
     ('"t.csv"', {"t.csv": "a,label\nx,1\n"}, "a feature is not a number"),
     ('images("d", size=3)', {}, "takes the path and options: none"),
-    ('"d.npz"', {"d.npz": dict(x=np.array([None, 1]), y=np.zeros(2))}, "allow_pickle=False"),
+    ('"d.npz"', {"d.npz": dict(x=np.array([None, 1]), y=np.zeros(2))}, "never unpickles"),
     ('"empty/"', {"empty/": None}, "needs an image input (HxWxC), the spec's is 4"),
 ])
 def test_bad_files_are_one_line_errors_naming_the_spec_line(tmp_path, data, files, message):

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import nnspec
+from nnspec import bundle
 from nnspec.data.files import read_idx
 
 from conftest import MODELS, run_cli
@@ -82,7 +83,7 @@ def test_inspect_shows_metadata_summary_and_history(trained):
     r = run_cli("inspect", tmp / "shapes.nnb")
     assert r.returncode == 0, r.stderr
     out = r.stdout
-    assert "format      nnspec-bundle 1.1" in out
+    assert f"format      nnspec-bundle {'.'.join(map(str, bundle.VERSION))}" in out
     assert "classes     horizontal, vertical, cross, rectangle" in out
     assert "total parameters: 59,381" in out
     history = out.split("history\n")[1].splitlines()

@@ -158,11 +158,35 @@ def test_bad_specs_are_located_and_explained(text, line, column, words):
     assert e.excerpt().splitlines()[0].strip() == text.splitlines()[line - 1].strip()
 
 
-def test_weights_too_large_for_memory_are_a_located_error():
+def test_weights_beyond_the_parameter_bound_are_a_located_error_before_allocating():
     with pytest.raises(nnspec.ShapeError) as info:
-        nnspec.compile("input 100000x100000x3\nconv 3x3x2 same\n  -> dense 100000")
+        nnspec.compile("input 1000x1000x3\nconv 3x3x2 same\n  -> dense 100000")
     assert (info.value.line, info.value.column) == (3, 6)
-    assert "dense1: dense 100000 has more weights than fit in memory" in info.value.message
+    assert "dense1: dense 100000 brings the network to 200,000,100,056 parameters; the most " \
+        "nnspec builds is 1,073,741,824" in info.value.message
+
+
+@pytest.mark.parametrize("spec,where,words", [
+    ("input 100000x100000x3\ndense 2", (1, 7), "the input outputs 100000x100000x3"),
+    ("input 4\ndense 999999999999", (2, 1), "dense1: dense 999999999999 outputs"),
+    ("input 4x4x1\nupsample 99999999999 -> dense 2", (2, 1), "upsample1: upsample"),
+    ("input 4\ndense " + "9" * 5000, (2, 7), "has 5000 digits; whole numbers have at most 18"),
+    ("input 4\ndense 2 l2=1e999", (2, 12), "the number 1e999 is too large"),
+    ("input 8x8x1\nmaxpool 0 -> dense 2", (2, 9), "maxpool window must be at least 1, got 0"),
+    ("input 8x8x1\nmaxpool -7 -> dense 2", (2, 9), "maxpool window must be at least 1, got -7"),
+    ("input 8x8x1\nconv 3x0x2 -> dense 2", (2, 6), "conv kernel must be at least 1, got 3x0x2"),
+    ("input 4\n(dense 2) x1000000", (2, 11), "a group repeats at most 100,000 times"),
+    ("input 4\nd: dense 2\n((d) x10000) x10000", (3, 3), "more than 100,000 layers and refer"),
+    ("input 4\n" + "(" * 300 + "dense 2" + ") x2" * 300, (2, None), "nest more than 100 deep"),
+    ("".join(f"block b{i}() {{ {f'b{i - 1}()' if i else 'dense 2'} }}\n" for i in range(300))
+     + "input 4\nb299()", (None, None), "nest more than 100 deep"),
+])
+def test_sizes_counts_and_nesting_beyond_the_bounds_are_located_errors(spec, where, words):
+    with pytest.raises(nnspec.SpecError) as info:
+        nnspec.compile(spec)
+    got = (info.value.line, info.value.column)
+    assert all(w is None or w == g for w, g in zip(where, got)), got
+    assert words in info.value.message and "\n" not in str(info.value)
 
 
 def test_shape_errors_are_shape_errors():

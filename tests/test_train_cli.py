@@ -151,7 +151,7 @@ def test_optimizer_and_lr_flags_replace_the_spec(tmp_path):
     assert model.config.optimizer == "sgd" and dict(model.config.optimizer_options) == {
         "momentum": 0.5}
     assert model.config.lr == 0.003 and model.history["lr"] == [0.003]
-    assert set(model.optimizer.state) == {f"{k}/v" for k in model.weights}
+    assert set(model.optimizer.state) == {f"{k}/b" for k in model.weights}  # momentum buffers
 
 
 def test_unwritable_places_are_one_line_errors(tmp_path):
