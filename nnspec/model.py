@@ -327,8 +327,14 @@ class Model:
         t = self._targets(x, y)
         coefs = train.coefficients(self.graph, self.weights, self.config,
                                    "lr" not in self.overrides)
-        value, _, _, grads = train.objective(self.graph, self.weights, x, t, self.config, coefs,
-                                             self.training_mode())
+        # a training pass moves running statistics (batch norm); this one must not
+        kept = {k: self.weights[k].copy() for k, r in self.graph.roles.items() if r == "statistic"}
+        try:
+            value, _, _, grads = train.objective(self.graph, self.weights, x, t, self.config,
+                                                 coefs, self.training_mode())
+        finally:
+            for key, saved in kept.items():
+                np.copyto(self.weights[key], saved)
         return value, grads
 
     def training_mode(self):

@@ -90,8 +90,13 @@ class Step(Schedule):
 
 
 class Cosine(Schedule):
-    """Linear warm-up over `warmup` updates, then a half cosine from lr down to
-    floor * lr at the last update of the run (or after `steps` updates)."""
+    """Linear warm-up, then a half cosine down to floor * lr at the run's last update.
+
+    Updates count from 0. The first `warmup` of them rise linearly,
+    lr/(warmup+1), 2 lr/(warmup+1), ..., so that update `warmup` is the first
+    (and only) one at the full rate; from there a half cosine falls to
+    floor * lr, reached exactly at the last update of the run (update
+    total - 1, total being `steps` or the run's updates) and held after it."""
 
     OPTIONS = ("warmup", "floor", "steps")
 
@@ -108,8 +113,10 @@ class Cosine(Schedule):
 
     def factor(self, step, epoch):
         if step < self.warmup:
-            return (step + 1) / self.warmup
-        span = max(1, (self.total or 1) - self.warmup)
+            return (step + 1) / (self.warmup + 1)
+        span = (self.total or 1) - 1 - self.warmup  # updates from the peak to the last one
+        if span <= 0:  # no update after the peak
+            return 1.0 if step == self.warmup else self.floor
         progress = min(1.0, (step - self.warmup) / span)
         return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))
 

@@ -195,3 +195,19 @@ def test_scaled_initializers_draw_at_the_written_scale():
     for bad in ("normal(limit=0.1)", "normal(-1)", "uniform(0.1, 2)", "glorot"):
         with pytest.raises(nnspec.SpecError, match="dense option 'init'"):
             nnspec.compile(f"input 3\ndense 2 init={bad}")
+
+
+def test_gradients_change_nothing_in_the_model(rng):
+    """Model.gradients is a pure read: batch norm's running statistics, the weights,
+    the optimizer's step and the history stay as they were."""
+    model = nnspec.compile("input 6\ndense 5 relu -> batchnorm -> dropout 0.5 -> dense 3 softmax")
+    x, y = rng.random((8, 6)), rng.integers(0, 3, 8)
+    before = model.get_weights()
+    _, grads = model.gradients(x, y)
+    assert set(grads) == set(model.graph.trainable)
+    for key, value in before.items():
+        np.testing.assert_array_equal(model.weights[key], value, err_msg=key)
+    assert model.optimizer.t == 0 and model.epoch == 0 and model.history == {}
+    again = model.gradients(x, y)[1]  # the same dropout masks: the same step's numbers
+    for key, value in grads.items():
+        np.testing.assert_array_equal(again[key], value)
