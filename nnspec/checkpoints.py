@@ -151,14 +151,15 @@ def _parameter_of(declared, key):
 
 def _decode_state(model, states, field, slots=True):
     """{key: encoded array} for parameters -> {key: array of the model's dtype}.
-    slots=False: the keys must be trained parameters' names themselves."""
+    slots: optimizer state of trained parameters; else a copy of the weights,
+    keyed by every parameter's name."""
     out = {}
     declared = model.graph.declared
     for key, value in states.items():
         param = _parameter_of(declared, key) if slots else key
-        if param not in model.graph.trainable:
-            raise BundleError(f"{field}: {bundle.shown(repr(key))} is not a trained parameter"
-                              + ("'s state" if slots else ""))
+        if param not in (model.graph.trainable if slots else declared):
+            raise BundleError(f"{field}: {bundle.shown(repr(key))} is not "
+                              + ("a trained parameter's state" if slots else "a parameter"))
         arr = bundle.decode_array(value, f"{field}.{key}")
         if arr.shape != declared[param][0]:
             raise BundleError(f"{field}.{key}: shape {list(arr.shape)}, the "
@@ -233,7 +234,7 @@ def decode(model, doc, version):
         bundle.check_map(stopper, field, {"best": float, "wait": int, "best_epoch": int,
                                           "weights": dict}, allow_extra=allow_extra)
         weights = _decode_state(model, stopper["weights"], f"{field}.weights", slots=False)
-        if weights and set(weights) != set(model.graph.trainable) or math.isnan(stopper["best"]) \
+        if weights and set(weights) != set(model.graph.declared) or math.isnan(stopper["best"]) \
                 or stopper["wait"] < 0 or not 0 <= stopper["best_epoch"] <= doc["epoch"]:
             raise BundleError(f"{field}: not an early-stopping state of this network")
         model.stopper.load({**stopper, "weights": weights})

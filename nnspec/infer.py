@@ -10,6 +10,7 @@ import numpy as np
 
 from .data.files import IMAGE_SUFFIXES, read_array
 from .errors import DataError
+from .fileio import shown
 
 
 def load_inputs(model, path):
@@ -56,8 +57,12 @@ def results(model, names, out, top=5):
 
 
 def format_rows(rows, fmt):
+    """rows -> text. Class names come from a file, so the text and CSV forms escape
+    their control characters (a terminal escape sequence prints as `\x1b[2J`);
+    JSON escapes them itself."""
     if fmt == "json":
         return json.dumps(rows, indent=2)
+    rows = [_printable(r) for r in rows]
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -79,21 +84,30 @@ def format_rows(rows, fmt):
     return "\n".join(lines)
 
 
+def _printable(row):
+    out = {**row, "input": shown(row["input"], 1000)}
+    if "class" in row:
+        out["class"] = shown(row["class"])
+        out["probabilities"] = {shown(k): v for k, v in row["probabilities"].items()}
+    return out
+
+
 def inspect(model, path):
     """The text `nnspec inspect` prints: metadata, summary table, history."""
     from .bundle import VERSION
     from .summary import table
     meta = model.meta
-    lines = [f"bundle      {path}",
+    lines = [f"bundle      {shown(path)}",
              f"format      nnspec-bundle {meta.get('format', '.'.join(map(str, VERSION)))}",
-             f"written by  nnspec {meta.get('nnspec')}, numpy {meta.get('numpy')}, "
-             f"{meta.get('created')}",
+             f"written by  nnspec {shown(meta.get('nnspec'))}, numpy {shown(meta.get('numpy'))}, "
+             f"{shown(meta.get('created'))}",
              f"dtype       {model.graph.dtype.name}",
-             f"classes     {', '.join(model.classes) if model.classes else '-'}",
+             f"classes     {shown(', '.join(model.classes), 2000) if model.classes else '-'}",
              f"preprocess  input = raw * {model.preprocess['scale']:.6g} + "
              f"{model.preprocess['offset']:.6g} (integer inputs)", "",
              table(model.graph, model.weights)]
-    epochs = {k: v for k, v in model.history.items() if not k.startswith("test_")}
+    history = {shown(k, 40): v for k, v in model.history.items()}
+    epochs = {k: v for k, v in history.items() if not k.startswith("test_")}
     if epochs:
         keys = list(epochs)
         lines += ["", "history", "epoch  " + "  ".join(f"{k:>12}" for k in keys)]
@@ -101,7 +115,7 @@ def inspect(model, path):
             lines.append(f"{i + 1:>5}  " + "  ".join(
                 f"{epochs[k][i]:>12{'.4g' if k == 'lr' else '.4f'}}" if i < len(epochs[k])
                 else " " * 12 for k in keys))
-    tests = {k: v[-1] for k, v in model.history.items() if k.startswith("test_") and v}
+    tests = {k: v[-1] for k, v in history.items() if k.startswith("test_") and v}
     if tests:
         lines.append("test   " + "  ".join(f"{k[5:]} {v:.4f}" for k, v in tests.items()))
     return "\n".join(lines)

@@ -166,7 +166,8 @@ def test_every_generated_network_trains_saves_loads_and_resumes_with_every_optim
     x, y = _data(input_shape, vocab)
     with tempfile.TemporaryDirectory() as tmp:
         for name in OPTIMIZERS:
-            text = spec + f"\ntrain {{\n optimizer = {name}\n batch_size = 4\n seed = 3\n}}"
+            text = spec + (f"\ntrain {{\n optimizer = {name}\n batch_size = 4\n seed = 3\n "
+                           "early_stopping = early_stopping(5, monitor=loss)\n}")
             model = nnspec.compile(text, dtype="float64")
             model.fit(x, y, epochs=1)
             path = Path(tmp) / f"{name}.nnb"
