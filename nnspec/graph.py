@@ -243,14 +243,19 @@ class Graph:
         if self.sample_bytes is None or step(self.sample_bytes) == batch_size:
             return 0, batch_size, step(self.sample_bytes)
         names = [n.name for n in self.nodes]
+        index = {name: i for i, name in enumerate(names)}
+        index[self.input_name] = -1
+        # suffix sums and minima, so that finding the cut is linear in the layers:
+        # after[i] the bytes of nodes[i:], reach[i] the earliest node they read
+        after, reach = [0.0] * (len(names) + 1), [len(names)] * (len(names) + 1)
+        for i in range(len(names) - 1, -1, -1):
+            after[i] = after[i + 1] + self.node_bytes[names[i]]
+            reach[i] = min([reach[i + 1]] + [index[src] for src in self.nodes[i].inputs])
         for cut in range(1, len(names)):
-            handed = self.nodes[cut - 1].name
-            later = set(names[cut:]) | {handed}
-            if any(src not in later for n in self.nodes[cut:] for src in n.inputs):
-                continue
-            if step(sum(self.node_bytes[name] for name in names[cut:])) != batch_size:
-                continue
-            head = step(sum(self.node_bytes[name] for name in names[:cut]))
+            if reach[cut] < cut - 1 or step(after[cut]) != batch_size:
+                continue  # a later node reads past the handed one, or the rest does not fit
+            handed = names[cut - 1]
+            head = step(sum(self.node_bytes[name] for name in names[:cut]))  # once: it returns
             reread = sum(weights[k].nbytes for name in names[cut:] for _, k in self.keys[name])
             if reread / head > math.prod(self.shapes[handed]) * self.dtype.itemsize:
                 return cut, head, batch_size

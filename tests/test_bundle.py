@@ -302,11 +302,33 @@ def test_resuming_from_a_checkpoint_is_bit_identical(optimizer, tmp_path, rng):
 
 
 def test_malformed_checkpoints_are_bundle_errors(tmp_path, rng):
-    model = nnspec.compile("input 4\ndense 3 softmax\ntrain { optimizer = sgd(momentum=0.5) }")
+    model = nnspec.compile("input 4\ndense 3 softmax\ntrain {\n optimizer = sgd(momentum=0.5)\n "
+                           "schedule = plateau(patience=2)\n early_stopping = 3\n}", seed=2)
     model.fit(rng.random((8, 4)), rng.integers(0, 3, 8), epochs=1)
     model.save(tmp_path / "ck.nnb", checkpoint=True)
     good = (tmp_path / "ck.nnb").read_bytes()
+    stopper = {"state": lambda d: d["checkpoint"]["stopper"]}
     cases = {
+        "negative seed": (lambda o, d: d["checkpoint"]["overrides"].update(seed=-1),
+                          "seed must be a whole number"),
+        "running sums without a metric": (lambda o, d: d["checkpoint"].update(position={
+            "batch": 1, "rng": d["checkpoint"]["rng"], "sums": {"loss": 1.0, "seen": 4}}),
+            "not a position inside an epoch"),
+        "momentum of a block parameter that is not there": (
+            lambda o, d: d["checkpoint"]["optimizer"]["state"].update(
+                {"res1/dense1.W/b": d["weights"]["dense1.W"]}), "is not a trained"),
+        "an unreadable metrics override": (lambda o, d: d["checkpoint"]["overrides"].update(
+            metrics="[[["), "not a setting's value"),
+        "a plateau waiting forever": (lambda o, d: d["checkpoint"]["schedule"]["state"].update(
+            wait=float("inf")), "counts as whole numbers"),
+        "a plateau of NaN": (lambda o, d: d["checkpoint"]["schedule"]["state"].update(
+            best=float("nan")), "expected numbers"),
+        "early-stopping weights under other names": (lambda o, d: stopper["state"](d).update(
+            weights={"dense9.W": d["weights"]["dense1.W"]}), "'dense9.W' is not a parameter"),
+        "early-stopping weights missing one": (lambda o, d: stopper["state"](d).update(
+            weights={"dense1.W": d["weights"]["dense1.W"]}), "not an early-stopping state"),
+        "early stopping from a later epoch": (lambda o, d: stopper["state"](d).update(
+            best_epoch=7), "not an early-stopping state"),
         "rng state not digits": (lambda o, d: d["checkpoint"]["rng"].update(state="-5"), "PCG64"),
         "rng huge": (lambda o, d: d["checkpoint"]["rng"].update(state="9" * 400), "out of range"),
         "state for no parameter": (lambda o, d: d["checkpoint"]["optimizer"]["state"].update(
