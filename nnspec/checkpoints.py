@@ -27,7 +27,7 @@ from .errors import BundleError, DataError, SpecError
 from .fileio import shown
 from .ir import format_value
 from .parse import parse_value
-from .train import Position
+from .train import Position, coefficients
 
 FIELD = "payload.checkpoint"
 _RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uinteger": int}
@@ -158,7 +158,7 @@ def _decode_state(model, states, field, slots=True):
     for key, value in states.items():
         param = _parameter_of(declared, key) if slots else key
         if param not in (model.graph.trainable if slots else declared):
-            raise BundleError(f"{field}: {bundle.shown(repr(key))} is not "
+            raise BundleError(f"{field}: {shown(repr(key))} is not "
                               + ("a trained parameter's state" if slots else "a parameter"))
         arr = bundle.decode_array(value, f"{field}.{key}")
         if arr.shape != declared[param][0]:
@@ -174,7 +174,6 @@ def _momentum_as_gradients(model, state, version):
     Under a constant rate v = -lr b, so b = -v / lr with the rate of the last update."""
     if version > (1, 1):
         return state
-    from .train import coefficients
     rates = coefficients(model.graph, model.weights, model.config, "lr" not in model.overrides)
     factor = model.schedule.factor(max(model.optimizer.t - 1, 0), max(model.epoch - 1, 0))
     out = {}

@@ -127,9 +127,8 @@ def _compile(args):
 def _fmt(args):
     from pathlib import Path
 
-    from .fileio import write_atomic
+    from .fileio import read_spec, write_atomic
     from .fmt import fmt
-    from .fileio import read_spec
     unformatted = []
     for name in args.specs:
         path = Path(name)
