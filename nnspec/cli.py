@@ -23,17 +23,19 @@ def main(argv=None):
 def _main(argv):
     args = _parser().parse_args(argv)
     from .errors import NNSpecError, SpecError
+    from .fileio import shown
     try:
         return args.run(args) or 0
     except SpecError as e:
-        print(f"error: {e}", file=sys.stderr)
+        # messages quote file names and strings from files: escaped, always one line
+        print(f"error: {shown(e, 2000)}", file=sys.stderr)
         excerpt = e.excerpt()
         if excerpt:
             print(excerpt, file=sys.stderr)
         return 2
     except NNSpecError as e:
         from .train import TrainingDiverged
-        print(f"error: {e}", file=sys.stderr)
+        print(f"error: {shown(e, 2000)}", file=sys.stderr)
         return 1 if isinstance(e, TrainingDiverged) else 2
 
 

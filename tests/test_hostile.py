@@ -274,3 +274,11 @@ def test_cost_is_linear_in_the_layers(tmp_path):
     loaded.predict(np.zeros((2, 4)))
     loaded.fit(np.zeros((4, 4)), [0, 1, 2, 0], epochs=1)
     assert time.perf_counter() - start < 10
+
+
+def test_error_messages_quoting_file_names_are_escaped_and_one_line(tmp_path):
+    spec = tmp_path / "s.nn"
+    spec.write_text('input 4\ndense 3 softmax\ntrain {\n data = "\x1b[2Jgone\x07.npz"\n}\n')
+    r = run_cli("train", spec, "-o", tmp_path / "m.nnb")
+    _one_line_error(r)
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr and "\\x1b[2Jgone" in r.stderr
