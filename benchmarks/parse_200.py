@@ -4,13 +4,13 @@
 
 The spec mixes the constructs that cost the most to resolve: named layers,
 residual blocks (expanded at compile time), merges, repeats and a train block.
-Shape checking is nnspec.shapes.infer on the parsed network; no weights.
+Shape checking is nnspec.lang.shapes.infer on the parsed network; no weights.
 """
 import statistics
 import time
 
-from nnspec import shapes
-from nnspec.parse import parse
+from nnspec.lang import shapes
+from nnspec.lang.parse import parse
 
 
 def spec(layers=200):

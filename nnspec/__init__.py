@@ -1,10 +1,10 @@
 """nnspec: a small language for neural networks, and the compiler, trainer and
 model format around it, in numpy.
 
-Pipeline (each module imports only from those before it):
-  parse.py (text -> ir) -> shapes.py -> graph.py (+ layers/, activations, losses)
-  -> train.py (+ optim, schedules, metrics, callbacks) -> bundle.py -> checkpoints.py
-  -> config.py -> model.py (the Python API) -> progress.py, run.py -> cli.py
+Pipeline, one folder per stage, each importing only from the stages before it:
+  errors.py -> lang/ (text -> checked IR; no numpy) -> engine/ (IR -> numpy graph)
+  -> training/ (the fit loop, optimizers, schedules) -> files/ (bundles, data,
+  inference inputs) -> model.py (the Python API) -> cli/ and plots/ on top.
 plots/ (figures of trained models, `nnspec plot`) imports matplotlib only when used.
 
 The API names below are imported on first use, so `import nnspec.cli` (the
@@ -17,8 +17,9 @@ __version__ = "0.1.0"
 from .errors import BundleError, DataError, NNSpecError, ShapeError, SpecError  # noqa: E402
 
 _LAZY = {"compile": "model", "load": "model", "Model": "model",
-         "Callback": "callbacks", "EarlyStopping": "callbacks", "LambdaCallback": "callbacks",
-         "TrainingDiverged": "train", "TrainingInterrupted": "train"}
+         "Callback": "training.callbacks", "EarlyStopping": "training.callbacks",
+         "LambdaCallback": "training.callbacks", "TrainingDiverged": "training.loop",
+         "TrainingInterrupted": "training.loop"}
 
 
 def __getattr__(name):

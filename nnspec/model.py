@@ -10,16 +10,22 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, bundle, checkpoints, losses, shapes, summary, train
-from . import config as settings
-from .callbacks import LambdaCallback
+from . import __version__
+from .files import bundle, checkpoints
+from .engine import losses, summary
+from .lang import shapes
+from .training import loop as train
+from .training import config as settings
+from .training.callbacks import LambdaCallback
 from .errors import BundleError, DataError, NNSpecError, SpecError
-from .fileio import read_spec, shown
-from .graph import PREDICT_BATCH, Graph
-from .layers.base import Mode
-from .ir import TrainConfig
-from .parse import parse
-from .progress import Progress
+from .files.io import read_spec, shown
+from .engine import staging
+from .engine.graph import Graph
+from .engine.staging import PREDICT_BATCH
+from .engine.layers.base import Mode
+from .lang.ir import TrainConfig
+from .lang.parse import parse
+from .training.progress import Progress
 
 DTYPES = ("float32", "float64")
 IDENTITY = {"scale": 1.0, "offset": 0.0}
@@ -206,7 +212,7 @@ class Model:
     def data(self, data_dir=None):
         """The spec's data set, split train/validation/test, drawn from the seed.
         Named data sets (mnist) are looked for in data_dir first (see data/named.py)."""
-        from . import data
+        from .files import data
         try:
             base = Path(self.source).parent if Path(self.source).is_file() else None
             splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]), data_dir,
@@ -299,12 +305,12 @@ class Model:
     def predict(self, x, batch_size=PREDICT_BATCH):
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
         batch_size bounds how many samples one pass takes; passes are smaller
-        where that keeps their arrays in the CPU's cache (graph.predict)."""
+        where that keeps their arrays in the CPU's cache (engine/staging.py)."""
         _check_pass_size("predict", batch_size)
         # checked part by part: a pass over all of x first, which the passes then
         # read again from memory, cost 11% of the MLP benchmark's inference
-        return self.graph.predict(self.weights, self._inputs(x, finite=False), batch_size,
-                                  check=lambda part: _finite(part, "x"))
+        return staging.predict(self.graph, self.weights, self._inputs(x, finite=False),
+                               batch_size, check=lambda part: _finite(part, "x"))
 
     def predict_classes(self, x):
         """Predicted class per sample: names where the model knows them, else indices."""

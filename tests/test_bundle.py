@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec import bundle, cli, fileio
+from nnspec import cli
+from nnspec.files import bundle
+from nnspec.files import io as fileio
 
 from conftest import MODELS
 
@@ -226,7 +228,7 @@ def test_bundles_get_ordinary_file_permissions(tmp_path):
 
 _SAVER = textwrap.dedent("""
     import os, sys, nnspec
-    from nnspec import fileio
+    from nnspec.files import io as fileio
     path, ready = sys.argv[1], sys.argv[2]
     real_fsync = os.fsync
     def fsync(fd):  # announce that the new bundle is half written, then linger
@@ -385,9 +387,9 @@ def test_api_overrides_travel_in_checkpoints(tmp_path, rng):
     back = nnspec.load(tmp_path / "ck.nnb")
     assert (back.config.l2, back.config.split, back.config.seed, back.config.batch_size) == (
         0.25, (0.5, 0.25, 0.25), 3, 5)
-    metrics = (nnspec.ir.Call("top_k", (2,)), "accuracy")
-    stopping = nnspec.ir.Call("early_stopping", (3,), (("monitor", "loss"),))
-    data = nnspec.ir.Call("csv", ("/data/a b.csv",), (("label", "y"),))
+    metrics = (nnspec.lang.ir.Call("top_k", (2,)), "accuracy")
+    stopping = nnspec.lang.ir.Call("early_stopping", (3,), (("monitor", "loss"),))
+    data = nnspec.lang.ir.Call("csv", ("/data/a b.csv",), (("label", "y"),))
     nnspec.compile(SPEC, metrics=metrics, early_stopping=stopping, data=data,
                    schedule="cosine").save(tmp_path / "x.nnb", checkpoint=True)
     back = nnspec.load(tmp_path / "x.nnb").config

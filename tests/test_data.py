@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.data import named
+from nnspec.files.data import named
 from nnspec.errors import DataError
 
 from conftest import MODELS, SHARED_DATA

@@ -3,8 +3,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnspec.fmt import fmt
-from nnspec.parse import parse
+from nnspec.lang.fmt import fmt
+from nnspec.lang.parse import parse
 
 from conftest import MODELS, run_cli
 

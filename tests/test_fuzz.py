@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnspec
-from nnspec import shapes
-from nnspec.graph import Graph
-from nnspec.parse import parse
+from nnspec.lang import shapes
+from nnspec.engine.graph import Graph
+from nnspec.lang.parse import parse
 
 from conftest import MODELS, ROOT
 
@@ -183,7 +183,7 @@ def test_any_bundle_loads_whole_or_is_one_bundle_error(documents, tmp_path, data
     assert np.isfinite(model.predict(x)).all()
     if model.classes:
         assert len(model.predict_classes(x)) == len(x)
-    from nnspec.infer import inspect
+    from nnspec.cli.report import inspect
     assert "\x1b" not in inspect(model, path)
     try:
         model.fit(x, y, epochs=1, batch_size=4)

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.activations import NAMES as ACTIVATIONS
-from nnspec.layers import REGISTRY
-from nnspec.layers.base import Mode
-from nnspec.losses import LOSSES
-from nnspec.parse import parse
+from nnspec.engine.activations import NAMES as ACTIVATIONS
+from nnspec.lang.kinds import KINDS as REGISTRY
+from nnspec.engine.layers.base import Mode
+from nnspec.engine.losses import LOSSES
+from nnspec.lang.parse import parse
 
 from conftest import assert_close_grad, numeric_grad
 
@@ -204,7 +204,7 @@ def test_loss_gradients(loss, act, labels, reduction, rng):
 @pytest.mark.parametrize("shape", [(3, 10), (70, 10), (256, 4), (9, 8, 5), (100, 32), (100, 33),
                                    (64, 200), (0, 10)])
 def test_row_max_and_sum_equal_numpys_reductions(shape, rng):
-    from nnspec.activations import row_max, row_sum
+    from nnspec.engine.activations import row_max, row_sum
     z = rng.normal(size=shape)
     for arr in (z, z.astype(np.float32), np.swapaxes(z, 0, -1).copy().swapaxes(0, -1)):
         assert row_max(arr).shape == arr.shape[:-1] + (1,) and row_max(arr).dtype == arr.dtype
@@ -218,7 +218,7 @@ def test_row_max_and_sum_equal_numpys_reductions(shape, rng):
 
 
 def test_fused_cross_entropy_over_many_rows_matches_the_textbook_formula(rng):
-    from nnspec.losses import FUSED
+    from nnspec.engine.losses import FUSED
     z, y = rng.normal(size=(200, 10)) * 5, np.eye(10)[rng.integers(0, 10, 200)]
     value, dz = FUSED[("cross_entropy", "softmax")](z, y)
     p = np.exp(z - z.max(axis=1, keepdims=True))
@@ -276,7 +276,7 @@ def test_tied_maxima_share_the_gradient_equally(spec):
     (64, 6, False),     # a strided view is added to as it is
 ])
 def test_bias_add_and_sum_fold_rows_without_changing_the_result(rows, width, contiguous, rng):
-    from nnspec.layers.base import add_bias, column_sums
+    from nnspec.engine.layers.base import add_bias, column_sums
     y = rng.normal(size=(rows, width * (1 if contiguous else 2)))
     y = y if contiguous else y[:, ::2]
     b = rng.normal(size=width)

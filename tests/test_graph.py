@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 import nnspec
+from nnspec.engine import staging
 
 
 def _as_written(graph):
@@ -121,7 +122,7 @@ def test_no_crop_where_every_output_row_is_read_or_padding_is(spec):
 
 def _pass_sizes(graph, monkeypatch, tails=None):
     """The sizes of predict's passes over x (a list that fills as it runs), and in
-    `tails` those of its later stage, from the cut (graph._stages)."""
+    `tails` those of its later stage, from the cut (staging.stages)."""
     sizes = []
     forward = graph.forward
 
@@ -132,74 +133,70 @@ def _pass_sizes(graph, monkeypatch, tails=None):
     return sizes
 
 
-def test_predict_splits_a_batch_into_passes_that_fit_in_the_cache(monkeypatch):
-    """A pass over arrays still in the cache is faster: predict takes fewer samples
-    at a time than batch_size when one sample's arrays are large, with the same
-    outputs as one sample at a time."""
-    from nnspec import graph as graph_module
+def test_predict_takes_fewer_samples_a_pass_where_samples_are_large(monkeypatch):
+    """Behaviour, not tuning: a network whose samples hold megabytes of activations
+    is predicted in passes smaller than batch_size, every sample exactly once,
+    with the outputs of one sample at a time (up to rounding)."""
     model = nnspec.compile("input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> dense 10 softmax")
     x = np.random.default_rng(0).random((300, 28, 28, 1), dtype=np.float32)
     tails = []
     sizes = _pass_sizes(model.graph, monkeypatch, tails)
     out = model.predict(x, batch_size=256)
-    assert sizes[0] == 8  # the first call measures a sample
-    assert sum(sizes[1:]) == 300 and max(sizes) <= 256
-    assert model.graph.sample_bytes > 28 * 28 * 32 * 4  # the conv's output alone
-    step = max(sizes[1:])
-    head = sum(model.graph.node_bytes[n] for n in ("conv1", "maxpool1"))
-    assert step == max(8, graph_module.PREDICT_CACHE_BYTES // head // 8 * 8)
-    assert step < 256
-    assert tails == []  # its dense weights (0.25 MB) are cheap to read again: one stage
+    sample_bytes, _ = staging.measured(model.graph)
+    assert sample_bytes > 28 * 28 * 32 * 4  # the conv's output alone
+    passes = sizes[1:]  # the first call measures a few samples first
+    assert sum(passes) == 300 and max(passes) < 256
     one_by_one = np.concatenate([model.predict(x[i:i + 1]) for i in range(0, 300, 37)])
-    np.testing.assert_allclose(out[::37], one_by_one, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(out[::37], one_by_one, rtol=1e-5, atol=1e-7)  # float32 rows
 
 
-@pytest.mark.parametrize("spec,cut", [
-    ("input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> conv 3x3x64 same relu -> maxpool 2 "
-     "-> dense 128 relu -> dense 10 softmax", 3),  # from the last pooling on, 64 samples fit
-    ("input 24x24x1 -> a: conv 3x3x16 same relu\na -> maxpool 2 -> flatten -> dense 256 relu "
-     "-> b: dense 4\na -> globalavgpool -> c: dense 4\nadd(b, c) softmax", 1),  # two branches
-    ("input 24x24x1 -> a: conv 3x3x16 same relu -> maxpool 2 -> b: conv 3x3x16 same\n"
-     "b -> flatten -> dense 256 relu -> c: dense 4\nb -> globalmaxpool -> d: dense 4\n"
-     "add(c, d) softmax", 3),
-    ("input 24x24x1 -> a: conv 3x3x16 same relu -> maxpool 2 -> conv 3x3x16 same -> upsample 2 "
-     "-> b: conv 3x3x16 same\nadd(a, b) -> maxpool 4 -> dense 256 relu -> dense 4 softmax", 6),
-    ("input 16x16x1\nconv 3x3x2 same tanh -> conv 3x3x3 valid tanh -> dense 100 relu "
-     "-> dense 4 softmax", 0),  # dense weights of 0.5 MB: as cheap to read again as to hand over
+@pytest.mark.parametrize("spec", [
+    "input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> conv 3x3x64 same relu -> maxpool 2 "
+    "-> dense 128 relu -> dense 10 softmax",
+    "input 24x24x1 -> a: conv 3x3x16 same relu\na -> maxpool 2 -> flatten -> dense 256 relu "
+    "-> b: dense 4\na -> globalavgpool -> c: dense 4\nadd(b, c) softmax",  # two branches
+    "input 24x24x1 -> a: conv 3x3x16 same relu -> maxpool 2 -> b: conv 3x3x16 same\n"
+    "b -> flatten -> dense 256 relu -> c: dense 4\nb -> globalmaxpool -> d: dense 4\n"
+    "add(c, d) softmax",
+    "input 24x24x1 -> a: conv 3x3x16 same relu -> maxpool 2 -> conv 3x3x16 same -> upsample 2 "
+    "-> b: conv 3x3x16 same\nadd(a, b) -> maxpool 4 -> dense 256 relu -> dense 4 softmax",
+    "input 16x16x1\nconv 3x3x2 same tanh -> conv 3x3x3 valid tanh -> dense 100 relu "
+    "-> dense 4 softmax",
 ])
-def test_predict_runs_convolutions_and_dense_layers_in_passes_of_their_own_size(spec, cut):
-    """After the convolutions, whose passes take a few samples to stay in the cache,
-    the dense layers take batch_size at a time; the outputs are those of the whole
-    graph run pass by pass."""
+def test_predict_in_stages_computes_what_the_whole_graph_computes(spec):
+    """Wherever staging cuts a graph (or does not), only the node before the cut is
+    read after it, the later stage takes whole batches, and the outputs are those
+    of the graph run a sample at a time (float64: to 1e-12)."""
     model = nnspec.compile(spec, dtype="float64")
     graph = model.graph
     x = np.random.default_rng(0).random((100,) + graph.input_shape)
     got = model.predict(x, batch_size=64)
-    stages = graph._stages(model.weights, 64)
-    assert stages[0] == cut and (cut == 0 or stages[1] < stages[2] == 64)
+    cut, head, tail = staging.stages(graph, model.weights, 64)
+    assert 0 <= cut < len(graph.nodes) and 1 <= head <= 64 and 1 <= tail <= 64
+    if cut:
+        assert tail == 64 and head < tail
     names = {n.name for n in graph.nodes[cut:]} | {graph.nodes[cut - 1].name if cut else "input"}
     assert all(src in names for n in graph.nodes[cut:] for src in n.inputs)
     one_by_one = np.concatenate([model.predict(x[i:i + 1]) for i in range(len(x))])
     np.testing.assert_allclose(got, one_by_one, rtol=1e-12, atol=1e-15)
 
 
-def test_predict_keeps_batch_size_when_samples_are_small(monkeypatch):
+def test_predict_passes_never_exceed_batch_size_and_cover_every_sample(monkeypatch):
     model = nnspec.compile("input 20\ndense 8 relu -> dense 3 softmax")
-    x = np.random.default_rng(0).random((1000, 20), dtype=np.float32)
+    x = np.random.default_rng(0).random((3000, 20), dtype=np.float32)
     model.predict(x[:3])  # the first call measures a sample
     sizes = _pass_sizes(model.graph, monkeypatch)
-    model.predict(x, batch_size=100)
-    assert sizes == [100] * 10
+    for batch_size in (100, 3, staging.PREDICT_BATCH):
+        sizes.clear()
+        model.predict(x, batch_size=batch_size)
+        assert max(sizes) <= batch_size and sum(sizes) == len(x)
     sizes.clear()
-    model.predict(x, batch_size=3)
-    assert max(sizes) == 3 and sum(sizes) == 1000
-    sizes.clear()
-    model.predict(np.concatenate([x, x, x]))  # by default up to PREDICT_BATCH a pass
-    assert sizes == [1024, 1024, 952]
+    model.predict(x)  # the default bound
+    assert max(sizes) <= staging.PREDICT_BATCH and sum(sizes) == len(x)
 
 
 def test_reused_buffers_hand_a_smaller_batch_the_same_memory():
-    from nnspec.layers.base import Mode
+    from nnspec.engine.layers.base import Mode
     mode = Mode(buffers={})
     mode.node = "conv1"
     big = mode.empty("y", (64, 5, 5, 3), np.float32)

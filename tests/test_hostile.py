@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.data.files import EXPANDED_MIN, MAX_PIXELS
+from nnspec.files.data.files import EXPANDED_MIN, MAX_PIXELS
 
 from conftest import MODELS, run_cli
 

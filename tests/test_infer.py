@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec import bundle
-from nnspec.data.files import read_idx
+from nnspec.files import bundle
+from nnspec.files.data.files import read_idx
 
 from conftest import MODELS, run_cli
 

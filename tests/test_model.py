@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec import data
+from nnspec.files import data
 
 from conftest import MODELS
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 import nnspec
-from nnspec.parse import grammar_path
+from nnspec.lang.parse import grammar_path
 
 from conftest import ROOT, run_cli
 

@@ -7,8 +7,8 @@ import pytest
 from threadpoolctl import threadpool_info
 
 import nnspec
-from nnspec import parallel
-from nnspec.layers.base import Mode
+from nnspec.engine import parallel
+from nnspec.engine.layers.base import Mode
 
 NET = """input 10x10x2
 conv 3x3x4 same relu -> maxpool 2 -> conv 3x3x3 valid tanh -> dense 5 softmax

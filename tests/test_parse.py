@@ -2,9 +2,9 @@
 import pytest
 
 import nnspec
-from nnspec.parse import parse
-from nnspec.printer import format_network
-from nnspec.summary import is_chain
+from nnspec.lang.parse import parse
+from nnspec.lang.printer import format_network
+from nnspec.engine.summary import is_chain
 
 from conftest import MODELS
 

@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnspec
-from nnspec import shapes
-from nnspec.layers import REGISTRY
-from nnspec.layers.elementwise import ACTIVATION_LAYERS
-from nnspec.optim import OPTIMIZERS
-from nnspec.parse import parse
+from nnspec.lang import shapes
+from nnspec.lang.kinds import KINDS as REGISTRY
+from nnspec.lang.names import ACTIVATIONS as ACTIVATION_LAYERS
+from nnspec.training.optimizers import OPTIMIZERS
+from nnspec.lang.parse import parse
 
 ACTS = ("relu", "tanh", "sigmoid", "linear", "softmax")
 CLASSES = 3
@@ -200,7 +200,7 @@ def test_penalties_and_decay_reach_every_weight_their_role_names(kind):
     """l1/l2 (and l1_bias/l2_bias) add exactly their penalty's gradient to every
     weight whose role they name, for every layer kind with weights; AdamW decays
     exactly the weight matrices."""
-    from nnspec.layers.base import ROLES
+    from nnspec.lang.kinds import ROLES
     body = {"conv": "input 4x4x2\nconv 3x3x2 same", "embedding": "input 3\nembedding 4x4",
             "dense": "input 3\ndense 2", "rnn": "input 3x4\nrnn 2", "lstm": "input 3x4\nlstm 2",
             "gru": "input 3x4\ngru 2", "attention": "input 3x4\nattention 2"}.get(

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.layers.base import Mode
+from nnspec.engine.layers.base import Mode
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
@@ -200,9 +200,9 @@ def test_losses_match_pytorch(loss, act, reference, rng):
 def test_sgd_momentum_under_a_schedule_matches_torch(schedule, nesterov):
     """nnspec's SGD is torch.optim.SGD (dampening 0): with the same per-update factors,
     given to torch as a LambdaLR, 50 float64 steps agree to 1e-10."""
-    from nnspec import config as settings
-    from nnspec.ir import TrainConfig
-    from nnspec.parse import parse_value
+    from nnspec.training import config as settings
+    from nnspec.lang.ir import TrainConfig
+    from nnspec.lang.parse import parse_value
     cfg = TrainConfig(optimizer="sgd", optimizer_options=(("momentum", 0.9),
                                                           ("nesterov", nesterov)),
                       schedule=parse_value(schedule)[1])

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec import optim, schedules, train
-from nnspec.callbacks import EarlyStopping
-from nnspec.data import generators
-from nnspec.metrics import top_k
+from nnspec.training import loop as train
+from nnspec.training import optimizers as optim
+from nnspec.training import schedules
+from nnspec.training.callbacks import EarlyStopping
+from nnspec.files.data import generators
+from nnspec.training.metrics import top_k
 
 
 def _two_steps(optimizer, lr=0.1, packed=False):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import nnspec
-from nnspec.progress import Progress
+from nnspec.training.progress import Progress
 
 from conftest import MODELS, run_cli
 

@@ -10,7 +10,7 @@ import io
 import math
 from pathlib import Path
 
-from ..callbacks import Callback
+from ..training.callbacks import Callback
 from ..errors import DataError
 from .base import figure, is_classifier, rgb
 from .classes import boundary
@@ -52,7 +52,7 @@ class Animation(Callback):
         """Write the GIF of the frames drawn so far (training calls this at its end)."""
         if not self.images:
             return None
-        from ..fileio import write_atomic
+        from ..files.io import write_atomic
         buf = io.BytesIO()
         durations = [round(1000 / self.fps)] * (len(self.images) - 1) + [2500]
         self.images[0].save(buf, format="GIF", save_all=True, append_images=self.images[1:],

@@ -22,7 +22,7 @@ def figure(width, height):
 def save(fig, path, dpi=100):
     """Write a figure; the format follows the suffix (.png, .svg, .pdf). The file is
     replaced whole, so a crash leaves the previous one."""
-    from ..fileio import write_atomic
+    from ..files.io import write_atomic
     path = Path(path)
     buf = io.BytesIO()
     try:

@@ -41,7 +41,7 @@ def _with_data(draw):
 def data(model, args):
     """(x, y, 'the test split of mnist') for the bundle's data or --data."""
     if args.data:
-        from ..run import data_flag
+        from ..cli.train import data_flag
         model.configure(data=data_flag(args.data))
     splits = model.data(args.data_dir)
     names = [args.split] if args.split else SPLITS

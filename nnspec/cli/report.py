@@ -1,0 +1,90 @@
+"""What `nnspec infer` and `nnspec inspect` print: class probabilities per input
+(text, JSON or CSV) and a bundle's metadata, summary table and history. Text
+from a file (class names, history keys) is printed escaped."""
+import csv
+import io
+import json
+
+import numpy as np
+
+from ..engine.summary import table
+from ..files.bundle import VERSION
+from ..files.io import shown
+
+
+def results(model, names, out, top=5):
+    """Per sample: {'input', 'class', 'index', 'probabilities'} or {'input', 'values'}."""
+    rows = []
+    if out.shape[-1] == 1 or (model.config.loss == "mse" and not model.classes):
+        for name, row in zip(names, out):
+            rows.append({"input": name, "values": [float(v) for v in np.ravel(row)]})
+        return rows
+    classes = model.classes or tuple(str(i) for i in range(out.shape[-1]))
+    for name, row in zip(names, out):
+        order = np.argsort(-row, kind="stable")[:top]
+        rows.append({"input": name, "class": classes[int(order[0])], "index": int(order[0]),
+                     "probabilities": {classes[int(i)]: float(row[i]) for i in order}})
+    return rows
+
+
+def format_rows(rows, fmt):
+    """rows -> text. Class names come from a file, so the text and CSV forms escape
+    their control characters (a terminal escape sequence prints as `\x1b[2J`);
+    JSON escapes them itself."""
+    if fmt == "json":
+        return json.dumps(rows, indent=2)
+    rows = [_printable(r) for r in rows]
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        if rows and "values" in rows[0]:
+            writer.writerow(["input"] + [f"value{i}" for i in range(len(rows[0]["values"]))])
+            writer.writerows([[r["input"]] + [f"{v:.6g}" for v in r["values"]] for r in rows])
+        else:
+            writer.writerow(["input", "class", "probability"])
+            writer.writerows([[r["input"], r["class"], f"{r['probabilities'][r['class']]:.6f}"]
+                              for r in rows])
+        return buf.getvalue().rstrip("\n")
+    lines = []
+    for r in rows:
+        if "values" in r:
+            lines.append(f"{r['input']}: " + " ".join(f"{v:.6g}" for v in r["values"]))
+            continue
+        probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
+        lines.append(f"{r['input']}: {r['class']}  ({probs})")
+    return "\n".join(lines)
+
+
+def _printable(row):
+    out = {**row, "input": shown(row["input"], 1000)}
+    if "class" in row:
+        out["class"] = shown(row["class"])
+        out["probabilities"] = {shown(k): v for k, v in row["probabilities"].items()}
+    return out
+
+
+def inspect(model, path):
+    """The text `nnspec inspect` prints: metadata, summary table, history."""
+    meta = model.meta
+    lines = [f"bundle      {shown(path)}",
+             f"format      nnspec-bundle {meta.get('format', '.'.join(map(str, VERSION)))}",
+             f"written by  nnspec {shown(meta.get('nnspec'))}, numpy {shown(meta.get('numpy'))}, "
+             f"{shown(meta.get('created'))}",
+             f"dtype       {model.graph.dtype.name}",
+             f"classes     {shown(', '.join(model.classes), 2000) if model.classes else '-'}",
+             f"preprocess  input = raw * {model.preprocess['scale']:.6g} + "
+             f"{model.preprocess['offset']:.6g} (integer inputs)", "",
+             table(model.graph, model.weights)]
+    history = {shown(k, 40): v for k, v in model.history.items()}
+    epochs = {k: v for k, v in history.items() if not k.startswith("test_")}
+    if epochs:
+        keys = list(epochs)
+        lines += ["", "history", "epoch  " + "  ".join(f"{k:>12}" for k in keys)]
+        for i in range(max(len(v) for v in epochs.values())):
+            lines.append(f"{i + 1:>5}  " + "  ".join(
+                f"{epochs[k][i]:>12{'.4g' if k == 'lr' else '.4f'}}" if i < len(epochs[k])
+                else " " * 12 for k in keys))
+    tests = {k: v[-1] for k, v in history.items() if k.startswith("test_") and v}
+    if tests:
+        lines.append("test   " + "  ".join(f"{k[5:]} {v:.4f}" for k, v in tests.items()))
+    return "\n".join(lines)

@@ -1,0 +1,156 @@
+"""`nnspec train`: a spec (or a checkpoint to resume) -> a trained bundle.
+
+What the command adds to Model.fit: the spec's data set, progress on stdout,
+the JSON-lines log, a checkpoint per epoch, a checkpoint on Ctrl-C, and the
+last good checkpoint named when the loss diverges.
+"""
+import sys
+from pathlib import Path
+
+from .. import compile, load
+from ..training.callbacks import Checkpoints, latest_checkpoint
+from ..files.data import sets
+from ..errors import DataError, SpecError
+from ..lang.ir import Call
+from ..files.io import check_writable, read_spec
+from ..lang.parse import parse, parse_value
+from ..training.progress import JsonLog, Progress
+from ..training.loop import TrainingDiverged, TrainingInterrupted
+
+
+def overrides(args):
+    """The train block settings the command line replaces."""
+    out = {"seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
+    if args.optimizer:
+        form, value = parse_value(args.optimizer, "--optimizer")
+        if form == "name":
+            out["optimizer"], out["optimizer_options"] = value, ()
+        elif form == "call" and not value.args:
+            out["optimizer"], out["optimizer_options"] = value.name, tuple(sorted(value.kwargs))
+        else:
+            raise DataError(f"--optimizer: expected a name like adam or sgd(momentum=0.9), "
+                            f"got {args.optimizer!r}")
+        if "lr" in dict(out["optimizer_options"]):
+            raise DataError("--optimizer: give the learning rate with --lr")
+    if args.data:
+        out["data"] = data_flag(args.data)
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def data_flag(text):
+    """--data: a data set as the train block writes it (mnist, shapes(500),
+    csv("t.csv", label="y")) or a path; paths are taken from the current folder."""
+    try:
+        form, value = parse_value(text, "--data")
+    except SpecError:
+        form, value = "string", text  # a bare path such as digits.npz
+    if form not in ("name", "call", "string"):
+        form, value = "string", text
+    if form == "call" and value.name in sets.FORMS and value.args and isinstance(value.args[0], str):
+        return Call(value.name, (str(Path(value.args[0]).resolve()),) + value.args[1:], value.kwargs)
+    if form != "call" and sets.is_file_set(value):
+        return str(Path(value).resolve())
+    return value
+
+
+def resume(spec_path, source, changes):
+    """Load the newest checkpoint from a directory or a bundle and check it
+    continues `spec_path`'s network; --lr/--batch-size/--epochs may change."""
+    source = Path(source)
+    path = latest_checkpoint(source) if source.is_dir() else source
+    if path is None:
+        raise DataError(f"{source}: no checkpoints (epoch-NNNN.nnb) in this directory")
+    model = load(path)
+    if not model.meta.get("checkpoint"):
+        raise DataError(f"{path}: holds no training state to resume (it was saved without "
+                        "a checkpoint; train with --checkpoint-dir)")
+    spec = parse(*read_spec(Path(spec_path)))
+    if spec.nodes != model.network.nodes:
+        differ = next((a.name for a, b in zip(spec.nodes, model.network.nodes) if a != b),
+                      "the number of layers")
+        raise DataError(f"{path}: was trained from a different network than {spec_path} "
+                        f"({differ} differs)")
+    for key in ("seed", "optimizer", "optimizer_options", "data"):
+        if key in changes and changes[key] != getattr(model.config, key):
+            raise DataError(f"--{key.split('_')[0]}: cannot change when resuming; the "
+                            f"checkpoint trains with {key} {getattr(model.config, key)!r}")
+    model.configure(**{k: v for k, v in changes.items() if k in ("lr", "batch_size", "epochs")})
+    return model, path
+
+
+def train(args):
+    check_writable(args.output, DataError)  # before any work that a bad path would lose
+    changes = overrides(args)
+    if args.resume:
+        model, path = resume(args.spec, args.resume, changes)
+        where = f"epoch {model.epoch}" + (f", batch {model.position.batch}"
+                                          if model.position else "")
+        started = f"resuming {path} after {where}"
+    else:
+        model = compile(Path(args.spec), **changes)
+        started = f"training {args.spec}"
+    config = model.config
+    splits = model.data(args.data_dir)
+    out = (lambda *a, **k: None) if args.quiet else print
+    sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
+    out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
+        f"{config.epochs} epochs, batch {config.batch_size}, seed {config.seed}", flush=True)
+    callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None)]
+    log = JsonLog(args.log) if args.log else None
+    checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None
+    callbacks += [c for c in (log, checkpoints) if c is not None]
+    if args.animate:
+        callbacks.append(_animation(args.animate, splits))
+    try:
+        return _fit(args, model, splits, callbacks, log, checkpoints, out)
+    finally:
+        if log:
+            log.close()
+
+
+def _fit(args, model, splits, callbacks, log, checkpoints, out):
+    try:
+        model.fit(*splits.train, validation_data=splits.validation,
+                  epochs=max(model.config.epochs - model.epoch, 0), callbacks=callbacks)
+    except TrainingInterrupted:
+        for cb in callbacks:
+            getattr(cb, "finish", lambda: None)()  # an animation keeps the frames it has
+        path = checkpoints.save() if checkpoints else _interrupted_path(args.output)
+        if not checkpoints:
+            model.save(path, checkpoint=True)
+        where = f"in epoch {model.epoch + 1} after batch {model.position.batch}" \
+            if model.position else f"after epoch {model.epoch}"
+        print(f"interrupted {where}; checkpoint written to {path}\nresume with: nnspec train {args.spec} "
+              f"-o {args.output} --resume {path}", file=sys.stderr)
+        return 130
+    except TrainingDiverged as e:
+        if log:
+            log.write({"event": "diverged", "message": str(e)})
+        last = f"the last good checkpoint is {checkpoints.last}" if checkpoints and \
+            checkpoints.last else f"nothing was written to {args.output}"
+        raise TrainingDiverged(f"{e}; {last}") from None
+    if splits.test:
+        result = model.evaluate(*splits.test)
+        for key, value in result.items():
+            model.history["test_" + key] = [value]
+        if log:
+            log.write({"event": "test", **result})
+        out("test  " + "  ".join(f"{k} {v:.4f}" for k, v in result.items()))
+    model.save(args.output, checkpoint=True)
+    out(f"saved {args.output}")
+    return 0
+
+
+def _animation(path, splits):
+    """--animate: the boundary is drawn over the validation points (else up to 1000
+    training points), the same ones in every frame."""
+    from ..plots import Animation
+    x, y = splits.validation or splits.train
+    return Animation(path, x[:1000], y[:1000])
+
+
+def _interrupted_path(output):
+    """Beside the output, never over it: a finished bundle there is not replaced."""
+    output = Path(output)
+    return output.with_name(output.stem + "-interrupted" + (output.suffix or ".nnb"))
+

@@ -1,0 +1,155 @@
+"""IR -> an executable graph: forward in order, backward reversed.
+
+Parameters live outside the graph in one flat dict keyed `<layer>.<W|b|...>`;
+the graph itself holds no arrays, so the same graph serves training,
+inference and gradient checks. Backward walks the forward tape in reverse.
+The speed work that changes how the loop runs, not what it computes, is
+decided elsewhere: which activation a node applies and which input rows it
+reads (passes.py), how many samples a predict pass takes (staging.py), and
+whether a training step is split among threads (parallel.py).
+"""
+import numpy as np
+
+from . import activations, losses, passes
+from ..errors import ShapeError
+from ..lang.kinds import KINDS, ROLES
+from ..lang.printer import describe
+from .layers import REGISTRY, flops
+from .layers.base import Mode
+
+
+class Graph:
+    def __init__(self, network, shapes, dtype="float32"):
+        self.network = network
+        self.shapes = shapes
+        self.dtype = np.dtype(dtype)
+        self.nodes = tuple(n for n in network.nodes if n.kind != "input")
+        self.params = {n.name: n.p for n in self.nodes}
+        self.input_name = network.input.name
+        self.input_shape = shapes[self.input_name]
+        self.output = network.outputs[0]
+        self.output_shape = shapes[self.output]
+        self.output_activation = self.params[self.output].get("activation", "linear")
+        self.acts = passes.activations(self.nodes, self.params, self.output)
+        self.crops = passes.crops(self.nodes, self.params, shapes, self.output)
+        # reused arrays (Mode.buffers): one set for training steps, one for predict,
+        # and ("train", r) for the r-th part of a step split among threads
+        self.buffers = {"train": {}, "predict": {}}
+        self.sample_flops = sum(flops(n, shapes) for n in self.nodes)  # forward
+        self.couples_batch = any(REGISTRY[n.kind].couples_batch for n in self.nodes)
+        # every parameter as its layer declares it, before any array exists:
+        # {full name: (shape, role)}, in node order; and each node's (short, full) names
+        self.declared, self.keys = {}, {}
+        for node in self.nodes:
+            self.keys[node.name] = []
+            for short, shape, role in self._declare(node):
+                full = f"{node.name}.{short}"
+                self.declared[full] = (tuple(shape), role)
+                self.keys[node.name].append((short, full))
+        self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role][2])
+        self.roles = {k: role for k, (_, role) in self.declared.items()}
+
+    def _declare(self, node):
+        kind = KINDS[node.kind]
+        if kind.weights is None:
+            return ()
+        return kind.weights(self.params[node.name], self._in_shape(node))
+
+    def _in_shape(self, node):
+        return [self.shapes[s] for s in node.inputs] if KINDS[node.kind].merge else \
+            self.shapes[node.inputs[0]]
+
+    def init(self, rng):
+        """Fresh weights: {'conv1.W': array, ...}, drawn in node order from rng."""
+        weights = {}
+        for node in self.nodes:
+            layer = REGISTRY[node.kind]
+            if layer.init is None:
+                continue
+            try:
+                own = layer.init(self.params[node.name], self._in_shape(node), rng, self.dtype)
+            except MemoryError as e:  # a spec can ask for any size; say which layer
+                loc = node.loc
+                raise ShapeError(f"{node.name}: {describe(node)} has more weights than fit in "
+                                 f"memory ({e})", loc.line if loc else None,
+                                 loc.column if loc else None) from None
+            for short, full in self.keys[node.name]:
+                weights[full] = own.pop(short)
+            assert not own, f"{node.kind}.init made weights it does not declare: {list(own)}"
+        return weights
+
+    def _own(self, weights, name):
+        """The node's weights by short name ('W', 'b'), as the layer declares them."""
+        return {short: weights[full] for short, full in self.keys[name]}
+
+    def forward(self, weights, x, mode=None, start=0, stop=None):
+        """x: (batch, *input_shape) -> (output, tape for backward). mode: a Mode;
+        None is inference, True a training pass with fresh random numbers.
+        start, stop: run only nodes[start:stop], from x, the output of
+        nodes[start - 1] (predict's stages); the output is nodes[stop - 1]'s."""
+        if not isinstance(mode, Mode):
+            mode = Mode(bool(mode))
+        values = {self.nodes[start - 1].name if start else self.input_name: x}
+        tape = []
+        for node in self.nodes[start:stop]:
+            p = self.params[node.name]
+            w = self._own(weights, node.name)
+            layer = REGISTRY[node.kind]
+            merge = KINDS[node.kind].merge
+            x = [values[s] for s in node.inputs] if merge else values[node.inputs[0]]
+            if node.name in self.crops:
+                rows, cols = self.crops[node.name]
+                x = x[:, :rows, :cols]
+            mode.node = node.name
+            z, cache = layer.forward(p, w, x, mode)
+            act = self.acts[node.name]
+            if act == "linear":
+                a = z
+            elif passes.owns_output(node.kind) and act in activations.IN_PLACE:
+                a = activations.forward(act, z, z)  # nothing else holds z: overwrite it
+            else:
+                a = activations.forward(act, z, mode.empty("a", z.shape, z.dtype))
+            values[node.name] = a
+            tape.append((node, w, cache, z, a, mode))
+        return values[self.output if stop is None else self.nodes[stop - 1].name], tape
+
+    def backward(self, tape, d_out, d_is_preactivation=False, input_grad=False):
+        """Gradients of every parameter (and of the input if asked) from d(output)."""
+        grads = {}
+        pending = {self.output: d_out}
+        for node, w, cache, z, a, mode in reversed(tape):
+            d = pending.pop(node.name)
+            p = self.params[node.name]
+            mode.node = node.name
+            act = self.acts[node.name]
+            if act != "linear" and not (node.name == self.output and d_is_preactivation):
+                d = activations.backward(act, z, a, d, mode.empty("da", d.shape, d.dtype))
+            layer = REGISTRY[node.kind]
+            need_dx = node.inputs != (self.input_name,) or input_grad
+            dx, g = layer.backward(p, w, cache, d, need_dx)
+            if dx is not None and node.name in self.crops:  # the rows it did not read: zero
+                rows, cols = self.crops[node.name]
+                full = mode.zeros("uncropped", (len(dx),) + self.shapes[node.inputs[0]], dx.dtype)
+                full[:, :rows, :cols] = dx
+                dx = full
+            for key, value in g.items():
+                grads[f"{node.name}.{key}"] = value
+            for src, dxi in zip(node.inputs, dx if KINDS[node.kind].merge else [dx]):
+                if dxi is not None:  # a layer read by several gets the sum of their gradients
+                    pending[src] = pending[src] + dxi if src in pending else dxi
+        return grads, pending.get(self.input_name)
+
+    def loss_and_grads(self, weights, x, y, loss, mode=True, input_grad=False, share=1.0):
+        """(data loss, output, grads, d input or None) for one batch on this thread;
+        y as the output's targets. `share` of a whole batch scales the gradients
+        (a part of a step split among threads, parallel.py, whose loss is the
+        mean over its own samples)."""
+        if not isinstance(mode, Mode):
+            mode = Mode(bool(mode))
+        out, tape = self.forward(weights, x, mode)
+        z = tape[-1][3]
+        value, d, is_pre = losses.value_and_grad(loss, self.output_activation, z, out, y)
+        if share != 1.0:
+            d = d * d.dtype.type(share)
+        grads, dx = self.backward(tape, d, is_pre, input_grad)
+        return value, out, grads, dx

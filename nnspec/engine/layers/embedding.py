@@ -1,0 +1,52 @@
+"""Embedding: integer token ids -> learned vectors, `embedding VOCABxDIM`.
+
+The input holds ids in 0..VOCAB-1 (as the network's float type; they are
+rounded). Backward sums each id's output gradients into its row by sorting
+the ids and adding runs (np.add.reduceat), so there is no scatter-add; ids
+have no gradient, so the input's is zero.
+"""
+import numpy as np
+
+from ...errors import DataError
+from .. import init
+from .base import Layer
+
+
+def initialize(p, in_shape, rng, dtype):
+    vocab, dim = p["table"]
+    name = p["init"] or init.Call("uniform", (0.05,))  # Keras' default for embeddings
+    return {"W": init.weights(name, rng, (vocab, dim), vocab, dim, dtype)}
+
+
+def _ids(p, x):
+    ids = np.rint(x).astype(np.int64)
+    vocab = p["table"][0]
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
+        bad = ids.min() if ids.min() < 0 else ids.max()
+        raise DataError(f"embedding input holds {bad}, outside its vocabulary 0..{vocab - 1}")
+    return ids
+
+
+def forward(p, w, x, mode):
+    ids = _ids(p, x)
+    return w["W"][ids], (ids, x.shape)
+
+
+def backward(p, w, cache, dy, need_dx):
+    ids, x_shape = cache
+    flat = ids.ravel()
+    order = np.argsort(flat, kind="stable")
+    sorted_ids = flat[order]
+    starts = np.flatnonzero(np.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
+    rows = dy.reshape(len(flat), -1)[order]
+    dw = np.zeros_like(w["W"])
+    if len(flat):
+        dw[sorted_ids[starts]] = np.add.reduceat(rows, starts, axis=0)
+    return (np.zeros(x_shape, dy.dtype) if need_dx else None), {"W": dw}
+
+
+def flops(p, in_shape, out_shape):
+    return 0
+
+
+LAYERS = {"embedding": Layer(forward, backward, initialize, flops)}

@@ -1,0 +1,83 @@
+"""Batch and layer normalization, with learned scale (gamma) and shift (beta).
+
+batchnorm normalizes each feature (the last axis: a dense unit, a conv
+channel) over every other axis of the batch; while training it uses the
+batch's statistics and moves the running ones (`mean`, `var`, saved with the
+weights) toward them, as PyTorch does (momentum 0.1, unbiased variance); at
+inference it uses the running ones. layernorm normalizes each sample's last
+axis and behaves the same in training and inference.
+"""
+import numpy as np
+
+from .base import Layer
+
+
+def _init(p, in_shape, rng, dtype, state):
+    c = in_shape[-1]
+    out = {"gamma": np.ones(c, dtype), "beta": np.zeros(c, dtype)}
+    if state:
+        out.update({"mean": np.zeros(c, dtype), "var": np.ones(c, dtype)})
+    return out
+
+
+def _normalize(x, mean, var, eps):
+    inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
+    return (x - mean) * inv_std, inv_std
+
+
+def _backward(w, xhat, inv_std, dy, stat_axes):
+    """Gradients of y = gamma * xhat + beta, xhat = (x - mean) * inv_std, where
+    mean and variance were taken over stat_axes of x (None: fixed statistics)."""
+    features = tuple(range(dy.ndim - 1))
+    grads = {"gamma": (dy * xhat).sum(axis=features), "beta": dy.sum(axis=features)}
+    dxhat = dy * w["gamma"]
+    if stat_axes is None:
+        return dxhat * inv_std, grads
+    dx = (dxhat - dxhat.mean(axis=stat_axes, keepdims=True)
+          - xhat * (dxhat * xhat).mean(axis=stat_axes, keepdims=True)) * inv_std
+    return dx, grads
+
+
+def batch_forward(p, w, x, mode):
+    """x: (batch, ..., features) -> same shape."""
+    axes = tuple(range(x.ndim - 1))
+    if mode.training:
+        mean, var = x.mean(axis=axes), x.var(axis=axes)
+        m = x.size // x.shape[-1]
+        mom = x.dtype.type(p["momentum"])
+        w["mean"] *= 1 - mom
+        w["mean"] += mom * mean
+        w["var"] *= 1 - mom
+        w["var"] += mom * var * x.dtype.type(m / max(m - 1, 1))
+    else:
+        mean, var = w["mean"], w["var"]
+    xhat, inv_std = _normalize(x, mean, var, p["eps"])
+    return xhat * w["gamma"] + w["beta"], (xhat, inv_std, mode.training)
+
+
+def batch_backward(p, w, cache, dy, need_dx):
+    xhat, inv_std, training = cache
+    return _backward(w, xhat, inv_std, dy, tuple(range(dy.ndim - 1)) if training else None)
+
+
+def layer_forward(p, w, x, mode):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = x.var(axis=-1, keepdims=True)
+    xhat, inv_std = _normalize(x, mean, var, p["eps"])
+    return xhat * w["gamma"] + w["beta"], (xhat, inv_std)
+
+
+def layer_backward(p, w, cache, dy, need_dx):
+    xhat, inv_std = cache
+    return _backward(w, xhat, inv_std, dy, -1)
+
+
+def _flops(p, in_shape, out_shape):
+    return 4 * int(np.prod(in_shape))
+
+
+LAYERS = {"batchnorm": Layer(batch_forward, batch_backward,
+                             lambda p, s, rng, dt: _init(p, s, rng, dt, True), _flops,
+                             couples_batch=True),
+          "layernorm": Layer(layer_forward, layer_backward,
+                             lambda p, s, rng, dt: _init(p, s, rng, dt, False), _flops)}

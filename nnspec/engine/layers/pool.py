@@ -1,0 +1,168 @@
+"""Max and average pooling over KHxKW windows, channels-last.
+
+Both loop over the kh*kw offsets inside a window, never over samples or
+pixels: the offset (i, j) of every window at once is the strided slice
+x[:, i::sh, j::sw], so max pooling is a running np.maximum over kh*kw slices
+and average pooling a running sum. (On this project's VM that is five times
+faster than reducing a 6-D window view.) Backward walks the same slices:
+each gets dy where it held its window's maximum, or dy / (kh*kw) for the
+average; overlapping windows add, non-overlapping ones just write. Max
+pooling splits the gradient equally between tied maxima. Rows and columns
+past the last window get no gradient.
+"""
+import numpy as np
+
+from ...lang.kinds.pool import shape, stride
+from .base import Layer
+
+
+def _slices(p, oh, ow):
+    """The strided slice of the input at each offset (i, j) within a window."""
+    (kh, kw), (sh, sw) = p["window"], stride(p)
+    return [(slice(None), slice(i, i + (oh - 1) * sh + 1, sh), slice(j, j + (ow - 1) * sw + 1, sw))
+            for i in range(kh) for j in range(kw)]
+
+
+def _tiles(p, a, oh, ow):
+    """a's windows as a (n, oh, kh, ow, kw, c) view when they tile it exactly
+    (stride = window, nothing left over), else None."""
+    (kh, kw), (sh, sw) = p["window"], stride(p)
+    n, h, w, c = a.shape
+    if (sh, sw) != (kh, kw) or (oh * kh, ow * kw) != (h, w):
+        return None  # a view of a view here measured slower than the per-offset loop
+    return a.reshape(n, oh, kh, ow, kw, c)
+
+
+def _dx(p, x_shape, y_shape, dtype, mode):
+    """dx's array, zeroed where no window will write it."""
+    (kh, kw), (sh, sw) = p["window"], stride(p)
+    _, oh, ow, _ = y_shape
+    if (sh, sw) != (kh, kw):
+        return mode.zeros("dx", x_shape, dtype)
+    dx = mode.empty("dx", x_shape, dtype)
+    dx[:, oh * kh:] = 0  # the rows and columns past the last window
+    dx[:, :, ow * kw:] = 0
+    return dx
+
+
+def _gradient(p, x_shape, y_shape, a, b, mode):
+    """dx, where the offset k of _slices gets a[k] * b[k]."""
+    (kh, kw), (sh, sw) = p["window"], stride(p)
+    _, oh, ow, _ = y_shape
+    overlap = sh < kh or sw < kw
+    dx = mode.zeros("dx", x_shape, b[0].dtype) if overlap else _dx(p, x_shape, y_shape,
+                                                                  b[0].dtype, mode)
+    for k, where in enumerate(_slices(p, oh, ow)):
+        if overlap:
+            dx[where] += a[k] * b[k]
+        else:  # each input value is in one window at most: write, no temporary
+            np.multiply(a[k], b[k], out=dx[where])
+    return dx
+
+
+def _out(p, x, mode):
+    n, h, w, c = x.shape
+    return mode.empty("y", (n,) + shape(p, (h, w, c)), x.dtype)
+
+
+def max_forward(p, w, x, mode):
+    y = _out(p, x, mode)
+    first, *rest = _slices(p, *y.shape[1:3])
+    np.copyto(y, x[first])
+    for where in rest:
+        np.maximum(y, x[where], out=y)
+    return y, (x, y, mode)
+
+
+def max_backward(p, w, cache, dy, need_dx):
+    x, y, mode = cache
+    if not need_dx:
+        return None, {}
+    tiles = _tiles(p, x, *y.shape[1:3])
+    if tiles is not None:  # one comparison over all windows: twice as fast as per offset
+        widen = (slice(None), slice(None), None, slice(None), None)
+        mask = np.equal(tiles, y[widen], out=mode.empty("mask", tiles.shape, bool))
+        ties = np.count_nonzero(mask) != y.size
+        share = dy / mask.sum(axis=(2, 4), dtype=dy.dtype) if ties else dy
+        dx = _dx(p, x.shape, y.shape, dy.dtype, mode)
+        np.multiply(mask, share[widen], out=_tiles(p, dx, *y.shape[1:3]))
+        return dx, {}
+    masks = [x[where] == y for where in _slices(p, *y.shape[1:3])]
+    if sum(np.count_nonzero(m) for m in masks) == y.size:  # no ties, the usual case
+        share = dy
+    else:
+        share = dy / sum(m.astype(dy.dtype) for m in masks)
+    return _gradient(p, x.shape, y.shape, masks, [share] * len(masks), mode), {}
+
+
+def avg_forward(p, w, x, mode):
+    y = _out(p, x, mode)
+    first, *rest = _slices(p, *y.shape[1:3])
+    np.copyto(y, x[first])
+    for where in rest:
+        y += x[where]
+    kh, kw = p["window"]
+    y *= x.dtype.type(1 / (kh * kw))
+    return y, (x.shape, mode)
+
+
+def avg_backward(p, w, cache, dy, need_dx):
+    x_shape, mode = cache
+    if not need_dx:
+        return None, {}
+    kh, kw = p["window"]
+    share = dy * dy.dtype.type(1 / (kh * kw))
+    return _gradient(p, x_shape, dy.shape, [1] * (kh * kw), [share] * (kh * kw), mode), {}
+
+
+def flops(p, in_shape, out_shape):
+    """One comparison or addition per window element."""
+    kh, kw = p["window"]
+    return kh * kw * int(np.prod(out_shape))
+
+
+def reads(p, in_shape, out_shape):
+    """Rows and columns up to the end of the last window; the rest get no gradient."""
+    (kh, kw), (sh, sw) = p["window"], stride(p)
+    return (out_shape[0] - 1) * sh + kh, (out_shape[1] - 1) * sw + kw
+
+
+def _inner_axes(x):
+    return tuple(range(1, x.ndim - 1))
+
+
+def global_max_forward(p, w, x, mode):
+    y = x.max(axis=_inner_axes(x))
+    return y, (x, y)
+
+
+def global_max_backward(p, w, cache, dy, need_dx):
+    if not need_dx:
+        return None, {}
+    x, y = cache
+    shape = (len(x),) + (1,) * (x.ndim - 2) + (x.shape[-1],)
+    mask = x == y.reshape(shape)
+    share = dy / mask.sum(axis=_inner_axes(x), dtype=dy.dtype)  # ties split the gradient
+    return mask * share.reshape(shape), {}
+
+
+def global_avg_forward(p, w, x, mode):
+    return x.mean(axis=_inner_axes(x)), x.shape
+
+
+def global_avg_backward(p, w, x_shape, dy, need_dx):
+    if not need_dx:
+        return None, {}
+    count = dy.dtype.type(int(np.prod(x_shape[1:-1])))
+    shape = (len(dy),) + (1,) * (len(x_shape) - 2) + (x_shape[-1],)
+    return np.broadcast_to((dy / count).reshape(shape), x_shape), {}
+
+
+def global_flops(p, in_shape, out_shape):
+    return int(np.prod(in_shape))
+
+
+LAYERS = {"maxpool": Layer(max_forward, max_backward, flops=flops),
+          "avgpool": Layer(avg_forward, avg_backward, flops=flops),
+          "globalmaxpool": Layer(global_max_forward, global_max_backward, flops=global_flops),
+          "globalavgpool": Layer(global_avg_forward, global_avg_backward, flops=global_flops)}

@@ -1,0 +1,107 @@
+"""A training step's batch shared among the cores, one part per thread.
+
+numpy runs a ufunc or a copy on one core; only BLAS uses them all, and its
+threads spin for a while after each matmul, taking the second core from
+whatever numpy does next. So for a step with enough work, loss_and_grads gives
+each of THREADS threads its own part of the batch to run forward and
+backward on, with its own buffers, while BLAS is held to one thread. numpy
+lets go of the GIL while it loops or multiplies, so the parts run side by
+side; the parts' gradients are then added.
+
+What was measured on this project's 2-core VM, alternating split and unsplit
+steps in one process (`python benchmarks/vs_torch.py` shows the result):
+- the deeper CNN of benchmarks/vs_torch.py (0.55 GFLOP a batch of 64) trains
+  1.1x to 1.15x faster split: its pooling and copies run 1.6x faster, its
+  matmuls (most of the step) hardly faster than BLAS's own two threads;
+- small steps lose: handing a part over and taking turns for the GIL costs
+  about 0.3 ms, so the MNIST CNN (56 MFLOP a batch) trained 0.88x as fast
+  split and the MLP 0.5x. Hence MIN_STEP_FLOPS.
+- Splitting finer, a thread for half of each copy or matmul, lost more to
+  waking threads (about 70 us a hand-off) than it gained, and so did sharing
+  out inference's passes, which are mostly matmul already.
+"""
+import os
+import threading
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from .layers.base import Mode
+
+MIN_STEP_FLOPS = 2e8  # forward flops a part must have for a step to be split
+
+
+def _threads():
+    mine = os.environ.get("NNSPEC_THREADS", "").strip()
+    if mine and not (mine.isdigit() and int(mine) > 0):
+        warnings.warn(f"NNSPEC_THREADS must be a whole number of at least 1, got {mine!r}; "
+                      "ignoring it", stacklevel=2)
+    for name in ("NNSPEC_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+THREADS = _threads()  # NNSPEC_THREADS=1 never splits
+_lock = threading.Lock()
+_pool, _workers = None, 0
+_blas = None
+
+
+def parts(count, work, least):
+    """How many threads should share `count` pieces holding `work` in all, at
+    least `least` of it each."""
+    return max(1, min(THREADS, count, int(work // least)))
+
+
+def run(fn, n):
+    """[fn(0), ..., fn(n - 1)], each on its own thread (fn(0) on this one) with
+    BLAS held to one thread meanwhile; plain fn(0) when n is 1."""
+    if n < 2:
+        return [fn(0)]
+    global _pool, _workers, _blas
+    with _lock:
+        if _workers < n - 1:
+            from threadpoolctl import ThreadpoolController
+            _blas = _blas or ThreadpoolController()  # it scans the loaded libraries: once
+            _pool, _workers = ThreadPoolExecutor(n - 1, thread_name_prefix="nnspec"), n - 1
+    with _blas.limit(limits=1, user_api="blas"):
+        others = [_pool.submit(fn, i) for i in range(1, n)]
+        try:
+            first = fn(0)
+        finally:  # never leave a part running on buffers the caller reuses
+            for f in others:
+                f.exception()
+    return [first] + [f.result() for f in others]
+
+
+def loss_and_grads(graph, weights, x, y, loss, mode=True):
+    """graph.loss_and_grads for a training step, split among the cores where it has
+    enough work: each thread runs forward and backward on its own part of the
+    batch, and the parts' gradients are added. That rounds differently from
+    one matmul over the batch, so results depend on the number of threads in
+    their last bits (NNSPEC_THREADS=1 never splits); dropout draws each part's
+    masks from its own child of the step's seed. A graph that couples the
+    samples of a batch (batch norm) always runs whole."""
+    if not isinstance(mode, Mode):
+        mode = Mode(bool(mode))
+    n = parts(len(x), graph.sample_flops * len(x), MIN_STEP_FLOPS) \
+        if mode.training and not graph.couples_batch else 1
+    if n == 1:
+        return graph.loss_and_grads(weights, x, y, loss, mode)
+    bounds = [len(x) * r // n for r in range(n + 1)]
+
+    def part(r):
+        lo, hi = bounds[r], bounds[r + 1]
+        own = mode.part(r, graph.buffers.setdefault(("train", r), {}))
+        return graph.loss_and_grads(weights, x[lo:hi], y[lo:hi], loss, own,
+                                    share=(hi - lo) / len(x))
+    results = run(part, n)
+    value = sum(r[0] * (hi - lo) / len(x) for r, lo, hi in zip(results, bounds, bounds[1:]))
+    grads = results[0][2]
+    for _, _, more, _ in results[1:]:
+        for key, g in more.items():
+            grads[key] += g
+    return value, np.concatenate([r[1] for r in results]), grads, None

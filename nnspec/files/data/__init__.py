@@ -1,0 +1,94 @@
+"""Data sets as a spec's train block names them: a generator (`data = shapes(2000)`),
+a named set (`data = mnist`), or the user's files (`data = "digits.npz"`, see sets.py)."""
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...errors import DataError
+from ...lang.ir import Call
+from ...lang.signature import suggest
+from . import generators, named, sets
+
+
+@dataclass
+class Dataset:
+    x: np.ndarray
+    y: np.ndarray
+    classes: tuple = None
+    # how raw 8-bit pixels became x: x = raw * scale + offset (kept in bundles, so
+    # `nnspec infer` prepares image and IDX inputs as in training)
+    preprocess: dict = None
+    test: tuple = None  # (x, y) of a data set's own test part (MNIST's t10k files)
+
+
+GENERATORS = {"shapes": generators.shapes, "spiral": generators.spiral,
+              "vertical": generators.vertical, "sine": generators.sine, "xor": generators.xor}
+IMAGES = {"shapes"}  # data sets of images, which infer may be given as 8-bit pixels
+PIXELS = {"scale": 1 / 255, "offset": 0.0}  # images in [0, 1]
+
+
+def load(spec, rng, data_dir=None, base=None, input_shape=()):
+    """A train block's `data` value (a name, a path or a Call) -> Dataset.
+    base: the folder relative paths start from; input_shape: the spec's, for images."""
+    if sets.is_file_set(spec):
+        x, y, test, classes, pixels = sets.load(spec, base, input_shape)
+        if not pixels:
+            return Dataset(x, y, classes, None, test)
+        scale = np.float32(PIXELS["scale"])
+        test = None if test is None else (test[0].astype(np.float32) * scale, test[1])
+        return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS, test)
+    call = spec if isinstance(spec, Call) else Call(str(spec))
+    if call.name in named.SETS:
+        if call.args or call.kwargs:
+            raise DataError(f"data set '{call.name}' takes no arguments")
+        x, y, tx, ty, classes = named.load(call.name, data_dir)
+        scale = np.float32(PIXELS["scale"])
+        return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS,
+                       (tx.astype(np.float32) * scale, ty))
+    make = GENERATORS.get(call.name)
+    if make is None:
+        known = [*GENERATORS, *named.SETS, *sets.FORMS]
+        raise DataError(f"unknown data set '{call.name}'{suggest(call.name, known)} "
+                        f"(known: {', '.join(known)})")
+    try:
+        x, y, classes = make(rng, *call.args, **dict(call.kwargs))
+    except TypeError as e:
+        raise DataError(f"data set {call}: {e}") from None
+    return Dataset(x, y, classes, PIXELS if call.name in IMAGES else None)
+
+
+@dataclass
+class Splits:
+    train: tuple  # (x, y)
+    validation: tuple  # (x, y), or None when the split gives it nothing
+    test: tuple  # (x, y), or None
+    classes: tuple = None
+    preprocess: dict = None
+
+
+def prepare(config, rng, data_dir=None, base=None, input_shape=()):
+    """A train config's data set, generated or loaded and split, all from rng.
+    A data set with its own test part keeps it as the test set; the split's
+    train and validation shares then divide the rest (its test share is unused)."""
+    if config.data is None:
+        raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
+    ds = load(config.data, rng, data_dir, base, input_shape)
+    fractions = config.split
+    kept = fractions[0] + fractions[1]
+    if ds.test is not None and kept > 0:
+        fractions = (fractions[0] / kept, fractions[1] / kept, 0.0)
+    parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), fractions, rng)]
+    if ds.test is not None:
+        parts[2] = ds.test
+    if parts[0] is None:
+        raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
+                        "samples leaves none for training")
+    return Splits(*parts, classes=ds.classes, preprocess=ds.preprocess)
+
+
+def split(n, fractions, rng):
+    """Shuffled index arrays (train, validation, test) in the given fractions."""
+    order = rng.permutation(n)
+    n_train = int(round(fractions[0] * n))
+    n_val = int(round(fractions[1] * n))
+    return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]

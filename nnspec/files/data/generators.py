@@ -1,0 +1,110 @@
+"""Synthetic data sets, deterministic for a numpy Generator."""
+import numpy as np
+
+from ...errors import DataError
+
+SHAPES_CLASSES = ("horizontal", "vertical", "cross", "rectangle")
+
+
+def shapes(rng, n=2000, size=16, noise=0.1):
+    """Seed 000's images: (n, size, size, 1) float32 in [0, 1], labels 0..3.
+
+    Class 0: 1-3 horizontal lines; 1: 1-3 vertical lines; 2: a cross (one
+    horizontal and one vertical line); 3: a rectangle outline. Gaussian noise
+    of std `noise` is added and the result clipped to [0, 1].
+    """
+    if not (isinstance(n, int) and n >= 1):
+        raise DataError(f"shapes: n must be a positive integer, got {n}")
+    if not (isinstance(size, int) and size >= 8):
+        raise DataError(f"shapes: size must be an integer of at least 8, got {size}")
+    if not noise >= 0:
+        raise DataError(f"shapes: noise must be at least 0, got {noise}")
+    x = np.zeros((n, size, size), dtype=np.float32)
+    y = np.arange(n) % 4
+    rng.shuffle(y)
+    lo = size // 4
+    for i, label in enumerate(y):
+        img = x[i]
+        if label in (0, 1):
+            for row in rng.choice(np.arange(1, size - 1), size=rng.integers(1, 4), replace=False):
+                a = rng.integers(0, lo)
+                b = rng.integers(size - lo, size + 1)
+                if label == 0:
+                    img[row, a:b] = 1
+                else:
+                    img[a:b, row] = 1
+        elif label == 2:
+            r, c = rng.integers(lo, size - lo, size=2)
+            img[r, :] = 1
+            img[:, c] = 1
+        else:
+            top, left = rng.integers(0, size // 2 - 2, size=2)
+            h, w = rng.integers(lo + 1, size - max(top, left), size=2)
+            bottom, right = min(top + h, size - 1), min(left + w, size - 1)
+            img[top, left:right + 1] = img[bottom, left:right + 1] = 1
+            img[top:bottom + 1, left] = img[top:bottom + 1, right] = 1
+    x += rng.normal(0.0, noise, x.shape).astype(np.float32)
+    np.clip(x, 0.0, 1.0, out=x)
+    return x[..., None], y.astype(np.int64), SHAPES_CLASSES
+
+
+def _count(name, value, low=1):
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
+        raise DataError(f"{name} must be an integer of at least {low}, got {value}")
+    return value
+
+
+def _noise(name, value):
+    if not (isinstance(value, (int, float)) and value >= 0):
+        raise DataError(f"{name}: noise must be at least 0, got {value}")
+    return float(value)
+
+
+def spiral(rng, n=100, classes=3, noise=0.2, spin=2.5):
+    """Spiral arms (seeds 001 and 003): `n` points per class on `classes`
+    interleaved arms in [-1, 1]^2, each arm's angle jittered by `noise`. `spin`
+    scales the angle: 2.5 is the nnfs spiral (seed 003), 1 the cs231n one that
+    seed 001 follows, with fewer turns."""
+    _count("spiral: n", n)
+    _count("spiral: classes", classes, 2)
+    noise = _noise("spiral", noise)
+    if not (isinstance(spin, (int, float)) and spin > 0):
+        raise DataError(f"spiral: spin must be a positive number, got {spin}")
+    r = np.tile(np.linspace(0.0, 1.0, n), classes)
+    label = np.repeat(np.arange(classes), n)
+    t = np.concatenate([np.linspace(c * 4, (c + 1) * 4, n) for c in range(classes)])
+    t = t + rng.normal(0.0, noise, len(t))
+    x = np.stack([r * np.sin(t * spin), r * np.cos(t * spin)], axis=1)
+    return x.astype(np.float32), label.astype(np.int64), tuple(f"arm {c}" for c in range(classes))
+
+
+def vertical(rng, n=100, classes=3, noise=0.1):
+    """The nnfs vertical data: `classes` vertical clusters of `n` points each."""
+    _count("vertical: n", n)
+    _count("vertical: classes", classes, 2)
+    noise = _noise("vertical", noise)
+    label = np.repeat(np.arange(classes), n)
+    x = np.stack([rng.normal(0.0, noise, len(label)) + label / classes,
+                  rng.normal(0.0, noise, len(label)) + 0.5], axis=1)
+    return x.astype(np.float32), label.astype(np.int64), tuple(f"cluster {c}" for c in range(classes))
+
+
+def sine(rng, n=1000, noise=0.0):
+    """Seed 001's regression: x drawn uniformly from [0, 10], y = sin(x) (+ noise)."""
+    _count("sine: n", n)
+    noise = _noise("sine", noise)
+    x = rng.uniform(0.0, 10.0, n)
+    y = np.sin(x) + rng.normal(0.0, noise, n) if noise else np.sin(x)
+    return x[:, None].astype(np.float32), y[:, None].astype(np.float32), None
+
+
+def xor(rng, repeats=1, noise=0.0):
+    """Seed 004's XOR gate: the four points of {0, 1}^2, each `repeats` times,
+    with targets 0 or 1 as one regression output (seed 004 trains it with MSE)."""
+    _count("xor: repeats", repeats)
+    noise = _noise("xor", noise)
+    x = np.tile(np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64), (repeats, 1))
+    y = (x[:, 0] != x[:, 1]).astype(np.float32)[:, None]
+    if noise:
+        x = x + rng.normal(0.0, noise, x.shape)
+    return x.astype(np.float32), y, None

@@ -1,0 +1,36 @@
+"""Inference inputs from files: read them and prepare them as in training.
+
+Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
+"""
+import numpy as np
+
+from .data.files import IMAGE_SUFFIXES, read_array
+from ..errors import DataError
+
+
+def load_inputs(model, path):
+    """A file -> (names, model inputs): one name per sample, e.g. 'x.npy[3]'."""
+    shape = model.graph.input_shape
+    raw = read_array(path, shape)
+    raw = _fit_shape(raw, shape, path)
+    x = model.prepare(raw)
+    name = str(path)
+    if len(x) == 1 and str(path).lower().endswith(IMAGE_SUFFIXES):
+        return [name], x
+    return [f"{name}[{i}]" for i in range(len(x))], x
+
+
+def _fit_shape(raw, shape, path):
+    """Accept one sample or a batch; add a missing channel axis of 1; unflatten rows."""
+    size = int(np.prod(shape))
+    if raw.shape == shape or (raw.shape + (1,) == shape):
+        return raw.reshape((1,) + shape)
+    if raw.shape[1:] == shape:
+        return raw
+    if raw.ndim >= 1 and raw.shape[1:] + (1,) == shape:
+        return raw.reshape(raw.shape + (1,))
+    if raw.ndim == 2 and raw.shape[1] == size:  # CSV rows or flat vectors
+        return raw.reshape((len(raw),) + shape)
+    want = "x".join(map(str, shape))
+    raise DataError(f"{path}: holds an array of shape {raw.shape}; the model takes samples of "
+                    f"{want} (one, or a batch of them)")

@@ -1,0 +1,8 @@
+"""The language: spec text -> checked IR. Free of numpy and of the kernels.
+
+grammar (nnspec.lark, loaded once by parse.py, the only lark importer) ->
+parse.py (syntax tree) -> build.py (names, blocks, repeats -> ir.py's flat IR;
+settings.py declares and checks the train block) -> shapes.py (every shape,
+and the bounds on what a spec may ask for). kinds/ declares each layer kind's
+words, shape rule and weights; fmt.py and printer.py print specs back.
+"""

@@ -1,0 +1,337 @@
+"""Syntax tree -> ir.Network: names resolved, blocks and repeats expanded.
+
+The IR is flat: a block call becomes its layers, named `<instance>/<name>`
+(`res1/conv1`), so parameter names (`res1/conv1.W`) say where they live. A
+layer takes its input from the element before it; a new line without `->`
+continues from the last layer; a bare name refers to an earlier layer, so a
+chain can start anywhere (`stem -> conv 1x1x8`). Merges list their inputs,
+`add(a, b)`, and after `->` the previous layer is their first input.
+Only earlier layers can be referred to, so a graph cannot have a cycle.
+"""
+from . import ir
+from ..errors import SpecError
+from .kinds import KINDS
+from .signature import bind, suggest
+from .settings import train_config
+
+RESERVED = ("in", "input")
+# Bounds on what a spec can ask for, checked as it is expanded, so that a typo
+# such as `(dense 2) x1000000` is an error at once. A 10,000-layer spec builds
+# in a fraction of a second; these are ten times that, and far deeper nesting
+# than any real network has.
+MAX_LAYERS = 100_000
+MAX_DEPTH = 100  # groups within groups, blocks calling blocks
+
+
+def _where(el):
+    """An element's location: layers, calls, groups and labels keep it in different places."""
+    return next((part for part in el if isinstance(part, ir.Loc)), None)
+
+
+def _fail(message, loc):
+    raise SpecError(message, *((loc.line, loc.column) if loc else (None, None)))
+
+
+class _Scope:
+    """The names visible in the top level or in one expansion of a block."""
+
+    def __init__(self, prefix="", params=None, block_input=None, block=None):
+        self.prefix = prefix  # "" or "res1/"
+        self.params = params or {}  # block parameter -> (form, value, loc)
+        self.input = block_input  # the node `in` refers to, inside a block
+        self.block = block  # the block's name, for messages
+        self.names = {}  # local name -> node name
+        self.counts = {}  # kind -> layers of that kind so far (for default names)
+        self.tail = block_input  # the layer a new line continues from
+
+
+def build(statements):
+    return _Builder(statements).network()
+
+
+class _Builder:
+    def __init__(self, statements):
+        self.nodes = []
+        self.by_name = {}
+        self.train = None
+        self.version = 1
+        self.blocks = {}
+        self.expanding = []
+        self.depth = 0  # groups and block calls being expanded
+        self.steps = 0  # elements expanded, bounded with the layers (references add none)
+        self.statements = statements
+        self.later = {}  # top-level labels, to tell "defined later" from "undefined"
+        for st in statements:
+            if st[0] == "block":
+                self._define(st)
+            elif st[0] == "chain":
+                for el in st[1]:
+                    if el[0] == "labeled":
+                        self.later.setdefault(el[1], el[2])
+
+    def network(self):
+        top = _Scope()
+        for i, st in enumerate(self.statements):
+            if st[0] == "header":
+                self._header(st, i == 0)
+            elif st[0] == "input":
+                self._input(st, top)
+            elif st[0] == "chain":
+                self._chain(st, top)
+            elif st[0] == "train":
+                if self.train is not None:
+                    _fail("a second 'train' block", st[2])
+                self.train = train_config(st)
+        if not self.nodes:
+            _fail("the spec has no 'input' line; start it with e.g. 'input 28x28x1'", None)
+        if len(self.nodes) == 1:
+            _fail("the spec has no layers after its input", self.nodes[0].loc)
+        self._check_used()
+        return ir.Network(tuple(self.nodes), (self.nodes[-1].name,), self.train, self.version)
+
+    # -- statements --------------------------------------------------------
+
+    def _header(self, st, first):
+        _, version, loc = st
+        if not first:
+            _fail("the 'nnspec' version line must come first", loc)
+        if version != 1:
+            _fail(f"this nnspec reads version 1 specs, not version {version}", loc)
+        self.version = version
+
+    def _input(self, st, scope):
+        _, dims, loc, elements = st
+        if self.nodes:
+            _fail("a second 'input' line; a network has one input", loc)
+        if any(isinstance(d, str) for d in dims):
+            _fail("the input's dimensions must be numbers", loc)
+        if min(dims) < 1:
+            _fail(f"input dimensions must be positive, got {ir.format_value(dims)}", loc)
+        self._add(ir.Node("input", "input", (("shape", dims),), (), loc))
+        scope.tail = "input"
+        if elements:  # input 28x28x1 -> conv ...
+            self._chain(("chain", elements, True), scope)
+
+    def _define(self, st):
+        _, name, params, chains, loc = st
+        if name in self.blocks:
+            _fail(f"block '{name}' is defined twice (first at line "
+                  f"{self.blocks[name][2].line})", loc)
+        if name in KINDS:
+            _fail(f"'{name}' is a layer kind; a block needs another name", loc)
+        seen = set()
+        for param, ploc in params:
+            if param in seen:
+                _fail(f"block '{name}' has two parameters named '{param}'", ploc)
+            seen.add(param)
+        self.blocks[name] = (params, chains, loc)
+
+    def _chain(self, st, scope):
+        prev = scope.tail
+        continued = len(st) > 2 and st[2]  # the chain goes on from a previous line's arrow
+        for i, el in enumerate(st[1]):
+            prev = self._element(el, scope, prev, after_arrow=continued or i > 0)
+        scope.tail = prev
+
+    # -- elements ----------------------------------------------------------
+
+    def _element(self, el, scope, prev, after_arrow, label=None):
+        tag = el[0]
+        self.steps += 1
+        if self.steps > 2 * MAX_LAYERS:
+            _fail(f"the network expands to more than {MAX_LAYERS:,} layers and references",
+                  _where(el))
+        if tag == "labeled":
+            _, name, loc, item = el
+            if item[0] == "group":
+                _fail(f"a repeated group cannot be named ('{name}'); name a block call instead",
+                      loc)
+            return self._element(item, scope, prev, after_arrow, (name, loc))
+        if tag == "group":
+            return self._group(el, scope, prev, after_arrow)
+        if tag == "call":
+            return self._call(el, scope, prev, after_arrow, label)
+        _, kind, loc, words, options = el
+        if not words and not options and kind not in KINDS:
+            if label:
+                _fail(f"'{label[0]}: {kind}' names a reference; name the layer where it is "
+                      "defined", label[1])
+            return self._resolve(kind, loc, scope)
+        layer = KINDS.get(kind)
+        if layer is None:
+            _fail(f"unknown layer '{kind}'{suggest(kind, KINDS)}; "
+                  f"expected a layer, one of: {', '.join(KINDS)}", loc)
+        if layer.merge:
+            _fail(f"{kind} takes its inputs in parentheses: {kind}(a, b)", loc)
+        if prev is None:
+            _fail("layers must come after the 'input' line", loc)
+        return self._layer(kind, loc, words, options, scope, (prev,), label)
+
+    def _layer(self, kind, loc, words, options, scope, inputs, label):
+        words = [self._subst(w, scope) for w in words]
+        options = [(k,) + self._subst((form, value, oloc), scope) for k, form, value, oloc
+                   in options]
+        params = bind(kind, KINDS[kind].signature, words, options, loc,
+                      known_kinds=KINDS)
+        name = self._name(kind, scope, label)
+        self._add(ir.Node(name, kind, tuple(sorted(params.items())), tuple(inputs), loc))
+        return name
+
+    def _group(self, el, scope, prev, after_arrow):
+        _, chain, count, loc = el
+        if count < 1:
+            _fail(f"a group repeats at least once, got x{count}", loc)
+        if count > MAX_LAYERS:
+            _fail(f"a group repeats at most {MAX_LAYERS:,} times, got x{count}", loc)
+        labels = [e for e in chain[1] if e[0] == "labeled"]
+        if labels and count > 1:
+            _fail(f"'{labels[0][1]}' is inside a group repeated x{count}, so it would name "
+                  f"{count} layers; use a block", labels[0][2])
+        self._enter(loc)
+        for _ in range(count):
+            for j, sub in enumerate(chain[1]):
+                prev = self._element(sub, scope, prev, after_arrow or j > 0)
+        self.depth -= 1
+        return prev
+
+    def _enter(self, loc):
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            _fail(f"groups and block calls nest more than {MAX_DEPTH} deep", loc)
+
+    def _call(self, el, scope, prev, after_arrow, label):
+        _, name, loc, args, words, options = el
+        layer = KINDS.get(name)
+        if layer is not None and layer.merge:
+            inputs = []
+            for key, (form, value, aloc) in args:
+                if key is not None or form != "name":
+                    _fail(f"{name} takes the names of earlier layers, e.g. {name}(a, b)", aloc)
+                inputs.append(self._resolve(value, aloc, scope))
+            if after_arrow and prev not in inputs:
+                inputs.insert(0, prev)
+            if len(inputs) < 2:
+                _fail(f"{name} needs at least two inputs, got {len(inputs)} (a merge takes the "
+                      "layers it lists, and the one before it when it follows '->')", loc)
+            if len(set(inputs)) < len(inputs):
+                _fail(f"{name} lists the same layer twice", loc)
+            return self._layer(name, loc, words, options, scope, inputs, label)
+        if name in self.blocks:
+            if words or options:
+                _fail(f"block '{name}' takes its values as arguments: {name}(...)",
+                      (words or options)[0][-1])
+            return self._expand(name, loc, args, scope, prev, label)
+        if layer is not None:
+            _fail(f"'{name}' is a layer, not a block; write its words without parentheses", loc)
+        known = list(self.blocks) + [k for k, t in KINDS.items() if t.merge]
+        _fail(f"unknown block or merge '{name}'{suggest(name, known)} "
+              f"(known: {', '.join(known)})", loc)
+
+    def _expand(self, name, loc, args, scope, prev, label):
+        params, chains, _ = self.blocks[name]
+        if name in self.expanding:
+            _fail(f"block '{name}' calls itself (through {' -> '.join(self.expanding)})", loc)
+        names = [p for p, _ in params]
+        positional = [a for k, a in args if k is None]
+        if len(positional) > len(names) or any(k is not None and k not in names
+                                               for k, _ in args):
+            _fail(f"block '{name}' takes {len(names)} argument{'s' * (len(names) != 1)} "
+                  f"({', '.join(names) or 'none'}), got {len(args)}", loc)
+        bound = dict(zip(names, positional))
+        for key, value in args:
+            if key is not None:
+                if key in bound:
+                    _fail(f"block '{name}': '{key}' given twice", value[2])
+                bound[key] = value
+        missing = [p for p in names if p not in bound]
+        if missing:
+            _fail(f"block '{name}' takes {len(names)} argument{'s' * (len(names) != 1)} "
+                  f"({', '.join(names)}), got {len(args)}; '{missing[0]}' is missing", loc)
+        bound = {k: self._subst(v, scope) for k, v in bound.items()}
+        instance = self._name(name, scope, label)
+        inner = _Scope(instance + "/", bound, prev, name)
+        self.expanding.append(name)
+        self._enter(loc)
+        for chain in chains:
+            self._chain(chain, inner)
+        self.depth -= 1
+        self.expanding.pop()
+        if inner.tail == prev:
+            _fail(f"block '{name}' has no layers", loc)
+        local = instance[len(scope.prefix):]
+        scope.names[local] = inner.tail  # the instance's name refers to its output
+        return inner.tail
+
+    # -- names -------------------------------------------------------------
+
+    def _subst(self, value, scope):
+        """A block parameter used as a word or value -> the argument's value."""
+        form, v, loc = value
+        if form == "param" or (form == "name" and v in scope.params):
+            if v not in scope.params:
+                where = f"block '{scope.block}'" if scope.block else "the top level"
+                _fail(f"'{{{v}}}' is not a parameter of {where}", loc)
+            return scope.params[v][:2] + (loc,)
+        if form == "dims" and any(isinstance(d, str) for d in v):
+            dims = []
+            for d in v:
+                if isinstance(d, str):
+                    arg = scope.params.get(d)
+                    if arg is None or arg[0] != "int":
+                        written = "x".join(str(x) if isinstance(x, int) else f"{{{x}}}" for x in v)
+                        _fail(f"'{{{d}}}' in {written} must be a block parameter given a whole "
+                              "number", loc)
+                    d = arg[1]
+                dims.append(d)
+            return ("dims", tuple(dims), loc)
+        return value
+
+    def _resolve(self, name, loc, scope):
+        if scope.input is not None and name == "in":
+            return scope.input
+        if name in scope.names:
+            return scope.names[name]
+        if not scope.prefix and name == "input" and "input" in self.by_name:
+            return "input"
+        if not scope.prefix and name in self.later:
+            _fail(f"'{name}' is defined later (line {self.later[name].line}); a layer can only "
+                  "take inputs from layers before it, so a graph cannot have a cycle", loc)
+        visible = list(scope.names) + (["in"] if scope.input is not None else ["input"])
+        _fail(f"'{name}' is neither a layer kind nor a layer defined before this point"
+              f"{suggest(name, visible + list(KINDS))}", loc)
+
+    def _name(self, kind, scope, label):
+        if label is not None:
+            name, loc = label
+            if name in RESERVED or name in KINDS or name in self.blocks:
+                what = "a layer kind" if name in KINDS else \
+                    "a block" if name in self.blocks else "reserved"
+                _fail(f"'{name}' is {what}; a layer needs another name", loc)
+            if name in scope.names:
+                first = self.by_name[scope.names[name]].loc
+                _fail(f"the name '{name}' is taken (line {first.line if first else '?'})", loc)
+            scope.names[name] = scope.prefix + name
+            return scope.prefix + name
+        while True:
+            scope.counts[kind] = scope.counts.get(kind, 0) + 1
+            local = f"{kind}{scope.counts[kind]}"
+            if local not in scope.names and local not in self.later:
+                break
+        scope.names[local] = scope.prefix + local
+        return scope.prefix + local
+
+    def _add(self, node):
+        if len(self.nodes) > MAX_LAYERS:
+            _fail(f"the network has more than {MAX_LAYERS:,} layers", node.loc)
+        self.nodes.append(node)
+        self.by_name[node.name] = node
+
+    def _check_used(self):
+        used = {self.nodes[-1].name}
+        for node in reversed(self.nodes):
+            if node.name in used:
+                used.update(node.inputs)
+        for node in self.nodes:
+            if node.name not in used:
+                _fail(f"{node.name} does not lead to the output ({self.nodes[-1].name}); use it "
+                      "in a later layer or remove it", node.loc)

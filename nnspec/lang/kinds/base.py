@@ -1,0 +1,67 @@
+"""What the language knows of a layer kind: how it is written, the shape it
+gives, and the weights it holds. Plain data and pure functions, no numpy.
+
+    shape(p, in_shape) -> out_shape           raises ShapeProblem("needs ...")
+    weights(p, in_shape) -> ((short name, shape, role), ...)
+
+`p` is the node's parameter dict; shapes exclude the batch axis. A kind
+declares its weights without allocating anything, and the engine's init must
+make exactly those. The role says what a weight is for, and everything that
+cares asks the role, never the name (ROLES): penalties, weight decay, what is
+trained, what a bundle must hold. Weights of role "statistic" (batch norm's
+running statistics) are not trained: backward gives no gradient for them, and
+forward updates them in place while training. They are saved with the others.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+from ..names import ACTIVATIONS, read_initializer
+from ..signature import Opt, Signature, Word
+
+# role -> (the l1 and l2 options that penalise it, whether AdamW decays it, trained).
+# l1=/l2= reach every weight matrix (kernels, recurrent kernels, embedding
+# tables), l1_bias=/l2_bias= every bias; norm scales and shifts and running
+# statistics take no penalty, as in Keras and PyTorch's usual parameter groups.
+ROLES = {
+    "kernel": (("l1", "l2"), True, True),
+    "recurrent": (("l1", "l2"), True, True),
+    "embedding": (("l1", "l2"), True, True),
+    "bias": (("l1_bias", "l2_bias"), False, True),
+    "norm": ((), False, True),
+    "statistic": ((), False, False),
+}
+
+
+class ShapeProblem(ValueError):
+    """Raised by a shape rule; shapes.py adds the layer, location and input."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    signature: Signature
+    shape: Callable
+    weights: Callable = None  # None: the kind has no weights
+    merge: bool = False  # takes several inputs, and its shape rule a list of shapes
+
+
+ACTIVATION = Word("activation", "choice", ACTIVATIONS, default="linear")
+
+WEIGHT_OPTIONS = (
+    Opt("lr", float, None, minimum=0.0),
+    Opt("l1", float, None, minimum=0.0),
+    Opt("l2", float, None, minimum=0.0),
+    Opt("l1_bias", float, None, minimum=0.0),
+    Opt("l2_bias", float, None, minimum=0.0),
+    Opt("init", str, None, read=read_initializer),
+    Opt("bias", bool, True),
+)
+
+
+def kernel_and_bias(p, shape):
+    """The declaration of a weight matrix W of `shape` and, unless bias=false, its bias b."""
+    return (("W", tuple(shape), "kernel"),) + ((("b", (shape[-1],), "bias"),)
+                                               if p.get("bias", True) else ())
+
+
+def fmt_shape(shape):
+    return "x".join(str(d) for d in shape)

@@ -1,0 +1,26 @@
+"""Fully connected layer. Any input rank: inputs are flattened per sample,
+which is the implicit flatten after a convolution."""
+import math
+
+from ..signature import Signature, Word
+from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
+
+
+SIGNATURE = Signature(
+    usage="dense UNITS [activation] [lr=..] [l1=..] [l2=..] [init=..] [bias=false]",
+    words=(Word("units", "int", required=True), ACTIVATION),
+    options=WEIGHT_OPTIONS,
+)
+
+
+def shape(p, in_shape):
+    if p["units"] < 1:
+        raise ShapeProblem("needs at least 1 unit")
+    return (p["units"],)
+
+
+def weights(p, in_shape):
+    return kernel_and_bias(p, (math.prod(in_shape), p["units"]))
+
+
+KINDS = {"dense": Kind(SIGNATURE, shape, weights)}

@@ -1,0 +1,31 @@
+"""Embedding: integer token ids -> learned vectors, `embedding VOCABxDIM`.
+
+The input holds ids in 0..VOCAB-1 (as the network's float type; they are
+rounded). Backward sums each id's output gradients into its row by sorting
+the ids and adding runs (np.add.reduceat), so there is no scatter-add; ids
+have no gradient, so the input's is zero.
+"""
+from ..names import read_initializer
+from ..signature import Opt, Signature, Word
+from .base import Kind, ShapeProblem
+
+
+SIGNATURE = Signature(usage="embedding VOCABxDIM [lr=..] [init=..]",
+                      words=(Word("table", "dims", ranks=(2,), required=True),),
+                      options=(Opt("lr", float, None, minimum=0.0),
+                               Opt("l2", float, None, minimum=0.0),
+                               Opt("init", str, None, read=read_initializer)))
+
+
+def shape(p, in_shape):
+    vocab, dim = p["table"]
+    if min(vocab, dim) < 1:
+        raise ShapeProblem("needs a table of at least 1x1")
+    return tuple(in_shape) + (dim,)
+
+
+def weights(p, in_shape):
+    return (("W", tuple(p["table"]), "embedding"),)
+
+
+KINDS = {"embedding": Kind(SIGNATURE, shape, weights)}

@@ -1,0 +1,32 @@
+"""Merges: layers with several inputs, named in the spec (`add(a, b)`).
+
+Their rules take lists: shape(p, [in_shape, ...]), forward(p, w, [x, ...]),
+and backward returns a list of input gradients, one per input.
+"""
+from ..signature import Signature
+from .base import ACTIVATION, Kind, ShapeProblem, fmt_shape
+
+
+ADD_SIGNATURE = Signature(usage="add(a, b, ...) [activation]", words=(ACTIVATION,))
+
+
+CONCAT_SIGNATURE = Signature(usage="concat(a, b, ...) [activation]", words=(ACTIVATION,))
+
+
+def _add_shape(p, in_shapes):
+    if any(s != in_shapes[0] for s in in_shapes):
+        raise ShapeProblem("needs inputs of one shape, got "
+                           + ", ".join(fmt_shape(s) for s in in_shapes))
+    return in_shapes[0]
+
+
+def _concat_shape(p, in_shapes):
+    ranks = {len(s) for s in in_shapes}
+    if len(ranks) > 1 or any(s[:-1] != in_shapes[0][:-1] for s in in_shapes):
+        raise ShapeProblem("needs inputs that differ only in their last dimension, got "
+                           + ", ".join(fmt_shape(s) for s in in_shapes))
+    return in_shapes[0][:-1] + (sum(s[-1] for s in in_shapes),)
+
+
+KINDS = {"add": Kind(ADD_SIGNATURE, _add_shape, merge=True),
+         "concat": Kind(CONCAT_SIGNATURE, _concat_shape, merge=True)}

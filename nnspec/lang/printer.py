@@ -1,0 +1,55 @@
+"""IR -> canonical spec text: the inverse of parse (parse(format(n)) == n)."""
+from .ir import TrainConfig, format_value
+from .kinds import KINDS
+
+
+def format_node(node):
+    """A layer as canonical text, e.g. 'conv 3x3x8 same relu stride=2'."""
+    if node.kind == "input":
+        return f"input {format_value(node.p['shape'])}"
+    sig = KINDS[node.kind].signature
+    p = node.p
+    parts = [node.kind]
+    parts += [format_value(p[w.key]) for w in sig.words if w.required or p[w.key] != w.default]
+    parts += [f"{o.key}={format_value(p[o.key])}" for o in sig.options if p[o.key] != o.default]
+    return " ".join(parts)
+
+
+def describe(node):
+    """A layer's kind and positional words only, for messages: 'conv 7x7x32 valid'."""
+    if node.kind == "input":
+        return "input"
+    sig = KINDS[node.kind].signature
+    p = node.p
+    return " ".join([node.kind] + [format_value(p[w.key]) for w in sig.words
+                                   if w.key != "activation" and p[w.key] is not None])
+
+
+_TRAIN_ORDER = ("loss", "optimizer", "lr", "schedule", "batch_size", "epochs", "l1", "l2",
+                "l1_bias", "l2_bias", "clip_norm", "reduction", "metrics", "early_stopping",
+                "data", "split", "seed", "dtype")
+
+
+def format_train(config):
+    default = TrainConfig()
+    lines = []
+    for key in _TRAIN_ORDER:
+        value = getattr(config, key)
+        if key == "optimizer" and config.optimizer_options:
+            opts = ", ".join(f"{k}={format_value(v)}" for k, v in config.optimizer_options)
+            lines.append(f"  optimizer = {value}({opts})")
+        elif key == "split" and value != default.split:
+            lines.append("  split = " + "/".join(format_value(round(v * 100, 6)) for v in value))
+        elif value != getattr(default, key):
+            lines.append(f"  {key} = {format_value(value)}")
+    return "train {\n" + "\n".join(lines) + ("\n" if lines else "") + "}"
+
+
+def format_network(network):
+    """A chain network as canonical text (graphs and blocks: see fmt.py)."""
+    lines = [f"nnspec {network.version}", format_node(network.input)]
+    layers = [format_node(n) for n in network.nodes[1:]]
+    lines.append("\n  -> ".join(layers))
+    if network.train is not None:
+        lines.append(format_train(network.train))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,61 @@
+"""Shape inference: every layer's output shape, checked before anything runs.
+
+Shapes exclude the batch axis. A layer's own rule (layers/*.shape) says what
+is wrong; this module says where: the layer's name, line and column, and the
+shape it received and from which layer. It also bounds what a spec can ask
+for before anything is allocated: the values a layer outputs per sample and
+the network's parameters.
+"""
+import math
+
+from ..errors import ShapeError
+from .kinds import KINDS, ShapeProblem
+from .kinds.base import fmt_shape
+from .printer import describe
+
+# A layer's output holds at most this many values per sample (1 GiB of float32),
+# and the network at most MAX_PARAMETERS weights (4 GiB of float32): sizes a
+# numpy network on one machine can still train, and a typo's extra digits cannot
+# reach (`dense 99999999999` is an error here, not a MemoryError at init).
+MAX_VALUES = 1 << 28
+MAX_PARAMETERS = 1 << 30
+
+
+def infer(network):
+    """ir.Network -> {node name: output shape}. Raises ShapeError."""
+    shapes = {}
+    parameters = 0
+    for node in network.nodes:
+        if node.kind == "input":
+            shapes[node.name] = tuple(node.p["shape"])
+            _bound(node, shapes[node.name])
+            continue
+        layer = KINDS[node.kind]
+        in_shape = [shapes[s] for s in node.inputs] if layer.merge else shapes[node.inputs[0]]
+        try:
+            shapes[node.name] = tuple(layer.shape(node.p, in_shape))
+        except ShapeProblem as problem:
+            where = " from " + ", ".join(node.inputs) if layer.merge else \
+                f", got {fmt_shape(in_shape)} from {node.inputs[0]}"
+            raise _error(node, f"{describe(node)} {problem}{where}") from None
+        _bound(node, shapes[node.name])
+        if layer.weights is not None:
+            parameters += sum(math.prod(shape) for _, shape, _ in layer.weights(node.p, in_shape))
+            if parameters > MAX_PARAMETERS:
+                raise _error(node, f"{describe(node)} brings the network to {parameters:,} "
+                                   f"parameters; the most nnspec builds is {MAX_PARAMETERS:,}")
+    return shapes
+
+
+def _bound(node, shape):
+    values = math.prod(shape)
+    if values > MAX_VALUES:
+        raise _error(node, f"{describe(node) if node.kind != 'input' else 'the input'} outputs "
+                           f"{fmt_shape(shape)} = {values:,} values per sample; the most a "
+                           f"layer may output is {MAX_VALUES:,}")
+
+
+def _error(node, message):
+    loc = node.loc
+    return ShapeError(f"{node.name}: {message}", loc.line if loc else None,
+                      loc.column if loc else None)

@@ -1,0 +1,88 @@
+"""A train block's settings -> the objects that carry them out: the optimizer,
+the learning-rate schedule, the metrics and early stopping. Each setting is
+checked here, so that a mistake is reported at its line before any training.
+"""
+import inspect
+
+from ..engine import losses
+from . import metrics, loop as train
+from .callbacks import EarlyStopping
+from ..lang.ir import Call
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
+from ..lang.signature import suggest
+
+STOPPERS = {"early_stopping": EarlyStopping}
+# Seeds, batch sizes and epoch counts are stored in checkpoints as msgpack integers
+# and given to numpy as 64-bit ones.
+MAX_SEED = (1 << 63) - 1
+MAX_COUNT = (1 << 31) - 1
+
+
+def build(registry, value, what):
+    """A name or Call -> registry[name](*args, **kwargs); ValueError says what is wrong."""
+    call = value if isinstance(value, Call) else Call(str(value))
+    cls = registry.get(call.name)
+    if cls is None:
+        raise ValueError(f"unknown {what} '{call.name}'{suggest(call.name, registry)} "
+                         f"(one of: {', '.join(registry)})")
+    for key, _ in call.kwargs:
+        if key not in cls.OPTIONS:
+            raise ValueError(f"unknown option '{key}' for {call.name}{suggest(key, cls.OPTIONS)}"
+                             f" (options: {', '.join(cls.OPTIONS) or 'none'})")
+    params = inspect.signature(cls).parameters
+    if len(call.args) > len(params):
+        raise ValueError(f"{call.name} takes at most {len(params)} values, got {len(call.args)}")
+    given = set(list(params)[:len(call.args)]) | {k for k, _ in call.kwargs}
+    missing = [k for k, p in params.items() if p.default is p.empty and k not in given]
+    if missing:
+        raise ValueError(f"{call.name} needs {missing[0]}, e.g. {call.name}({missing[0]}=...)")
+    bools = {"true": True, "false": False}  # spec text writes booleans as names
+    args = [bools.get(a, a) if isinstance(a, str) else a for a in call.args]
+    kwargs = {k: bools.get(v, v) if isinstance(v, str) else v for k, v in call.kwargs}
+    try:
+        return cls(*args, **kwargs)
+    except TypeError as e:  # e.g. a value given both by position and by name
+        raise ValueError(f"{call.name}: {e}") from None
+    except ValueError as e:
+        raise ValueError(f"{call.name}: {e}") from None
+
+
+def optimizer(config):
+    return build(OPTIMIZERS, Call(config.optimizer, (), config.optimizer_options), "optimizer")
+
+
+def schedule(config):
+    return build(SCHEDULES, config.schedule or "constant", "schedule")
+
+
+def stopper(config):
+    """An EarlyStopping for the train block's early_stopping, or None."""
+    if config.early_stopping is None:
+        return None
+    return build(STOPPERS, config.early_stopping, "early stopping")
+
+
+def check(config, out_width):
+    """Yield (setting, message) for each problem in a train config."""
+    for key, low in (("batch_size", 1), ("epochs", 0), ("lr", 0.0), ("l1", 0.0), ("l2", 0.0),
+                     ("l1_bias", 0.0), ("l2_bias", 0.0), ("clip_norm", 0.0)):
+        if getattr(config, key) < low:  # overrides from the CLI or API skip the parser's check
+            yield key, f"{key} must be at least {low}, got {getattr(config, key)}"
+    for key, high in (("seed", MAX_SEED), ("batch_size", MAX_COUNT), ("epochs", MAX_COUNT)):
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+            yield key, f"{key} must be a whole number from 0 to {high:,}, got {value!r}"
+    if config.loss not in losses.LOSSES:
+        yield "loss", (f"unknown loss '{config.loss}'{suggest(config.loss, losses.LOSSES)} "
+                       f"(one of: {', '.join(losses.LOSSES)})")
+    if config.reduction not in train.REDUCTIONS:
+        yield "reduction", (f"unknown reduction '{config.reduction}'"
+                            f"{suggest(config.reduction, train.REDUCTIONS)} (one of: mean, sum)")
+    for key, make in (("optimizer", optimizer), ("schedule", schedule),
+                      ("early_stopping", stopper),
+                      ("metrics", lambda c: metrics.resolve(c.metrics, out_width, c.loss))):
+        try:
+            make(config)
+        except ValueError as e:
+            yield key, str(e)
