@@ -10,7 +10,7 @@ import statistics
 import time
 
 from nnspec.lang import shapes
-from nnspec.lang.parse import parse
+from nnspec.lang import parse
 
 
 def spec(layers=200):

@@ -24,7 +24,7 @@ from .engine.graph import Graph
 from .engine.staging import PREDICT_BATCH
 from .engine.layers.base import Mode
 from .lang.ir import TrainConfig
-from .lang.parse import parse
+from .lang import parse
 from .training.progress import Progress
 
 DTYPES = ("float32", "float64")

@@ -4,7 +4,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nnspec.lang.fmt import fmt
-from nnspec.lang.parse import parse
+from nnspec.lang import parse
 
 from conftest import MODELS, run_cli
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 import nnspec
 from nnspec.lang import shapes
 from nnspec.engine.graph import Graph
-from nnspec.lang.parse import parse
+from nnspec.lang import parse
 
 from conftest import MODELS, ROOT
 

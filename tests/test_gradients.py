@@ -12,7 +12,7 @@ from nnspec.engine.activations import NAMES as ACTIVATIONS
 from nnspec.lang.kinds import KINDS as REGISTRY
 from nnspec.engine.layers.base import Mode
 from nnspec.engine.losses import LOSSES
-from nnspec.lang.parse import parse
+from nnspec.lang import parse
 
 from conftest import assert_close_grad, numeric_grad
 

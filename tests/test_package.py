@@ -1,10 +1,12 @@
 """The installed package is complete: its grammar travels inside the wheel."""
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 import nnspec
-from nnspec.lang.parse import grammar_path
+from nnspec.lang.syntax import grammar_path
 
 from conftest import ROOT, run_cli
 
@@ -24,3 +26,28 @@ def test_installed_package_carries_its_grammar():
 def test_cli_runs_from_another_directory(tmp_path):
     r = run_cli("compile", ROOT / "models" / "shapes.nn", cwd=tmp_path)
     assert r.returncode == 0 and "total parameters" in r.stdout
+
+
+@pytest.mark.parametrize("argv", [["fmt", "{spec}"], ["compile", "{spec}", "--json"]])
+def test_the_language_commands_run_without_numpy(argv, tmp_path):
+    """`nnspec fmt` and `nnspec compile --json` use the language stage alone: no
+    numpy, no kernels (a spec with blocks, merges and a train block)."""
+    spec = ROOT / "models" / "residual.nn"
+    code = ("import sys; from nnspec.cli import main; rc = main(%r); "
+            "assert 'numpy' not in sys.modules, 'numpy was imported'; "
+            "assert not [m for m in sys.modules if m.startswith(('nnspec.engine', "
+            "'nnspec.training'))]; sys.exit(rc)") % [a.format(spec=spec) for a in argv]
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stdout, r.stderr
+
+
+def test_the_language_stage_imports_neither_numpy_nor_the_engine():
+    modules = [f"nnspec.lang.{m.stem}" for m in (ROOT / "nnspec" / "lang").glob("*.py")] + \
+        [f"nnspec.lang.kinds.{m.stem}" for m in (ROOT / "nnspec" / "lang" / "kinds").glob("*.py")]
+    code = ("import sys, importlib\n"
+            f"for m in {sorted(modules)!r}: importlib.import_module(m.replace('.__init__', ''))\n"
+            "bad = [m for m in sys.modules if m == 'numpy' or m.startswith(('nnspec.engine', "
+            "'nnspec.training', 'nnspec.files'))]\n"
+            "assert not bad, bad")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr

@@ -2,7 +2,7 @@
 import pytest
 
 import nnspec
-from nnspec.lang.parse import parse
+from nnspec.lang import parse
 from nnspec.lang.printer import format_network
 from nnspec.engine.summary import is_chain
 

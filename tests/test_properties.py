@@ -21,7 +21,7 @@ from nnspec.lang import shapes
 from nnspec.lang.kinds import KINDS as REGISTRY
 from nnspec.lang.names import ACTIVATIONS as ACTIVATION_LAYERS
 from nnspec.training.optimizers import OPTIMIZERS
-from nnspec.lang.parse import parse
+from nnspec.lang import parse
 
 ACTS = ("relu", "tanh", "sigmoid", "linear", "softmax")
 CLASSES = 3

@@ -9,6 +9,8 @@ import argparse
 import json
 import sys
 
+from ..errors import NNSpecError, SpecError
+
 
 def main(argv=None):
     try:
@@ -24,7 +26,6 @@ def main(argv=None):
 
 def _main(argv):
     args = _parser().parse_args(argv)
-    from ..errors import NNSpecError, SpecError
     from ..files.io import shown
     try:
         return args.run(args) or 0
@@ -117,6 +118,17 @@ def _parser():
 
 
 def _compile(args):
+    if args.json and not args.graph:  # the language alone: no numpy
+        from ..files.io import read_spec
+        from ..lang import parse, shapes
+        text, source = read_spec(_spec_path(args.spec))
+        network = parse(text, source)
+        try:
+            shapes.infer(network)
+        except SpecError as e:
+            raise e.located(source, text)
+        print(json.dumps(_ir_json(network), indent=2))
+        return
     from .. import compile
     model = compile(_spec_path(args.spec))
     if args.json:

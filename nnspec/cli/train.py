@@ -13,7 +13,8 @@ from ..files.data import sets
 from ..errors import DataError, SpecError
 from ..lang.ir import Call
 from ..files.io import check_writable, read_spec
-from ..lang.parse import parse, parse_value
+from ..lang import parse
+from ..lang.syntax import parse_value
 from ..training.progress import JsonLog, Progress
 from ..training.loop import TrainingDiverged, TrainingInterrupted
 

@@ -27,7 +27,7 @@ from ..training import metrics
 from ..errors import BundleError, DataError, SpecError
 from .io import shown
 from ..lang.ir import format_value
-from ..lang.parse import parse_value
+from ..lang.syntax import parse_value
 from ..training.loop import Position, coefficients
 
 FIELD = "payload.checkpoint"

@@ -6,3 +6,6 @@ settings.py declares and checks the train block) -> shapes.py (every shape,
 and the bounds on what a spec may ask for). kinds/ declares each layer kind's
 words, shape rule and weights; fmt.py and printer.py print specs back.
 """
+from .build import parse  # noqa: E402  spec text -> ir.Network
+
+__all__ = ["parse"]

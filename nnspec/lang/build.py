@@ -13,6 +13,7 @@ from ..errors import SpecError
 from .kinds import KINDS
 from .signature import bind, suggest
 from .settings import train_config
+from .syntax import syntax
 
 RESERVED = ("in", "input")
 # Bounds on what a spec can ask for, checked as it is expanded, so that a typo
@@ -43,6 +44,15 @@ class _Scope:
         self.names = {}  # local name -> node name
         self.counts = {}  # kind -> layers of that kind so far (for default names)
         self.tail = block_input  # the layer a new line continues from
+
+
+def parse(text, source="<spec>"):
+    """Spec text -> ir.Network. Raises SpecError (with file, line and column)."""
+    statements = syntax(text, source)
+    try:
+        return build(statements)
+    except SpecError as e:
+        raise e.located(source, text)
 
 
 def build(statements):

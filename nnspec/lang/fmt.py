@@ -10,7 +10,7 @@ on the line of the element they follow, or before the element below them.
 fmt(fmt(x)) == fmt(x) and parse(fmt(x)) == parse(x).
 """
 from .ir import Call, format_value
-from .parse import syntax
+from .syntax import syntax
 
 WIDTH = 80
 MAX_INLINE = 4

@@ -16,14 +16,25 @@ probabilities  one input beside its class probabilities
 regression  a fitted curve over the data (one input), or predicted against true
 Animation   a training callback that writes a GIF of the boundary or the curves
 """
-from .base import save
-from .curves import history, regression
-from .hinton import kernels
-from .classes import boundary, confusion, predictions, probabilities
-from .animate import Animation
+import importlib
 
 KINDS = ("history", "kernels", "confusion", "boundary", "predictions", "probabilities",
          "regression")
+
+# loaded on first use, so `nnspec --help` and the CLI's parser need neither
+# matplotlib nor numpy
+_LAZY = {"save": "base", "history": "curves", "regression": "curves", "kernels": "hinton",
+         "boundary": "classes", "confusion": "classes", "predictions": "classes",
+         "probabilities": "classes", "Animation": "animate"}
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nnspec.plots' has no attribute {name!r}")
+
 
 __all__ = ["save", "history", "regression", "kernels", "boundary", "confusion", "predictions",
            "probabilities", "Animation", "KINDS"]

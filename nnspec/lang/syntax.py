@@ -1,9 +1,9 @@
-"""Spec text -> syntax tree -> IR. The only module that imports lark.
+"""Spec text -> syntax tree. The only module that imports lark.
 
 The grammar shapes the tree; a small Transformer turns it into the syntax
 tree: tuples that carry their source location (`syntax`, which `fmt` prints
 back); build.py expands blocks and repeats and checks names and options,
-giving an ir.Network. Lark's exceptions never leave this module: they become
+giving an ir.Network (build.parse does both). Lark's exceptions never leave this module: they become
 SpecError.
 
 Syntax tree, statement by statement (loc is an ir.Loc):
@@ -200,16 +200,6 @@ def syntax(text, source="<spec>", comments=None):
     if comments is not None:
         comments.extend(sorted(set(_COMMENTS)))
     return tree
-
-
-def parse(text, source="<spec>"):
-    """Spec text -> ir.Network. Raises SpecError (with file, line and column)."""
-    from .build import build
-    statements = syntax(text, source)
-    try:
-        return build(statements)
-    except SpecError as e:
-        raise e.located(source, text)
 
 
 def parse_value(text, what="value"):
