@@ -5,29 +5,25 @@
     model = nnspec.load("shapes.nnb")
 """
 import dataclasses
-import datetime
 from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .files import bundle, checkpoints
-from .engine import losses, summary
-from .lang import shapes
-from .training import loop as train
-from .training import config as settings
-from .training.callbacks import LambdaCallback
-from .errors import BundleError, DataError, NNSpecError, SpecError
-from .files.io import read_spec, shown
-from .engine import staging
+from .engine import losses, staging, summary
 from .engine.graph import Graph
-from .engine.staging import PREDICT_BATCH
 from .engine.layers.base import Mode
+from .engine.staging import PREDICT_BATCH
+from .errors import BundleError, DataError, NNSpecError, SpecError
+from .files import checkpoints, document
+from .files.document import DTYPES
+from .files.io import read_spec
+from .lang import parse, shapes
 from .lang.ir import TrainConfig
-from .lang import parse
+from .training import config as settings
+from .training import loop as train
+from .training.callbacks import LambdaCallback
 from .training.progress import Progress
 
-DTYPES = ("float32", "float64")
 IDENTITY = {"scale": 1.0, "offset": 0.0}
 
 
@@ -44,77 +40,18 @@ def compile(text_or_path, dtype=None, seed=None, **overrides):
 
 def load(path):
     """A .nnb bundle -> Model. Every problem is a BundleError."""
-    doc, version = bundle.read(path)
-    newer_minor = tuple(version) > bundle.VERSION
-    bundle.check_map(doc, "payload", {
-        "nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
-        "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
-        "checkpoint": dict}, optional=("checkpoint",), allow_extra=newer_minor)
-    bundle.check_map(doc["preprocess"], "payload.preprocess", {"scale": float, "offset": float},
-                     allow_extra=newer_minor)
-    if doc["dtype"] not in DTYPES:
-        raise BundleError(f"payload.dtype: {doc['dtype']!r} is not one of {', '.join(DTYPES)}")
-    overrides = checkpoints.overrides(doc.get("checkpoint"), newer_minor)
-    source = f"{shown(path)}:spec"
+    stored = document.read(path)
     try:
-        network = parse(doc["spec"], source)
-        # the weights are checked against the shapes the spec declares before the
-        # model is built, so a small file cannot make nnspec allocate a large one
-        graph = Graph(network, shapes.infer(network), doc["dtype"])
+        model = Model(stored.network, stored.spec, stored.source, dtype=stored.dtype,
+                      weights=stored.weights, **stored.overrides)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
-    weights = _stored_weights(doc["weights"], graph)
-    try:
-        model = Model(network, doc["spec"], source, dtype=doc["dtype"], weights=weights,
-                      **overrides)
-    except NNSpecError as e:
-        raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
-    classes = doc["classes"]
-    if classes is not None and (not all(isinstance(c, str) for c in classes)
-                                or len(classes) != _class_count(graph)):
-        raise BundleError(f"payload.classes: expected a list of {_class_count(graph)} names, "
-                          "one per output")
-    model.classes = tuple(classes) if classes is not None else None
-    preprocess = {k: doc["preprocess"][k] for k in ("scale", "offset")}
-    if not all(np.isfinite(v) for v in preprocess.values()):
-        raise BundleError("payload.preprocess: scale and offset must be finite numbers")
-    model.preprocess = preprocess
-    model.history = _check_history(doc["history"])
-    if "checkpoint" in doc:
-        checkpoints.decode(model, doc["checkpoint"], version)
-    model.meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
-    model.meta["format"] = ".".join(map(str, version))
-    model.meta["checkpoint"] = "checkpoint" in doc
+    model.classes, model.preprocess, model.history = \
+        stored.classes, stored.preprocess, stored.history
+    if stored.checkpoint is not None:
+        checkpoints.decode(model, stored.checkpoint, stored.version)
+    model.meta = stored.meta
     return model
-
-
-def _stored_weights(stored, graph):
-    """payload.weights -> {name: array}, each of the shape and dtype its layer declares,
-    and finite."""
-    declared = graph.declared
-    for name in sorted(set(stored) | set(declared), key=str):
-        if name not in declared:
-            raise BundleError(f"payload.weights: {shown(repr(name))} is not a parameter of the "
-                              "stored spec")
-        if name not in stored:
-            raise BundleError(f"payload.weights: parameter {name!r} is missing")
-    weights = {}
-    for name, (shape, _) in declared.items():
-        field = f"payload.weights.{name}"
-        arr = bundle.decode_array(stored[name], field)
-        if arr.shape != shape or arr.dtype != graph.dtype:
-            raise BundleError(f"{field}: found {arr.dtype} {list(arr.shape)}, the spec needs "
-                              f"{graph.dtype} {list(shape)}")
-        if not np.isfinite(arr).all():
-            raise BundleError(f"{field}: holds NaN or infinite values")
-        weights[name] = arr
-    return weights
-
-
-def _class_count(graph):
-    """How many class names a model's outputs take: one per unit, two for one sigmoid."""
-    units = graph.output_shape[-1]
-    return 2 if units == 1 else units
 
 
 def _finite(x, what):
@@ -129,25 +66,12 @@ def _check_pass_size(what, batch_size):
                         f"got {batch_size!r}")
 
 
-def _check_history(history):
-    for key, values in history.items():
-        if not isinstance(key, str) or not isinstance(values, list) or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            raise BundleError(f"payload.history: {key!r} is not a list of numbers")
-    return {k: [float(v) for v in vals] for k, vals in history.items()}
-
-
 class Model:
     def __init__(self, network, text, source="<spec>", dtype=None, seed=None, weights=None,
                  **overrides):
         """weights: the parameters, as load() checked them; None draws fresh ones."""
-        if dtype is None:
+        if dtype is None:  # the train block's, checked at its line
             dtype = network.train.dtype if network.train and network.train.dtype else "float32"
-            if dtype not in DTYPES:
-                loc = network.train.loc("dtype")
-                raise SpecError(f"train setting 'dtype' must be one of {', '.join(DTYPES)}, "
-                                f"got {dtype}", loc and loc.line, loc and loc.column
-                                ).located(source, text)
         if dtype not in DTYPES:
             raise SpecError(f"dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
         self.network = network
@@ -195,19 +119,11 @@ class Model:
         # an overridden setting no longer comes from the spec: forget its location
         overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
         self.config = dataclasses.replace(config, **overrides)
-        self._check_config(self.source, self.text)
-        checkpoints.encode_overrides(self.overrides)  # each must be storable in a checkpoint
-
-    def _check_config(self, source, text):
-        c = self.config
-
-        def fail(key, message):
-            loc = c.loc(key)
+        for key, message in settings.check(self.config, self.graph.output_shape[-1]):
+            loc = self.config.loc(key)  # the first problem, at its line if the spec set it
             raise SpecError(message, loc.line if loc else None, loc.column if loc else None,
-                            source, text)
-
-        for key, message in settings.check(c, self.graph.output_shape[-1]):
-            fail(key, message)
+                            self.source, self.text)
+        checkpoints.encode_overrides(self.overrides)  # each must be storable in a checkpoint
 
     def data(self, data_dir=None):
         """The spec's data set, split train/validation/test, drawn from the seed.
@@ -221,7 +137,7 @@ class Model:
             loc = self.config.loc("data")
             where = f"{self.source}:{loc.line}:{loc.column}" if loc else self.source
             raise DataError(f"{where}: {e}") from None
-        if splits.classes is not None and len(splits.classes) != _class_count(self.graph):
+        if splits.classes is not None and len(splits.classes) != document.class_count(self.graph):
             raise DataError(f"{self.source}: the data names {len(splits.classes)} classes, but "
                             f"the model has {self.graph.output_shape[-1]} outputs")
         self.classes = splits.classes
@@ -374,17 +290,4 @@ class Model:
     def save(self, path, checkpoint=False):
         """Write a bundle; checkpoint=True adds what resuming training needs
         (optimizer and schedule state, epoch and batch, shuffling RNG state)."""
-        doc = {
-            "nnspec": __version__,
-            "numpy": np.__version__,
-            "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-            "spec": self.text,
-            "dtype": self.graph.dtype.name,
-            "classes": list(self.classes) if self.classes is not None else None,
-            "preprocess": {k: float(v) for k, v in self.preprocess.items()},
-            "weights": {k: bundle.encode_array(v) for k, v in self.weights.items()},
-            "history": self.history,
-        }
-        if checkpoint:
-            doc["checkpoint"] = checkpoints.encode(self)
-        bundle.save(path, doc)
+        document.write(path, self, checkpoints.encode(self) if checkpoint else None)

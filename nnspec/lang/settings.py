@@ -28,6 +28,7 @@ _TRAIN = {
     "early_stopping": ("int", "call"),
     "dtype": ("name",),
 }
+CHOICES = {"dtype": ("float32", "float64"), "reduction": ("mean", "sum")}
 _MINIMUM = {"lr": 0.0, "batch_size": 1, "epochs": 0, "l1": 0.0, "l2": 0.0, "seed": 0,
             "l1_bias": 0.0, "l2_bias": 0.0, "clip_norm": 0.0, "early_stopping": 1}
 
@@ -47,6 +48,9 @@ def train_config(st):
                             kloc.line, kloc.column)
         if key in _MINIMUM and not isinstance(value, ir.Call) and value < _MINIMUM[key]:
             raise SpecError(f"train setting '{key}' must be at least {_MINIMUM[key]}, "
+                            f"got {value}", kloc.line, kloc.column)
+        if key in CHOICES and value not in CHOICES[key]:
+            raise SpecError(f"train setting '{key}' must be one of {', '.join(CHOICES[key])}, "
                             f"got {value}", kloc.line, kloc.column)
         values[key], locs[key] = value, kloc
     if isinstance(values.get("optimizer"), ir.Call):

@@ -19,6 +19,7 @@ from ..errors import NNSpecError
 from ..engine import parallel, staging
 from ..engine.staging import PREDICT_BATCH
 from ..lang.kinds import ROLES
+from ..lang.settings import CHOICES
 
 
 class TrainingDiverged(NNSpecError):
@@ -84,7 +85,7 @@ def clip(grads, max_norm):
     return norm
 
 
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = CHOICES["reduction"]
 
 
 def objective(graph, weights, x, t, config, coefs, mode=True):

@@ -1,12 +1,6 @@
-"""Multi-head scaled dot-product self-attention over (batch, time, features).
-
-    q, k, v = x W (one matmul; W is (d, 3d), split into heads of d / heads)
-    a = softmax(q k^T / sqrt(d / heads))   (causal=true: step t sees steps <= t)
-    y = concat_heads(a v) Wo + bo
-
-Every head and batch is one batched matmul (`@` on 4-D arrays); the masked
-scores are -inf before the softmax, so masked weights are exactly 0.
-"""
+"""How multi-head self-attention is written, its shape and weights: over a
+TIMExFEATURES input, HEADS dividing the features; W (d, 3d) for q, k and v
+and Wo (d, d) with their biases b and bo; causal=true masks later steps."""
 from ..signature import Opt, Signature, Word
 from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
 

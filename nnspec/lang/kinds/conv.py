@@ -1,19 +1,10 @@
-"""2-D convolution, channels-last, by im2col, with optional stride and dilation.
+"""How a 2-D convolution is written, the shape it gives and its weights.
 
-Forward gathers every receptive field into one matrix and does a single
-matmul. Backward is two matmuls plus a col2im that loops over the kernel's
-kh*kw offsets adding strided slices, so there is no scatter-add and no Python
-loop over samples or pixels. The input gradient's matmul writes each offset's
-(or, for few channels, each offset and channel's) part as one contiguous
-block, so each add runs over whole rows of the image: numpy pays per inner
-loop, and adding c = 32 values at a time made col2im 2.5x slower.
-
-The gather has two layouts, whichever copies faster (measured on this
-project's 2-core VM): for inputs with few channels (an image's first layer) a
-loop over the kh*kw offsets copies whole contiguous planes into a
-(kh*kw*c, positions) matrix, and the matmuls take its transpose for free;
-with more channels, a strided window view copied once into (positions,
-kh*kw*c) is faster.
+`conv KHxKWxFILTERS [valid|same|full] [activation] stride=S dilation=D`, channels
+last; input channels are inferred. 'same' pads as TensorFlow does (output
+ceil(size / stride), the extra row or column after), 'full' by span - 1 on
+each side. W is (kh, kw, in_channels, filters), b (filters,). The padding
+arithmetic here is the engine's too (engine/layers/conv.py).
 """
 from ..signature import Opt, Signature, Word
 from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias

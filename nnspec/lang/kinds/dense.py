@@ -1,5 +1,6 @@
-"""Fully connected layer. Any input rank: inputs are flattened per sample,
-which is the implicit flatten after a convolution."""
+"""How a fully connected layer is written, its shape and its weights: any input
+rank, flattened per sample (the implicit flatten after a convolution); W is
+(inputs, units), b (units,)."""
 import math
 
 from ..signature import Signature, Word

@@ -1,15 +1,6 @@
 """Layers that act on each value alone: an activation as a layer of its own
-(`dense 10 -> softmax`), and dropout.
-
-An activation layer is the identity; the graph applies its `activation`
-parameter as it does for any layer, so `dense 10 -> softmax` trains with the
-same fused softmax cross-entropy as `dense 10 softmax`.
-
-dropout (inverted, as in Keras and PyTorch) zeroes each value with
-probability `rate` while training and scales the rest by 1 / (1 - rate), so
-inference is the identity. Its masks come from the pass's Mode, which is
-seeded per training step.
-"""
+(`dense 10 -> softmax`, the identity with that activation) and dropout
+(`dropout RATE`, 0 <= RATE < 1)."""
 from ..names import ACTIVATIONS
 from ..signature import Signature, Word
 from .base import Kind, ShapeProblem

@@ -1,10 +1,6 @@
-"""Embedding: integer token ids -> learned vectors, `embedding VOCABxDIM`.
-
-The input holds ids in 0..VOCAB-1 (as the network's float type; they are
-rounded). Backward sums each id's output gradients into its row by sorting
-the ids and adding runs (np.add.reduceat), so there is no scatter-add; ids
-have no gradient, so the input's is zero.
-"""
+"""How an embedding is written, its shape and its table: `embedding VOCABxDIM`
+turns each whole number in 0..VOCAB-1 into a row of DIM values, so an input
+of shape S gives S x DIM."""
 from ..names import read_initializer
 from ..signature import Opt, Signature, Word
 from .base import Kind, ShapeProblem

@@ -1,8 +1,6 @@
-"""Merges: layers with several inputs, named in the spec (`add(a, b)`).
-
-Their rules take lists: shape(p, [in_shape, ...]), forward(p, w, [x, ...]),
-and backward returns a list of input gradients, one per input.
-"""
+"""How merges are written and the shapes they give: add(a, b, ...) of inputs of
+one shape, concat(a, b, ...) along the last axis of inputs that differ only
+there."""
 from ..signature import Signature
 from .base import ACTIVATION, Kind, ShapeProblem, fmt_shape
 

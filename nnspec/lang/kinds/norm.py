@@ -1,12 +1,6 @@
-"""Batch and layer normalization, with learned scale (gamma) and shift (beta).
-
-batchnorm normalizes each feature (the last axis: a dense unit, a conv
-channel) over every other axis of the batch; while training it uses the
-batch's statistics and moves the running ones (`mean`, `var`, saved with the
-weights) toward them, as PyTorch does (momentum 0.1, unbiased variance); at
-inference it uses the running ones. layernorm normalizes each sample's last
-axis and behaves the same in training and inference.
-"""
+"""How batch and layer normalization are written and their weights: a learned
+scale (gamma) and shift (beta) per feature, the last axis; batch norm also
+keeps running mean and variance (role "statistic", not trained)."""
 from ..signature import Opt, Signature
 from .base import ACTIVATION, Kind
 

@@ -1,15 +1,6 @@
-"""Max and average pooling over KHxKW windows, channels-last.
-
-Both loop over the kh*kw offsets inside a window, never over samples or
-pixels: the offset (i, j) of every window at once is the strided slice
-x[:, i::sh, j::sw], so max pooling is a running np.maximum over kh*kw slices
-and average pooling a running sum. (On this project's VM that is five times
-faster than reducing a 6-D window view.) Backward walks the same slices:
-each gets dy where it held its window's maximum, or dy / (kh*kw) for the
-average; overlapping windows add, non-overlapping ones just write. Max
-pooling splits the gradient equally between tied maxima. Rows and columns
-past the last window get no gradient.
-"""
+"""How pooling is written and the shapes it gives: `maxpool K` or `KHxKW` with
+an optional stride (the window by default), windows that fit wholly inside the
+input; `globalmaxpool` and `globalavgpool` reduce every axis but the last."""
 from ..signature import Opt, Signature, Word
 from .base import Kind, ShapeProblem, fmt_shape
 

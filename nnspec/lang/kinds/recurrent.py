@@ -1,15 +1,8 @@
-"""Recurrent layers over (batch, time, features): rnn, lstm and gru.
-
-Each step is h_t = cell(x_t, h_{t-1}) from h_0 = 0. The input projections of
-all steps are one matmul before the loop (x @ W), so the loop over time does
-only the recurrent matmul and the gates; backward through time loops back
-over the steps for the gate gradients and then forms dW, dU and dx as single
-matmuls over all steps. Layouts follow PyTorch: W (features, k*units), U
-(units, k*units), gates in order lstm (i, f, g, o) and gru (r, z, n); gru has
-a second bias `rb` inside its reset gate, as PyTorch's b_hh. The output is
-the last state (batch, units), or every state (batch, time, units) with
-return_sequences=true.
-"""
+"""How rnn, lstm and gru are written, their shapes and weights: over a
+TIMExFEATURES input, the last state (UNITS) or every state (TIMExUNITS with
+return_sequences=true). W (features, k*units), U (units, k*units) and b,
+with k gates (lstm 4: i, f, g, o; gru 3: r, z, n, and gru's second bias rb),
+laid out as PyTorch's."""
 from ..signature import Opt, Signature, Word
 from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
 

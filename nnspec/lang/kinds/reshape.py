@@ -1,8 +1,5 @@
-"""Layers that move values without weights: flatten, reshape, upsample.
-
-upsample is nearest-neighbour unpooling (Keras' UpSampling2D): every pixel
-becomes a KHxKW block, so its gradient is the block's sum.
-"""
+"""Layers that only move values: flatten, reshape (to dims holding as many
+values) and upsample (each value repeated KHxKW times)."""
 import math
 
 from ..signature import Signature, Word
