@@ -93,6 +93,7 @@ class Model:
                 raise e.located(source, text)
         self.weights = weights
         self.optimizer = settings.optimizer(self.config)
+        self.packs = {}  # the trainer's packing of the optimizer's steps (training/packing.py)
         self.schedule = settings.schedule(self.config)
         self.stopper = settings.stopper(self.config)  # early stopping, from the train block
         self.shuffle_rng = np.random.default_rng(self._seeds[1])  # persists across fit calls

@@ -7,7 +7,6 @@ layer from what the shape so far allows (the shape comes from nnspec's own
 shape inference), so every generated spec is valid and every kind in the
 registry is reachable (test_the_generator_reaches_every_layer_kind).
 """
-import math
 import tempfile
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import nnspec
 from nnspec.lang import shapes
 from nnspec.lang.kinds import KINDS as REGISTRY
 from nnspec.lang.names import ACTIVATIONS as ACTIVATION_LAYERS
+from nnspec.training import packing
 from nnspec.training.optimizers import OPTIMIZERS
 from nnspec.lang import parse
 
@@ -234,5 +234,15 @@ def test_penalties_and_decay_reach_every_weight_their_role_names(kind):
     adamw = nnspec.compile(spec + "\ntrain {\n optimizer = adamw(weight_decay=0.5)\n}",
                            dtype="float64")
     adamw.fit(x, y, epochs=1, batch_size=len(x))
-    assert adamw.optimizer.decayed == {k for k in graph.trainable if ROLES[graph.roles[k]][1]}
-    assert math.isfinite(sum(float(v.sum()) for v in adamw.weights.values()))
+    decayed = {k for k in graph.trainable if ROLES[graph.roles[k]][1]}
+    assert {k for k in adamw.optimizer.decayed if k in graph.declared} == decayed
+    # a fresh AdamW given zero gradients moves nothing but by the decay, on exactly those
+    fresh = OPTIMIZERS["adamw"](weight_decay=0.5)
+    fresh.decayed = frozenset(decayed)
+    before = adamw.get_weights()
+    trained = {k: np.zeros_like(adamw.weights[k]) for k in graph.trainable}
+    packing.step(fresh, adamw.weights, trained, dict.fromkeys(trained, 0.1), {})
+    for key in trained:
+        factor = 1 - 0.1 * 0.5 if key in decayed else 1.0
+        np.testing.assert_allclose(adamw.weights[key], before[key] * factor, rtol=1e-12,
+                                   err_msg=key)

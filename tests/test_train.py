@@ -10,7 +10,7 @@ import pytest
 import nnspec
 from nnspec.training import loop as train
 from nnspec.training import optimizers as optim
-from nnspec.training import schedules
+from nnspec.training import packing, schedules
 from nnspec.training.callbacks import EarlyStopping
 from nnspec.files.data import generators
 from nnspec.training.metrics import top_k
@@ -18,9 +18,10 @@ from nnspec.training.metrics import top_k
 
 def _two_steps(optimizer, lr=0.1, packed=False):
     """w = [1, -2] after gradients [0.5, 0.1] then [-0.2, 0.3]; packed: as two
-    parameters, which the optimizer updates as one vector. Both are weight
-    matrices, which AdamW decays."""
+    parameters, which the trainer's packing updates as one vector. Both are
+    weight matrices, which AdamW decays."""
     optimizer.decayed = frozenset({"p.W", "q.W"})
+    packs = {}
     if not packed:
         w = {"p.W": np.array([1.0, -2.0])}
         for g in ([0.5, 0.1], [-0.2, 0.3]):
@@ -28,8 +29,8 @@ def _two_steps(optimizer, lr=0.1, packed=False):
         return w["p.W"]
     w = {"p.W": np.array([1.0]), "q.W": np.array([-2.0])}
     for g in ([0.5, 0.1], [-0.2, 0.3]):
-        optimizer.step(w, {"p.W": np.array(g[:1]), "q.W": np.array(g[1:])},
-                       {"p.W": lr, "q.W": lr})
+        packing.step(optimizer, w, {"p.W": np.array(g[:1]), "q.W": np.array(g[1:])},
+                     {"p.W": lr, "q.W": lr}, packs)
     return np.concatenate([w["p.W"], w["q.W"]])
 
 
@@ -101,10 +102,15 @@ def _parameters(rng, dtype):
     return {n: rng.standard_normal(s).astype(dtype) for n, s in shapes.items()}
 
 
-def _run(optimizer, weights, steps, rng, lrs=None):
+def _run(optimizer, weights, steps, rng, lrs=None, packs=None):
+    """Steps of random gradients; packs: a dict to step as the trainer does, packed."""
     for _ in range(steps):
         grads = {n: rng.standard_normal(w.shape).astype(w.dtype) for n, w in weights.items()}
-        optimizer.step(weights, grads, lrs or dict.fromkeys(weights, 0.01))
+        lrs_ = lrs or dict.fromkeys(weights, 0.01)
+        if packs is None:
+            optimizer.step(weights, grads, lrs_)
+        else:
+            packing.step(optimizer, weights, grads, lrs_, packs)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -112,10 +118,9 @@ def _run(optimizer, weights, steps, rng, lrs=None):
                          ids=[f"{r[0]}{r[1] or ''}" for r in OPTIMIZER_ROWS])
 def test_packed_steps_equal_per_parameter_steps_bit_for_bit(name, options, dtype):
     packed, plain = optim.OPTIMIZERS[name](**options), optim.OPTIMIZERS[name](**options)
-    plain.FLAT = False
     packed.decayed = plain.decayed = frozenset({"c.W", "d.W"})
     w1, w2 = _parameters(np.random.default_rng(0), dtype), _parameters(np.random.default_rng(0), dtype)
-    _run(packed, w1, 4, np.random.default_rng(1))
+    _run(packed, w1, 4, np.random.default_rng(1), packs={})
     _run(plain, w2, 4, np.random.default_rng(1))
     assert packed.state.keys() == plain.state.keys()
     for name_, arr in list(w1.items()) + list(packed.state.items()):
@@ -128,17 +133,16 @@ def test_packing_follows_weights_and_state_replaced_between_steps():
     # set_weights and a checkpoint restore put new arrays in the dicts; the
     # optimizer must read those, not its own stale vectors
     rng = np.random.default_rng(0)
-    packed, plain = optim.Adam(), optim.Adam()
-    plain.FLAT = False
+    packed, plain, packs = optim.Adam(), optim.Adam(), {}
     w1 = _parameters(rng, np.float64)
     w2 = {n: a.copy() for n, a in w1.items()}
-    _run(packed, w1, 2, np.random.default_rng(1))
+    _run(packed, w1, 2, np.random.default_rng(1), packs=packs)
     _run(plain, w2, 2, np.random.default_rng(1))
     for w in (w1, w2):
         w["d.W"] = w["d.W"] + 1.0
     packed.state = {k: v * 2 for k, v in packed.state.items()}
     plain.state = {k: v * 2 for k, v in plain.state.items()}
-    _run(packed, w1, 2, np.random.default_rng(2))
+    _run(packed, w1, 2, np.random.default_rng(2), packs=packs)
     _run(plain, w2, 2, np.random.default_rng(2))
     for n in w1:
         assert np.array_equal(w1[n], w2[n]), n
@@ -151,7 +155,7 @@ def test_per_layer_rates_are_applied_per_parameter():
     w = _parameters(rng, np.float64)
     before = {n: a.copy() for n, a in w.items()}
     lrs = {n: (0.0 if n.startswith("c.") else 0.01) for n in w}  # a frozen layer
-    _run(optim.Adam(), w, 2, rng, lrs)
+    _run(optim.Adam(), w, 2, rng, lrs, packs={})  # packed in two groups, by rate
     assert all(np.array_equal(w[n], before[n]) for n in ("c.W", "c.b"))
     assert not np.array_equal(w["d.W"], before["d.W"])
 
@@ -212,12 +216,18 @@ def test_schedule_factors_match_hand_computation(name, options, step, epoch, fac
     assert schedule.factor(step, epoch) == pytest.approx(factor, abs=1e-12)
 
 
-def test_cosine_rises_to_lr_once_and_lands_on_the_floor_at_the_last_update():
+def _record_rates(monkeypatch, rates):
+    """Each step's rate of dense1.W, as the trainer hands it to the optimizer."""
+    real = packing.step
+    monkeypatch.setattr(packing, "step", lambda opt, w, g, lrs, packs: (
+        rates.append(lrs["dense1.W"]), real(opt, w, g, lrs, packs)))
+
+
+def test_cosine_rises_to_lr_once_and_lands_on_the_floor_at_the_last_update(monkeypatch):
     model, x, y = _spiral_model("optimizer = sgd\n lr = 0.4\n batch_size = 60\n "
                                 "schedule = cosine(warmup=2, floor=0.25)")
     rates = []
-    step = model.optimizer.step
-    model.optimizer.step = lambda w, g, lrs: (rates.append(lrs["dense1.W"]), step(w, g, lrs))
+    _record_rates(monkeypatch, rates)
     model.fit(x, y, epochs=3)  # 180 samples: 9 updates
     assert rates[:3] == pytest.approx([0.4 / 3, 0.8 / 3, 0.4])
     assert rates.count(max(rates)) == 1 and rates[-1] == pytest.approx(0.1)
@@ -237,14 +247,13 @@ def test_plateau_shrinks_after_patience_epochs_without_improvement():
     assert plateau.factor(0, 0) == pytest.approx(0.1)
 
 
-def test_the_learning_rate_a_run_uses_follows_its_schedule():
+def test_the_learning_rate_a_run_uses_follows_its_schedule(monkeypatch):
     spec = ("input 2\ndense 3 softmax\ntrain {\n optimizer = sgd\n lr = 0.5\n"
             " schedule = inverse_time(decay=0.25)\n batch_size = 4\n}")
     model = nnspec.compile(spec, dtype="float64")
     x, y, _ = generators.spiral(np.random.default_rng(0), n=4)  # 12 samples: 3 batches
     seen = []
-    real_step = model.optimizer.step
-    model.optimizer.step = lambda w, g, lrs: (seen.append(lrs["dense1.W"]), real_step(w, g, lrs))
+    _record_rates(monkeypatch, seen)
     model.fit(x, y, epochs=2)
     assert seen == pytest.approx([0.5 / (1 + 0.25 * t) for t in range(6)])
     assert model.history["lr"] == pytest.approx([0.5 / (1 + 0.25 * 2), 0.5 / (1 + 0.25 * 5)])

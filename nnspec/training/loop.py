@@ -17,6 +17,7 @@ from ..engine import losses
 from . import metrics
 from ..errors import NNSpecError
 from ..engine import parallel, staging
+from . import packing
 from ..engine.staging import PREDICT_BATCH
 from ..lang.kinds import ROLES
 from ..lang.settings import CHOICES
@@ -221,7 +222,8 @@ def _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
         if model.config.clip_norm:
             clip(grads, model.config.clip_norm)
         factor = model.schedule.factor(model.optimizer.t, model.epoch)
-        model.optimizer.step(model.weights, grads, {k: c[0] * factor for k, c in coefs.items()})
+        packing.step(model.optimizer, model.weights, grads,
+                     {k: c[0] * factor for k, c in coefs.items()}, model.packs)
         sums["loss"] += value * len(idx)
         for key, fn in found.items():
             sums[key] += fn(out, tb) * len(idx)

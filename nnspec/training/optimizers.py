@@ -23,31 +23,25 @@ def _check(name, value, low, high=None, low_open=False):
     return value
 
 
-ALL = "*"  # the name update() is given for every parameter packed into one vector
-
 
 class Optimizer:
-    """`update(name, w, g, lr)` does one parameter's arithmetic. Where that is
-    elementwise with a scalar lr (FLAT) and every parameter has the same rate,
-    step() runs it once over all parameters packed end to end (name ALL):
-    numpy pays about a microsecond a call, and a dozen calls per parameter
-    were most of Adam's time on small networks (the MLP of benchmarks/ trains
-    1.2x faster packed; where the arrays are large, memory bounds the update
-    and packing gains little). The weights and state arrays then
-    become views of the packed vectors (_Packing), updated in place from then
-    on; state keeps its per-parameter names and shapes for checkpoints."""
+    """`update(name, w, g, lr)` does one parameter's arithmetic, in place, on the
+    arrays it is given; `step` applies it to every parameter. Where the update
+    is elementwise with a scalar rate (FLAT), the trainer may hand it many
+    parameters packed end to end as one (training/packing.py): then `name` is
+    the pack's, and its state slots are that pack's vectors."""
 
     OPTIONS = ()
     FLAT = True
-    # the parameters that decoupled weight decay reaches (AdamW): the trainer sets
-    # them from the roles their layers declare (lang/kinds/base.py: ROLES), weight matrices
+    # the parameters (or packs) that decoupled weight decay reaches (AdamW): the
+    # trainer names them from the roles their layers declare (lang/kinds/base.py)
     decayed = frozenset()
 
     def __init__(self):
         self.state = {}
         self.t = 0
         self._scratch = {}  # per-parameter work arrays: not state, never saved
-        self._packing = None
+        self.slots = None  # slots(name, like) -> array: the trainer's packed state, if any
 
     def scratch(self, name, like):
         arr = self._scratch.get(name)
@@ -57,91 +51,24 @@ class Optimizer:
 
     def slot(self, name, like):
         """The state array `name`, created as zeros shaped like the parameter."""
-        if name.startswith(ALL + "/"):
-            return self._packing.slot(self.state, name[len(ALL) + 1:])
+        if self.slots is not None:
+            packed = self.slots(name, like)
+            if packed is not None:
+                return packed
         arr = self.state.get(name)
         if arr is None:
             arr = self.state[name] = np.zeros_like(like)
         return arr
 
     def step(self, weights, grads, lrs):
+        """One update of every parameter in grads; lrs: each one's rate this step."""
         self.t += 1
-        # Python floats: an np.float64 rate would turn float32 updates into float64 loops
-        rates = {float(lrs[name]) for name in grads}
-        if self.FLAT and len(grads) > 1 and len(rates) == 1:
-            packing = self._packing
-            if packing is None or not packing.holds(weights, grads, self.state):
-                packing = self._packing = _Packing.of(weights, grads)
-            if packing is not None:
-                packing.gather(grads)
-                self.update(ALL, packing.w, packing.g, rates.pop())
-                return
         for name, g in grads.items():
+            # Python floats: an np.float64 rate would turn float32 updates into float64 loops
             self.update(name, weights[name], g, float(lrs[name]))
 
     def update(self, name, w, g, lr):
         raise NotImplementedError
-
-
-class _Packing:
-    """Parameters laid end to end in one vector `w`, their gradients in `g`,
-    and each state slot (`m`, `v`, ...) in a vector of its own; the weights
-    dict and the optimizer's state hold views of these."""
-
-    def __init__(self, shapes, dtype):
-        self.shapes = shapes  # {parameter: shape}, in packing order
-        self.w = np.empty(sum(math.prod(s) for s in shapes.values()), dtype)
-        self.views = self._split(self.w)
-        self.g = np.empty_like(self.w)
-        self.g_views = self._split(self.g)
-        self.slots = {}  # slot suffix -> (vector, {parameter: view})
-
-    @classmethod
-    def of(cls, weights, grads):
-        """Packs the weights named in grads, replacing them in `weights` with views;
-        None where they do not share one float dtype."""
-        dtypes = {weights[n].dtype for n in grads} | {np.asarray(g).dtype for g in grads.values()}
-        if len(dtypes) != 1 or next(iter(dtypes)).kind != "f" or any(
-                np.shape(g) != weights[n].shape for n, g in grads.items()):
-            return None
-        packing = cls({n: weights[n].shape for n in grads}, dtypes.pop())
-        for n, view in packing.views.items():
-            view[...] = weights[n]
-            weights[n] = view
-        return packing
-
-    def _split(self, vector):
-        views, start = {}, 0
-        for n, shape in self.shapes.items():
-            size = math.prod(shape)
-            views[n] = vector[start:start + size].reshape(shape)
-            start += size
-        return views
-
-    def holds(self, weights, grads, state):
-        """Whether weights and state still hold this packing's views (a checkpoint
-        restore or set_weights replaces them) for the same parameters."""
-        return (len(grads) == len(self.shapes) and all(n in self.shapes for n in grads)
-                and all(weights.get(n) is view for n, view in self.views.items())
-                and all(state.get(f"{n}/{suffix}") is view
-                        for suffix, (_, views) in self.slots.items() for n, view in views.items()))
-
-    def gather(self, grads):
-        for n, view in self.g_views.items():
-            np.copyto(view, grads[n])
-
-    def slot(self, state, suffix):
-        """The vector of state slot `suffix`, packed from the per-parameter arrays
-        (zeros where there are none yet) on first use."""
-        if suffix not in self.slots:
-            vector = np.empty_like(self.w)
-            views = self._split(vector)
-            for n, view in views.items():
-                old = state.get(f"{n}/{suffix}")
-                view[...] = 0 if old is None else old
-                state[f"{n}/{suffix}"] = view
-            self.slots[suffix] = (vector, views)
-        return self.slots[suffix][0]
 
 
 class SGD(Optimizer):
@@ -219,26 +146,14 @@ class Adam(Optimizer):
         self.beta2 = _check("beta2", beta2, 0.0, 1.0)
         self.eps = _check("eps", eps, 0.0, low_open=True)
 
-    def moments(self, name, w, g):
-        m = self.slot(name + "/m", w)
-        v = self.slot(name + "/v", w)
-        m *= self.beta1
-        m += (1 - self.beta1) * g
-        v *= self.beta2
-        v += (1 - self.beta2) * (g * g)
-        return m, v
-
-    def direction(self, m, v):
-        """m_hat / (sqrt(v_hat) + eps), written as PyTorch does to save a division."""
-        c1 = 1 - self.beta1 ** self.t
-        c2 = 1 - self.beta2 ** self.t
-        return (m / c1) / (np.sqrt(v) / math.sqrt(c2) + self.eps)
-
     def update(self, name, w, g, lr):
-        # the same arithmetic as moments() and direction(), in place: no temporaries
-        m = self.slot(name + "/m", w)
-        v = self.slot(name + "/v", w)
-        tmp = self.scratch(name, w)
+        self.adam(w, g, self.slot(name + "/m", w), self.slot(name + "/v", w),
+                  self.scratch(name, w), lr)
+
+    def adam(self, w, g, m, v, tmp, lr):
+        """m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; w -= lr m_hat / (sqrt(v_hat) + eps),
+        in place (tmp: work space shaped like w), written as PyTorch does to save a
+        division: w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)."""
         m *= self.beta1
         np.multiply(g, 1 - self.beta1, out=tmp)
         m += tmp
@@ -269,11 +184,8 @@ class AdamW(Adam):
         self.weight_decay = _check("weight_decay", weight_decay, 0.0)
 
     def update(self, name, w, g, lr):
-        if self.weight_decay:
-            parts = self._packing.views.items() if name == ALL else [(name, w)]
-            for part, array in parts:
-                if part in self.decayed:
-                    array *= 1 - lr * self.weight_decay
+        if self.weight_decay and name in self.decayed:
+            w *= 1 - lr * self.weight_decay
         super().update(name, w, g, lr)
 
 
@@ -290,12 +202,10 @@ class LazyAdam(Adam):
         rows = np.flatnonzero(np.any(g.reshape(len(g), -1) != 0, axis=1))
         if len(rows) == len(g):
             return super().update(name, w, g, lr)
-        m = self.slot(name + "/m", w)
-        v = self.slot(name + "/v", w)
-        gr = g[rows]
-        m[rows] = self.beta1 * m[rows] + (1 - self.beta1) * gr
-        v[rows] = self.beta2 * v[rows] + (1 - self.beta2) * (gr * gr)
-        w[rows] -= lr * self.direction(m[rows], v[rows])
+        m, v = self.slot(name + "/m", w), self.slot(name + "/v", w)
+        wr, mr, vr = w[rows], m[rows], v[rows]  # copies: updated, then written back
+        self.adam(wr, g[rows], mr, vr, np.empty_like(wr), lr)
+        w[rows], m[rows], v[rows] = wr, mr, vr
 
 
 OPTIMIZERS = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSProp, "adam": Adam,
