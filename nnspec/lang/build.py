@@ -13,6 +13,7 @@ from ..errors import SpecError
 from .kinds import KINDS
 from .signature import bind, suggest
 from .settings import train_config
+from .scope import Scope, arguments, fail as _fail, substitute
 from .syntax import syntax
 
 RESERVED = ("in", "input")
@@ -27,23 +28,6 @@ MAX_DEPTH = 100  # groups within groups, blocks calling blocks
 def _where(el):
     """An element's location: layers, calls, groups and labels keep it in different places."""
     return next((part for part in el if isinstance(part, ir.Loc)), None)
-
-
-def _fail(message, loc):
-    raise SpecError(message, *((loc.line, loc.column) if loc else (None, None)))
-
-
-class _Scope:
-    """The names visible in the top level or in one expansion of a block."""
-
-    def __init__(self, prefix="", params=None, block_input=None, block=None):
-        self.prefix = prefix  # "" or "res1/"
-        self.params = params or {}  # block parameter -> (form, value, loc)
-        self.input = block_input  # the node `in` refers to, inside a block
-        self.block = block  # the block's name, for messages
-        self.names = {}  # local name -> node name
-        self.counts = {}  # kind -> layers of that kind so far (for default names)
-        self.tail = block_input  # the layer a new line continues from
 
 
 def parse(text, source="<spec>"):
@@ -80,7 +64,7 @@ class _Builder:
                         self.later.setdefault(el[1], el[2])
 
     def network(self):
-        top = _Scope()
+        top = Scope()
         for i, st in enumerate(self.statements):
             if st[0] == "header":
                 self._header(st, i == 0)
@@ -178,8 +162,8 @@ class _Builder:
         return self._layer(kind, loc, words, options, scope, (prev,), label)
 
     def _layer(self, kind, loc, words, options, scope, inputs, label):
-        words = [self._subst(w, scope) for w in words]
-        options = [(k,) + self._subst((form, value, oloc), scope) for k, form, value, oloc
+        words = [substitute(w, scope) for w in words]
+        options = [(k,) + substitute((form, value, oloc), scope) for k, form, value, oloc
                    in options]
         params = bind(kind, KINDS[kind].signature, words, options, loc,
                       known_kinds=KINDS)
@@ -241,25 +225,10 @@ class _Builder:
         params, chains, _ = self.blocks[name]
         if name in self.expanding:
             _fail(f"block '{name}' calls itself (through {' -> '.join(self.expanding)})", loc)
-        names = [p for p, _ in params]
-        positional = [a for k, a in args if k is None]
-        if len(positional) > len(names) or any(k is not None and k not in names
-                                               for k, _ in args):
-            _fail(f"block '{name}' takes {len(names)} argument{'s' * (len(names) != 1)} "
-                  f"({', '.join(names) or 'none'}), got {len(args)}", loc)
-        bound = dict(zip(names, positional))
-        for key, value in args:
-            if key is not None:
-                if key in bound:
-                    _fail(f"block '{name}': '{key}' given twice", value[2])
-                bound[key] = value
-        missing = [p for p in names if p not in bound]
-        if missing:
-            _fail(f"block '{name}' takes {len(names)} argument{'s' * (len(names) != 1)} "
-                  f"({', '.join(names)}), got {len(args)}; '{missing[0]}' is missing", loc)
-        bound = {k: self._subst(v, scope) for k, v in bound.items()}
+        bound = {k: substitute(v, scope)
+                 for k, v in arguments(name, [p for p, _ in params], args, loc).items()}
         instance = self._name(name, scope, label)
-        inner = _Scope(instance + "/", bound, prev, name)
+        inner = Scope(instance + "/", bound, prev, name)
         self.expanding.append(name)
         self._enter(loc)
         for chain in chains:
@@ -273,28 +242,6 @@ class _Builder:
         return inner.tail
 
     # -- names -------------------------------------------------------------
-
-    def _subst(self, value, scope):
-        """A block parameter used as a word or value -> the argument's value."""
-        form, v, loc = value
-        if form == "param" or (form == "name" and v in scope.params):
-            if v not in scope.params:
-                where = f"block '{scope.block}'" if scope.block else "the top level"
-                _fail(f"'{{{v}}}' is not a parameter of {where}", loc)
-            return scope.params[v][:2] + (loc,)
-        if form == "dims" and any(isinstance(d, str) for d in v):
-            dims = []
-            for d in v:
-                if isinstance(d, str):
-                    arg = scope.params.get(d)
-                    if arg is None or arg[0] != "int":
-                        written = "x".join(str(x) if isinstance(x, int) else f"{{{x}}}" for x in v)
-                        _fail(f"'{{{d}}}' in {written} must be a block parameter given a whole "
-                              "number", loc)
-                    d = arg[1]
-                dims.append(d)
-            return ("dims", tuple(dims), loc)
-        return value
 
     def _resolve(self, name, loc, scope):
         if scope.input is not None and name == "in":
