@@ -10,11 +10,10 @@ plots/ (figures of trained models, `nnspec plot`) imports matplotlib only when u
 The API names below are imported on first use, so `import nnspec.cli` (the
 command's start) and `import nnspec.parse` load no numpy.
 """
-import importlib
-
 __version__ = "0.1.0"
 
 from .errors import BundleError, DataError, NNSpecError, ShapeError, SpecError  # noqa: E402
+from .lazy import attributes  # noqa: E402
 
 _LAZY = {"compile": "model", "load": "model", "Model": "model",
          "Callback": "training.callbacks", "EarlyStopping": "training.callbacks",
@@ -22,12 +21,7 @@ _LAZY = {"compile": "model", "load": "model", "Model": "model",
          "TrainingInterrupted": "training.loop"}
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'nnspec' has no attribute {name!r}")
+__getattr__ = attributes(__name__, _LAZY)
 
 
 def __dir__():

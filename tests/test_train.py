@@ -189,7 +189,7 @@ def test_adamw_decays_weights_not_biases():
     assert w["d.W"][0] == pytest.approx(2.0 * (1 - 0.05)) and w["d.b"][0] == 2.0
 
 
-@pytest.mark.parametrize("name,options,step,epoch,factor", [
+SCHEDULE_ROWS = [
     ("inverse_time", {"decay": 0.5}, 0, 0, 1.0),
     ("inverse_time", {"decay": 0.5}, 2, 0, 0.5),
     ("exponential", {"rate": 0.5, "steps": 2}, 1, 0, 0.5 ** 0.5),
@@ -209,7 +209,10 @@ def test_adamw_decays_weights_not_biases():
     ("cosine", {"steps": 3}, 2, 0, 0.0),
     ("cosine", {"steps": 1}, 0, 0, 1.0),
     ("cosine", {"steps": 1, "floor": 0.5}, 3, 0, 0.5),
-])
+]
+
+
+@pytest.mark.parametrize("name,options,step,epoch,factor", SCHEDULE_ROWS)
 def test_schedule_factors_match_hand_computation(name, options, step, epoch, factor):
     schedule = schedules.SCHEDULES[name](**options)
     schedule.begin(6)

@@ -16,7 +16,7 @@ probabilities  one input beside its class probabilities
 regression  a fitted curve over the data (one input), or predicted against true
 Animation   a training callback that writes a GIF of the boundary or the curves
 """
-import importlib
+from ..lazy import attributes
 
 KINDS = ("history", "kernels", "confusion", "boundary", "predictions", "probabilities",
          "regression")
@@ -28,13 +28,7 @@ _LAZY = {"save": "base", "history": "curves", "regression": "curves", "kernels":
          "probabilities": "classes", "Animation": "animate"}
 
 
-def __getattr__(name):
-    if name in _LAZY:
-        value = getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'nnspec.plots' has no attribute {name!r}")
-
+__getattr__ = attributes(__name__, _LAZY)
 
 __all__ = ["save", "history", "regression", "kernels", "boundary", "confusion", "predictions",
            "probabilities", "Animation", "KINDS"]
