@@ -123,6 +123,18 @@ def _inputs(rng, how, shape):
     return rng.normal(size=shape)
 
 
+def _example_row(kind):
+    """Every kind's own example (lang/kinds: Kind.example) is a row too, so a kind
+    added with its example is gradient-checked with no edit here; an embedding's
+    ids stay below its vocabulary."""
+    example = REGISTRY[kind].example
+    first = parse(example).nodes[1]
+    return (example, 3) + ((f"ids:{first.p['table'][0]}",) if first.kind == "embedding" else ())
+
+
+LAYER_ROWS += [_example_row(kind) for kind in sorted(REGISTRY)]
+
+
 def test_layer_table_covers_every_layer_kind():
     used = {n.kind for row in LAYER_ROWS for n in parse(row[0]).nodes}
     assert set(REGISTRY) - used == set()

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 import nnspec
 from nnspec.lang import shapes
-from nnspec.lang.kinds import KINDS as REGISTRY
+from nnspec.lang.kinds import KINDS
 from nnspec.lang.names import ACTIVATIONS as ACTIVATION_LAYERS
 from nnspec.training import packing
 from nnspec.training.optimizers import OPTIMIZERS
@@ -112,8 +112,15 @@ def _widening(shape):
 @st.composite
 def networks(draw):
     """-> (spec text without a train block, input shape, vocabulary or None)."""
-    start = draw(st.sampled_from(["image", "sequence", "vector", "tokens"]))
+    start = draw(st.sampled_from(["image", "sequence", "vector", "tokens", "example"]))
     vocab = None
+    if start == "example":  # a kind's own example (lang/kinds: Kind.example), then a head
+        example = KINDS[draw(st.sampled_from(sorted(KINDS)))].example
+        network = parse(example)
+        first = network.nodes[1]
+        vocab = first.p["table"][0] if first.kind == "embedding" else None
+        return (example + f"\n-> dense {CLASSES} softmax", tuple(network.nodes[0].p["shape"]),
+                vocab)
     if start == "image":
         side = draw(st.integers(3, 6))
         top = [f"input {side}x{side - draw(st.integers(0, 1))}x{draw(st.integers(1, 3))}"]
@@ -183,7 +190,7 @@ def test_every_generated_network_trains_saves_loads_and_resumes_with_every_optim
 
 
 def test_the_generator_reaches_every_layer_kind():
-    """The registry walk behind the property test: a kind added to REGISTRY that the
+    """The registry walk behind the property test: a kind added to KINDS that the
     generator cannot write fails here, not silently outside every generated case."""
     found = set()
 
@@ -192,10 +199,10 @@ def test_the_generator_reaches_every_layer_kind():
     def collect(net):
         found.update(n.kind for n in parse(net[0]).nodes)
     collect()
-    assert set(REGISTRY) - found == set()
+    assert set(KINDS) - found == set()
 
 
-@pytest.mark.parametrize("kind", sorted(k for k, t in REGISTRY.items() if t.weights))
+@pytest.mark.parametrize("kind", sorted(k for k, t in KINDS.items() if t.weights))
 def test_penalties_and_decay_reach_every_weight_their_role_names(kind):
     """l1/l2 (and l1_bias/l2_bias) add exactly their penalty's gradient to every
     weight whose role they name, for every layer kind with weights; AdamW decays

@@ -96,3 +96,18 @@ def test_every_metric_matches_its_hand_computation():
         assert METRICS[name](out, truth) == pytest.approx(value), name
     assert METRICS["binary_accuracy"](binary_out, binary_truth) == pytest.approx(1 / 3)
     assert FACTORIES["top_k"](2)(out, truth) == pytest.approx(0.75)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_kind_has_an_example_that_compiles_and_prints_back(kind):
+    """The example is the kind's test row: gradients (test_gradients), generated
+    networks (test_properties) and this print/parse round trip all use it."""
+    import nnspec
+    from nnspec.lang import parse
+    from nnspec.lang.fmt import fmt
+    example = KINDS[kind].example
+    assert example, f"{kind} declares no example"
+    network = parse(example)
+    assert kind in {n.kind for n in network.nodes}
+    assert parse(fmt(example)).nodes == network.nodes
+    nnspec.compile(example + "\n-> dense 2 softmax")

@@ -25,4 +25,4 @@ def weights(p, in_shape):
     return qkv + tuple((short + "o", shape, role) for short, shape, role in out)
 
 
-KINDS = {"attention": Kind(SIGNATURE, shape, weights)}
+KINDS = {"attention": Kind(SIGNATURE, shape, weights, example="input 3x4\nattention 2")}

@@ -42,6 +42,9 @@ class Kind:
     shape: Callable
     weights: Callable = None  # None: the kind has no weights
     merge: bool = False  # takes several inputs, and its shape rule a list of shapes
+    # a small spec that uses the kind: the tests check its gradients, shapes,
+    # printing and saving from it, and the property tests grow networks from it
+    example: str = None
 
 
 ACTIVATION = Word("activation", "choice", ACTIVATIONS, default="linear")

@@ -66,4 +66,4 @@ def weights(p, in_shape):
     return kernel_and_bias(p, (kh, kw, in_shape[-1], f))
 
 
-KINDS = {"conv": Kind(SIGNATURE, shape, weights)}
+KINDS = {"conv": Kind(SIGNATURE, shape, weights, example="input 5x5x2\nconv 3x3x2 same relu")}

@@ -24,4 +24,4 @@ def weights(p, in_shape):
     return kernel_and_bias(p, (math.prod(in_shape), p["units"]))
 
 
-KINDS = {"dense": Kind(SIGNATURE, shape, weights)}
+KINDS = {"dense": Kind(SIGNATURE, shape, weights, example="input 4\ndense 3 tanh")}

@@ -22,8 +22,9 @@ def _dropout_shape(p, in_shape):
 
 def _activation(name):
     """An activation as a layer of its own: `dense 10 -> softmax`."""
-    return Kind(Signature(usage=name, words=(Word("activation", "choice", (name,), default=name),)), _same)
+    return Kind(Signature(usage=name, words=(Word("activation", "choice", (name,), default=name),)), _same,
+                example=f"input 2x3\n{name}")
 
 
-KINDS = {"dropout": Kind(DROPOUT, _dropout_shape),
+KINDS = {"dropout": Kind(DROPOUT, _dropout_shape, example="input 4\ndropout 0.5"),
          **{name: _activation(name) for name in ACTIVATIONS}}

@@ -24,4 +24,4 @@ def weights(p, in_shape):
     return (("W", tuple(p["table"]), "embedding"),)
 
 
-KINDS = {"embedding": Kind(SIGNATURE, shape, weights)}
+KINDS = {"embedding": Kind(SIGNATURE, shape, weights, example="input 3\nembedding 5x2")}

@@ -26,5 +26,7 @@ def _concat_shape(p, in_shapes):
     return in_shapes[0][:-1] + (sum(s[-1] for s in in_shapes),)
 
 
-KINDS = {"add": Kind(ADD_SIGNATURE, _add_shape, merge=True),
-         "concat": Kind(CONCAT_SIGNATURE, _concat_shape, merge=True)}
+KINDS = {"add": Kind(ADD_SIGNATURE, _add_shape, merge=True,
+                    example="input 3 -> a: dense 2\na -> b: dense 2\nadd(a, b)"),
+         "concat": Kind(CONCAT_SIGNATURE, _concat_shape, merge=True,
+                       example="input 3 -> a: dense 2\na -> b: dense 1\nconcat(a, b)")}

@@ -28,5 +28,7 @@ def _weights(p, in_shape, state):
         ((("mean", c, "statistic"), ("var", c, "statistic")) if state else ())
 
 
-KINDS = {"batchnorm": Kind(BATCHNORM, shape, lambda p, s: _weights(p, s, True)),
-         "layernorm": Kind(LAYERNORM, shape, lambda p, s: _weights(p, s, False))}
+KINDS = {"batchnorm": Kind(BATCHNORM, shape, lambda p, s: _weights(p, s, True),
+                          example="input 3x4\nbatchnorm"),
+         "layernorm": Kind(LAYERNORM, shape, lambda p, s: _weights(p, s, False),
+                          example="input 3x4\nlayernorm")}

@@ -37,7 +37,9 @@ def global_shape(p, in_shape):
     return (in_shape[-1],)
 
 
-KINDS = {"maxpool": Kind(_signature("maxpool"), shape),
-         "avgpool": Kind(_signature("avgpool"), shape),
-         "globalmaxpool": Kind(_global_signature("globalmaxpool"), global_shape),
-         "globalavgpool": Kind(_global_signature("globalavgpool"), global_shape)}
+KINDS = {"maxpool": Kind(_signature("maxpool"), shape, example="input 5x4x2\nmaxpool 2"),
+         "avgpool": Kind(_signature("avgpool"), shape, example="input 5x4x2\navgpool 2 stride=1"),
+         "globalmaxpool": Kind(_global_signature("globalmaxpool"), global_shape,
+                               example="input 3x3x2\nglobalmaxpool"),
+         "globalavgpool": Kind(_global_signature("globalavgpool"), global_shape,
+                               example="input 3x2\nglobalavgpool")}

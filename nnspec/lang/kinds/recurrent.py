@@ -34,4 +34,5 @@ def _weights(kind):
     return weights
 
 
-KINDS = {kind: Kind(_signature(kind), _shape, _weights(kind)) for kind in GATES}
+KINDS = {kind: Kind(_signature(kind), _shape, _weights(kind), example=f"input 3x2\n{kind} 2")
+         for kind in GATES}

@@ -37,6 +37,6 @@ def _upsample_shape(p, in_shape):
     return (h * sh, w * sw, c)
 
 
-KINDS = {"flatten": Kind(FLATTEN, flatten_shape),
-         "reshape": Kind(RESHAPE, reshape_shape),
-         "upsample": Kind(UPSAMPLE, _upsample_shape)}
+KINDS = {"flatten": Kind(FLATTEN, flatten_shape, example="input 2x3x2\nflatten"),
+         "reshape": Kind(RESHAPE, reshape_shape, example="input 6\nreshape 2x3"),
+         "upsample": Kind(UPSAMPLE, _upsample_shape, example="input 2x3x1\nupsample 2")}
