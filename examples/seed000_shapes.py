@@ -5,18 +5,14 @@ then saves, reloads and checks the bundle.
 
     python examples/seed000_shapes.py [FIGURE_DIR]      # default: docs/figures
 """
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 import nnspec
 from nnspec import plots
+from paths import OUT, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "figures"
-OUT.mkdir(parents=True, exist_ok=True)
 
 start = time.perf_counter()
 model = nnspec.compile(ROOT / "models" / "shapes.nn")

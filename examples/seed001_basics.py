@@ -8,16 +8,11 @@ loss and accuracy curves and example predictions.
 
 MNIST comes from $NNSPEC_DATA or ~/.cache/nnspec, or is downloaded there.
 """
-import sys
 import time
-from pathlib import Path
 
 import nnspec
 from nnspec import plots
-
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "figures"
-OUT.mkdir(parents=True, exist_ok=True)
+from paths import OUT, ROOT
 
 
 def train(name, validation="validation"):

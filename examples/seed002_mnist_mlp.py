@@ -6,16 +6,12 @@ prediction matrix).
 
     python examples/seed002_mnist_mlp.py [FIGURE_DIR]   # default: docs/figures
 """
-import sys
 import time
-from pathlib import Path
 
 import nnspec
 from nnspec import plots
+from paths import OUT, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "figures"
-OUT.mkdir(parents=True, exist_ok=True)
 
 start = time.perf_counter()
 model = nnspec.compile(ROOT / "models" / "seed002_mnist_mlp.nn")

@@ -4,18 +4,14 @@ test image, printed as seed 003 prints them and drawn as bars.
 
     python examples/seed003_spiral_fashion.py [FIGURE_DIR]   # default: docs/figures
 """
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 import nnspec
 from nnspec import plots
+from paths import OUT, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "figures"
-OUT.mkdir(parents=True, exist_ok=True)
 
 start = time.perf_counter()
 spiral = nnspec.compile(ROOT / "models" / "seed003_spiral.nn")

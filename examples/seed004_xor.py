@@ -8,17 +8,14 @@ whether the trained net gives XOR's four answers).
 """
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 
 import nnspec
 from nnspec import plots
+from paths import OUT, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-OUT = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs" / "figures"
 SEEDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-OUT.mkdir(parents=True, exist_ok=True)
 SPEC = (ROOT / "models" / "seed004_xor.nn").read_text()
 HIDDEN = (2, 3, 4, 8)
 RATES = (0.5, 1.0, 2.0)

@@ -14,7 +14,7 @@ from .engine.graph import Graph
 from .engine.layers.base import Mode
 from .engine.staging import PREDICT_BATCH
 from .errors import BundleError, DataError, NNSpecError, SpecError
-from .files import checkpoints, document
+from .files import checkpoints, data, document
 from .files.document import DTYPES
 from .files.io import read_spec
 from .lang import parse, shapes
@@ -129,7 +129,6 @@ class Model:
     def data(self, data_dir=None):
         """The spec's data set, split train/validation/test, drawn from the seed.
         Named data sets (mnist) are looked for in data_dir first (see data/named.py)."""
-        from .files import data
         try:
             base = Path(self.source).parent if Path(self.source).is_file() else None
             splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]), data_dir,

@@ -213,7 +213,7 @@ def _infer(args):
 
 
 def _plot(args):
-    from ..plots.command import plot
+    from .plot import plot
     return plot(args)
 
 

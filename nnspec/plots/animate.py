@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..training.callbacks import Callback
 from ..errors import DataError
+from ..files.io import write_atomic
 from .base import figure, is_classifier, rgb
 from .classes import boundary
 from .curves import panel
@@ -52,7 +53,6 @@ class Animation(Callback):
         """Write the GIF of the frames drawn so far (training calls this at its end)."""
         if not self.images:
             return None
-        from ..files.io import write_atomic
         buf = io.BytesIO()
         durations = [round(1000 / self.fps)] * (len(self.images) - 1) + [2500]
         self.images[0].save(buf, format="GIF", save_all=True, append_images=self.images[1:],

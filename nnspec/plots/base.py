@@ -5,6 +5,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
+from ..files.io import write_atomic
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                 "#7f7f7f", "#bcbd22", "#17becf")
@@ -22,7 +23,6 @@ def figure(width, height):
 def save(fig, path, dpi=100):
     """Write a figure; the format follows the suffix (.png, .svg, .pdf). The file is
     replaced whole, so a crash leaves the previous one."""
-    from ..files.io import write_atomic
     path = Path(path)
     buf = io.BytesIO()
     try:

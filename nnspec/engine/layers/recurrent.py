@@ -55,8 +55,8 @@ def _seq_dy(p, dy, shape):
     return full
 
 
-def _weight_grads(w, x, hs, dxw, dhu):
-    """dW, db, dU (and gru's drb) and dx as whole-sequence matmuls, from the
+def _weight_grads(w, x, hs, dxw, dhu, need_dx):
+    """(dx or None, {dW, db, dU, and gru's drb}) as whole-sequence matmuls, from the
     gradients on the input projections (dxw) and on the recurrent ones (dhu)."""
     n, t, f = x.shape
     hprev = np.concatenate([np.zeros_like(hs[:, :1]), hs[:, :-1]], axis=1)  # h_{t-1}, h_0 = 0
@@ -67,7 +67,7 @@ def _weight_grads(w, x, hs, dxw, dhu):
         grads["b"] = dxw.sum(axis=(0, 1))
     if "rb" in w:
         grads["rb"] = dhu.sum(axis=(0, 1))
-    dx = (dxw.reshape(n * t, k) @ w["W"].T).reshape(x.shape)
+    dx = (dxw.reshape(n * t, k) @ w["W"].T).reshape(x.shape) if need_dx else None
     return dx, grads
 
 
@@ -90,8 +90,7 @@ def rnn_backward(p, w, cache, dy, need_dx):
     for s in reversed(range(hs.shape[1])):
         dz[:, s] = (dhs[:, s] + dh) * (1 - hs[:, s] * hs[:, s])
         dh = dz[:, s] @ w["U"].T
-    dx, grads = _weight_grads(w, x, hs, dz, dz)
-    return (dx if need_dx else None), grads
+    return _weight_grads(w, x, hs, dz, dz, need_dx)
 
 
 def lstm_forward(p, w, x, mode):
@@ -135,8 +134,7 @@ def lstm_backward(p, w, cache, dy, need_dx):
         dz[:, s, 3 * h_n:] = dh * tc * o * (1 - o)
         dc = dc * f
         dh = dz[:, s] @ w["U"].T
-    dx, grads = _weight_grads(w, x, hs, dz, dz)
-    return (dx if need_dx else None), grads
+    return _weight_grads(w, x, hs, dz, dz, need_dx)
 
 
 def gru_forward(p, w, x, mode):
@@ -178,8 +176,7 @@ def gru_backward(p, w, cache, dy, need_dx):
         dxw[:, s, :h_n], dxw[:, s, h_n:2 * h_n], dxw[:, s, 2 * h_n:] = dr, dzz, dn
         dhu[:, s, :h_n], dhu[:, s, h_n:2 * h_n], dhu[:, s, 2 * h_n:] = dr, dzz, dn * r
         dh = dh * z + dhu[:, s] @ w["U"].T
-    dx, grads = _weight_grads(w, x, hs, dxw, dhu)
-    return (dx if need_dx else None), grads
+    return _weight_grads(w, x, hs, dxw, dhu, need_dx)
 
 
 def _flops(kind):

@@ -9,7 +9,8 @@ import numpy as np
 
 from .. import load
 from ..errors import DataError
-from . import base, classes, curves, hinton
+from ..plots import base, classes, curves, hinton
+from .train import data_flag
 
 SPLITS = ("test", "validation", "train")
 
@@ -41,7 +42,6 @@ def _with_data(draw):
 def data(model, args):
     """(x, y, 'the test split of mnist') for the bundle's data or --data."""
     if args.data:
-        from ..cli.train import data_flag
         model.configure(data=data_flag(args.data))
     splits = model.data(args.data_dir)
     names = [args.split] if args.split else SPLITS
