@@ -18,7 +18,7 @@ from .files import checkpoints, data, document
 from .files.document import DTYPES
 from .files.io import read_spec
 from .lang import parse, shapes
-from .lang.ir import TrainConfig
+from .lang.settings import BY_KEY, TrainConfig
 from .training import config as settings
 from .training import loop as train
 from .training.callbacks import LambdaCallback
@@ -110,7 +110,7 @@ class Model:
         leaves one as it is. Overrides are kept in checkpoints, so a resumed run
         is the same run. Call before training: the optimizer is not rebuilt."""
         config = self.network.train or TrainConfig()
-        unknown = set(overrides) - {f.name for f in dataclasses.fields(TrainConfig)} - {"locs"}
+        unknown = set(overrides) - set(BY_KEY)
         if unknown:
             raise TypeError(f"unknown override {sorted(unknown)[0]!r}")
         overrides = {**self.overrides, **{k: v for k, v in overrides.items() if v is not None}}
@@ -247,8 +247,7 @@ class Model:
         `reduction = sum`) plus its regularization, as training minimises it."""
         x = self._inputs(x)
         t = self._targets(x, y)
-        coefs = train.coefficients(self.graph, self.weights, self.config,
-                                   "lr" not in self.overrides)
+        coefs = train.coefficients(self.graph, self.config, self.overrides)
         # a training pass moves running statistics (batch norm); this one must not
         kept = {k: self.weights[k].copy() for k, r in self.graph.roles.items() if r == "statistic"}
         try:

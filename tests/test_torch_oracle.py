@@ -201,7 +201,7 @@ def test_sgd_momentum_under_a_schedule_matches_torch(schedule, nesterov):
     """nnspec's SGD is torch.optim.SGD (dampening 0): with the same per-update factors,
     given to torch as a LambdaLR, 50 float64 steps agree to 1e-10."""
     from nnspec.training import config as settings
-    from nnspec.lang.ir import TrainConfig
+    from nnspec.lang.settings import TrainConfig
     from nnspec.lang.syntax import parse_value
     cfg = TrainConfig(optimizer="sgd", optimizer_options=(("momentum", 0.9),
                                                           ("nesterov", nesterov)),

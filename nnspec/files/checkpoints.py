@@ -27,18 +27,16 @@ from ..training import metrics
 from ..errors import BundleError, DataError, SpecError
 from .io import shown
 from ..lang.ir import format_value
+from ..lang.settings import SETTINGS
 from ..lang.syntax import parse_value
 from ..training.loop import Position, coefficients
 
 FIELD = "payload.checkpoint"
 _RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uinteger": int}
-_OVERRIDES = {"seed": int, "lr": float, "batch_size": int, "epochs": int, "optimizer": str,
-              "optimizer_options": dict, "l1": float, "l2": float, "l1_bias": float,
-              "l2_bias": float, "clip_norm": float, "loss": str, "reduction": str,
-              "schedule": str, "data": str, "split": list, "metrics": str,
-              "early_stopping": str, "dtype": str}
+_STORED = {"int": int, "float": float, "name": str, "text": str, "options": dict, "ratio": list}
+_OVERRIDES = {s.key: _STORED[s.stored] for s in SETTINGS}  # as the train block declares them
 # settings that may be names, calls or lists: stored as the spec text that writes them
-_TEXT = ("schedule", "data", "metrics", "early_stopping")
+_TEXT = tuple(s.key for s in SETTINGS if s.stored == "text")
 _SCALARS = (int, float, str, bool)
 
 
@@ -175,7 +173,7 @@ def _momentum_as_gradients(model, state, version):
     Under a constant rate v = -lr b, so b = -v / lr with the rate of the last update."""
     if version > (1, 1):
         return state
-    rates = coefficients(model.graph, model.weights, model.config, "lr" not in model.overrides)
+    rates = coefficients(model.graph, model.config, model.overrides)
     factor = model.schedule.factor(max(model.optimizer.t - 1, 0), max(model.epoch - 1, 0))
     out = {}
     for key, v in state.items():

@@ -47,39 +47,10 @@ class Node:
 
 
 @dataclass(frozen=True)
-class TrainConfig:
-    """The `train { ... }` block, with defaults for what it leaves out."""
-
-    loss: str = "cross_entropy"
-    optimizer: str = "sgd"
-    optimizer_options: tuple = ()  # ((key, value), ...), e.g. (("momentum", 0.9),)
-    lr: float = 0.01
-    batch_size: int = 32
-    epochs: int = 10
-    l1: float = 0.0  # on weights
-    l2: float = 0.0
-    l1_bias: float = 0.0  # on biases (seed 003)
-    l2_bias: float = 0.0
-    reduction: str = "mean"  # batch loss: "mean" of per-sample losses, or their "sum"
-    data: object = None  # a Call or a name, resolved by nnspec.data
-    split: tuple = (0.7, 0.15, 0.15)
-    seed: int = 0
-    schedule: object = None  # a name or Call from nnspec.schedules; None is constant
-    clip_norm: float = 0.0  # clip the global gradient norm to this; 0 is off
-    metrics: tuple = ()  # names or Calls (top_k(3)); () is accuracy or MAE by output
-    early_stopping: object = None  # a Call of nnspec.callbacks.EarlyStopping's options
-    dtype: str = None  # the compute type, float32 (None) or float64; compile(dtype=) wins
-    locs: tuple = field(default=(), compare=False)  # ((key, Loc), ...) for errors
-
-    def loc(self, key):
-        return dict(self.locs).get(key)
-
-
-@dataclass(frozen=True)
 class Network:
     nodes: tuple  # in source order, which is a topological order
     outputs: tuple  # names of the output nodes
-    train: TrainConfig = None
+    train: object = None  # a settings.TrainConfig, or None without a train block
     version: int = 1
 
     def node(self, name):

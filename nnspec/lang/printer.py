@@ -1,5 +1,6 @@
 """IR -> canonical spec text: the inverse of parse (parse(format(n)) == n)."""
-from .ir import TrainConfig, format_value
+from .ir import format_value
+from .settings import SETTINGS, TrainConfig
 from .kinds import KINDS
 
 
@@ -25,15 +26,10 @@ def describe(node):
                                    if w.key != "activation" and p[w.key] is not None])
 
 
-_TRAIN_ORDER = ("loss", "optimizer", "lr", "schedule", "batch_size", "epochs", "l1", "l2",
-                "l1_bias", "l2_bias", "clip_norm", "reduction", "metrics", "early_stopping",
-                "data", "split", "seed", "dtype")
-
-
 def format_train(config):
     default = TrainConfig()
     lines = []
-    for key in _TRAIN_ORDER:
+    for key in (s.key for s in SETTINGS if s.forms):
         value = getattr(config, key)
         if key == "optimizer" and config.optimizer_options:
             opts = ", ".join(f"{k}={format_value(v)}" for k, v in config.optimizer_options)

@@ -1,57 +1,112 @@
-"""The train block: each setting's accepted forms and bounds, checked at its line.
+"""The train block: each setting declared once (SETTINGS), and checked at its line.
 
-Settings that name things (optimizer, schedule, metrics) are checked against
-their registries later, by config.py, when the model is built.
+Settings that name things (loss, optimizer, schedule, metrics) are checked
+against their registries later, by training/config.py, when the model is built.
 """
+from dataclasses import dataclass, field, make_dataclass
+
 from . import ir
 from ..errors import SpecError
 from .signature import suggest
 
-# The train block's settings: key -> (accepted value forms, check).
-_TRAIN = {
-    "loss": ("name",),
-    "optimizer": ("name", "call"),
-    "lr": ("int", "float"),
-    "batch_size": ("int",),
-    "epochs": ("int",),
-    "l1": ("int", "float"),
-    "l2": ("int", "float"),
-    "reduction": ("name",),
-    "data": ("name", "call", "string"),
-    "split": ("ratio",),
-    "seed": ("int",),
-    "l1_bias": ("int", "float"),
-    "l2_bias": ("int", "float"),
-    "schedule": ("name", "call"),
-    "clip_norm": ("int", "float"),
-    "metrics": ("name", "call", "list"),
-    "early_stopping": ("int", "call"),
-    "dtype": ("name",),
-}
-CHOICES = {"dtype": ("float32", "float64"), "reduction": ("mean", "sum")}
-_MINIMUM = {"lr": 0.0, "batch_size": 1, "epochs": 0, "l1": 0.0, "l2": 0.0, "seed": 0,
-            "l1_bias": 0.0, "l2_bias": 0.0, "clip_norm": 0.0, "early_stopping": 1}
+NUMBER = ("int", "float")
+MAX_SEED = (1 << 63) - 1  # seeds, batch sizes and epochs travel as 64-bit integers
+MAX_COUNT = (1 << 31) - 1
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One train setting, declared once: the spec's parser, the checks of values
+    given on the command line or to compile(), the printer and the checkpoint's
+    record of overrides all read it from here."""
+
+    key: str
+    default: object
+    forms: tuple  # the value forms a spec may write; () for none (optimizer_options)
+    stored: str  # a checkpoint's override: "int", "float", "name", "text" (spec text),
+    #              "options" (a map) or "ratio" (three numbers)
+    minimum: float = None
+    maximum: int = None
+    choices: tuple = ()  # names it may take, checked here; others are checked by config.py
+
+
+# In the printer's (and nnspec fmt's) order.
+SETTINGS = (
+    Setting("loss", "cross_entropy", ("name",), "name"),
+    Setting("optimizer", "sgd", ("name", "call"), "name"),
+    Setting("lr", 0.01, NUMBER, "float", minimum=0.0),
+    Setting("schedule", None, ("name", "call"), "text"),  # None is constant
+    Setting("batch_size", 32, ("int",), "int", minimum=1, maximum=MAX_COUNT),
+    Setting("epochs", 10, ("int",), "int", minimum=0, maximum=MAX_COUNT),
+    Setting("l1", 0.0, NUMBER, "float", minimum=0.0),  # on weights
+    Setting("l2", 0.0, NUMBER, "float", minimum=0.0),
+    Setting("l1_bias", 0.0, NUMBER, "float", minimum=0.0),  # on biases (seed 003)
+    Setting("l2_bias", 0.0, NUMBER, "float", minimum=0.0),
+    Setting("clip_norm", 0.0, NUMBER, "float", minimum=0.0),  # the global gradient norm; 0: off
+    # the batch loss: the "mean" of per-sample losses, or their "sum"
+    Setting("reduction", "mean", ("name",), "name", choices=("mean", "sum")),
+    # names or calls (top_k(3)); () is accuracy, or MAE for one output
+    Setting("metrics", (), ("name", "call", "list"), "text"),
+    Setting("early_stopping", None, ("int", "call"), "text", minimum=1),  # int: the patience
+    Setting("data", None, ("name", "call", "string"), "text"),  # resolved by files/data
+    Setting("split", (0.7, 0.15, 0.15), ("ratio",), "ratio"),
+    Setting("seed", 0, ("int",), "int", minimum=0, maximum=MAX_SEED),
+    # the compute type; None is float32, and compile(dtype=) wins
+    Setting("dtype", None, ("name",), "name", choices=("float32", "float64")),
+    Setting("optimizer_options", (), (), "options"),  # written inside optimizer(...)
+)
+BY_KEY = {s.key: s for s in SETTINGS}
+CHOICES = {s.key: s.choices for s in SETTINGS if s.choices}
+
+
+def _loc(self, key):
+    return dict(self.locs).get(key)
+
+
+# The train block, with defaults for what it leaves out; locs: ((key, Loc), ...)
+TrainConfig = make_dataclass(
+    "TrainConfig", [(s.key, object, field(default=s.default)) for s in SETTINGS]
+    + [("locs", tuple, field(default=(), compare=False))],
+    frozen=True, namespace={"loc": _loc, "__module__": __name__})
+
+
+def problems(config):
+    """Yield (key, message) for each value outside its setting's bounds or choices:
+    values given on the command line or to compile() skip the parser's checks."""
+    for s in SETTINGS:
+        value = getattr(config, s.key)
+        if s.stored == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+            yield s.key, f"{s.key} must be a whole number, got {value!r}"
+        elif s.maximum is not None and not s.minimum <= value <= s.maximum:
+            yield s.key, f"{s.key} must be a whole number from {s.minimum} to {s.maximum:,}, " \
+                f"got {value!r}"
+        elif s.stored == "float" and s.minimum is not None and value < s.minimum:
+            yield s.key, f"{s.key} must be at least {s.minimum}, got {value}"
+        elif s.choices and value is not None and value not in s.choices:
+            yield s.key, f"{s.key} must be one of {', '.join(s.choices)}, got {value!r}"
 
 
 def train_config(st):
-    """A ('train', settings, loc) statement -> ir.TrainConfig, each setting checked."""
+    """A ('train', settings, loc) statement -> TrainConfig, each setting checked."""
     _, settings, loc = st
     values, locs = {}, {}
     for key, form, value, kloc in settings:
-        if key not in _TRAIN:
-            raise SpecError(f"unknown train setting '{key}'{suggest(key, _TRAIN)} "
-                            f"(settings: {', '.join(_TRAIN)})", kloc.line, kloc.column)
+        setting = BY_KEY.get(key)
+        if setting is None or not setting.forms:
+            written = [s.key for s in SETTINGS if s.forms]
+            raise SpecError(f"unknown train setting '{key}'{suggest(key, written)} "
+                            f"(settings: {', '.join(written)})", kloc.line, kloc.column)
         if key in values:
             raise SpecError(f"train setting '{key}' given twice", kloc.line, kloc.column)
-        if form not in _TRAIN[key]:
+        if form not in setting.forms:
             raise SpecError(f"train setting '{key}' cannot be {ir.format_value(value)}",
                             kloc.line, kloc.column)
-        if key in _MINIMUM and not isinstance(value, ir.Call) and value < _MINIMUM[key]:
-            raise SpecError(f"train setting '{key}' must be at least {_MINIMUM[key]}, "
+        if setting.minimum is not None and form in NUMBER and value < setting.minimum:
+            raise SpecError(f"train setting '{key}' must be at least {setting.minimum}, "
                             f"got {value}", kloc.line, kloc.column)
-        if key in CHOICES and value not in CHOICES[key]:
-            raise SpecError(f"train setting '{key}' must be one of {', '.join(CHOICES[key])}, "
-                            f"got {value}", kloc.line, kloc.column)
+        if setting.choices and value not in setting.choices:
+            raise SpecError(f"train setting '{key}' must be one of "
+                            f"{', '.join(setting.choices)}, got {value}", kloc.line, kloc.column)
         values[key], locs[key] = value, kloc
     if isinstance(values.get("optimizer"), ir.Call):
         call = values["optimizer"]
@@ -73,12 +128,12 @@ def train_config(st):
             raise SpecError("split is train/validation[/test], e.g. 70/15/15",
                             locs["split"].line, locs["split"].column)
         values["split"] = tuple(p / sum(parts) for p in parts) + (0.0,) * (3 - len(parts))
-    for key in ("lr", "l1", "l2", "l1_bias", "l2_bias", "clip_norm"):
-        if key in values:
+    for key in values:
+        if BY_KEY[key].stored == "float":
             values[key] = float(values[key])
     if "metrics" in values and not isinstance(values["metrics"], tuple):
         values["metrics"] = (values["metrics"],)
     if isinstance(values.get("early_stopping"), int):  # a bare number is the patience
         values["early_stopping"] = ir.Call("early_stopping", (), (("patience",
                                                                     values["early_stopping"]),))
-    return ir.TrainConfig(**values, locs=tuple(locs.items()))
+    return TrainConfig(**values, locs=tuple(locs.items()))

@@ -5,18 +5,15 @@ checked here, so that a mistake is reported at its line before any training.
 import inspect
 
 from ..engine import losses
-from . import metrics, loop as train
+from . import metrics
 from .callbacks import EarlyStopping
 from ..lang.ir import Call
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
+from ..lang.settings import problems
 from ..lang.signature import suggest
 
 STOPPERS = {"early_stopping": EarlyStopping}
-# Seeds, batch sizes and epoch counts are stored in checkpoints as msgpack integers
-# and given to numpy as 64-bit ones.
-MAX_SEED = (1 << 63) - 1
-MAX_COUNT = (1 << 31) - 1
 
 
 def build(registry, value, what):
@@ -65,20 +62,10 @@ def stopper(config):
 
 def check(config, out_width):
     """Yield (setting, message) for each problem in a train config."""
-    for key, low in (("batch_size", 1), ("epochs", 0), ("lr", 0.0), ("l1", 0.0), ("l2", 0.0),
-                     ("l1_bias", 0.0), ("l2_bias", 0.0), ("clip_norm", 0.0)):
-        if getattr(config, key) < low:  # overrides from the CLI or API skip the parser's check
-            yield key, f"{key} must be at least {low}, got {getattr(config, key)}"
-    for key, high in (("seed", MAX_SEED), ("batch_size", MAX_COUNT), ("epochs", MAX_COUNT)):
-        value = getattr(config, key)
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
-            yield key, f"{key} must be a whole number from 0 to {high:,}, got {value!r}"
+    yield from problems(config)  # bounds and choices, as the train block declares them
     if config.loss not in losses.LOSSES:
         yield "loss", (f"unknown loss '{config.loss}'{suggest(config.loss, losses.LOSSES)} "
                        f"(one of: {', '.join(losses.LOSSES)})")
-    if config.reduction not in train.REDUCTIONS:
-        yield "reduction", (f"unknown reduction '{config.reduction}'"
-                            f"{suggest(config.reduction, train.REDUCTIONS)} (one of: mean, sum)")
     for key, make in (("optimizer", optimizer), ("schedule", schedule),
                       ("early_stopping", stopper),
                       ("metrics", lambda c: metrics.resolve(c.metrics, out_width, c.loss))):

@@ -41,11 +41,13 @@ class Position:
     sums: dict = field(default_factory=dict)  # sample-weighted sums of loss and metrics
 
 
-def coefficients(graph, weights, config, layer_lr=True):
+def coefficients(graph, config, overrides):
     """Per-parameter (lr, l1, l2): a layer's own options, else the train block's.
     Which penalty options reach a parameter is its role's (lang/kinds/base.py: ROLES):
-    weight matrices take l1/l2, biases l1_bias/l2_bias, the rest none.
-    layer_lr=False gives every layer the config's lr (an lr override does)."""
+    weight matrices take l1/l2, biases l1_bias/l2_bias, the rest none. An lr given
+    as an override (`--lr`, compile(lr=...)) is every layer's rate, a layer's own
+    lr= included; overrides: the model's."""
+    layer_lr = "lr" not in overrides
     out = {}
     for node in graph.nodes:
         p = graph.params[node.name]
@@ -160,7 +162,7 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=()):
     first); returns this call's history. Raises TrainingDiverged on a NaN or
     infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C."""
     graph, weights, config = model.graph, model.weights, model.config
-    coefs = coefficients(graph, weights, config, "lr" not in model.overrides)
+    coefs = coefficients(graph, config, model.overrides)
     model.optimizer.decayed = frozenset(k for k in coefs if ROLES[graph.roles[k]][1])
     found = metrics.resolve(config.metrics, graph.output_shape[-1], config.loss)
     n = len(x)
