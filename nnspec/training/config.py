@@ -16,7 +16,7 @@ from ..lang.signature import suggest
 STOPPERS = {"early_stopping": EarlyStopping}
 
 
-def build(registry, value, what):
+def instantiate(registry, value, what):
     """A name or Call -> registry[name](*args, **kwargs); ValueError says what is wrong."""
     call = value if isinstance(value, Call) else Call(str(value))
     cls = registry.get(call.name)
@@ -46,18 +46,18 @@ def build(registry, value, what):
 
 
 def optimizer(config):
-    return build(OPTIMIZERS, Call(config.optimizer, (), config.optimizer_options), "optimizer")
+    return instantiate(OPTIMIZERS, Call(config.optimizer, (), config.optimizer_options), "optimizer")
 
 
 def schedule(config):
-    return build(SCHEDULES, config.schedule or "constant", "schedule")
+    return instantiate(SCHEDULES, config.schedule or "constant", "schedule")
 
 
 def stopper(config):
     """An EarlyStopping for the train block's early_stopping, or None."""
     if config.early_stopping is None:
         return None
-    return build(STOPPERS, config.early_stopping, "early stopping")
+    return instantiate(STOPPERS, config.early_stopping, "early stopping")
 
 
 def check(config, out_width):
