@@ -46,7 +46,8 @@ def instantiate(registry, value, what):
 
 
 def optimizer(config):
-    return instantiate(OPTIMIZERS, Call(config.optimizer, (), config.optimizer_options), "optimizer")
+    return instantiate(OPTIMIZERS, Call(config.optimizer, (), config.optimizer_options),
+                       "optimizer")
 
 
 def schedule(config):
