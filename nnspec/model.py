@@ -20,6 +20,7 @@ from .files.io import read_spec
 from .lang import parse, shapes
 from .lang.settings import BY_KEY, TrainConfig
 from .training import config as settings
+from .training import packing
 from .training import loop as train
 from .training.callbacks import LambdaCallback
 from .training.progress import Progress
@@ -91,7 +92,9 @@ class Model:
                 weights = self.graph.init(np.random.default_rng(self._seeds[0]))
             except SpecError as e:
                 raise e.located(source, text)
-        self.weights = weights
+        # one vector holds them all, in the order the trainer's packing wants; these
+        # views are never replaced (set_weights copies into them)
+        self.weights = packing.contiguous(weights, packing.layout(self.graph, self.config))
         self.optimizer = settings.optimizer(self.config)
         self.packs = {}  # the trainer's packing of the optimizer's steps (training/packing.py)
         self.schedule = settings.schedule(self.config)
@@ -270,18 +273,21 @@ class Model:
         return {k: v.copy() for k, v in self.weights.items()}
 
     def set_weights(self, weights):
+        """Copy every parameter's values into the model's own arrays (which arrays
+        taken from model.weights before see too)."""
         missing = set(self.weights) - set(weights)
         extra = set(weights) - set(self.weights)
         if missing or extra:
             name = sorted(missing or extra)[0]
             raise DataError(f"set_weights: parameter {name!r} is "
                             f"{'missing' if missing else 'not in this model'}")
-        for name, value in weights.items():
-            value = np.asarray(value)
+        values = {name: np.asarray(value) for name, value in weights.items()}
+        for name, value in values.items():
             if value.shape != self.weights[name].shape:
                 raise DataError(f"set_weights: {name} has shape {value.shape}, "
                                 f"expected {self.weights[name].shape}")
-            self.weights[name] = value.astype(self.graph.dtype, copy=True)
+        for name, value in values.items():
+            np.copyto(self.weights[name], value, casting="unsafe")
 
     def summary(self, print_fn=print):
         print_fn(summary.table(self.graph, self.weights))

@@ -211,3 +211,23 @@ def test_gradients_change_nothing_in_the_model(rng):
     again = model.gradients(x, y)[1]  # the same dropout masks: the same step's numbers
     for key, value in grads.items():
         np.testing.assert_array_equal(again[key], value)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd(momentum=0.9)", "lazy_adam"])
+def test_model_weights_are_never_replaced_by_training_or_set_weights(rng, optimizer):
+    """An array taken from model.weights before fit is the one training updates:
+    the weights are views of one vector from the model's making, packed steps
+    update them in place, and set_weights copies into them."""
+    model = nnspec.compile("input 5\ndense 4 relu l2=0.1 -> layernorm -> dense 3 softmax\n"
+                           f"train {{\n optimizer = {optimizer}\n}}")
+    held = dict(model.weights)
+    before = {k: v.copy() for k, v in held.items()}
+    model.fit(rng.random((16, 5)), rng.integers(0, 3, 16), epochs=2, batch_size=4)
+    for key, array in held.items():
+        assert model.weights[key] is array
+        assert not np.array_equal(array, before[key]) or key.endswith(".b"), key
+    if optimizer != "lazy_adam":  # row-wise updates are never packed
+        assert any(pack is not None for pack in model.packs.values())
+    model.set_weights(before)
+    for key, array in held.items():
+        assert model.weights[key] is array and np.array_equal(array, before[key])

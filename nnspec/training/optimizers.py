@@ -33,6 +33,7 @@ class Optimizer:
 
     OPTIONS = ()
     FLAT = True
+    DECOUPLED = False  # decays the parameters in `decayed` (AdamW)
     # the parameters (or packs) that decoupled weight decay reaches (AdamW): the
     # trainer names them from the roles their layers declare (lang/kinds/base.py)
     decayed = frozenset()
@@ -178,6 +179,7 @@ class AdamW(Adam):
     not biases or norms, as nnspec's l1/l2 do."""
 
     OPTIONS = Adam.OPTIONS + ("weight_decay",)
+    DECOUPLED = True
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-7, weight_decay=0.01):
         super().__init__(beta1, beta2, eps)

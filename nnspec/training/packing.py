@@ -5,35 +5,69 @@ most of Adam's time on small networks: the MLP of benchmarks/ trained 1.2x
 faster with every parameter packed end to end into one vector, updated by one
 call per operation (alternating packed and unpacked steps in one process);
 where the arrays are large, memory bounds the update and packing gains
-little. Parameters are packed in groups that share a rate and whether weight
-decay reaches them, so per-layer rates and AdamW's decay need no special
-case in the optimizer, which only ever sees arrays and a name.
+little.
 
-Packing makes the weights (and the optimizer's state) views of the packs'
-vectors from the first step on: `model.weights[name]` is then a view that
-training updates in place. An array replaced from outside (set_weights, a
-checkpoint restore) is noticed and packed again.
+A model's weights live end to end in one vector from the moment it is made
+(`contiguous`), ordered so that the parameters an optimizer may treat alike
+(the same layer rate, decayed by AdamW or not) sit together. `model.weights`
+holds views of that vector, which no step replaces: training updates them in
+place, and set_weights copies into them. A step updates each group of
+parameters that share a rate (and, for AdamW, whether decay reaches them) as
+one slice of that vector, with one vector per optimizer state slot; where a
+group is not one slice (an array a user put in model.weights, rates mixed
+across the layout), its parameters are updated one by one, with the same
+arithmetic.
 """
-import math
-
 import numpy as np
+
+from ..lang.kinds import ROLES
+
+
+def layout(graph, config):
+    """The parameters in storage order: trained ones grouped by whether AdamW's
+    decay reaches them and by their layer's own lr= option, then the rest."""
+    own_lr = {full: graph.params[node].get("lr") for node, keys in graph.keys.items()
+              for _, full in keys}
+
+    def key(name):
+        role = ROLES[graph.roles[name]]
+        lr = own_lr[name] if own_lr[name] is not None else config.lr
+        return (not role[2], not role[1], lr)
+    return sorted(graph.declared, key=key)
+
+
+def contiguous(weights, order):
+    """{name: array} -> {name: view} of one new vector holding them end to end in
+    `order` (the dict keeps the order it had)."""
+    if not weights:
+        return dict(weights)
+    dtype = next(iter(weights.values())).dtype
+    storage = np.empty(sum(weights[n].size for n in order), dtype)
+    views, start = {}, 0
+    for name in order:
+        size = weights[name].size
+        views[name] = storage[start:start + size].reshape(weights[name].shape)
+        views[name][...] = weights[name]
+        start += size
+    return {name: views[name] for name in weights}
 
 
 def step(optimizer, weights, grads, lrs, packs):
-    """optimizer.step(weights, grads, lrs), packed where the optimizer's update is
-    elementwise (FLAT). packs: a dict the caller keeps from step to step."""
+    """optimizer.step(weights, grads, lrs), a group of parameters at a time where the
+    optimizer's update is elementwise (FLAT). packs: a dict the caller keeps."""
     if not optimizer.FLAT:
         return optimizer.step(weights, grads, lrs)
     groups = {}
     for name in grads:  # Python floats: an np.float64 rate makes float32 loops float64
-        groups.setdefault((float(lrs[name]), name in optimizer.decayed), []).append(name)
+        decays = optimizer.DECOUPLED and name in optimizer.decayed
+        groups.setdefault((float(lrs[name]), decays), []).append(name)
     plan = []
     for i, ((rate, decays), names) in enumerate(groups.items()):
         key = f"*{i}"  # a name no parameter has
         pack = packs.get(key)
-        if len(names) > 1 and (pack is None or not pack.holds(weights, names, optimizer.state)):
-            pack = packs[key] = Pack.of(weights, {n: grads[n] for n in names})
-        plan.append((key, names, rate, decays, pack if len(names) > 1 else None))
+        if pack is None or not pack.holds(weights, names, optimizer.state):
+            pack = packs[key] = Pack.of(weights, names)
+        plan.append((key, names, rate, decays, pack))
     optimizer.slots = lambda name, like: _slot(packs, optimizer.state, name)
     optimizer.t += 1
     for key, names, rate, decays, pack in plan:
@@ -54,45 +88,54 @@ def _slot(packs, state, name):
     return None if pack is None else pack.slot(state, suffix)
 
 
-class Pack:
-    """Parameters laid end to end in one vector `w`, their gradients in `g`,
-    and each state slot (`m`, `v`, ...) in a vector of its own; the weights
-    dict and the optimizer's state hold views of these."""
+def _offset(view):
+    base = view.base
+    return (view.__array_interface__["data"][0] - base.__array_interface__["data"][0]) \
+        // view.itemsize
 
-    def __init__(self, shapes, dtype):
-        self.shapes = shapes  # {parameter: shape}, in packing order
-        self.w = np.empty(sum(math.prod(s) for s in shapes.values()), dtype)
-        self.views = self._split(self.w)
-        self.g = np.empty_like(self.w)
+
+class Pack:
+    """A group of parameters that are one slice `w` of a model's weight vector,
+    their gradients gathered into `g`, and each state slot (`m`, `v`, ...) in a
+    vector of its own, of which the optimizer's per-parameter state holds views."""
+
+    def __init__(self, weights, names, w):
+        self.views = {n: weights[n] for n in names}
+        self.w = w
+        self.g = np.empty_like(w)
         self.g_views = self._split(self.g)
         self.slots = {}  # slot suffix -> (vector, {parameter: view})
 
     @classmethod
-    def of(cls, weights, grads):
-        """Packs the weights named in grads, replacing them in `weights` with views;
-        None where they do not share one float dtype."""
-        dtypes = {weights[n].dtype for n in grads} | {np.asarray(g).dtype for g in grads.values()}
-        if len(dtypes) != 1 or next(iter(dtypes)).kind != "f" or any(
-                np.shape(g) != weights[n].shape for n, g in grads.items()):
+    def of(cls, weights, names):
+        """The pack of these parameters, or None where they are not one slice of one
+        vector (or are one parameter alone: nothing to gain)."""
+        arrays = [weights[n] for n in names]
+        base = arrays[0].base
+        if len(names) < 2 or base is None or base.ndim != 1 or any(
+                a.base is not base or not a.flags.c_contiguous for a in arrays):
             return None
-        packing = cls({n: weights[n].shape for n in grads}, dtypes.pop())
-        for n, view in packing.views.items():
-            view[...] = weights[n]
-            weights[n] = view
-        return packing
+        order = sorted(names, key=lambda n: _offset(weights[n]))
+        start = _offset(weights[order[0]])
+        end = start + sum(weights[n].size for n in order)
+        position = start
+        for name in order:
+            if _offset(weights[name]) != position:
+                return None
+            position += weights[name].size
+        return cls(weights, order, base[start:end])
 
     def _split(self, vector):
         views, start = {}, 0
-        for n, shape in self.shapes.items():
-            size = math.prod(shape)
-            views[n] = vector[start:start + size].reshape(shape)
-            start += size
+        for n, w in self.views.items():
+            views[n] = vector[start:start + w.size].reshape(w.shape)
+            start += w.size
         return views
 
     def holds(self, weights, names, state):
         """Whether weights and state still hold this pack's views (a checkpoint
-        restore or set_weights replaces them) for the same parameters."""
-        return (len(names) == len(self.shapes) and all(n in self.shapes for n in names)
+        restore replaces the state arrays) for the same parameters."""
+        return (len(names) == len(self.views) and all(n in self.views for n in names)
                 and all(weights.get(n) is view for n, view in self.views.items())
                 and all(state.get(f"{n}/{suffix}") is view
                         for suffix, (_, views) in self.slots.items() for n, view in views.items()))
@@ -113,3 +156,4 @@ class Pack:
                 state[f"{n}/{suffix}"] = view
             self.slots[suffix] = (vector, views)
         return self.slots[suffix][0]
+
