@@ -20,8 +20,8 @@ from .files.io import read_spec
 from .lang import parse, shapes
 from .lang.settings import BY_KEY, TrainConfig
 from .training import config as settings
-from .training import packing
 from .training import loop as train
+from .training import packing
 from .training.callbacks import LambdaCallback
 from .training.progress import Progress
 

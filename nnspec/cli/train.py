@@ -8,15 +8,15 @@ import sys
 from pathlib import Path
 
 from .. import compile, load
-from ..training.callbacks import Checkpoints, latest_checkpoint
-from ..files.data import sets
 from ..errors import DataError, SpecError
-from ..lang.ir import Call
+from ..files.data import sets
 from ..files.io import check_writable, read_spec
 from ..lang import parse
+from ..lang.ir import Call
 from ..lang.syntax import parse_value
-from ..training.progress import JsonLog, Progress
+from ..training.callbacks import Checkpoints, latest_checkpoint
 from ..training.loop import TrainingDiverged, TrainingInterrupted
+from ..training.progress import JsonLog, Progress
 
 
 def overrides(args):

@@ -10,10 +10,10 @@ whether a training step is split among threads (parallel.py).
 """
 import numpy as np
 
-from . import activations, losses, passes
 from ..errors import ShapeError
 from ..lang.kinds import KINDS, ROLES
 from ..lang.printer import describe
+from . import activations, losses, passes
 from .layers import REGISTRY, flops
 from .layers.base import Mode
 

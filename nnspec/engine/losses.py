@@ -7,8 +7,8 @@ cross-entropy has gradient (p - y) / n and never takes log of 0.
 """
 import numpy as np
 
-from . import activations
 from ..errors import DataError
+from . import activations
 
 _EPS = 1e-7
 

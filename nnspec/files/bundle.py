@@ -13,8 +13,8 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
-from . import io as fileio
 from ..errors import BundleError
+from . import io as fileio
 from .io import shown
 
 FORMAT = "nnspec-bundle"

@@ -22,14 +22,14 @@ import math
 
 import numpy as np
 
-from . import bundle
-from ..training import metrics
 from ..errors import BundleError, DataError, SpecError
-from .io import shown
 from ..lang.ir import format_value
 from ..lang.settings import SETTINGS
 from ..lang.syntax import parse_value
+from ..training import metrics
 from ..training.loop import Position, coefficients
+from . import bundle
+from .io import shown
 
 FIELD = "payload.checkpoint"
 _RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uinteger": int}

@@ -4,8 +4,8 @@ Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
 """
 import numpy as np
 
-from .data.files import IMAGE_SUFFIXES, read_array
 from ..errors import DataError
+from .data.files import IMAGE_SUFFIXES, read_array
 
 
 def load_inputs(model, path):

@@ -8,12 +8,14 @@ chain can start anywhere (`stem -> conv 1x1x8`). Merges list their inputs,
 `add(a, b)`, and after `->` the previous layer is their first input.
 Only earlier layers can be referred to, so a graph cannot have a cycle.
 """
-from . import ir
 from ..errors import SpecError
+from . import ir
 from .kinds import KINDS
-from .signature import bind, suggest
+from .scope import Scope, arguments
+from .scope import fail as _fail
+from .scope import substitute
 from .settings import train_config
-from .scope import Scope, arguments, fail as _fail, substitute
+from .signature import bind, suggest
 from .syntax import syntax
 
 RESERVED = ("in", "input")

@@ -1,7 +1,7 @@
 """IR -> canonical spec text: the inverse of parse (parse(format(n)) == n)."""
 from .ir import format_value
-from .settings import SETTINGS, TrainConfig
 from .kinds import KINDS
+from .settings import SETTINGS, TrainConfig
 
 
 def format_node(node):

@@ -5,8 +5,8 @@ against their registries later, by training/config.py, when the model is built.
 """
 from dataclasses import dataclass, field, make_dataclass
 
-from . import ir
 from ..errors import SpecError
+from . import ir
 from .signature import suggest
 
 NUMBER = ("int", "float")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 import lark
 
-from . import ir
 from ..errors import SpecError
+from . import ir
 
 
 def grammar_path():

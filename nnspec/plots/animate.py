@@ -10,13 +10,12 @@ import io
 import math
 from pathlib import Path
 
-from ..training.callbacks import Callback
 from ..errors import DataError
 from ..files.io import write_atomic
+from ..training.callbacks import Callback
 from .base import figure, is_classifier, rgb
 from .classes import boundary
 from .curves import panel
-
 
 SHOWN = (("loss", "loss"), ("accuracy", "acc"), ("val_accuracy", "val acc"))
 

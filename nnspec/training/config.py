@@ -5,13 +5,13 @@ checked here, so that a mistake is reported at its line before any training.
 import inspect
 
 from ..engine import losses
-from . import metrics
-from .callbacks import EarlyStopping
 from ..lang.ir import Call
-from .optimizers import OPTIMIZERS
-from .schedules import SCHEDULES
 from ..lang.settings import problems
 from ..lang.signature import suggest
+from . import metrics
+from .callbacks import EarlyStopping
+from .optimizers import OPTIMIZERS
+from .schedules import SCHEDULES
 
 STOPPERS = {"early_stopping": EarlyStopping}
 

@@ -13,14 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine import losses
-from . import metrics
-from ..errors import NNSpecError
-from ..engine import parallel, staging
-from . import packing
+from ..engine import losses, parallel, staging
 from ..engine.staging import PREDICT_BATCH
+from ..errors import NNSpecError
 from ..lang.kinds import ROLES
 from ..lang.settings import CHOICES
+from . import metrics, packing
 
 
 class TrainingDiverged(NNSpecError):

@@ -6,9 +6,9 @@ import math
 import sys
 import time
 
-from .callbacks import Callback
 from ..errors import DataError
 from ..files.io import shown
+from .callbacks import Callback
 
 
 def _numbers(logs):

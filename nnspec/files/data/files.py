@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import io as fileio
 from ...errors import DataError
+from .. import io as fileio
 from ..io import shown
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")

@@ -4,7 +4,6 @@ and Wo (d, d) with their biases b and bo; causal=true masks later steps."""
 from ..signature import Opt, Signature, Word
 from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
 
-
 SIGNATURE = Signature(usage="attention HEADS [causal=true] [lr=..] [l2=..] [init=..]",
                       words=(Word("heads", "int", required=True),),
                       options=(Opt("causal", bool, False),) + WEIGHT_OPTIONS)

@@ -9,7 +9,6 @@ arithmetic here is the engine's too (engine/layers/conv.py).
 from ..signature import Opt, Signature, Word
 from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
 
-
 SIGNATURE = Signature(
     usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [dilation=..] [lr=..] ...",
     words=(

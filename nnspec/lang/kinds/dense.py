@@ -6,7 +6,6 @@ import math
 from ..signature import Signature, Word
 from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
 
-
 SIGNATURE = Signature(
     usage="dense UNITS [activation] [lr=..] [l1=..] [l2=..] [init=..] [bias=false]",
     words=(Word("units", "int", required=True), ACTIVATION),

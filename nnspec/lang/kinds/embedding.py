@@ -5,7 +5,6 @@ from ..names import read_initializer
 from ..signature import Opt, Signature, Word
 from .base import Kind, ShapeProblem
 
-
 SIGNATURE = Signature(usage="embedding VOCABxDIM [lr=..] [init=..]",
                       words=(Word("table", "dims", ranks=(2,), required=True),),
                       options=(Opt("lr", float, None, minimum=0.0),

@@ -4,7 +4,6 @@ there."""
 from ..signature import Signature
 from .base import ACTIVATION, Kind, ShapeProblem, fmt_shape
 
-
 ADD_SIGNATURE = Signature(usage="add(a, b, ...) [activation]", words=(ACTIVATION,))
 
 

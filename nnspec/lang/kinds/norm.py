@@ -4,7 +4,6 @@ keeps running mean and variance (role "statistic", not trained)."""
 from ..signature import Opt, Signature
 from .base import ACTIVATION, Kind
 
-
 BATCHNORM = Signature(usage="batchnorm [activation] [momentum=0.1] [eps=1e-5]",
                       words=(ACTIVATION,),
                       options=(Opt("momentum", float, 0.1, minimum=0.0),

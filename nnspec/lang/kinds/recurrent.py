@@ -6,7 +6,6 @@ laid out as PyTorch's."""
 from ..signature import Opt, Signature, Word
 from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
 
-
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 
 

@@ -5,7 +5,6 @@ import math
 from ..signature import Signature, Word
 from .base import Kind, ShapeProblem, fmt_shape
 
-
 FLATTEN = Signature(usage="flatten")
 
 
