@@ -1,4 +1,4 @@
-"""`nnspec compile | fmt | train | infer | plot | inspect`: argparse wiring and exit
+"""`nnspec compile | fmt | train | infer | plot | export | inspect`: argparse wiring and exit
 codes only. Each command imports what it needs when it runs, so `nnspec fmt` and
 `nnspec compile --json` start without numpy.
 
@@ -111,6 +111,11 @@ def _parser():
                    help="predictions, probabilities: the first sample to show")
     g.set_defaults(run=_plot)
 
+    e = sub.add_parser("export", help="write a trained bundle as an ONNX model")
+    e.add_argument("bundle", help="a .nnb file")
+    e.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
+    e.set_defaults(run=_export)
+
     s = sub.add_parser("inspect", help="print a bundle's metadata, summary and history")
     s.add_argument("bundle", help="a .nnb file")
     s.set_defaults(run=_inspect)
@@ -222,3 +227,11 @@ def _inspect(args):
     from . import report
     print(report.inspect(load(args.bundle), args.bundle))
 
+
+def _export(args):
+    from .. import load
+    from ..export import to_onnx
+    from ..files.io import check_writable
+    check_writable(args.output, NNSpecError)
+    to_onnx(load(args.bundle), args.output)
+    print(f"wrote {args.output}")
