@@ -51,3 +51,18 @@ def test_the_language_stage_imports_neither_numpy_nor_the_engine():
             "assert not bad, bad")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
+
+
+def test_import_nnspec_never_imports_the_optional_extras():
+    code = ("import sys, nnspec; m = nnspec.compile('input 3\\ndense 2'); m.predict([[1, 2, 3]]); "
+            "import nnspec.export; "
+            "bad = [x for x in ('onnx', 'onnxruntime', 'torch', 'safetensors', 'sklearn') "
+            "if x in sys.modules]; assert not bad, bad")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_missing_extra_is_one_line_saying_what_to_install():
+    from nnspec.export import need
+    with pytest.raises(nnspec.NNSpecError, match=r'pip install "nnspec\[onnx\]"'):
+        need("no_such_package_for_nnspec", "onnx")

@@ -111,10 +111,22 @@ def _parser():
                    help="predictions, probabilities: the first sample to show")
     g.set_defaults(run=_plot)
 
-    e = sub.add_parser("export", help="write a trained bundle as an ONNX model")
+    e = sub.add_parser("export", help="write a trained bundle as ONNX, or as PyTorch code "
+                                      "and safetensors weights")
     e.add_argument("bundle", help="a .nnb file")
-    e.add_argument("-o", "--output", required=True, metavar="FILE.onnx")
+    e.add_argument("-o", "--output", required=True, metavar="FILE.onnx | DIR",
+                   help="the ONNX file, or with --format torch the folder for model.py and "
+                        "model.safetensors")
+    e.add_argument("--format", choices=("onnx", "torch"), default="onnx")
     e.set_defaults(run=_export)
+
+    m = sub.add_parser("import", help="bring weights trained elsewhere (safetensors) back "
+                                      "into a bundle")
+    m.add_argument("weights", help="a .safetensors file, as `nnspec export --format torch` "
+                                   "writes it")
+    m.add_argument("--spec", required=True, help="the .nn file the weights belong to")
+    m.add_argument("-o", "--output", required=True, help="the bundle to write (.nnb)")
+    m.set_defaults(run=_import)
 
     s = sub.add_parser("inspect", help="print a bundle's metadata, summary and history")
     s.add_argument("bundle", help="a .nnb file")
@@ -230,8 +242,23 @@ def _inspect(args):
 
 def _export(args):
     from .. import load
-    from ..export import to_onnx
+    from ..export import to_onnx, to_torch
+    from ..files.io import check_writable
+    model = load(args.bundle)
+    if args.format == "torch":
+        directory = to_torch(model, args.output)
+        print(f"wrote {directory / 'model.py'} and {directory / 'model.safetensors'}")
+        return
+    check_writable(args.output, NNSpecError)
+    to_onnx(model, args.output)
+    print(f"wrote {args.output}")
+
+
+def _import(args):
+    from .. import compile
+    from ..export import from_safetensors
     from ..files.io import check_writable
     check_writable(args.output, NNSpecError)
-    to_onnx(load(args.bundle), args.output)
+    model = from_safetensors(compile(_spec_path(args.spec)), args.weights)
+    model.save(args.output)
     print(f"wrote {args.output}")

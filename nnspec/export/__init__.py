@@ -1,5 +1,6 @@
-"""Models that leave nnspec: ONNX (onnx.py). The optional packages are imported
-only here, only when asked: `pip install "nnspec[onnx]"`."""
+"""Models that leave nnspec: ONNX (onnx.py) and PyTorch code with safetensors
+weights (torch.py). The optional packages are imported only here, only when
+asked: `pip install "nnspec[onnx]"` or `"nnspec[torch]"`."""
 from ..errors import NNSpecError
 
 
@@ -18,4 +19,16 @@ def to_onnx(model, path=None):
     return export(model, path)
 
 
-__all__ = ["to_onnx"]
+def to_torch(model, directory):
+    """A Model -> DIR/model.py (a torch.nn.Module) and DIR/model.safetensors (torch.py)."""
+    from .torch import export
+    return export(model, directory)
+
+
+def from_safetensors(model, path):
+    """Weights from a safetensors file into a compiled model (torch.py); returns it."""
+    from .torch import import_weights
+    return import_weights(model, path)
+
+
+__all__ = ["to_onnx", "to_torch", "from_safetensors"]

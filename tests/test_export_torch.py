@@ -1,0 +1,88 @@
+"""PyTorch export checked numerically: the generated model.py with its
+model.safetensors reproduces model.predict for every kind's example, every row
+of the gradient table and every shipped model (random weights, 1e-5 of the
+output's scale), and export -> import gives a bundle whose predictions are
+bit-identical. Skipped without torch and safetensors (`pip install
+"nnspec[torch]"`)."""
+import importlib.util
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.export import from_safetensors, to_torch
+
+from conftest import MODELS, run_cli
+from test_export import ROWS, _inputs, _randomized
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+
+def _net(directory, name):
+    spec = importlib.util.spec_from_file_location(name, directory / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    from safetensors.torch import load_file
+    net = module.Net()
+    net.load_state_dict(load_file(directory / "model.safetensors"))  # strict: every name
+    return net.eval()
+
+
+@pytest.mark.parametrize("spec,how", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
+def test_generated_pytorch_predicts_as_nnspec(spec, how, tmp_path):
+    rng = np.random.default_rng(0)
+    model = _randomized(nnspec.compile(spec), rng)
+    net = _net(to_torch(model, tmp_path / "out"), f"net_{tmp_path.name}")
+    for n in (1, 3, 8):
+        x = _inputs(model, how, n, rng)
+        with torch.no_grad():
+            got = net(torch.from_numpy(x)).numpy()
+        want = model.predict(x)
+        scale = max(float(np.abs(want).max()), 1.0)  # float32, other kernels: 1e-5 of scale
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
+
+
+@pytest.mark.parametrize("name", ["residual.nn", "mnist.nn"])
+def test_export_then_import_gives_bit_identical_predictions(name, tmp_path):
+    spec = MODELS / name
+    model = _randomized(nnspec.compile(spec), np.random.default_rng(3))
+    model.save(tmp_path / "m.nnb")
+    r = run_cli("export", tmp_path / "m.nnb", "--format", "torch", "-o", tmp_path / "out")
+    assert r.returncode == 0, r.stderr
+    assert "class Net(nn.Module)" in (tmp_path / "out" / "model.py").read_text()
+    r = run_cli("import", tmp_path / "out" / "model.safetensors", "--spec", spec, "-o",
+                tmp_path / "back.nnb")
+    assert r.returncode == 0, r.stderr
+    back = nnspec.load(tmp_path / "back.nnb")
+    x = np.random.default_rng(4).random((5,) + model.graph.input_shape, dtype=np.float32)
+    assert np.array_equal(back.predict(x), nnspec.load(tmp_path / "m.nnb").predict(x))
+
+
+def test_weights_trained_in_pytorch_come_back(tmp_path):
+    """A state_dict saved by safetensors.torch, after training in PyTorch, imports."""
+    from safetensors.torch import save_file
+    model = nnspec.compile("input 4\ndense 3 relu -> dense 2 softmax")
+    net = _net(to_torch(model, tmp_path / "out"), "net_trained")
+    with torch.no_grad():
+        for value in net.parameters():
+            value.add_(0.25)
+    save_file(net.state_dict(), tmp_path / "trained.safetensors")
+    back = from_safetensors(nnspec.compile("input 4\ndense 3 relu -> dense 2 softmax"),
+                            tmp_path / "trained.safetensors")
+    np.testing.assert_array_equal(back.weights["dense1.W"], model.weights["dense1.W"] + 0.25)
+
+
+def test_import_of_the_wrong_weights_is_one_line(tmp_path):
+    model = nnspec.compile("input 4\ndense 3 softmax")
+    model.save(tmp_path / "m.nnb")
+    to_torch(model, tmp_path / "out")
+    (tmp_path / "other.nn").write_text("input 4\ndense 5 softmax\n")
+    r = run_cli("import", tmp_path / "out" / "model.safetensors", "--spec", tmp_path / "other.nn",
+                "-o", tmp_path / "b.nnb")
+    assert r.returncode == 2 and r.stderr.startswith("error: ") and "Traceback" not in r.stderr
+    assert "dense1.W has shape [4, 3], the spec needs [4, 5]" in r.stderr
+    (tmp_path / "junk.safetensors").write_bytes(b"not safetensors")
+    r = run_cli("import", tmp_path / "junk.safetensors", "--spec", tmp_path / "other.nn",
+                "-o", tmp_path / "b.nnb")
+    assert r.returncode == 2 and "not a readable safetensors file" in r.stderr
