@@ -28,6 +28,12 @@ def test_cli_runs_from_another_directory(tmp_path):
     assert r.returncode == 0 and "total parameters" in r.stdout
 
 
+def _python(code):
+    """Run code in a fresh interpreter, which has imported nothing yet."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+
+
 @pytest.mark.parametrize("argv", [["fmt", "{spec}"], ["compile", "{spec}", "--json"]])
 def test_the_language_commands_run_without_numpy(argv, tmp_path):
     """`nnspec fmt` and `nnspec compile --json` use the language stage alone: no
@@ -37,7 +43,7 @@ def test_the_language_commands_run_without_numpy(argv, tmp_path):
             "assert 'numpy' not in sys.modules, 'numpy was imported'; "
             "assert not [m for m in sys.modules if m.startswith(('nnspec.engine', "
             "'nnspec.training'))]; sys.exit(rc)") % [a.format(spec=spec) for a in argv]
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    r = _python(code)
     assert r.returncode == 0 and r.stdout, r.stderr
 
 
@@ -49,7 +55,7 @@ def test_the_language_stage_imports_neither_numpy_nor_the_engine():
             "bad = [m for m in sys.modules if m == 'numpy' or m.startswith(('nnspec.engine', "
             "'nnspec.training', 'nnspec.files'))]\n"
             "assert not bad, bad")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    r = _python(code)
     assert r.returncode == 0, r.stderr
 
 
@@ -58,7 +64,7 @@ def test_import_nnspec_never_imports_the_optional_extras():
             "import nnspec.export; "
             "bad = [x for x in ('onnx', 'onnxruntime', 'torch', 'safetensors', 'sklearn') "
             "if x in sys.modules]; assert not bad, bad")
-    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    r = _python(code)
     assert r.returncode == 0, r.stderr
 
 
