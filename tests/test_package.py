@@ -47,25 +47,25 @@ def test_the_language_commands_run_without_numpy(argv, tmp_path):
     assert r.returncode == 0 and r.stdout, r.stderr
 
 
+def _imports_none_of(setup, prefixes):
+    """Run setup in a fresh interpreter; then no module named by prefixes is loaded."""
+    r = _python(f"import sys\n{setup}\nbad = [m for m in sys.modules if m.split('.')[0] in "
+                f"{prefixes!r} or m.startswith({prefixes!r})]\nassert not bad, bad")
+    assert r.returncode == 0, r.stderr
+
+
 def test_the_language_stage_imports_neither_numpy_nor_the_engine():
     modules = [f"nnspec.lang.{m.stem}" for m in (ROOT / "nnspec" / "lang").glob("*.py")] + \
         [f"nnspec.lang.kinds.{m.stem}" for m in (ROOT / "nnspec" / "lang" / "kinds").glob("*.py")]
-    code = ("import sys, importlib\n"
-            f"for m in {sorted(modules)!r}: importlib.import_module(m.replace('.__init__', ''))\n"
-            "bad = [m for m in sys.modules if m == 'numpy' or m.startswith(('nnspec.engine', "
-            "'nnspec.training', 'nnspec.files'))]\n"
-            "assert not bad, bad")
-    r = _python(code)
-    assert r.returncode == 0, r.stderr
+    _imports_none_of(f"import importlib\nfor m in {sorted(modules)!r}: "
+                     "importlib.import_module(m.replace('.__init__', ''))",
+                     ("numpy", "nnspec.engine", "nnspec.training", "nnspec.files"))
 
 
 def test_import_nnspec_never_imports_the_optional_extras():
-    code = ("import sys, nnspec; m = nnspec.compile('input 3\\ndense 2'); m.predict([[1, 2, 3]]); "
-            "import nnspec.export; "
-            "bad = [x for x in ('onnx', 'onnxruntime', 'torch', 'safetensors', 'sklearn') "
-            "if x in sys.modules]; assert not bad, bad")
-    r = _python(code)
-    assert r.returncode == 0, r.stderr
+    _imports_none_of("import nnspec, nnspec.export\nm = nnspec.compile('input 3\\ndense 2')\n"
+                     "m.predict([[1, 2, 3]])",
+                     ("onnx", "onnxruntime", "torch", "safetensors", "sklearn"))
 
 
 def test_a_missing_extra_is_one_line_saying_what_to_install():
