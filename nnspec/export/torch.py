@@ -159,12 +159,6 @@ def upsample(x, sh, sw):
 
 def gelu(x):  # the tanh approximation, as nnspec computes it
     return F.gelu(x, approximate="tanh")
-
-
-ACTIVATIONS = {{"linear": lambda x: x, "relu": torch.relu, "tanh": torch.tanh,
-               "sigmoid": torch.sigmoid, "softmax": lambda x: x.softmax(-1),
-               "leaky_relu": lambda x: F.leaky_relu(x, 0.01), "elu": F.elu, "gelu": gelu,
-               "softplus": F.softplus, "silu": F.silu}}
 '''
 
 
@@ -218,6 +212,11 @@ def _module(node, p, graph):
     raise NNSpecError(f"{node.name}: {kind} cannot be exported to PyTorch")
 
 
+# each activation as the forward line writes it around its layer's output
+_ACTIVATE = {"linear": "{}", "relu": "torch.relu({})", "tanh": "torch.tanh({})",
+             "sigmoid": "torch.sigmoid({})", "softmax": "torch.softmax({}, -1)",
+             "leaky_relu": "F.leaky_relu({}, 0.01)", "elu": "F.elu({})", "gelu": "gelu({})",
+             "softplus": "F.softplus({})", "silu": "F.silu({})"}
 ACTIVATION_KINDS = ("linear", "relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid", "softplus",
                     "silu", "softmax")
 
@@ -235,9 +234,7 @@ def source(model):
         if made is not None:
             lines.append(f"        self.{name} = {made}")
             expression = f"self.{name}({attribute(node.inputs[0])})"
-        act = node.p.get("activation", "linear")
-        if act != "linear":
-            expression = f"ACTIVATIONS[{act!r}]({expression})"
+        expression = _ACTIVATE[node.p.get("activation", "linear")].format(expression)
         forward.append(f"        {name} = {expression}  # {format_node(node)}")
     forward.append(f"        return {attribute(graph.output)}")
     return "\n".join(lines + forward) + "\n"
