@@ -24,7 +24,7 @@ the bundle takes it; the weights are in model.safetensors under this module's
 parameter names:
 
     from safetensors.torch import load_file
-    net = Net(); net.load_state_dict(load_file("model.safetensors")); net.eval()
+    net = Net(); net.load_state_dict(load_file("model.safetensors")); net.train(False)
 """
 import math
 
