@@ -1,4 +1,5 @@
 """`nnspec infer` and `nnspec inspect` over every input format they accept."""
+import csv
 import gzip
 import json
 import struct
@@ -60,9 +61,16 @@ def test_infer_reads_npz_and_idx_with_training_preprocessing(trained):
 def test_infer_csv_output_and_top(trained):
     tmp, model, x = trained
     np.save(tmp / "x.npy", x)
-    r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npy", "--format", "csv")
+    r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npy", "--format", "csv", "--top", "1")
     lines = r.stdout.splitlines()
     assert lines[0] == "input,class,probability" and len(lines) == 5
+    r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npy", "--format", "csv", "--top", "3")
+    rows = list(csv.reader(r.stdout.splitlines()))
+    assert rows[0] == ["input", "class", "probability", "class_2", "probability_2", "class_3",
+                       "probability_3"]
+    for row in rows[1:]:  # three classes, most likely first, as --top 3 asks
+        probabilities = [float(p) for p in row[2::2]]
+        assert len(set(row[1::2])) == 3 and probabilities == sorted(probabilities, reverse=True)
     r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npy", "--top", "2")
     assert all(line.count(" 0.") + line.count(" 1.0") == 2 for line in r.stdout.splitlines())
 

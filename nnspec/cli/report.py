@@ -40,10 +40,13 @@ def format_rows(rows, fmt):
         if rows and "values" in rows[0]:
             writer.writerow(["input"] + [f"value{i}" for i in range(len(rows[0]["values"]))])
             writer.writerows([[r["input"]] + [f"{v:.6g}" for v in r["values"]] for r in rows])
-        else:
-            writer.writerow(["input", "class", "probability"])
-            writer.writerows([[r["input"], r["class"], f"{r['probabilities'][r['class']]:.6f}"]
-                              for r in rows])
+        else:  # the top classes, most likely first: as many as --top asked for
+            top = max((len(r["probabilities"]) for r in rows), default=1)
+            writer.writerow(["input", "class", "probability"] + [
+                f"{what}_{k}" for k in range(2, top + 1) for what in ("class", "probability")])
+            for r in rows:
+                ranked = [x for c, p in r["probabilities"].items() for x in (c, f"{p:.6f}")]
+                writer.writerow([r["input"]] + ranked)
         return buf.getvalue().rstrip("\n")
     lines = []
     for r in rows:

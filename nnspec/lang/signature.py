@@ -83,23 +83,38 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
             value = (value, value)
         params[slot.key] = value
         filled.add(slot.key)
+    by_key = {o.key: o for o in sig.options}
+    seen = set()
+    for key, form, value, oloc in options:
+        opt = by_key.get(KERAS_OPTIONS.get(key, key))
+        if opt is not None and key != opt.key:  # a Keras spelling of an nnspec option
+            raise SpecError(f"{kind} spells '{key}' as '{opt.key}': "
+                            f"{opt.key}={format_value(value)}", *_at(oloc))
+        if opt is None:
+            word = next((w for w in sig.words if w.key == KERAS_WORDS.get(key, key)), None)
+            if word is not None:  # padding=same, activation=relu, units=64: words here
+                raise SpecError(f"{kind} takes its {word.key} as a word, not an option: write "
+                                f"'{format_value(value)}' on its own; usage: {sig.usage}",
+                                *_at(oloc))
+            known = ", ".join(sorted(by_key)) or "none"
+            raise SpecError(f"unknown option '{key}' for {kind}{suggest(key, by_key)} "
+                            f"(options: {known})", *_at(oloc))
+        if key in seen:
+            raise SpecError(f"option '{key}' given twice", *_at(oloc))
+        seen.add(key)
+        params[key] = _option_value(kind, opt, form, value, oloc)
     missing = [s for s in sig.words if s.required and s.key not in filled]
     if missing:
         raise SpecError(f"{kind} needs {_describe(missing[0])}; usage: {sig.usage}",
                         *(_at(loc)))
-    by_key = {o.key: o for o in sig.options}
-    seen = set()
-    for key, form, value, loc in options:
-        opt = by_key.get(key)
-        if opt is None:
-            known = ", ".join(sorted(by_key)) or "none"
-            raise SpecError(f"unknown option '{key}' for {kind}{suggest(key, by_key)} "
-                            f"(options: {known})", *_at(loc))
-        if key in seen:
-            raise SpecError(f"option '{key}' given twice", *_at(loc))
-        seen.add(key)
-        params[key] = _option_value(kind, opt, form, value, loc)
     return params
+
+
+# What Keras users type, and what nnspec calls it: options, and words written bare
+KERAS_OPTIONS = {"strides": "stride", "dilation_rate": "dilation", "use_bias": "bias",
+                 "kernel_initializer": "init", "learning_rate": "lr"}
+KERAS_WORDS = {"filters": "kernel", "kernel_size": "kernel", "pool_size": "window",
+               "num_heads": "heads", "size": "size"}
 
 
 def _option_value(kind, opt, form, value, loc):

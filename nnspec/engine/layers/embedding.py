@@ -19,7 +19,12 @@ def initialize(p, in_shape, rng, dtype):
 
 
 def _ids(p, x):
-    ids = np.rint(x).astype(np.int64)
+    ids = np.rint(x)
+    if not np.array_equal(ids, x):  # token ids are whole numbers: 2.5 is no token
+        bad = x[ids != x].flat[0]
+        raise DataError(f"embedding input holds {float(bad):.10g}, which is not a whole number "
+                        "(a token id)")
+    ids = ids.astype(np.int64)
     vocab = p["table"][0]
     if ids.size and (ids.min() < 0 or ids.max() >= vocab):
         bad = ids.min() if ids.min() < 0 else ids.max()
