@@ -12,7 +12,7 @@ import nnspec
 from nnspec.files.data import named
 from nnspec.errors import DataError
 
-from conftest import MODELS, SHARED_DATA
+from conftest import MODELS, SHARED_DATA, run_cli
 
 needs_data = pytest.mark.skipif(not (SHARED_DATA / "mnist").is_dir(),
                                 reason="../shared/data is absent")
@@ -97,6 +97,28 @@ def test_mnist_splits_keep_the_official_test_set(clean_env):
     splits = fashion.data()
     assert (len(splits.train[0]), len(splits.validation[0])) == (54000, 6000)
     assert fashion.classes[0] == "T-shirt/top" and fashion.classes[9] == "Ankle boot"
+
+
+@needs_data
+@pytest.mark.parametrize("data,sizes", [("mnist(n=1200)", (1200, 10000)), ("mnist(300, 50)", (300, 50)),
+                                        ("fashion-mnist(test=20)", (60000, 20))])
+def test_named_data_sets_take_a_size_for_quick_experiments(clean_env, data, sizes, tmp_path):
+    """The files' first n training (and test) samples, from the spec or from --data."""
+    from nnspec.lang.syntax import parse_value
+    clean_env.setenv("NNSPEC_DATA", str(SHARED_DATA))
+    model = nnspec.compile(MODELS / "seed002_mnist_mlp.nn", data=parse_value(data)[1])
+    splits = model.data()
+    assert (len(splits.train[0]), len(splits.test[0])) == sizes
+    r = run_cli("train", MODELS / "seed002_mnist_mlp.nn", "-o", tmp_path / "m.nnb", "--epochs",
+                "1", "--data", "mnist(n=640, test=64)", "-q")
+    assert r.returncode == 0, r.stderr
+    assert nnspec.load(tmp_path / "m.nnb").history["test_accuracy"]
+
+
+@pytest.mark.parametrize("data", ["mnist(n=0)", "mnist(k=3)", "mnist(1, 2, 3)", "mnist(n=2.5)"])
+def test_a_bad_size_is_one_line(data, tmp_path):
+    r = run_cli("train", MODELS / "seed002_mnist_mlp.nn", "-o", tmp_path / "m.nnb", "--data", data)
+    assert r.returncode == 2 and ("takes n" in r.stderr or "whole number" in r.stderr), r.stderr
 
 
 @needs_data

@@ -39,9 +39,9 @@ def load(spec, rng, data_dir=None, base=None, input_shape=()):
         return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS, test)
     call = spec if isinstance(spec, Call) else Call(str(spec))
     if call.name in named.SETS:
-        if call.args or call.kwargs:
-            raise DataError(f"data set '{call.name}' takes no arguments")
+        n, test = _sizes(call)
         x, y, tx, ty, classes = named.load(call.name, data_dir)
+        x, y, tx, ty = x[:n], y[:n], tx[:test], ty[:test]  # the files' first samples
         scale = np.float32(PIXELS["scale"])
         return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS,
                        (tx.astype(np.float32) * scale, ty))
@@ -55,6 +55,19 @@ def load(spec, rng, data_dir=None, base=None, input_shape=()):
     except TypeError as e:
         raise DataError(f"data set {call}: {e}") from None
     return Dataset(x, y, classes, PIXELS if call.name in IMAGES else None)
+
+
+def _sizes(call):
+    """mnist(n=12000, test=2000): how many training and test samples to keep (all
+    by default); `n` may also be given first, as mnist(12000)."""
+    options = dict(zip(("n", "test"), call.args)) | dict(call.kwargs)
+    unknown = set(options) - {"n", "test"} or len(call.args) > 2
+    if unknown:
+        raise DataError(f"data set {call}: takes n (training samples) and test (test samples)")
+    for key, value in options.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise DataError(f"data set {call}: {key} must be a whole number of at least 1")
+    return options.get("n"), options.get("test")
 
 
 @dataclass
