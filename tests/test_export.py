@@ -19,8 +19,13 @@ from conftest import MODELS, run_cli
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-ROWS = [(KINDS[k].example + "\n-> dense 3 softmax", "ids:5" if k == "embedding" else "")
-        for k in sorted(KINDS)]
+def _how(kind):
+    """The inputs a kind's example takes: token ids where it starts with an embedding."""
+    row = test_gradients._example_row(kind)
+    return row[2] if len(row) > 2 else ""
+
+
+ROWS = [(KINDS[k].example + "\n-> dense 3 softmax", _how(k)) for k in sorted(KINDS)]
 ROWS += [(row[0], (row + ("",))[2] if len(row) > 2 and row[2].startswith("ids") else "")
          for row in test_gradients.LAYER_ROWS]
 ROWS += [((MODELS / name).read_text(), "") for name in sorted(p.name for p in MODELS.glob("*.nn"))]

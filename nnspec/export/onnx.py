@@ -251,6 +251,7 @@ RULES = {
     "add": lambda b, p, w, ins, i, o: b.op("Sum", ins),
     "concat": lambda b, p, w, ins, i, o: b.op("Concat", ins, axis=-1),
     "embedding": _embedding, "attention": _attention,
+    "positional": lambda b, p, w, ins, i, o: b.op("Add", [ins[0], b.const(w["P"], "P")]),
     **{kind: _recurrent(kind) for kind in _GATES},
     **{name: _identity for name in ("linear", "relu", "leaky_relu", "elu", "gelu", "tanh",
                                     "sigmoid", "softplus", "silu", "softmax")},

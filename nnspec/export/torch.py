@@ -98,6 +98,15 @@ class Embedding(nn.Module):
         return self.W[torch.round(x).long()]
 
 
+class Positional(nn.Module):  # a learned vector per step, added
+    def __init__(self, steps, features):
+        super().__init__()
+        self.P = param(steps, features)
+
+    def forward(self, x):
+        return x + self.P
+
+
 class Recurrent(nn.Module):  # rnn, lstm (gates i, f, g, o) or gru (r, z, n), as PyTorch's
     GATES = {{"rnn": 1, "lstm": 4, "gru": 3}}
 
@@ -188,6 +197,8 @@ def _module(node, p, graph):
         return f"Norm({in_shape[-1]}, {p['eps']!r}, running={kind == 'batchnorm'})", None
     if kind == "embedding":
         return f"Embedding({p['table'][0]}, {p['table'][1]})", None
+    if kind == "positional":
+        return f"Positional({in_shape[0]}, {in_shape[1]})", None
     if kind in ("rnn", "lstm", "gru"):
         return (f"Recurrent({kind!r}, {in_shape[-1]}, {p['units']}, "
                 f"sequences={p['return_sequences']}, bias={bias})"), None

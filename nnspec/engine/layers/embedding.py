@@ -1,4 +1,5 @@
-"""Embedding: integer token ids -> learned vectors, `embedding VOCABxDIM`.
+"""Embedding: integer token ids -> learned vectors, `embedding VOCABxDIM`; and
+`positional`, a learned vector per step added to a sequence.
 
 The input holds ids in 0..VOCAB-1 (as the network's float type; they are
 rounded). Backward sums each id's output gradients into its row by sorting
@@ -54,4 +55,18 @@ def flops(p, in_shape, out_shape):
     return 0
 
 
-LAYERS = {"embedding": Layer(forward, backward, initialize, flops)}
+def positional_init(p, in_shape, rng, dtype):
+    name = p["init"] or init.Call("uniform", (0.05,))
+    return {"P": init.weights(name, rng, tuple(in_shape), in_shape[0], in_shape[1], dtype)}
+
+
+def positional_forward(p, w, x, mode):
+    return x + w["P"], None
+
+
+def positional_backward(p, w, cache, dy, need_dx):
+    return (dy if need_dx else None), {"P": dy.sum(axis=0)}
+
+
+LAYERS = {"embedding": Layer(forward, backward, initialize, flops),
+          "positional": Layer(positional_forward, positional_backward, positional_init)}

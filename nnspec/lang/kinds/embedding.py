@@ -1,9 +1,11 @@
-"""How an embedding is written, its shape and its table: `embedding VOCABxDIM`
+"""How embeddings are written, their shapes and tables: `embedding VOCABxDIM`
 turns each whole number in 0..VOCAB-1 into a row of DIM values, so an input
-of shape S gives S x DIM."""
+of shape S gives S x DIM; `positional` adds a learned vector per step to a
+TIMExFEATURES input (its table P is TIMExFEATURES), as attention models need
+to know where each token stands."""
 from ..names import read_initializer
 from ..signature import Opt, Signature, Word
-from .base import Kind, ShapeProblem
+from .base import Kind, ShapeProblem, fmt_shape
 
 SIGNATURE = Signature(usage="embedding VOCABxDIM [lr=..] [init=..]",
                       words=(Word("table", "dims", ranks=(2,), required=True),),
@@ -23,4 +25,21 @@ def weights(p, in_shape):
     return (("W", tuple(p["table"]), "embedding"),)
 
 
-KINDS = {"embedding": Kind(SIGNATURE, shape, weights, example="input 3\nembedding 5x2")}
+POSITIONAL = Signature(usage="positional [lr=..] [init=..]",
+                       options=(Opt("lr", float, None, minimum=0.0),
+                                Opt("init", str, None, read=read_initializer)))
+
+
+def positional_shape(p, in_shape):
+    if len(in_shape) != 2:
+        raise ShapeProblem(f"needs a TIMExFEATURES input, got {fmt_shape(in_shape)}")
+    return tuple(in_shape)
+
+
+def positional_weights(p, in_shape):
+    return (("P", tuple(in_shape), "embedding"),)
+
+
+KINDS = {"embedding": Kind(SIGNATURE, shape, weights, example="input 3\nembedding 5x2"),
+         "positional": Kind(POSITIONAL, positional_shape, positional_weights,
+                            example="input 3 -> embedding 5x4 -> positional -> attention 2")}
