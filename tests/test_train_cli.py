@@ -1,9 +1,14 @@
 """`nnspec train` as people run it: logs, progress, checkpoints, Ctrl-C, resume, NaN."""
+import fcntl
 import io
 import json
+import os
+import pty
 import signal
+import struct
 import subprocess
 import sys
+import termios
 
 import numpy as np
 import pytest
@@ -171,3 +176,49 @@ def test_resume_with_a_missing_spec_is_one_line(tmp_path):
                    "--checkpoint-dir", ck, "-q").returncode == 0
     r = run_cli("train", tmp_path / "gone.nn", "-o", tmp_path / "b.nnb", "--resume", ck)
     assert r.returncode == 2 and "cannot read spec" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_on_an_80_column_terminal_every_epoch_shows_its_whole_result(tmp_path):
+    """A pseudo-terminal of 80 columns: the bar may be cut to fit, the epoch's line
+    (validation metrics and lr included) is a line of its own that is not."""
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen([sys.executable, "-m", "nnspec.cli", "train", str(SHAPES), "-o",
+                             str(tmp_path / "m.nnb"), "--epochs", "2"], stdin=child, stdout=child, stderr=child,
+                            env={**os.environ, "COLUMNS": "80"})
+    os.close(child)
+    chunks = []
+    while True:
+        try:
+            data = os.read(main, 4096)
+        except OSError:  # the child closed the terminal
+            break
+        if not data:
+            break
+        chunks.append(data)
+    proc.wait(timeout=120)
+    os.close(main)
+    text = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+    results = [line.split("\r")[-1] for line in text.split("\n") if "val_accuracy" in line]
+    epochs = [line for line in results if line.startswith("epoch ")]
+    assert [line.split()[1] for line in epochs] == ["1/2", "2/2"], text
+    assert all("val_loss" in line and " lr " in line for line in epochs)
+
+
+def test_print_every_and_the_early_stopping_report(tmp_path):
+    spec = tmp_path / "s.nn"
+    spec.write_text("input 16x16x1\nconv 3x3x2 same tanh -> dense 4 softmax\ntrain {\n"
+                    " data = shapes(300)\n epochs = 60\n lr = 0.3\n"
+                    " early_stopping = early_stopping(2, monitor=val_loss)\n}\n")
+    r = run_cli("train", spec, "-o", tmp_path / "m.nnb", "--print-every", "5")
+    assert r.returncode == 0, r.stderr
+    shown = [int(line.split()[1].split("/")[0]) for line in r.stdout.splitlines()
+             if line.startswith("epoch ")]
+    model = nnspec.load(tmp_path / "m.nnb")
+    ran = len(model.history["loss"])
+    assert ran < 60 and shown == [e for e in range(1, ran + 1) if e % 5 == 0] + (
+        [ran] if ran % 5 else [])  # every fifth, and the last
+    stopper = model.stopper
+    assert f"early stopping after epoch {ran}: val_loss did not improve" in r.stdout
+    assert "restored the weights of epoch" in r.stdout and stopper.best_epoch < ran
+    assert run_cli("train", spec, "-o", tmp_path / "m.nnb", "--print-every", "0").returncode == 2

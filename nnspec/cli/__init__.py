@@ -85,6 +85,8 @@ def _parser():
                    help="write a GIF of training: the decision boundary of a two-input "
                         "classifier, else the loss curve")
     t.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    t.add_argument("--print-every", type=_positive, default=1, metavar="N",
+                   help="show every N-th epoch's result (and the last's)")
     t.set_defaults(run=_train)
 
     i = sub.add_parser("infer", help="predict with a trained bundle")
@@ -180,6 +182,12 @@ def _fmt(args):
         for name in unformatted:
             print(f"{name}: not formatted (nnspec fmt -w {name})", file=sys.stderr)
         return 1
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return int(text)
 
 
 def _spec_path(path):

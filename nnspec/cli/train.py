@@ -96,7 +96,7 @@ def train(args):
     sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
         f"{config.epochs} epochs, batch {config.batch_size}, seed {config.seed}", flush=True)
-    callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None)]
+    callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None, args.print_every)]
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None
     callbacks += [c for c in (log, checkpoints) if c is not None]
@@ -130,6 +130,9 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
         last = f"the last good checkpoint is {checkpoints.last}" if checkpoints and \
             checkpoints.last else f"nothing was written to {args.output}"
         raise TrainingDiverged(f"{e}; {last}") from None
+    stopped = model.stopper.report() if model.stopper is not None else None
+    if stopped:
+        out(stopped)
     if splits.test:
         result = model.evaluate(*splits.test)
         for key, value in result.items():

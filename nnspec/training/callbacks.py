@@ -69,6 +69,7 @@ class EarlyStopping(Callback):
         self.restore_best_weights = restore_best_weights
         self.sign = -1.0 if "accuracy" in self.monitor else 1.0  # minimise sign * value
         self.best, self.wait, self.best_epoch, self.best_weights = math.inf, 0, 0, None
+        self.stopped = self.restored = None  # the epoch it stopped after, and whose weights
 
     def on_epoch_end(self, epoch, logs):
         value = logs.get(self.monitor, logs.get(self.monitor.removeprefix("val_")))
@@ -82,12 +83,25 @@ class EarlyStopping(Callback):
         self.wait += 1
         if self.wait >= self.patience:
             self.model.stop_training = True
+            self.stopped = epoch
 
     def on_train_end(self, logs):
+        self.restored = None
         if self.restore_best_weights and self.best_weights is not None \
                 and self.best_epoch != self.model.epoch:
             for k, v in self.best_weights.items():
                 np.copyto(self.model.weights[k], v)
+            self.restored = self.best_epoch
+
+    def report(self):
+        """What early stopping did in the last fit, as a line for people, or None."""
+        if self.stopped is None:
+            return None
+        line = (f"early stopping after epoch {self.stopped}: {self.monitor} did not improve "
+                f"by more than {self.min_delta:g} for {self.patience} epochs")
+        if self.restored is not None:
+            line += f"; restored the weights of epoch {self.restored}"
+        return line
 
     @property
     def state(self):

@@ -17,9 +17,12 @@ def _numbers(logs):
 
 class Progress(Callback):
     """mode: "bar" (tqdm, live loss and metrics), "lines" (one per epoch) or
-    "quiet"; by default a bar when the stream is a terminal, else lines."""
+    "quiet"; by default a bar when the stream is a terminal, else lines.
+    Each epoch's result is a line of its own, which a bar never truncates
+    (tqdm.write); every: print every n-th epoch's (and the last's), for runs of
+    thousands of short epochs."""
 
-    def __init__(self, stream=None, mode=None):
+    def __init__(self, stream=None, mode=None, every=1):
         self.stream = stream or sys.stdout
         if mode is None:
             isatty = getattr(self.stream, "isatty", None)
@@ -27,14 +30,16 @@ class Progress(Callback):
         if mode not in ("bar", "lines", "quiet"):
             raise ValueError(f"progress mode must be bar, lines or quiet, got {mode!r}")
         self.mode = mode
+        self.every = every
         self.bar = None
+        self.unshown = None  # the last epoch's line, while `every` has skipped it
 
     def on_train_begin(self, logs):
         self.epochs, self.batches = logs["epochs"], logs["batches"]
         self.start = time.perf_counter()
 
     def on_epoch_begin(self, epoch, logs):
-        if self.mode == "bar":
+        if self.mode == "bar" and self._shown(epoch):
             from tqdm.auto import tqdm
             self.bar = tqdm(total=self.batches, initial=logs.get("batch", 0), file=self.stream,
                             desc=f"epoch {epoch}/{self.epochs}", unit="batch", leave=True,
@@ -45,19 +50,29 @@ class Progress(Callback):
             self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
             self.bar.update(1)
 
+    def _shown(self, epoch):
+        return epoch % self.every == 0 or epoch == self.epochs
+
     def on_epoch_end(self, epoch, logs):
+        line = (f"epoch {epoch}/{self.epochs}  {_numbers(logs)}  "
+                f"({time.perf_counter() - self.start:.1f}s)")
         if self.bar is not None:
-            self.bar.set_postfix_str(_numbers(logs), refresh=False)
             self.bar.close()
             self.bar = None
+            from tqdm.auto import tqdm
+            tqdm.write(line, file=self.stream)  # its own line: the bar's width cannot cut it
         elif self.mode == "lines":
-            print(f"epoch {epoch}/{self.epochs}  {_numbers(logs)}  "
-                  f"({time.perf_counter() - self.start:.1f}s)", file=self.stream, flush=True)
+            self.unshown = None if self._shown(epoch) else line
+            if self.unshown is None:
+                print(line, file=self.stream, flush=True)
 
     def on_train_end(self, logs):
         if self.bar is not None:  # stopped inside an epoch
             self.bar.close()
             self.bar = None
+        if self.unshown:  # the last epoch, skipped by `every`
+            print(self.unshown, file=self.stream, flush=True)
+            self.unshown = None
 
 
 class JsonLog(Callback):
