@@ -34,6 +34,19 @@ def test_csv_labels_by_name_become_classes(tmp_path):
     assert all(row[1] == row[0] + 1 for row in x)  # the label column left out, order kept
 
 
+def test_a_csv_with_quoted_fields_and_a_byte_order_mark_trains(tmp_path):
+    """Excel's 'CSV UTF-8': a byte-order mark, quoted headers, labels with commas and
+    quotes in them, CRLF line ends and a blank line."""
+    rows = ['"first, cm","second",label'] + [
+        f'{i},"{i % 3}",' + ('"big, ""round"""' if i % 2 else "small") for i in range(12)]
+    (tmp_path / "q.csv").write_bytes(b"\xef\xbb\xbf" + "\r\n".join(rows + [""]).encode())
+    model = _model(tmp_path, '"q.csv"', "input 2\ndense 2 softmax")
+    splits = model.data()
+    assert model.classes == ('big, "round"', "small")
+    assert sum(len(part[0]) for part in (splits.train, splits.validation) if part) == 12
+    model.fit(*splits.train, epochs=1)
+
+
 def test_image_folder_with_one_folder_per_class(tmp_path):
     for k, name in enumerate(["circle", "square"]):
         (tmp_path / "img" / name).mkdir(parents=True)

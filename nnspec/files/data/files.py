@@ -4,6 +4,7 @@ Each returns a numpy array as stored (integer pixels stay integers); turning
 raw values into model inputs is the model's preprocessing, not the reader's.
 Every problem is a DataError naming the file.
 """
+import csv
 import io
 import math
 import struct
@@ -99,11 +100,17 @@ def read_image(path, shape):
 
 
 def read_table(path):
-    """A CSV -> (header or None, rows of stripped strings); a first line whose
-    first value is not a number is the header. Every row must be as wide as the first."""
+    """A CSV -> (header or None, rows of stripped strings), read by the csv module:
+    quoted fields (commas and line breaks inside them), a UTF-8 byte-order mark,
+    blank lines skipped. A first row whose first value is not a number is the
+    header. Every row must be as wide as the first."""
     path = Path(path)
-    rows = [[v.strip() for v in line.split(",")]
-            for line in read_bytes(path).decode("utf-8", "replace").splitlines() if line.strip()]
+    text = read_bytes(path).decode("utf-8-sig", "replace")  # -sig: drops a byte-order mark
+    try:
+        rows = [[v.strip() for v in row] for row in csv.reader(io.StringIO(text, newline=""))
+                if any(v.strip() for v in row)]
+    except csv.Error as e:
+        raise DataError(f"{shown(path)}: not readable CSV ({e})") from None
     header = rows.pop(0) if rows and not _numeric(rows[0][0]) else None
     width = len(header or (rows[0] if rows else ()))
     for i, row in enumerate(rows, start=2 if header else 1):
