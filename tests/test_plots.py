@@ -40,6 +40,19 @@ def test_history_draws_train_validation_and_the_test_line(tmp_path):
     assert Image.open(path).format == "PNG"
 
 
+@pytest.mark.parametrize("epochs", [2, 3, 7, 40])
+def test_history_ticks_whole_epochs_and_wraps_a_long_title(epochs, tmp_path):
+    history = {"loss": list(np.linspace(1, 0.1, epochs)), "accuracy": [0.5] * epochs}
+    title = "a long title that names the network, its data set and its schedule " * 3
+    fig = plots.history(history, title=title)
+    plots.save(fig, tmp_path / "h.png")  # draws: the ticks are placed
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if 1 <= t <= epochs]
+        assert ticks and all(float(t).is_integer() for t in ticks)
+    lines = fig._suptitle.get_text().splitlines()
+    assert len(lines) > 1 and all(len(line) <= 11 * 4.2 * 2 for line in lines)
+
+
 def test_history_of_an_untrained_model_is_an_error():
     with pytest.raises(nnspec.DataError, match="not been trained"):
         plots.history({})

@@ -1,4 +1,7 @@
 """Curves: a training history, and a regression model's fit."""
+import textwrap
+
+from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from ..errors import DataError
@@ -21,8 +24,8 @@ def history(history, title=None, validation="validation"):
     axes = fig.subplots(1, len(measures), squeeze=False)[0]
     for ax, key in zip(axes, measures):
         panel(ax, history, key, validation)
-    if title:
-        fig.suptitle(title)
+    if title:  # wrapped to the figure's width: about 11 characters an inch at 12 points
+        fig.suptitle(textwrap.fill(title, width=int(11 * 4.2 * len(measures))))
     return fig
 
 
@@ -42,6 +45,7 @@ def panel(ax, history, key, validation="validation"):
         ax.plot([n, n + span], [test, test], color="#2ca02c", lw=2.5,
                 label=f"test ({test:.4g})")
     ax.set_xlabel("epoch")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_ylabel(TITLES.get(key, key))
     ax.set_title(f"{TITLES.get(key, key)} per epoch")
     if key == "loss" and min(train) > 0 and max(train) / min(train) > 50:
