@@ -34,6 +34,19 @@ def test_csv_labels_by_name_become_classes(tmp_path):
     assert all(row[1] == row[0] + 1 for row in x)  # the label column left out, order kept
 
 
+def test_string_labels_in_an_npz_become_classes(tmp_path):
+    rng = np.random.default_rng(0)
+    names = np.array(["eel", "cat", "dog"])[rng.integers(0, 3, 40)]
+    np.savez(tmp_path / "s.npz", x=rng.random((40, 4)).astype(np.float32), y=names,
+             x_test=rng.random((6, 4)).astype(np.float32), y_test=np.array(["cat", "eel"] * 3))
+    model = _model(tmp_path, '"s.npz"')
+    splits = model.data()
+    assert model.classes == ("cat", "dog", "eel")
+    x, y = splits.train
+    assert y.dtype.kind == "i" and set(splits.test[1]) == {0, 2}
+    model.fit(x, y, epochs=1)
+
+
 def test_a_csv_with_quoted_fields_and_a_byte_order_mark_trains(tmp_path):
     """Excel's 'CSV UTF-8': a byte-order mark, quoted headers, labels with commas and
     quotes in them, CRLF line ends and a blank line."""

@@ -1,6 +1,7 @@
 """Data sets from the user's files, as a train block names them:
 
-    data = "digits.npz"                  arrays x, y; optional x_test, y_test, classes
+    data = "digits.npz"                  arrays x, y (numbers, or names); optional x_test,
+                                         y_test, classes
     data = "iris.csv"                    a header row; the label column is `label`, else the last
     data = csv("iris.csv", label="species")
     data = "photos/"                     or images("photos"): one subfolder of images per class
@@ -65,8 +66,18 @@ def _npz(path):
             raise DataError(f"{path}: x_test and y_test come together")
         test = (arrays["x_test"], arrays["y_test"])
     classes = tuple(str(c) for c in arrays["classes"]) if "classes" in arrays else None
+    y = arrays["y"]
+    if y.dtype.kind in "US":  # string labels: class indices in sorted order, names kept
+        if classes is not None:
+            raise DataError(f"{path}: y holds names, so it needs no classes array")
+        names = np.concatenate([y.ravel()] + ([test[1].ravel()] if test else []))
+        classes = tuple(str(c) for c in np.unique(names))
+        index = {c: i for i, c in enumerate(classes)}
+        y = np.array([index[str(c)] for c in y.ravel()])
+        if test is not None:
+            test = (test[0], np.array([index[str(c)] for c in test[1].ravel()]))
     pixels = arrays["x"].dtype == np.uint8
-    return arrays["x"], arrays["y"], test, classes, pixels
+    return arrays["x"], y, test, classes, pixels
 
 
 def _csv(path, label):
