@@ -47,8 +47,8 @@ def load(path):
                       weights=stored.weights, **stored.overrides)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
-    model.classes, model.preprocess, model.history = \
-        stored.classes, stored.preprocess, stored.history
+    model.classes, model.preprocess, model.history, model.features = \
+        stored.classes, stored.preprocess, stored.history, stored.features
     if stored.checkpoint is not None:
         checkpoints.decode(model, stored.checkpoint, stored.version)
     model.meta = stored.meta
@@ -105,6 +105,7 @@ class Model:
         self.stop_training = False  # a callback sets this to end training
         self.history = {}
         self.classes = None
+        self.features = None  # a CSV's feature column names: infer reads those by name
         self.preprocess = dict(IDENTITY)  # raw integer input -> model input, see prepare()
         self.meta = {}
 
@@ -144,6 +145,7 @@ class Model:
             raise DataError(f"{self.source}: the data names {len(splits.classes)} classes, but "
                             f"the model has {self.graph.output_shape[-1]} outputs")
         self.classes = splits.classes
+        self.features = splits.features
         self.preprocess = dict(splits.preprocess or IDENTITY)
         return splits
 

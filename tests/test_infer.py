@@ -96,3 +96,30 @@ def test_inspect_shows_metadata_summary_and_history(trained):
     assert "total parameters: 59,381" in out
     history = out.split("history\n")[1].splitlines()
     assert history[0].split() == ["epoch", "loss", "accuracy", "lr"] and history[1].split()[0] == "1"
+
+
+def test_infer_on_the_training_csv_reads_the_features_by_name(tmp_path):
+    """A model trained from a CSV remembers its feature columns: infer on a CSV that
+    still holds the label column (anywhere, in any order) reads the features by name,
+    and predicts as predict does on them."""
+    rng = np.random.default_rng(0)
+    x = rng.random((30, 3)).astype(np.float32)
+    labels = np.where(x[:, 0] > 0.5, "yes", "no")
+    (tmp_path / "t.csv").write_text("a,kind,b,c\n" + "\n".join(
+        f"{r[0]},{lab},{r[1]},{r[2]}" for r, lab in zip(x, labels)) + "\n")
+    (tmp_path / "s.nn").write_text('input 3\ndense 2 softmax\ntrain {\n data = csv("t.csv", '
+                                   'label="kind")\n epochs = 2\n}\n')
+    r = run_cli("train", tmp_path / "s.nn", "-o", tmp_path / "m.nnb", "-q")
+    assert r.returncode == 0, r.stderr
+    model = nnspec.load(tmp_path / "m.nnb")
+    assert model.features == ("a", "b", "c") and model.classes == ("no", "yes")
+    (tmp_path / "shuffled.csv").write_text("c,kind,a,b\n" + "\n".join(
+        f"{r[2]},{lab},{r[0]},{r[1]}" for r, lab in zip(x, labels)) + "\n")
+    for name in ("t.csv", "shuffled.csv"):
+        r = run_cli("infer", tmp_path / "m.nnb", tmp_path / name, "--format", "json")
+        assert r.returncode == 0, r.stderr
+        got = [row["class"] for row in json.loads(r.stdout)]
+        assert got == list(model.predict_classes(x))
+    (tmp_path / "other.csv").write_text("a,b,z\n1,2,3\n")
+    r = run_cli("infer", tmp_path / "m.nnb", tmp_path / "other.csv")
+    assert r.returncode == 2 and "no column 'c'; the model reads a, b, c" in r.stderr

@@ -18,7 +18,8 @@ from . import io as fileio
 from .io import shown
 
 FORMAT = "nnspec-bundle"
-VERSION = (1, 2)  # 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py)
+# 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py); 1.3: features
+VERSION = (1, 3)
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64, "<i4": np.int32,
           "|u1": np.uint8}
 

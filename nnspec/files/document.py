@@ -11,6 +11,7 @@ checkpoint map is checkpoints.py's; it is decoded into a model built from
 what read() returns.
 """
 import datetime
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,7 +27,7 @@ from .io import shown
 DTYPES = CHOICES["dtype"]
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
          "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
-         "checkpoint": dict}
+         "checkpoint": dict, "features": (list, type(None))}
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Stored:
     history: dict
     overrides: dict  # the compile overrides a checkpoint was trained with
     checkpoint: dict  # the raw checkpoint map, or None
+    features: tuple  # a CSV's feature column names (1.3), or None
     version: tuple
     meta: dict
 
@@ -56,6 +58,7 @@ def write(path, model, checkpoint=None):
         "preprocess": {k: float(v) for k, v in model.preprocess.items()},
         "weights": {k: bundle.encode_array(v) for k, v in model.weights.items()},
         "history": model.history,
+        "features": list(model.features) if model.features is not None else None,
     }
     if checkpoint is not None:
         doc["checkpoint"] = checkpoint
@@ -65,7 +68,8 @@ def write(path, model, checkpoint=None):
 def read(path):
     doc, version = bundle.read(path)
     newer_minor = tuple(version) > bundle.VERSION
-    bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint",), allow_extra=newer_minor)
+    bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features"),
+                     allow_extra=newer_minor)
     bundle.check_map(doc["preprocess"], "payload.preprocess", {"scale": float, "offset": float},
                      allow_extra=newer_minor)
     if doc["dtype"] not in DTYPES:
@@ -87,12 +91,16 @@ def read(path):
     preprocess = {k: doc["preprocess"][k] for k in ("scale", "offset")}
     if not all(np.isfinite(v) for v in preprocess.values()):
         raise BundleError("payload.preprocess: scale and offset must be finite numbers")
+    features = doc.get("features")
+    if features is not None and (not all(isinstance(f, str) for f in features)
+                                 or len(features) != math.prod(graph.input_shape)):
+        raise BundleError("payload.features: expected one column name per input value")
     meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc)
     return Stored(doc["spec"], source, doc["dtype"], network, weights,
                   tuple(classes) if classes is not None else None, preprocess,
-                  _history(doc["history"]), overrides, doc.get("checkpoint"), tuple(version),
-                  meta)
+                  _history(doc["history"]), overrides, doc.get("checkpoint"),
+                  tuple(features) if features is not None else None, tuple(version), meta)
 
 
 def _weights(stored, graph):

@@ -5,19 +5,42 @@ Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
 import numpy as np
 
 from ..errors import DataError
-from .data.files import IMAGE_SUFFIXES, read_array
+from .data.files import IMAGE_SUFFIXES, read_array, read_csv, read_table
+from .io import shown
 
 
 def load_inputs(model, path):
     """A file -> (names, model inputs): one name per sample, e.g. 'x.npy[3]'."""
     shape = model.graph.input_shape
-    raw = read_array(path, shape)
+    features = getattr(model, "features", None)
+    if features and str(path).lower().endswith(".csv"):
+        raw = _columns(path, features)
+    else:
+        raw = read_array(path, shape)
     raw = _fit_shape(raw, shape, path)
     x = model.prepare(raw)
     name = str(path)
     if len(x) == 1 and str(path).lower().endswith(IMAGE_SUFFIXES):
         return [name], x
     return [f"{name}[{i}]" for i in range(len(x))], x
+
+
+def _columns(path, features):
+    """A CSV with a header -> its columns named as the model's features, in the
+    model's order: a label column, or any other, is left out. Without a header,
+    the columns are the features in order."""
+    header, rows = read_table(path)
+    if header is None:
+        return read_csv(path)
+    missing = [f for f in features if f not in header]
+    if missing:
+        raise DataError(f"{shown(path)}: no column {shown(repr(missing[0]))}; the model reads "
+                        f"{', '.join(map(shown, features))}")
+    index = [header.index(f) for f in features]
+    try:
+        return np.array([[float(row[i]) for i in index] for row in rows])
+    except ValueError as e:
+        raise DataError(f"{shown(path)}: a feature is not a number ({e})") from None
 
 
 def _fit_shape(raw, shape, path):

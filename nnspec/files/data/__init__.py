@@ -19,6 +19,7 @@ class Dataset:
     # `nnspec infer` prepares image and IDX inputs as in training)
     preprocess: dict = None
     test: tuple = None  # (x, y) of a data set's own test part (MNIST's t10k files)
+    features: tuple = None  # a CSV's feature column names, in x's order
 
 
 GENERATORS = {"shapes": generators.shapes, "spiral": generators.spiral,
@@ -31,9 +32,9 @@ def load(spec, rng, data_dir=None, base=None, input_shape=()):
     """A train block's `data` value (a name, a path or a Call) -> Dataset.
     base: the folder relative paths start from; input_shape: the spec's, for images."""
     if sets.is_file_set(spec):
-        x, y, test, classes, pixels = sets.load(spec, base, input_shape)
+        x, y, test, classes, pixels, features = sets.load(spec, base, input_shape)
         if not pixels:
-            return Dataset(x, y, classes, None, test)
+            return Dataset(x, y, classes, None, test, features)
         scale = np.float32(PIXELS["scale"])
         test = None if test is None else (test[0].astype(np.float32) * scale, test[1])
         return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS, test)
@@ -77,6 +78,7 @@ class Splits:
     test: tuple  # (x, y), or None
     classes: tuple = None
     preprocess: dict = None
+    features: tuple = None
 
 
 def prepare(config, rng, data_dir=None, base=None, input_shape=()):
@@ -96,7 +98,7 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
     if parts[0] is None:
         raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
                         "samples leaves none for training")
-    return Splits(*parts, classes=ds.classes, preprocess=ds.preprocess)
+    return Splits(*parts, classes=ds.classes, preprocess=ds.preprocess, features=ds.features)
 
 
 def split(n, fractions, rng):

@@ -29,7 +29,8 @@ def is_file_set(spec):
 
 
 def load(spec, base, input_shape):
-    """-> (x, y, test or None, classes or None, pixels: whether x is 8-bit images)."""
+    """-> (x, y, test or None, classes or None, pixels: whether x is 8-bit images,
+    feature names or None: a CSV's columns, which infer then reads by name)."""
     call = spec if isinstance(spec, Call) else Call("", (spec,))
     if not call.args or not isinstance(call.args[0], str):
         raise DataError(f"data {call}: give the path first, e.g. {call.name}(\"file\")")
@@ -77,7 +78,7 @@ def _npz(path):
         if test is not None:
             test = (test[0], np.array([index[str(c)] for c in test[1].ravel()]))
     pixels = arrays["x"].dtype == np.uint8
-    return arrays["x"], y, test, classes, pixels
+    return arrays["x"], y, test, classes, pixels, None
 
 
 def _csv(path, label):
@@ -93,12 +94,13 @@ def _csv(path, label):
     except ValueError as e:
         raise DataError(f"{path}: a feature is not a number ({e})") from None
     labels = [r[col] for r in rows]
+    features = tuple(h for j, h in enumerate(header) if j != col)
     try:
-        return x, np.array([float(v) for v in labels]), None, None, False
+        return x, np.array([float(v) for v in labels]), None, None, False, features
     except ValueError:
         classes = tuple(sorted(set(labels)))
         index = {c: i for i, c in enumerate(classes)}
-        return x, np.array([index[v] for v in labels]), None, classes, False
+        return x, np.array([index[v] for v in labels]), None, classes, False, features
 
 
 def _images(path, input_shape):
@@ -115,4 +117,4 @@ def _images(path, input_shape):
         ys += [i] * len(files)
     if not xs:
         raise DataError(f"{path}: its class folders hold no images ({', '.join(IMAGE_SUFFIXES)})")
-    return np.stack(xs), np.array(ys), None, classes, True
+    return np.stack(xs), np.array(ys), None, classes, True, None
