@@ -4,6 +4,7 @@ import io
 import json
 import os
 import pty
+import re
 import signal
 import struct
 import subprocess
@@ -222,3 +223,24 @@ def test_print_every_and_the_early_stopping_report(tmp_path):
     assert f"early stopping after epoch {ran}: val_loss did not improve" in r.stdout
     assert "restored the weights of epoch" in r.stdout and stopper.best_epoch < ran
     assert run_cli("train", spec, "-o", tmp_path / "m.nnb", "--print-every", "0").returncode == 2
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_the_last_epoch_is_shown_when_training_stops_between_every_nth(terminal):
+    """--print-every skips epochs; an epoch that ends training early is shown all
+    the same, with a bar (a terminal) or without."""
+    class Stream(io.StringIO):
+        def isatty(self):
+            return terminal
+
+    class StopAt3(nnspec.Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.model.stop_training = epoch == 3
+
+    stream = Stream()
+    model = nnspec.compile("input 2\ndense 3 softmax")
+    x, y = np.random.default_rng(0).random((40, 2)), np.arange(40) % 3
+    model.fit(x, y, epochs=10, batch_size=10, callbacks=[Progress(stream, every=2), StopAt3()])
+    results = [m.group(1) for line in stream.getvalue().splitlines()
+               for m in [re.match(r"epoch (\d+/\d+)  loss", line.split("\r")[-1])] if m]
+    assert results == ["2/10", "3/10"], stream.getvalue()

@@ -75,7 +75,7 @@ def step(optimizer, weights, grads, lrs, packs):
             for name in names:
                 optimizer.update(name, weights[name], grads[name], rate)
             continue
-        if decays:
+        if decays and key not in optimizer.decayed:  # fit resets decayed; packs persist
             optimizer.decayed = optimizer.decayed | {key}
         pack.gather(grads)
         optimizer.update(key, pack.w, pack.g, rate)

@@ -56,22 +56,29 @@ class Progress(Callback):
     def on_epoch_end(self, epoch, logs):
         line = (f"epoch {epoch}/{self.epochs}  {_numbers(logs)}  "
                 f"({time.perf_counter() - self.start:.1f}s)")
+        if self.mode == "quiet":
+            return
+        if not self._shown(epoch):  # kept in case training ends here (early stopping)
+            self.unshown = line
+            return
+        self.unshown = None
+        self._write(line)
+
+    def _write(self, line):
         if self.bar is not None:
             self.bar.close()
             self.bar = None
             from tqdm.auto import tqdm
             tqdm.write(line, file=self.stream)  # its own line: the bar's width cannot cut it
-        elif self.mode == "lines":
-            self.unshown = None if self._shown(epoch) else line
-            if self.unshown is None:
-                print(line, file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
 
     def on_train_end(self, logs):
         if self.bar is not None:  # stopped inside an epoch
             self.bar.close()
             self.bar = None
         if self.unshown:  # the last epoch, skipped by `every`
-            print(self.unshown, file=self.stream, flush=True)
+            self._write(self.unshown)
             self.unshown = None
 
 
