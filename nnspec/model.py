@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import losses, staging, summary
+from .engine import losses, preprocess, staging, summary
 from .engine.graph import Graph
 from .engine.layers.base import Mode
 from .engine.staging import PREDICT_BATCH
 from .errors import BundleError, DataError, NNSpecError, SpecError
-from .files import checkpoints, data, document
+from .files import bundle, checkpoints, data, document
 from .files.document import DTYPES
 from .files.io import read_spec
 from .lang import parse, shapes
@@ -24,8 +24,6 @@ from .training import loop as train
 from .training import packing
 from .training.callbacks import LambdaCallback
 from .training.progress import Progress
-
-IDENTITY = {"scale": 1.0, "offset": 0.0}
 
 
 def compile(text_or_path, dtype=None, seed=None, **overrides):
@@ -39,9 +37,10 @@ def compile(text_or_path, dtype=None, seed=None, **overrides):
     return Model(network, text, source, dtype=dtype, seed=seed, **overrides)
 
 
-def load(path):
-    """A .nnb bundle -> Model. Every problem is a BundleError."""
-    stored = document.read(path)
+def load(path, data=None):
+    """A .nnb bundle -> Model; or a bundle's bytes as data (Model.to_bytes), path
+    then only naming it in messages. Every problem is a BundleError."""
+    stored = document.read(path, data)
     try:
         model = Model(stored.network, stored.spec, stored.source, dtype=stored.dtype,
                       weights=stored.weights, **stored.overrides)
@@ -106,7 +105,9 @@ class Model:
         self.history = {}
         self.classes = None
         self.features = None  # a CSV's feature column names: infer reads those by name
-        self.preprocess = dict(IDENTITY)  # raw integer input -> model input, see prepare()
+        # raw input -> network input (engine/preprocess.py); a fitted kind is fitted
+        # by data() on the training split, or by the first fit() on its x
+        self.preprocess = preprocess.make(self.config.scale or "none")
         self.meta = {}
 
     def configure(self, **overrides):
@@ -123,6 +124,8 @@ class Model:
         self.overrides = dict(overrides)
         # an overridden setting no longer comes from the spec: forget its location
         overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
+        if "loss" not in overrides and config.loc("loss") is None:
+            overrides["loss"] = settings.default_loss(self.graph)
         self.config = dataclasses.replace(config, **overrides)
         for key, message in settings.check(self.config, self.graph.output_shape[-1]):
             loc = self.config.loc(key)  # the first problem, at its line if the spec set it
@@ -146,14 +149,20 @@ class Model:
                             f"the model has {self.graph.output_shape[-1]} outputs")
         self.classes = splits.classes
         self.features = splits.features
-        self.preprocess = dict(splits.preprocess or IDENTITY)
+        kind = splits.scale
+        if self.preprocess["kind"] != kind or not preprocess.fitted(self.preprocess):
+            # fitted numbers already held (a resumed or fine-tuned model) are kept:
+            # the trained weights expect inputs scaled by them
+            self.preprocess = preprocess.fit(kind, splits.train[0]) if kind in preprocess.FITTED \
+                else preprocess.make(kind)
         return splits
 
     # -- data checks -------------------------------------------------------
 
     def _inputs(self, x, what="x", finite=True):
-        """x as the model's dtype, with its shape checked; and its values, unless
-        finite=False (the caller checks them, as predict does pass by pass)."""
+        """Raw x -> the network's inputs (preprocessed, the model's dtype), with its
+        shape checked; and its values, unless finite=False (the caller checks them,
+        as predict does pass by pass)."""
         x = np.asarray(x)
         want = self.graph.input_shape
         if x.shape == want:
@@ -163,7 +172,10 @@ class Model:
                             f"{', '.join(map(str, want))})")
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise DataError(f"{what} must be numeric, got dtype {x.dtype}")
-        x = x.astype(self.graph.dtype, copy=False)
+        if not preprocess.fitted(self.preprocess):
+            raise DataError(f"the model's {self.preprocess['kind']} scaling is not fitted: "
+                            "train it first (fit, or nnspec train)")
+        x = preprocess.apply(self.preprocess, x, self.graph.dtype)
         if finite:
             _finite(x, what)
         return x
@@ -196,6 +208,8 @@ class Model:
         if batch_size < 1 or epochs < 0:
             raise DataError(f"fit: batch_size must be at least 1 and epochs at least 0, got "
                             f"batch_size={batch_size}, epochs={epochs}")
+        if not preprocess.fitted(self.preprocess):  # its numbers come from this x
+            self._fit_scaling(x)
         x = self._inputs(x)
         t = self._targets(x, y)
         validation = None
@@ -214,14 +228,22 @@ class Model:
             callbacks.insert(0, self.stopper)
         return train.fit(self, x, t, validation, epochs, batch_size, callbacks)
 
+    def _fit_scaling(self, x):
+        x = np.asarray(x)
+        if x.shape == self.graph.input_shape:
+            x = x[None]
+        if x.shape[1:] != self.graph.input_shape:
+            self._inputs(x[:0])  # its shape error, before any statistics
+        if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
+            raise DataError("x must hold finite numbers to fit the model's "
+                            f"{self.preprocess['kind']} scaling")
+        self.preprocess = preprocess.fit(self.preprocess["kind"], x)
+
     def prepare(self, raw):
-        """Raw integer data (image pixels, IDX) -> model inputs, scaled as in training.
-        Float arrays are taken to be model inputs already and pass unchanged."""
-        raw = np.asarray(raw)
-        if not np.issubdtype(raw.dtype, np.integer):
-            return raw
-        return raw.astype(self.graph.dtype) * self.graph.dtype.type(self.preprocess["scale"]) \
-            + self.graph.dtype.type(self.preprocess["offset"])
+        """Raw inputs (what the data set holds) -> what the network's first layer
+        takes: the model's preprocessing applied. predict, evaluate and fit do this
+        themselves; give them raw inputs."""
+        return self._inputs(raw, "raw")
 
     def predict(self, x, batch_size=PREDICT_BATCH):
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
@@ -298,3 +320,8 @@ class Model:
         """Write a bundle; checkpoint=True adds what resuming training needs
         (optimizer and schedule state, epoch and batch, shuffling RNG state)."""
         document.write(path, self, checkpoints.encode(self) if checkpoint else None)
+
+    def to_bytes(self, checkpoint=False):
+        """The bundle save() writes, as bytes: load("name", data) reads it back."""
+        return bundle.pack(document.document(self, checkpoints.encode(self) if checkpoint
+                                             else None))

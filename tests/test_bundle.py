@@ -132,8 +132,22 @@ CORPUS = {
     "history of strings": (lambda d: _repack(d, _set("history", {"loss": ["x"]})),
                            ["payload.history"]),
     "classes of numbers": (lambda d: _repack(d, _set("classes", [1, 2, 3])), ["payload.classes"]),
-    "preprocess missing offset": (lambda d: _repack(d, _set("preprocess", {"scale": 1.0})),
-                                  ["missing key 'offset'"]),
+    "preprocess missing kind": (lambda d: _repack(d, _set("preprocess", {"scale": 1.0})),
+                                ["payload.preprocess: missing key 'kind'"]),
+    "preprocess of an unknown kind": (lambda d: _repack(d, _set("preprocess", {
+        "kind": "zscore", "scale": 1.0, "offset": 0.0})), ["'zscore' is not one of"]),
+    "standard scaling, one number per feature too few": (lambda d: _repack(d, _set(
+        "preprocess", {"kind": "standard", "scale": [1.0] * 3, "offset": [0.0] * 3})),
+        ["lists of 4 finite numbers"]),
+    "standard scaling with NaN": (lambda d: _repack(d, _set("preprocess", {
+        "kind": "standard", "scale": [1.0, 1.0, float("nan"), 1.0], "offset": [0.0] * 4})),
+        ["lists of 4 finite numbers"]),
+    "standard scaling with a scale and no offset": (lambda d: _repack(d, _set("preprocess", {
+        "kind": "minmax", "scale": [1.0] * 4})), ["lists of 4 finite numbers"]),
+    "pixels with a list": (lambda d: _repack(d, _set("preprocess", {
+        "kind": "pixels", "scale": [1.0] * 4, "offset": 0.0})), ["must be finite numbers"]),
+    "pixels of infinite scale": (lambda d: _repack(d, _set("preprocess", {
+        "kind": "pixels", "scale": float("inf"), "offset": 0.0})), ["must be finite numbers"]),
     "deeply nested maps": (lambda d: _repack(d, lambda o, doc: o.update(
         payload=_nested(200000), sha256=hashlib.sha256(_nested(200000)).hexdigest())),
         ["payload: not valid msgpack"]),
@@ -189,6 +203,22 @@ def test_a_newer_minor_version_with_new_keys_still_loads(valid, tmp_path):
     path = tmp_path / "newer.nnb"
     path.write_bytes(_repack(valid, newer))
     assert nnspec.load(path).classes == ("a", "b", "c")
+
+
+@pytest.mark.parametrize("scale,kind", [(1 / 255, "pixels"), (1.0, "none")])
+def test_a_1_3_bundle_keeps_its_integer_input_scaling(valid, tmp_path, scale, kind):
+    """Before 1.4 preprocess was {scale, offset} for integer inputs only, which is
+    what the kind "pixels" does; the identity is "none"."""
+    def old(outer, doc):
+        outer["version"] = [1, 3]
+        doc["preprocess"] = {"scale": scale, "offset": 0.0}
+    path = tmp_path / "old.nnb"
+    path.write_bytes(_repack(valid, old))
+    model = nnspec.load(path)
+    assert model.preprocess == {"kind": kind, "scale": scale, "offset": 0.0}
+    raw = np.array([[0, 51, 102, 255]], dtype=np.uint8)
+    np.testing.assert_allclose(model.predict(raw), model.predict(raw * np.float32(scale)),
+                               rtol=1e-6)  # float32: the two products may round apart
 
 
 @pytest.mark.parametrize("path", sorted(MODELS.glob("*.nn")), ids=lambda p: p.name)
@@ -360,6 +390,7 @@ def test_an_old_sgd_momentum_checkpoint_resumes_as_the_same_run(tmp_path, rng, v
 
     def as_old(outer, doc):  # what nnspec wrote then: fewer keys in 1.0, momentum as steps
         outer["version"] = version
+        doc["preprocess"] = {"scale": 1.0, "offset": 0.0}
         ck = doc["checkpoint"]
         state = {}
         for k, v in ck["optimizer"]["state"].items():

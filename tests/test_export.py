@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import nnspec
+from nnspec.engine.preprocess import KINDS as KIND_NAMES
 from nnspec.export import to_onnx
 from nnspec.lang.kinds import KINDS
 
@@ -70,11 +71,34 @@ def test_the_export_carries_classes_and_preprocessing_and_the_cli_writes_it(tmp_
     proto = onnx.load(tmp_path / "s.onnx")
     meta = {p.key: p.value for p in proto.metadata_props}
     assert json.loads(meta["classes"]) == ["horizontal", "vertical", "cross", "rectangle"]
-    assert set(json.loads(meta["preprocess"])) == {"scale", "offset"}
+    assert json.loads(meta["preprocess"]) == {"kind": "pixels", "scale": 1 / 255, "offset": 0.0}
     model = nnspec.load(tmp_path / "s.nnb")
     x = np.random.default_rng(1).random((5, 16, 16, 1), dtype=np.float32)
     session = ort.InferenceSession(str(tmp_path / "s.onnx"), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(session.run(None, {"input": x})[0], model.predict(x),
+                               rtol=1e-5, atol=1e-6)
+
+
+def scaled_model(kind):
+    """A model with the preprocessing of kind, fitted on raw features far from [0, 1]
+    (one constant feature: its scale stays 1), and raw inputs of its kind."""
+    rng = np.random.default_rng(5)
+    raw = rng.normal(40.0, 9.0, (30, 4)) * [1, 3, 0, 1] + [0, 0, 7, 0]
+    if kind == "pixels":
+        raw = rng.integers(0, 256, (30, 4))
+    model = _randomized(nnspec.compile("input 4\ndense 5 tanh -> dense 3 softmax", scale=kind),
+                        rng)
+    model.fit(raw, rng.integers(0, 3, 30), epochs=1)
+    return model, raw[:7].astype(np.float32) / (255 if kind == "pixels" else 1)
+
+
+@pytest.mark.parametrize("kind", KIND_NAMES)
+def test_the_onnx_graph_takes_raw_inputs_as_predict_does(kind):
+    model, raw = scaled_model(kind)
+    session = ort.InferenceSession(to_onnx(model).SerializeToString(),
+                                   providers=["CPUExecutionProvider"])
+    # float32 both sides, the affine step in another order: 1e-5
+    np.testing.assert_allclose(session.run(None, {"input": raw})[0], model.predict(raw),
                                rtol=1e-5, atol=1e-6)
 
 

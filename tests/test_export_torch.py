@@ -13,7 +13,7 @@ import nnspec
 from nnspec.export import from_safetensors, to_torch
 
 from conftest import MODELS, run_cli
-from test_export import ROWS, _inputs, _randomized
+from test_export import KIND_NAMES, ROWS, _inputs, _randomized, scaled_model
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
@@ -57,6 +57,21 @@ def test_export_then_import_gives_bit_identical_predictions(name, tmp_path):
     back = nnspec.load(tmp_path / "back.nnb")
     x = np.random.default_rng(4).random((5,) + model.graph.input_shape, dtype=np.float32)
     assert np.array_equal(back.predict(x), nnspec.load(tmp_path / "m.nnb").predict(x))
+
+
+@pytest.mark.parametrize("kind", KIND_NAMES)
+def test_the_module_takes_raw_inputs_and_import_brings_the_scaling_back(kind, tmp_path):
+    model, raw = scaled_model(kind)
+    model.classes = ("a", "b", "c")
+    net = _net(to_torch(model, tmp_path / "out"), f"net_{kind}")
+    with torch.no_grad():
+        got = net(torch.from_numpy(raw)).numpy()
+    # float32 both sides, the affine step in another order: 1e-5
+    np.testing.assert_allclose(got, model.predict(raw), rtol=1e-5, atol=1e-6)
+    back = from_safetensors(nnspec.compile(model.text, scale=kind),
+                            tmp_path / "out" / "model.safetensors")
+    assert back.preprocess == model.preprocess and back.classes == model.classes
+    assert np.array_equal(back.predict(raw), model.predict(raw))
 
 
 def test_weights_trained_in_pytorch_come_back(tmp_path):

@@ -519,3 +519,30 @@ def test_fit_rejects_impossible_batch_sizes_and_epochs(kwargs):
     model, x, y = _spiral_model("epochs = 1")
     with pytest.raises(nnspec.DataError, match="batch_size must be at least 1"):
         model.fit(x, y, **kwargs)
+
+
+@pytest.mark.parametrize("spec,loss", [
+    ("input 2\ndense 3 softmax", "cross_entropy"),
+    ("input 2\ndense 1 sigmoid", "binary_cross_entropy"),
+    ("input 2\ndense 1", "mse"),
+    ("input 2\ndense 1 tanh\ntrain { epochs = 2 }", "mse"),
+    ("input 2\ndense 1 sigmoid\ntrain { loss = huber }", "huber"),
+])
+def test_a_spec_that_names_no_loss_gets_the_one_its_output_needs(spec, loss):
+    assert nnspec.compile(spec).config.loss == loss
+
+
+def test_cross_entropy_on_one_output_is_an_error_at_its_line():
+    """-y log p with no class against it is smallest at p = 1 for every sample: a
+    sigmoid classifier trained so predicts one class (it did, silently)."""
+    with pytest.raises(nnspec.SpecError, match=r"<spec>:3:10: cross_entropy needs an output "
+                       r"per class.*binary_cross_entropy"):
+        nnspec.compile("input 2\ndense 1 sigmoid\ntrain { loss = cross_entropy }")
+    with pytest.raises(nnspec.SpecError, match="cross_entropy needs an output per class"):
+        nnspec.compile("input 2\ndense 1 sigmoid", loss="cross_entropy")
+    rng = np.random.default_rng(0)
+    x = rng.normal(0, 1, (200, 2))
+    y = (x[:, 0] > 0).astype(np.int64)
+    model = nnspec.compile("input 2\ndense 1 sigmoid\ntrain { optimizer = adam\n lr = 0.05 }")
+    model.fit(x, y, epochs=20)
+    assert model.evaluate(x, y)["binary_accuracy"] > 0.95

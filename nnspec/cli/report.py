@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 
+from ..engine import preprocess
 from ..engine.summary import table
 from ..files.bundle import VERSION
 from ..files.io import shown
@@ -75,8 +76,7 @@ def inspect(model, path):
              f"{shown(meta.get('created'))}",
              f"dtype       {model.graph.dtype.name}",
              f"classes     {shown(', '.join(model.classes), 2000) if model.classes else '-'}",
-             f"preprocess  input = raw * {model.preprocess['scale']:.6g} + "
-             f"{model.preprocess['offset']:.6g} (integer inputs)", "",
+             f"preprocess  {preprocess.describe(model.preprocess)}", "",
              table(model.graph, model.weights)]
     history = {shown(k, 40): v for k, v in model.history.items()}
     epochs = {k: v for k, v in history.items() if not k.startswith("test_")}

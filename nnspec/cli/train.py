@@ -95,7 +95,9 @@ def train(args):
     out = (lambda *a, **k: None) if args.quiet else print
     sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
-        f"{config.epochs} epochs, batch {config.batch_size}, seed {config.seed}", flush=True)
+        f"{config.epochs} epochs, batch {config.batch_size}, seed {config.seed}; "
+        f"scale {model.preprocess['kind']} (as the {'spec' if config.scale else 'data set'} "
+        "says)", flush=True)
     callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None, args.print_every)]
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None

@@ -7,7 +7,9 @@ ONNX's channels-first layout and back (onnxruntime folds adjacent pairs).
 SAME_UPPER. Batch norm is its inference form, dropout is gone, recurrent
 layers are ONNX's RNN, LSTM and GRU ops with their gates reordered, and
 attention is a MatMul/Softmax subgraph. Opset 17; the IR version is pinned to
-one that current onnxruntime reads. Class names and preprocessing travel in
+one that current onnxruntime reads. A fitted preprocessing (standard, minmax)
+is the graph's first Mul and Add, so the graph takes raw inputs as predict
+does; pixels take floats in [0, 1]. Class names and preprocessing travel in
 the model's metadata. docs/export.md maps each kind.
 """
 import json
@@ -15,6 +17,7 @@ import math
 
 import numpy as np
 
+from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.kinds.conv import pads, span
 from ..lang.kinds.pool import stride
@@ -85,6 +88,10 @@ def export(model, path=None):
     b = _Builder(model, onnx)
     graph = model.graph
     values = {graph.input_name: "input"}
+    if model.preprocess["kind"] in FITTED:
+        scale, offset = b.const(model.preprocess["scale"], "scale"), \
+            b.const(model.preprocess["offset"], "offset")
+        values[graph.input_name] = b.op("Add", [b.op("Mul", ["input", scale]), offset])
     for node in graph.nodes:
         rule = RULES.get(node.kind)
         if rule is None:

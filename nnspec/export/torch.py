@@ -6,9 +6,11 @@ weights trained elsewhere back into a bundle. No pickle on either side.
 The module keeps nnspec's layouts (channels last, W as nnspec stores it), so
 every weight maps one to one and the round trip is exact.
 """
+import json
 from pathlib import Path
 
 from ..errors import BundleError, NNSpecError
+from ..files import document
 from ..files.io import read_bytes, write_atomic
 from . import need
 from .torch_source import attribute, source
@@ -25,9 +27,29 @@ def export(model, directory):
     keys = _keys(model.graph)
     tensors = {keys[name]: array for name, array in model.weights.items()}
     write_atomic(directory / "model.py", source(model).encode("utf-8"))
-    blob = numpy_safetensors.save(tensors, metadata={"nnspec_spec": model.text})
+    blob = numpy_safetensors.save(tensors, metadata={
+        "nnspec_spec": model.text, **{f"nnspec_{key}": json.dumps(value) for key, value in
+                                      _extras(model).items()}})
     write_atomic(directory / "model.safetensors", blob)
     return directory
+
+
+def _extras(model):
+    """What a bundle holds besides weights, which import brings back from the
+    file's metadata: without the preprocessing's fitted numbers the model could
+    not take raw inputs."""
+    return {"classes": list(model.classes) if model.classes is not None else None,
+            "preprocess": model.preprocess,
+            "features": list(model.features) if model.features is not None else None}
+
+
+def _metadata(data, path):
+    """A safetensors file's __metadata__ map (its header is 8 bytes of length, then JSON)."""
+    try:
+        size = int.from_bytes(data[:8], "little")
+        return json.loads(data[8:8 + size]).get("__metadata__") or {}
+    except (ValueError, AttributeError):
+        raise BundleError(f"{path}: not a readable safetensors file (its header)") from None
 
 
 def _keys(graph):
@@ -63,4 +85,17 @@ def import_weights(model, path):
                               f"{list(model.weights[name].shape)}")
         weights[name] = array
     model.set_weights(weights)
+    metadata, graph, field = _metadata(data, path), model.graph, f"{path}: metadata "
+    try:
+        extras = {key: json.loads(metadata[f"nnspec_{key}"]) for key in _extras(model)
+                  if f"nnspec_{key}" in metadata}
+    except ValueError:
+        raise BundleError(f"{field}is not JSON") from None
+    if "classes" in extras:
+        model.classes = document.check_classes(extras["classes"], graph, field + "classes")
+    if "features" in extras:
+        model.features = document.check_features(extras["features"], graph, field + "features")
+    if "preprocess" in extras:
+        model.preprocess = document.check_preprocess(extras["preprocess"], graph,
+                                                     field=field + "preprocess")
     return model

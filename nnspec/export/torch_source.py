@@ -5,6 +5,7 @@ stores it, so every weight maps one to one (torch.py writes and reads them)."""
 import math
 import re
 
+from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.kinds.conv import pads, span
 from ..lang.kinds.pool import stride
@@ -232,6 +233,13 @@ def source(model):
     lines = [_PRELUDE.format(title=title, shape=", ".join(map(str, graph.input_shape))),
              "", "class Net(nn.Module):", "    def __init__(self):", "        super().__init__()"]
     forward = ["", "    def forward(self, input):"]
+    pre = model.preprocess
+    if pre["kind"] in FITTED:  # the bundle's preprocessing: the module takes raw inputs
+        for key in ("scale", "offset"):
+            lines.append(f"        self.register_buffer({key!r}, torch.tensor({pre[key]!r}), "
+                         "persistent=False)")
+        forward.append(f"        input = input * self.scale + self.offset  # {pre['kind']} "
+                       "scaling, fitted on the training split")
     for node in graph.nodes:
         name = attribute(node.name)
         made, expression = _module(node, node.p, graph)

@@ -18,8 +18,9 @@ from . import io as fileio
 from .io import shown
 
 FORMAT = "nnspec-bundle"
-# 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py); 1.3: features
-VERSION = (1, 3)
+# 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py); 1.3: features;
+# 1.4: preprocess has a kind, and per-feature numbers for standard and minmax
+VERSION = (1, 4)
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64, "<i4": np.int32,
           "|u1": np.uint8}
 
@@ -51,14 +52,18 @@ def decode_array(obj, field):
     return np.frombuffer(obj["data"], dtype=code).reshape(shape).astype(DTYPES[code])
 
 
+def pack(document):
+    """The document -> the bundle's bytes."""
+    payload = msgpack.packb(document, use_bin_type=True)
+    return msgpack.packb({"format": FORMAT, "version": list(VERSION),
+                          "sha256": hashlib.sha256(payload).hexdigest(),
+                          "payload": payload}, use_bin_type=True)
+
+
 def save(path, document):
     """Write the document atomically (fileio.write_atomic): a crash, Ctrl-C or
     SIGTERM mid-write leaves the previous file whole."""
-    payload = msgpack.packb(document, use_bin_type=True)
-    outer = msgpack.packb({"format": FORMAT, "version": list(VERSION),
-                           "sha256": hashlib.sha256(payload).hexdigest(),
-                           "payload": payload}, use_bin_type=True)
-    fileio.write_atomic(path, outer, BundleError)
+    fileio.write_atomic(path, pack(document), BundleError)
 
 
 class _DuplicateKey(ValueError):
@@ -91,12 +96,16 @@ def _unpack(data, field):
 
 
 def read(path):
-    """Path -> (payload document, (major, minor) of the file).
+    """Path -> (payload document, (major, minor) of the file)."""
+    path = Path(path)
+    return unpack(fileio.read_bytes(path, BundleError, what="bundle"), path)
+
+
+def unpack(data, path="<bytes>"):
+    """A bundle's bytes -> (payload document, (major, minor)); path names it in errors.
 
     Checks format, version and digest. Minor versions only add optional keys,
     so keys a reader does not know are errors only in files of its own minor."""
-    path = Path(path)
-    data = fileio.read_bytes(path, BundleError, what="bundle")
     outer = _unpack(data, "bundle")
     if not isinstance(outer, dict) or outer.get("format") != FORMAT:
         raise BundleError(f"{shown(path)}: not an nnspec bundle")

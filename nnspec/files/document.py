@@ -2,6 +2,7 @@
 
     write(path, model, checkpoint)   model: anything with text, graph, weights,
                                      classes, preprocess and history
+    document(model, checkpoint)      the payload map, which bundle.pack makes bytes
     read(path) -> Stored             every field checked, nothing built
 
 Reading checks the stored weights against the shapes the stored spec
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import __version__
+from ..engine import preprocess as scaling
 from ..engine.graph import Graph
 from ..errors import BundleError, NNSpecError
 from ..lang import parse, shapes
@@ -48,6 +50,11 @@ class Stored:
 
 
 def write(path, model, checkpoint=None):
+    bundle.save(path, document(model, checkpoint))
+
+
+def document(model, checkpoint=None):
+    """The payload map of a bundle of model."""
     doc = {
         "nnspec": __version__,
         "numpy": np.__version__,
@@ -55,22 +62,21 @@ def write(path, model, checkpoint=None):
         "spec": model.text,
         "dtype": model.graph.dtype.name,
         "classes": list(model.classes) if model.classes is not None else None,
-        "preprocess": {k: float(v) for k, v in model.preprocess.items()},
+        "preprocess": dict(model.preprocess),
         "weights": {k: bundle.encode_array(v) for k, v in model.weights.items()},
         "history": model.history,
         "features": list(model.features) if model.features is not None else None,
     }
     if checkpoint is not None:
         doc["checkpoint"] = checkpoint
-    bundle.save(path, doc)
+    return doc
 
 
-def read(path):
-    doc, version = bundle.read(path)
+def read(path, data=None):
+    """A bundle file, or its bytes as data (path then only names it) -> Stored."""
+    doc, version = bundle.read(path) if data is None else bundle.unpack(data, path)
     newer_minor = tuple(version) > bundle.VERSION
     bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features"),
-                     allow_extra=newer_minor)
-    bundle.check_map(doc["preprocess"], "payload.preprocess", {"scale": float, "offset": float},
                      allow_extra=newer_minor)
     if doc["dtype"] not in DTYPES:
         raise BundleError(f"payload.dtype: {shown(repr(doc['dtype']))} is not one of "
@@ -83,24 +89,65 @@ def read(path):
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
     weights = _weights(doc["weights"], graph)
-    classes = doc["classes"]
-    if classes is not None and (not all(isinstance(c, str) for c in classes)
-                                or len(classes) != class_count(graph)):
-        raise BundleError(f"payload.classes: expected a list of {class_count(graph)} names, "
-                          "one per output")
-    preprocess = {k: doc["preprocess"][k] for k in ("scale", "offset")}
-    if not all(np.isfinite(v) for v in preprocess.values()):
-        raise BundleError("payload.preprocess: scale and offset must be finite numbers")
-    features = doc.get("features")
-    if features is not None and (not all(isinstance(f, str) for f in features)
-                                 or len(features) != math.prod(graph.input_shape)):
-        raise BundleError("payload.features: expected one column name per input value")
+    classes = check_classes(doc["classes"], graph)
+    preprocess = check_preprocess(doc["preprocess"], graph, tuple(version), newer_minor)
+    features = check_features(doc.get("features"), graph)
     meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc)
     return Stored(doc["spec"], source, doc["dtype"], network, weights,
-                  tuple(classes) if classes is not None else None, preprocess,
-                  _history(doc["history"]), overrides, doc.get("checkpoint"),
-                  tuple(features) if features is not None else None, tuple(version), meta)
+                  classes, preprocess, _history(doc["history"]), overrides,
+                  doc.get("checkpoint"), features, tuple(version), meta)
+
+
+def check_classes(classes, graph, field="payload.classes"):
+    """Stored class names -> a tuple of one per output, or None."""
+    if classes is None:
+        return None
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) \
+            or len(classes) != class_count(graph):
+        raise BundleError(f"{field}: expected a list of {class_count(graph)} names, "
+                          "one per output")
+    return tuple(classes)
+
+
+def check_features(features, graph, field="payload.features"):
+    """Stored feature column names -> a tuple of one per input value, or None."""
+    if features is None:
+        return None
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features) \
+            or len(features) != math.prod(graph.input_shape):
+        raise BundleError(f"{field}: expected one column name per input value")
+    return tuple(features)
+
+
+def check_preprocess(stored, graph, version=bundle.VERSION, newer_minor=False,
+                     field="payload.preprocess"):
+    """Stored preprocessing -> the model's (engine/preprocess.py), every number checked.
+    Before 1.4 it was {scale, offset} for integer inputs: "pixels" unless the identity."""
+    if version < (1, 4):
+        bundle.check_map(stored, field, {"scale": float, "offset": float})
+        kind = "none" if (stored["scale"], stored["offset"]) == (1.0, 0.0) else "pixels"
+        stored = {"kind": kind, **stored}
+    bundle.check_map(stored, field, {"kind": str, "scale": (float, list),
+                                     "offset": (float, list)},
+                     optional=("scale", "offset"), allow_extra=newer_minor)
+    kind = stored["kind"]
+    if kind not in scaling.KINDS:
+        raise BundleError(f"{field}.kind: {shown(repr(kind))} is not one of "
+                          f"{', '.join(scaling.KINDS)}")
+    numbers = [stored[k] for k in ("scale", "offset") if k in stored]
+    features = graph.input_shape[-1]
+    if kind in scaling.FITTED:  # a list per feature each, or neither before fitting
+        ok = len(numbers) in (0, 2) and all(
+            isinstance(v, list) and len(v) == features
+            and all(isinstance(f, float) and math.isfinite(f) for f in v) for v in numbers)
+        want = f"lists of {features} finite numbers, one per input feature"
+    else:
+        ok = len(numbers) == 2 and all(isinstance(v, float) and math.isfinite(v) for v in numbers)
+        want = "finite numbers"
+    if not ok:
+        raise BundleError(f"{field}: a {kind} scaling's scale and offset must be {want}")
+    return {k: stored[k] for k in ("kind", "scale", "offset") if k in stored}
 
 
 def _weights(stored, graph):

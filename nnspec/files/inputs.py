@@ -1,4 +1,5 @@
-"""Inference inputs from files: read them and prepare them as in training.
+"""Inference inputs from files: read them as raw inputs, which predict then
+prepares as in training (the model's preprocessing).
 
 Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
 """
@@ -10,15 +11,14 @@ from .io import shown
 
 
 def load_inputs(model, path):
-    """A file -> (names, model inputs): one name per sample, e.g. 'x.npy[3]'."""
+    """A file -> (names, raw inputs for model.predict): one name per sample, e.g. 'x.npy[3]'."""
     shape = model.graph.input_shape
     features = getattr(model, "features", None)
     if features and str(path).lower().endswith(".csv"):
         raw = _columns(path, features)
     else:
         raw = read_array(path, shape)
-    raw = _fit_shape(raw, shape, path)
-    x = model.prepare(raw)
+    x = _fit_shape(raw, shape, path)
     name = str(path)
     if len(x) == 1 and str(path).lower().endswith(IMAGE_SUFFIXES):
         return [name], x

@@ -50,6 +50,9 @@ SETTINGS = (
     Setting("early_stopping", None, ("int", "call"), "text", minimum=1),  # int: the patience
     Setting("data", None, ("name", "call", "string"), "text"),  # resolved by files/data
     Setting("split", (0.7, 0.15, 0.15), ("ratio",), "ratio"),
+    # the model's input preprocessing (engine/preprocess.py); None: pixels for data
+    # sets of images, else none
+    Setting("scale", None, ("name",), "name", choices=("none", "pixels", "standard", "minmax")),
     Setting("seed", 0, ("int",), "int", minimum=0, maximum=MAX_SEED),
     # the compute type; None is float32, and compile(dtype=) wins
     Setting("dtype", None, ("name",), "name", choices=("float32", "float64")),

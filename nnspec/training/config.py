@@ -61,12 +61,25 @@ def stopper(config):
     return instantiate(STOPPERS, config.early_stopping, "early stopping")
 
 
+def default_loss(graph):
+    """The loss of a spec that names none: cross_entropy for one output per class;
+    for one output, binary_cross_entropy after a sigmoid, else mse."""
+    if graph.output_shape[-1] > 1:
+        return "cross_entropy"
+    last = next(n for n in graph.nodes if n.name == graph.output)
+    return "binary_cross_entropy" if last.p.get("activation") == "sigmoid" else "mse"
+
+
 def check(config, out_width):
     """Yield (setting, message) for each problem in a train config."""
     yield from problems(config)  # bounds and choices, as the train block declares them
     if config.loss not in losses.LOSSES:
         yield "loss", (f"unknown loss '{config.loss}'{suggest(config.loss, losses.LOSSES)} "
                        f"(one of: {', '.join(losses.LOSSES)})")
+    if config.loss == "cross_entropy" and out_width == 1:
+        # -y log p alone, with no class against it, is smallest at p = 1 for every sample
+        yield "loss", ("cross_entropy needs an output per class; for one output (a sigmoid) "
+                       "write loss = binary_cross_entropy, for values loss = mse")
     for key, make in (("optimizer", optimizer), ("schedule", schedule),
                       ("early_stopping", stopper),
                       ("metrics", lambda c: metrics.resolve(c.metrics, out_width, c.loss))):

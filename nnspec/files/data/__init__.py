@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...engine import preprocess
 from ...errors import DataError
 from ...lang.ir import Call
 from ...lang.signature import suggest
@@ -15,9 +16,7 @@ class Dataset:
     x: np.ndarray
     y: np.ndarray
     classes: tuple = None
-    # how raw 8-bit pixels became x: x = raw * scale + offset (kept in bundles, so
-    # `nnspec infer` prepares image and IDX inputs as in training)
-    preprocess: dict = None
+    pixels: bool = False  # whether x holds images: their preprocessing is then "pixels"
     test: tuple = None  # (x, y) of a data set's own test part (MNIST's t10k files)
     features: tuple = None  # a CSV's feature column names, in x's order
 
@@ -25,7 +24,6 @@ class Dataset:
 GENERATORS = {"shapes": generators.shapes, "spiral": generators.spiral,
               "vertical": generators.vertical, "sine": generators.sine, "xor": generators.xor}
 IMAGES = {"shapes"}  # data sets of images, which infer may be given as 8-bit pixels
-PIXELS = {"scale": 1 / 255, "offset": 0.0}  # images in [0, 1]
 
 
 def load(spec, rng, data_dir=None, base=None, input_shape=()):
@@ -33,19 +31,12 @@ def load(spec, rng, data_dir=None, base=None, input_shape=()):
     base: the folder relative paths start from; input_shape: the spec's, for images."""
     if sets.is_file_set(spec):
         x, y, test, classes, pixels, features = sets.load(spec, base, input_shape)
-        if not pixels:
-            return Dataset(x, y, classes, None, test, features)
-        scale = np.float32(PIXELS["scale"])
-        test = None if test is None else (test[0].astype(np.float32) * scale, test[1])
-        return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS, test)
+        return Dataset(x, y, classes, pixels, test, features)
     call = spec if isinstance(spec, Call) else Call(str(spec))
     if call.name in named.SETS:
         n, test = _sizes(call)
         x, y, tx, ty, classes = named.load(call.name, data_dir)
-        x, y, tx, ty = x[:n], y[:n], tx[:test], ty[:test]  # the files' first samples
-        scale = np.float32(PIXELS["scale"])
-        return Dataset(x.astype(np.float32) * scale, y, classes, PIXELS,
-                       (tx.astype(np.float32) * scale, ty))
+        return Dataset(x[:n], y[:n], classes, True, (tx[:test], ty[:test]))  # the first samples
     make = GENERATORS.get(call.name)
     if make is None:
         known = [*GENERATORS, *named.SETS, *sets.FORMS]
@@ -55,7 +46,7 @@ def load(spec, rng, data_dir=None, base=None, input_shape=()):
         x, y, classes = make(rng, *call.args, **dict(call.kwargs))
     except TypeError as e:
         raise DataError(f"data set {call}: {e}") from None
-    return Dataset(x, y, classes, PIXELS if call.name in IMAGES else None)
+    return Dataset(x, y, classes, call.name in IMAGES)
 
 
 def _sizes(call):
@@ -77,7 +68,7 @@ class Splits:
     validation: tuple  # (x, y), or None when the split gives it nothing
     test: tuple  # (x, y), or None
     classes: tuple = None
-    preprocess: dict = None
+    scale: str = "none"  # the preprocessing's kind (engine/preprocess.py), fitted on train
     features: tuple = None
 
 
@@ -88,6 +79,10 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
     if config.data is None:
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
     ds = load(config.data, rng, data_dir, base, input_shape)
+    scale = config.scale or ("pixels" if ds.pixels else "none")
+    if scale == "pixels":  # 8-bit pixels become [0, 1] once, here, not in every pass
+        ds.x = _pixels(ds.x)
+        ds.test = None if ds.test is None else (_pixels(ds.test[0]), ds.test[1])
     fractions = config.split
     kept = fractions[0] + fractions[1]
     if ds.test is not None and kept > 0:
@@ -98,7 +93,14 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
     if parts[0] is None:
         raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
                         "samples leaves none for training")
-    return Splits(*parts, classes=ds.classes, preprocess=ds.preprocess, features=ds.features)
+    return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features)
+
+
+def _pixels(x):
+    """Integer pixels -> float32 in [0, 1], as preprocess "pixels" maps them; floats
+    are taken to be in [0, 1] already (a generator's images)."""
+    pixels = preprocess.make("pixels")
+    return preprocess.apply(pixels, x, np.float32) if preprocess.applies(pixels, x) else x
 
 
 def split(n, fractions, rng):

@@ -29,7 +29,7 @@ def is_file_set(spec):
 
 
 def load(spec, base, input_shape):
-    """-> (x, y, test or None, classes or None, pixels: whether x is 8-bit images,
+    """-> (x, y, test or None, classes or None, pixels: whether x is images (a folder),
     feature names or None: a CSV's columns, which infer then reads by name)."""
     call = spec if isinstance(spec, Call) else Call("", (spec,))
     if not call.args or not isinstance(call.args[0], str):
@@ -77,8 +77,8 @@ def _npz(path):
         y = np.array([index[str(c)] for c in y.ravel()])
         if test is not None:
             test = (test[0], np.array([index[str(c)] for c in test[1].ravel()]))
-    pixels = arrays["x"].dtype == np.uint8
-    return arrays["x"], y, test, classes, pixels, None
+    # 8-bit x may be pixels or counts: only the spec's `scale = pixels` says which
+    return arrays["x"], y, test, classes, False, None
 
 
 def _csv(path, label):

@@ -1,0 +1,86 @@
+"""Preprocessing that is part of a model: raw input -> network input, x * scale + offset.
+
+The train block's `scale` picks it; the bundle stores it, and predict, evaluate,
+fit, `nnspec infer`, the exports and the scikit-learn estimator apply it, so a
+model always takes what its data set holds.
+
+    kind      scale, offset                         applied to
+    none      1, 0                                  nothing
+    pixels    1/255, 0                              integer inputs (8-bit pixels); floats
+                                                    are taken to be in [0, 1] already
+    standard  per feature (the last axis), from     every input: (x - mean) / std
+              the training split
+    minmax    likewise                              every input: (x - min) / (max - min)
+
+A feature that never varies in the training split (or only by rounding) keeps
+scale 1 and is only shifted, as scikit-learn's StandardScaler and MinMaxScaler do.
+"""
+import numpy as np
+
+from ..lang.settings import CHOICES
+
+KINDS = CHOICES["scale"]
+FITTED = ("standard", "minmax")  # kinds whose numbers come from the training data
+
+
+def make(kind):
+    """The preprocessing of a kind; for a fitted kind, unfitted until fit() is given data."""
+    if kind == "pixels":
+        return {"kind": "pixels", "scale": 1 / 255, "offset": 0.0}
+    if kind in FITTED:
+        return {"kind": kind}
+    return {"kind": "none", "scale": 1.0, "offset": 0.0}
+
+
+def fitted(pre):
+    return "scale" in pre
+
+
+def fit(kind, x):
+    """Per-feature numbers of a fitted kind from raw training inputs x (batch, ..., features)."""
+    rows = np.asarray(x, dtype=np.float64).reshape(-1, np.shape(x)[-1])
+    if kind == "standard":
+        low, spread = rows.mean(axis=0), rows.std(axis=0)
+    else:
+        low = rows.min(axis=0)
+        spread = rows.max(axis=0) - low
+    # a spread within rounding of the feature's size is a constant feature whose mean
+    # did not come out exact (scikit-learn's _is_constant_feature draws the same line)
+    constant = spread <= 10 * np.finfo(np.float64).eps * np.abs(rows).max(axis=0, initial=0)
+    spread = np.where(constant | (spread == 0), 1.0, spread)
+    return {"kind": kind, "scale": (1 / spread).tolist(), "offset": (-low / spread).tolist()}
+
+
+def applies(pre, x):
+    """Whether pre changes the raw array x."""
+    if pre["kind"] == "pixels":
+        return np.issubdtype(np.asarray(x).dtype, np.integer)
+    return pre["kind"] in FITTED
+
+
+def apply(pre, x, dtype):
+    """Raw inputs -> network inputs of dtype (x itself where nothing applies and it
+    already has that dtype). A fitted kind must have been fitted."""
+    x = np.asarray(x)
+    if not applies(pre, x):
+        return x.astype(dtype, copy=False)
+    # float64 raw data is mapped in float64, then rounded once: a feature of mean 3
+    # and std 0.01 loses 1e-5 of its unit scale to the cancellation in float32
+    work = np.result_type(x.dtype, dtype) if np.issubdtype(x.dtype, np.floating) else dtype
+    out = x.astype(work)  # a copy: the caller's array is left as it was
+    out *= np.asarray(pre["scale"], dtype=work)
+    out += np.asarray(pre["offset"], dtype=work)
+    return out.astype(dtype, copy=False)
+
+
+def describe(pre):
+    """One line for `nnspec inspect` and the training header."""
+    kind = pre["kind"]
+    if kind == "none":
+        return "none: the network takes inputs as given"
+    if kind == "pixels":
+        return "pixels: integer inputs (8-bit pixels) are divided by 255; floats taken as given"
+    if not fitted(pre):
+        return f"{kind}: per feature, fitted on the training split when training starts"
+    what = "(x - mean) / std" if kind == "standard" else "(x - min) / (max - min)"
+    return f"{kind}: {what} for each of {len(pre['scale'])} features, from the training split"
