@@ -118,3 +118,39 @@ def test_bad_parameters_are_one_line_value_errors(make, message, digits):
     with pytest.raises(ValueError, match=message) as info:
         make().fit(*digits)
     assert "\n" not in str(info.value).strip() or "<spec>" in str(info.value)
+
+
+def test_breast_cancer_from_a_csv_with_string_labels_trains_and_infers_from_the_cli(tmp_path):
+    """The issue's acceptance: per-feature standardisation from the spec, >= 95% test
+    accuracy from `nnspec train`, and `nnspec infer` on the same CSV (its label
+    column included) predicts as predict does in Python."""
+    import csv
+    import json
+    import sklearn.datasets
+
+    import nnspec
+    from conftest import run_cli
+    data = sklearn.datasets.load_breast_cancer()
+    with open(tmp_path / "cancer.csv", "w", newline="", encoding="utf-8-sig") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_NONNUMERIC)  # quoted names, a BOM
+        writer.writerow(["diagnosis", *data.feature_names])
+        for row, label in zip(data.data, data.target):
+            writer.writerow([data.target_names[label], *row])
+    (tmp_path / "cancer.nn").write_text(
+        "input 30\ndense 16 relu -> dense 2 softmax\n"
+        'train {\n  data = csv("cancer.csv", label="diagnosis")\n  scale = standard\n'
+        "  optimizer = adam\n  lr = 0.003\n  epochs = 60\n  split = 60/20/20\n}\n")
+    r = run_cli("train", tmp_path / "cancer.nn", "-o", tmp_path / "cancer.nnb", "--print-every",
+                "20")
+    assert r.returncode == 0, r.stderr
+    assert "scale standard (as the spec says)" in r.stdout
+    test_line = r.stdout.splitlines()[-2]
+    assert test_line.startswith("test ") and float(test_line.split("accuracy ")[1]) >= 0.95
+    model = nnspec.load(tmp_path / "cancer.nnb")
+    assert model.classes == ("benign", "malignant")
+    assert model.preprocess["kind"] == "standard" and len(model.preprocess["scale"]) == 30
+    r = run_cli("infer", tmp_path / "cancer.nnb", tmp_path / "cancer.csv", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    inferred = [row["class"] for row in json.loads(r.stdout)]
+    assert inferred == list(model.predict_classes(data.data))
+    assert np.mean(np.array(inferred) == data.target_names[data.target]) > 0.95

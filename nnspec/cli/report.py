@@ -16,6 +16,8 @@ from ..files.io import shown
 def results(model, names, out, top=5):
     """Per sample: {'input', 'class', 'index', 'probabilities'} or {'input', 'values'}."""
     rows = []
+    if out.shape[-1] == 1 and model.config.loss == "binary_cross_entropy":
+        out = np.concatenate([1 - out, out], axis=-1)  # one sigmoid: the second class's odds
     if out.shape[-1] == 1 or (model.config.loss == "mse" and not model.classes):
         for name, row in zip(names, out):
             rows.append({"input": name, "values": [float(v) for v in np.ravel(row)]})
