@@ -305,8 +305,8 @@ def test_the_format_document_reader_snippet_works(tmp_path, monkeypatch):
     """docs/bundle-format.md's plain-msgpack reader reads a real bundle."""
     doc = (Path(__file__).parent.parent / "docs" / "bundle-format.md").read_text()
     snippet = doc.split("```python\n")[1].split("```")[0]
-    model = nnspec.compile(MODELS / "shapes.nn")
-    model.save(tmp_path / "m.nnb")
+    model = nnspec.compile(MODELS / "shapes.nn")  # the snippet saves this, fresh from its seed
+    (tmp_path / "models").symlink_to(MODELS)
     monkeypatch.chdir(tmp_path)
     scope = {}
     exec(compile(snippet, "bundle-format.md", "exec"), scope)  # our own docs, not user data
@@ -428,3 +428,29 @@ def test_api_overrides_travel_in_checkpoints(tmp_path, rng):
         metrics, stopping, data, "cosine")
     with pytest.raises(nnspec.SpecError, match="seed must be a whole number from 0 to"):
         nnspec.compile(SPEC, seed=1 << 64)  # refused when set, not when the run is saved
+
+
+def test_a_1_3_bundle_whose_dense_flattened_a_sequence_loads_as_it_computed(tmp_path, rng):
+    """Before 1.4 dense flattened a TIMExFEATURES input; now it acts on each step.
+    An older bundle's spec gets `flatten ->` before such a dense (a named one too,
+    and one inside a block) and predicts as it did."""
+    new = ("input 3x4\nblock head(u) {\n  flatten -> dense {u} tanh\n}\n"
+           "gru 4 return_sequences=true -> head(6) -> reshape 3x2\n"
+           "  -> flatten -> top: dense 3 softmax\n")
+    old = ("input 3x4\nblock head(u) {\n  dense {u} tanh\n}\n"
+           "gru 4 return_sequences=true -> head(6) -> reshape 3x2\n  -> top: dense 3 softmax\n")
+    model = nnspec.compile(new)
+    model.fit(rng.random((8, 3, 4)), rng.integers(0, 3, 8), epochs=1)
+    model.save(tmp_path / "m.nnb", checkpoint=True)
+
+    def as_1_3(outer, doc):
+        outer["version"] = [1, 3]
+        doc["spec"] = old
+        doc["preprocess"] = {"scale": 1.0, "offset": 0.0}
+    (tmp_path / "old.nnb").write_bytes(_repack((tmp_path / "m.nnb").read_bytes(), as_1_3))
+    loaded = nnspec.load(tmp_path / "old.nnb")
+    assert loaded.text == new
+    x = rng.random((5, 3, 4))
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    loaded.save(tmp_path / "again.nnb")  # written as 1.4, with the flattens in its text
+    np.testing.assert_array_equal(nnspec.load(tmp_path / "again.nnb").predict(x), model.predict(x))

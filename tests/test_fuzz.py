@@ -96,7 +96,7 @@ SPECS = [
     "block res(f) {\n  conv 3x3x{f} same relu -> add(in)\n}\ninput 5x5x2\nres(2) -> batchnorm "
     "-> dense 3 softmax\ntrain {\n optimizer = adam\n schedule = plateau(patience=1)\n "
     "early_stopping = 3\n batch_size = 4\n metrics = [accuracy, top_k(2)]\n}",
-    "input 3x4\ngru 3 return_sequences=true -> attention 1 causal=true -> dense 2 sigmoid\n"
+    "input 3x4\ngru 3 return_sequences=true -> attention 1 causal=true -> flatten -> dense 2 sigmoid\n"
     "train {\n optimizer = sgd(momentum=0.9, nesterov=true)\n schedule = cosine(warmup=2)\n "
     "loss = binary_cross_entropy\n batch_size = 5\n}",
 ]

@@ -33,6 +33,9 @@ LAYER_ROWS = [
     ("input 5\ndense 3", 4),
     ("input 3x4x2\ndense 5", 3),
     ("input 7\ndense 1 bias=false", 2),
+    ("input 4x3\ndense 5", 3),  # a sequence: on each step
+    ("input 5x2\ndense 3 bias=false -> dense 2 tanh", 2),
+    ("input 3x4\ndense 3 relu -> flatten -> dense 2", 2),
     ("input 6x6x1\nconv 3x3x2 same tanh -> conv 3x3x3 valid sigmoid -> dense 4 relu", 2),
     ("input 8x8x2\nmaxpool 2x2", 2),
     ("input 7x9x2\nmaxpool 3x2", 2),

@@ -109,6 +109,12 @@ def _widening(shape):
     return {3: "conv 1x1x2 same", 2: "gru 2 return_sequences=true", 1: "dense 2"}[len(shape)]
 
 
+def _head(shape):
+    """The classifier at a network's end: a sequence is flattened first, since dense
+    acts on each of its steps."""
+    return ("flatten -> " if len(shape) == 2 else "") + f"dense {CLASSES} softmax"
+
+
 @st.composite
 def networks(draw):
     """-> (spec text without a train block, input shape, vocabulary or None)."""
@@ -119,8 +125,8 @@ def networks(draw):
         network = parse(example)
         first = network.nodes[1]
         vocab = first.p["table"][0] if first.kind == "embedding" else None
-        return (example + f"\n-> dense {CLASSES} softmax", tuple(network.nodes[0].p["shape"]),
-                vocab)
+        head = _head(shapes.infer(network)[network.nodes[-1].name])
+        return example + f"\n-> {head}", tuple(network.nodes[0].p["shape"]), vocab
     if start == "image":
         side = draw(st.integers(3, 6))
         top = [f"input {side}x{side - draw(st.integers(0, 1))}x{draw(st.integers(1, 3))}"]
@@ -154,7 +160,7 @@ def networks(draw):
                 by_kind.setdefault(text.split()[0], []).append(text)
             chain.append(draw(st.sampled_from(by_kind[draw(st.sampled_from(sorted(by_kind)))])))
         _shape_of(blocks, top, chain)  # every step is valid, or the generator is wrong
-    chain.append(f"dense {CLASSES} softmax")
+    chain.append(_head(_shape_of(blocks, top, chain)))
     spec = _spec(blocks, top, chain)
     return spec, tuple(parse(spec).nodes[0].p["shape"]), vocab
 
@@ -212,7 +218,7 @@ def test_penalties_and_decay_reach_every_weight_their_role_names(kind):
             "dense": "input 3\ndense 2", "rnn": "input 3x4\nrnn 2", "lstm": "input 3x4\nlstm 2",
             "gru": "input 3x4\ngru 2", "attention": "input 3x4\nattention 2"}.get(
         kind, f"input 3x4\n{kind}")
-    spec = body + f" -> dense {CLASSES} softmax"
+    spec = body + " -> " + _head(shapes.infer(parse(body))[parse(body).nodes[-1].name])
     x, y = _data(shapes.infer(parse(spec))["input"], 4 if kind == "embedding" else None)
     plain = nnspec.compile(spec, dtype="float64")
     rng = np.random.default_rng(5)  # no zeros: sign(0) would hide an l1 term

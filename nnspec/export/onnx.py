@@ -20,6 +20,7 @@ import numpy as np
 from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.kinds.conv import pads, span
+from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import stride
 from ..lang.printer import describe
 from . import need
@@ -132,7 +133,7 @@ def _np_of(tensor, k):
 
 def _dense(b, p, w, ins, in_shape, out_shape):
     x = ins[0]
-    if len(in_shape) > 1:
+    if len(in_shape) > 1 and not per_step(p, in_shape):  # a sequence's MatMul acts per step
         x = b.op("Flatten", [x], axis=1)
     y = b.op("MatMul", [x, b.const(w["W"], "W")])
     return b.op("Add", [y, b.const(w["b"], "b")]) if "b" in w else y

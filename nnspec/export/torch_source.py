@@ -8,6 +8,7 @@ import re
 from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.kinds.conv import pads, span
+from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import stride
 from ..lang.printer import format_node
 
@@ -31,14 +32,15 @@ def param(*shape):
     return nn.Parameter(torch.zeros(*shape))
 
 
-class Dense(nn.Module):  # any input rank: flattened per sample
-    def __init__(self, inputs, units, bias=True):
+class Dense(nn.Module):  # on each step of a sequence, else on every value of a sample
+    def __init__(self, inputs, units, per_step=False, bias=True):
         super().__init__()
         self.W = param(inputs, units)
         self.b = param(units) if bias else None
+        self.per_step = per_step
 
     def forward(self, x):
-        y = x.reshape(len(x), -1) @ self.W
+        y = (x if self.per_step else x.reshape(len(x), -1)) @ self.W
         return y if self.b is None else y + self.b
 
 
@@ -177,6 +179,8 @@ def _module(node, p, graph):
     bias = p.get("bias", True)
     x = ins[0]
     if kind == "dense":
+        if per_step(p, in_shape):
+            return f"Dense({in_shape[-1]}, {p['units']}, per_step=True, bias={bias})", None
         return f"Dense({math.prod(in_shape)}, {p['units']}, bias={bias})", None
     if kind == "conv":
         (sh, sw), s = span(p), p["stride"]

@@ -11,8 +11,10 @@ allocate a large one (docs/bundle-format.md, "Reading safely"). The
 checkpoint map is checkpoints.py's; it is decoded into a model built from
 what read() returns.
 """
+import dataclasses
 import datetime
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,6 +87,9 @@ def read(path, data=None):
     source = f"{shown(path)}:spec"
     try:
         network = parse(doc["spec"], source)
+        if tuple(version) < (1, 4):
+            doc["spec"] = flatten_before_dense(doc["spec"], network)
+            network = parse(doc["spec"], source)
         graph = Graph(network, shapes.infer(network), doc["dtype"])
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
@@ -97,6 +102,26 @@ def read(path, data=None):
     return Stored(doc["spec"], source, doc["dtype"], network, weights,
                   classes, preprocess, _history(doc["history"]), overrides,
                   doc.get("checkpoint"), features, tuple(version), meta)
+
+
+def flatten_before_dense(text, network):
+    """Before 1.4, dense flattened a sequence (TIMExFEATURES); now it acts on each
+    step. An older bundle's spec gets an explicit `flatten ->` before each such
+    dense (before its `name:` where it has one), which keeps what it computed: a
+    flatten before dense changes nothing for vectors and images."""
+    legacy = dataclasses.replace(network, nodes=tuple(
+        dataclasses.replace(n, params=tuple(sorted(n.params + (("flatten", True),))))
+        if n.kind == "dense" else n for n in network.nodes))
+    sizes = shapes.infer(legacy)  # as nnspec then inferred them
+    spots = sorted({(n.loc.line, n.loc.column) for n in network.nodes
+                    if n.kind == "dense" and len(sizes[n.inputs[0]]) == 2}, reverse=True)
+    lines = text.split("\n")
+    for row, column in spots:  # from the end, so earlier columns stay where they were
+        line, column = lines[row - 1], column - 1
+        label = re.search(r"[A-Za-z_]\w*\s*:\s*$", line[:column])
+        column = label.start() if label else column
+        lines[row - 1] = line[:column] + "flatten -> " + line[column:]
+    return "\n".join(lines)
 
 
 def check_classes(classes, graph, field="payload.classes"):

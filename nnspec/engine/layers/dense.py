@@ -1,26 +1,31 @@
-"""Fully connected layer. Any input rank: inputs are flattened per sample,
-which is the implicit flatten after a convolution."""
+"""Fully connected layer: one matrix product over rows of W's width. A sequence's
+rows are its steps (dense acts on each); a vector's or an image's row is the
+whole sample (the implicit flatten after a convolution). lang/kinds/dense.py
+says which."""
 import numpy as np
 
+from ...lang.kinds.dense import per_step
 from .base import Layer, add_bias, column_sums, init_weights
 
 
 def init(p, in_shape, rng, dtype):
-    fan_in = int(np.prod(in_shape))
+    fan_in = in_shape[-1] if per_step(p, in_shape) else int(np.prod(in_shape))
     return init_weights(p, (fan_in, p["units"]), fan_in, p["units"], rng, dtype)
 
 
 def forward(p, w, x, mode):
-    """x: (batch, ...) -> (batch, units)."""
-    x2 = x.reshape(len(x), -1)
-    y = np.matmul(x2, w["W"], out=mode.empty("y", (len(x), p["units"]), x.dtype))
+    """x: (batch, ...) -> (batch, units), or (batch, time, units) for a sequence."""
+    x2 = x.reshape(-1, w["W"].shape[0])
+    y = np.matmul(x2, w["W"], out=mode.empty("y", (len(x2), p["units"]), x.dtype))
     if "b" in w:
         add_bias(y, w["b"])
-    return y, (x2, x.shape, mode)
+    out = x.shape[:-1] if per_step(p, x.shape[1:]) else x.shape[:1]
+    return y.reshape(out + (p["units"],)), (x2, x.shape, mode)
 
 
 def backward(p, w, cache, dy, need_dx):
     x2, x_shape, mode = cache
+    dy = dy.reshape(len(x2), -1)
     grads = {"W": x2.T @ dy}
     if "b" in w:
         grads["b"] = column_sums(dy)
