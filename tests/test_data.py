@@ -72,10 +72,43 @@ def test_a_corrupted_download_is_rejected_and_not_kept(clean_env, mirror, tmp_pa
     data[100] ^= 0xFF
     labels.write_bytes(bytes(data))
     clean_env.setenv("NNSPEC_DATA_URL", url)
-    with pytest.raises(DataError, match="MD5 .* expected ec29112dd5afa0611ce80d1b7f02629c"):
+    with pytest.raises(DataError, match="MD5 hash of downloaded file .* does not match the "
+                       "known hash: expected md5:ec29112dd5afa0611ce80d1b7f02629c"):
         named.locate("mnist", tmp_path / "data")
     left = sorted(p.name for p in (tmp_path / "data" / "mnist").iterdir())
-    assert "t10k-labels-idx1-ubyte.gz" not in left and not any(n.endswith(".part") for n in left)
+    assert "t10k-labels-idx1-ubyte.gz" not in left and len(left) == 3  # no partial file kept
+
+
+@needs_data
+def test_a_download_that_fails_once_is_tried_again(clean_env, tmp_path):
+    """pooch retries (named.RETRIES): a server that answers 503 to each file's first
+    request still delivers the set."""
+    root = tmp_path / "mirror"
+    shutil.copytree(SHARED_DATA / "mnist", root / "mnist")
+    refused = set()
+
+    class Flaky(http.server.SimpleHTTPRequestHandler):
+        def do_GET(self):
+            if self.path not in refused:
+                refused.add(self.path)
+                self.send_error(503)
+                return
+            super().do_GET()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Flaky, directory=str(root)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        clean_env.setenv("NNSPEC_DATA_URL", f"http://127.0.0.1:{server.server_address[1]}")
+        folder = named.locate("mnist", tmp_path / "data")
+    finally:
+        server.shutdown()
+    assert len(refused) == 4
+    for name in named._FILES:
+        assert (folder / name).read_bytes() == (SHARED_DATA / "mnist" / name).read_bytes()
 
 
 def test_an_unreachable_mirror_is_one_clear_error(clean_env, tmp_path):

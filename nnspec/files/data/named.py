@@ -6,19 +6,17 @@ for in this order: the `data_dir` given (`nnspec train --data-dir`), the
 NNSPEC_DATA environment variable, the user's cache directory
 (`$XDG_CACHE_HOME/nnspec`, `~/.cache/nnspec`). Missing files are downloaded
 into the first of those, from the data set's official location (or from
-NNSPEC_DATA_URL, a mirror laid out the same way), and each is checked against
-its published MD5 sum before it is moved into place.
+NNSPEC_DATA_URL, a mirror laid out the same way) by pooch, which retries,
+and checks each against its published MD5 sum before it is moved into place.
 """
-import hashlib
-import http.client
 import os
-import urllib.error
-import urllib.request
+import sys
 from pathlib import Path
 
 from ...errors import DataError
 from .files import read_idx
 
+RETRIES = 2  # a download is tried 1 + RETRIES times
 _FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
           "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
@@ -68,32 +66,29 @@ def locate(name, data_dir=None, download=True):
 
 
 def fetch(name, file, md5, target):
-    """Download one file into target/, checking its MD5 before it is moved into place."""
+    """Download one file into target/ with pooch: a connection that fails or a file
+    whose MD5 is wrong is tried again (RETRIES times, waiting 1 s, 2 s, ...), and
+    only a whole file with the published sum is moved into place."""
+    import pooch  # with requests, only when a download is needed
+    import requests
     mirror = os.environ.get("NNSPEC_DATA_URL")
-    urls = [f"{mirror.rstrip('/')}/{name}/{file}"] if mirror else \
-        [base + file for base in SETS[name]["urls"]]
+    bases = [f"{mirror.rstrip('/')}/{name}/"] if mirror else list(SETS[name]["urls"])
     try:
         target.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise DataError(f"{target}: cannot make the data directory: {e.strerror}") from None
     errors = []
-    for url in urls:
-        part = target / (file + ".part")
+    for base in bases:  # the official locations in order, or the mirror
+        files = pooch.create(path=target, base_url=base, registry={file: f"md5:{md5}"},
+                             retry_if_failed=RETRIES)
         try:
-            digest = hashlib.md5()
-            with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    digest.update(chunk)
-                    out.write(chunk)
-            if digest.hexdigest() != md5:
-                errors.append(f"{url}: MD5 {digest.hexdigest()}, expected {md5}")
-                continue
-            os.replace(part, target / file)
+            files.fetch(file, downloader=pooch.HTTPDownloader(
+                timeout=60, progressbar=sys.stderr.isatty()))
             return
-        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
-            errors.append(f"{url}: {getattr(e, 'reason', None) or e}")
-        finally:
-            part.unlink(missing_ok=True)
+        except (ValueError, requests.RequestException, OSError) as e:
+            reason = "cannot connect" if isinstance(e, requests.ConnectionError) \
+                else str(e).split(". Deleted")[0]  # pooch's advice after it; ours follows
+            errors.append(f"{base}{file}: {reason}")
     raise DataError(f"cannot download {name}/{file} ({'; '.join(errors)}); put the files in "
                     f"{target} or set NNSPEC_DATA to a folder that has them")
 
