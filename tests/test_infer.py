@@ -86,6 +86,35 @@ def test_regression_models_print_values(tmp_path):
     np.testing.assert_allclose(values, model.predict(x)[:, 0], rtol=1e-5)
 
 
+@pytest.mark.parametrize("spec,takes", [
+    ("input 64\ndense 3 softmax", "vectors of 64"),
+    ("input 8x8\nlstm 3 -> dense 3 softmax", "sequences (TIMExFEATURES) of 8x8"),
+    ("input 8\nembedding 5x4 -> flatten -> dense 3 softmax", "vectors of 8"),
+])
+def test_an_image_for_a_model_without_an_image_input_is_refused(spec, takes, tmp_path):
+    from PIL import Image
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "img.png")
+    nnspec.compile(spec).save(tmp_path / "m.nnb")
+    r = run_cli("infer", tmp_path / "m.nnb", tmp_path / "img.png")
+    assert r.returncode == 2 and r.stdout == ""
+    assert r.stderr.strip().endswith(f"an image needs a model with an image input (HxWxC); "
+                                     f"this one takes {takes}")
+
+
+def test_a_sigmoid_classifier_infers_its_classes(tmp_path):
+    model = nnspec.compile("input 2\ndense 1 sigmoid")
+    model.classes = ("no", "yes")
+    model.save(tmp_path / "b.nnb")
+    x = np.array([[3.0, -1.0], [-3.0, 2.0]])
+    np.save(tmp_path / "x.npy", x)
+    r = run_cli("infer", tmp_path / "b.nnb", tmp_path / "x.npy", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    p = model.predict(x)[:, 0]
+    rows = json.loads(r.stdout)
+    assert [row["class"] for row in rows] == ["yes" if v > 0.5 else "no" for v in p]
+    np.testing.assert_allclose([row["probabilities"]["yes"] for row in rows], p, rtol=1e-6)
+
+
 def test_inspect_shows_metadata_summary_and_history(trained):
     tmp, model, _ = trained
     r = run_cli("inspect", tmp / "shapes.nnb")

@@ -149,8 +149,12 @@ def read_array(path, input_shape=None):
     if suffix == ".csv":
         return read_csv(path)
     if suffix in IMAGE_SUFFIXES:
-        if input_shape is None or len(input_shape) not in (2, 3):
-            raise DataError(f"{path}: an image needs a model with an image input (HxWxC)")
+        if input_shape is None or len(input_shape) != 3:  # 2 axes are a sequence's
+            takes = "x".join(map(str, input_shape or ()))
+            what = {1: "vectors", 2: "sequences (TIMExFEATURES)"}.get(len(input_shape or ()))
+            raise DataError(f"{shown(path)}: an image needs a model with an image input (HxWxC); "
+                            f"this one takes {what} of {takes}" if what else
+                            f"{shown(path)}: an image needs a model with an image input (HxWxC)")
         return read_image(path, input_shape)[None]
     if suffix in (".gz", ".idx") or "idx" in path.name:
         return read_idx(path)
