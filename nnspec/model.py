@@ -51,6 +51,7 @@ def load(path, data=None):
     if stored.checkpoint is not None:
         checkpoints.decode(model, stored.checkpoint, stored.version)
     model.meta = stored.meta
+    model.trained = stored.meta.get("trained")
     return model
 
 
@@ -105,6 +106,7 @@ class Model:
         self.history = {}
         self.classes = None
         self.features = None  # a CSV's feature column names: infer reads those by name
+        self.trained = None  # {"engine", "device", "processes"} of the last fit
         # raw input -> network input (engine/preprocess.py); a fitted kind is fitted
         # by data() on the training split, or by the first fit() on its x
         self.preprocess = preprocess.make(self.config.scale or "none")
@@ -193,7 +195,7 @@ class Model:
     # -- the API -----------------------------------------------------------
 
     def fit(self, x, y, epochs=None, batch_size=None, validation_data=None, seed=None,
-            on_epoch=None, callbacks=(), progress=False):
+            on_epoch=None, callbacks=(), progress=False, engine="numpy", device="cpu"):
         """Train in place for `epochs` more epochs (the spec's by default; an epoch a
         Ctrl-C interrupted is finished first and counts as one).
 
@@ -202,6 +204,8 @@ class Model:
         Returns this call's history; model.history holds every epoch's.
         Ctrl-C stops between two batches and raises TrainingInterrupted, after
         which model.save(path, checkpoint=True) resumes exactly.
+        engine: "numpy", or "torch" (PyTorch on `device`, "cpu" or "cuda", and on
+        many processes under torchrun: nnspec/pytorch/); the same run either way.
         """
         epochs = self.config.epochs if epochs is None else epochs
         batch_size = self.config.batch_size if batch_size is None else batch_size
@@ -226,7 +230,18 @@ class Model:
             callbacks.insert(0, Progress())
         if self.stopper is not None:
             callbacks.insert(0, self.stopper)
-        return train.fit(self, x, t, validation, epochs, batch_size, callbacks)
+        return train.fit(self, x, t, validation, epochs, batch_size, callbacks,
+                         self._engine(engine, device))
+
+    def _engine(self, engine, device):
+        if engine == "torch":
+            from .pytorch.steps import TorchSteps  # torch only when asked for
+            return TorchSteps(self, device)
+        if engine != "numpy" or device != "cpu":
+            raise DataError(f"fit: engine is numpy (on the cpu) or torch, got engine={engine!r}, "
+                            f"device={device!r}")
+        self.trained = {"engine": "numpy", "device": "cpu", "processes": 1}
+        return None
 
     def _fit_scaling(self, x):
         x = np.asarray(x)

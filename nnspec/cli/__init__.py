@@ -26,6 +26,7 @@ def main(argv=None):
 
 def _main(argv):
     args = _parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     from ..files.io import shown
     try:
         return args.run(args) or 0
@@ -87,6 +88,13 @@ def _parser():
     t.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     t.add_argument("--print-every", type=_positive, default=1, metavar="N",
                    help="show every N-th epoch's result (and the last's)")
+    t.add_argument("--engine", choices=("numpy", "torch"), default="numpy",
+                   help="what trains: nnspec's numpy engine, or PyTorch (docs/scale.md)")
+    t.add_argument("--device", default="cpu",
+                   help="with --engine torch: cpu, cuda or cuda:N")
+    t.add_argument("--nproc", type=_positive, default=1, metavar="N",
+                   help="with --engine torch: N processes on this machine under torchrun "
+                        "(DistributedDataParallel)")
     t.set_defaults(run=_train)
 
     i = sub.add_parser("infer", help="predict with a trained bundle")

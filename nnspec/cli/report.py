@@ -69,6 +69,14 @@ def _printable(row):
     return out
 
 
+def _trained(trained):
+    if not trained:
+        return "-"
+    many = trained["processes"]
+    return (f"by the {shown(trained['engine'])} engine on {shown(trained['device'])}"
+            + (f", {many} processes" if many > 1 else ""))
+
+
 def inspect(model, path):
     """The text `nnspec inspect` prints: metadata, summary table, history."""
     meta = model.meta
@@ -77,6 +85,7 @@ def inspect(model, path):
              f"written by  nnspec {shown(meta.get('nnspec'))}, numpy {shown(meta.get('numpy'))}, "
              f"{shown(meta.get('created'))}",
              f"dtype       {model.graph.dtype.name}",
+             f"trained     {_trained(meta.get('trained'))}",
              f"classes     {shown(', '.join(model.classes), 2000) if model.classes else '-'}",
              f"preprocess  {preprocess.describe(model.preprocess)}", "",
              table(model.graph, model.weights)]

@@ -4,6 +4,8 @@ What the command adds to Model.fit: the spec's data set, progress on stdout,
 the JSON-lines log, a checkpoint per epoch, a checkpoint on Ctrl-C, and the
 last good checkpoint named when the loss diverges.
 """
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -81,6 +83,13 @@ def resume(spec_path, source, changes):
 
 def train(args):
     check_writable(args.output, DataError)  # before any work that a bad path would lose
+    if (args.engine != "torch") and (args.device != "cpu" or args.nproc > 1):
+        raise DataError("--device and --nproc are the torch engine's: add --engine torch")
+    if args.nproc > 1 and "WORLD_SIZE" not in os.environ:
+        return _launch(args)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one process speaks and writes
+        args.quiet, args.log, args.checkpoint_dir, args.animate = True, None, None, None
+        args.output = None
     changes = overrides(args)
     if args.resume:
         model, path = resume(args.spec, args.resume, changes)
@@ -114,8 +123,11 @@ def train(args):
 def _fit(args, model, splits, callbacks, log, checkpoints, out):
     try:
         model.fit(*splits.train, validation_data=splits.validation,
-                  epochs=max(model.config.epochs - model.epoch, 0), callbacks=callbacks)
+                  epochs=max(model.config.epochs - model.epoch, 0), callbacks=callbacks,
+                  engine=args.engine, device=args.device)
     except TrainingInterrupted:
+        if args.output is None:  # not the writing process
+            return 130
         for cb in callbacks:
             getattr(cb, "finish", lambda: None)()  # an animation keeps the frames it has
         path = checkpoints.save() if checkpoints else _interrupted_path(args.output)
@@ -142,9 +154,25 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
         if log:
             log.write({"event": "test", **result})
         out("test  " + "  ".join(f"{k} {v:.4f}" for k, v in result.items()))
-    model.save(args.output, checkpoint=True)
-    out(f"saved {args.output}")
+    if args.output is not None:
+        model.save(args.output, checkpoint=True)
+        out(f"saved {args.output}")
     return 0
+
+
+def _launch(args):
+    """--nproc N: this same command under torchrun, N processes on this machine."""
+    from ..export import need
+    need("torch", "torch", "--nproc")
+    argv, words = [], iter(args.argv)
+    for word in words:
+        if word == "--nproc":
+            next(words, None)  # and its value
+        elif not word.startswith("--nproc="):
+            argv.append(word)
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc-per-node={args.nproc}", "-m", "nnspec.cli", *argv]
+    return subprocess.call(command)
 
 
 def _animation(path, splits):

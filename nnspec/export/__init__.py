@@ -4,13 +4,13 @@ asked: `pip install "nnspec[onnx]"` or `"nnspec[torch]"`."""
 from ..errors import NNSpecError
 
 
-def need(module, extra):
+def need(module, extra, purpose="exporting"):
     """Import an optional package, or one line saying what to install."""
     import importlib
     try:
         return importlib.import_module(module)
     except ImportError:
-        raise NNSpecError(f"exporting needs {module}: pip install \"nnspec[{extra}]\"") from None
+        raise NNSpecError(f"{purpose} needs {module}: pip install \"nnspec[{extra}]\"") from None
 
 
 def to_onnx(model, path=None):

@@ -24,7 +24,7 @@ def export(model, directory):
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise NNSpecError(f"{directory}: cannot write: {e.strerror}") from None
-    keys = _keys(model.graph)
+    keys = parameter_keys(model.graph)
     tensors = {keys[name]: array for name, array in model.weights.items()}
     write_atomic(directory / "model.py", source(model).encode("utf-8"))
     blob = numpy_safetensors.save(tensors, metadata={
@@ -52,7 +52,7 @@ def _metadata(data, path):
         raise BundleError(f"{path}: not a readable safetensors file (its header)") from None
 
 
-def _keys(graph):
+def parameter_keys(graph):
     """{nnspec parameter name: the module's parameter name}, e.g. res1/conv1.W ->
     res1__conv1.W; a clash of two layers' attributes is an error."""
     keys = {full: f"{attribute(node)}.{short}" for node, pairs in graph.keys.items()
@@ -71,7 +71,7 @@ def import_weights(model, path):
         stored = numpy_safetensors.load(data)
     except Exception as e:  # safetensors raises its own error types
         raise BundleError(f"{path}: not a readable safetensors file ({e})") from None
-    names = {key: name for name, key in _keys(model.graph).items()}
+    names = {key: name for name, key in parameter_keys(model.graph).items()}
     unknown = sorted(set(stored) - set(names))
     missing = sorted(set(names) - set(stored))
     if unknown or missing:

@@ -68,21 +68,41 @@ class Pool(nn.Module):  # max or average over windows inside the input
         return pool(x.permute(0, 3, 1, 2), self.window, self.stride).permute(0, 2, 3, 1)
 
 
-class Norm(nn.Module):  # batch norm in its inference form, or layer norm
-    def __init__(self, features, eps, running):
+class Norm(nn.Module):  # batch norm (running statistics) or layer norm, as nnspec's
+    def __init__(self, features, eps, running, momentum=0.1):
         super().__init__()
         self.gamma, self.beta, self.eps = param(features), param(features), eps
         if running:
             self.register_buffer("mean", torch.zeros(features))
             self.register_buffer("var", torch.ones(features))
-        self.running = running
+        self.running, self.momentum = running, momentum
 
     def forward(self, x):
-        if self.running:
-            mean, var = self.mean, self.var
-        else:
+        if not self.running:
             mean, var = x.mean(-1, keepdim=True), x.var(-1, unbiased=False, keepdim=True)
+        elif self.training:  # the batch's statistics; the running ones move toward them
+            axes = tuple(range(x.dim() - 1))
+            mean, var = x.mean(axes), x.var(axes, unbiased=False)
+            m = x.numel() // x.shape[-1]
+            with torch.no_grad():
+                self.mean.mul_(1 - self.momentum).add_(self.momentum * mean)
+                self.var.mul_(1 - self.momentum).add_(self.momentum * var * (m / max(m - 1, 1)))
+        else:
+            mean, var = self.mean, self.var
         return (x - mean) / torch.sqrt(var + self.eps) * self.gamma + self.beta
+
+
+class Dropout(nn.Module):  # zeroes a share `rate` while training, scales the rest up
+    def __init__(self, rate):
+        super().__init__()
+        self.rate, self.generator = rate, None  # nnspec's engine sets a generator per step
+
+    def forward(self, x):
+        if not self.training or self.rate == 0:
+            return x
+        keep = 1 - self.rate
+        draw = torch.rand(x.shape, generator=self.generator, device=x.device, dtype=x.dtype)
+        return x * ((draw < keep) / keep)
 
 
 class Embedding(nn.Module):
@@ -192,7 +212,12 @@ def _module(node, p, graph):
     if kind in ("maxpool", "avgpool"):
         return f"Pool({kind[:3]!r}, {tuple(p['window'])}, {tuple(stride(p))})", None
     if kind in ("batchnorm", "layernorm"):
-        return f"Norm({in_shape[-1]}, {p['eps']!r}, running={kind == 'batchnorm'})", None
+        if kind == "batchnorm":
+            return f"Norm({in_shape[-1]}, {p['eps']!r}, running=True, " \
+                   f"momentum={p['momentum']!r})", None
+        return f"Norm({in_shape[-1]}, {p['eps']!r}, running=False)", None
+    if kind == "dropout":
+        return f"Dropout({p['rate']!r})", None
     if kind == "embedding":
         return f"Embedding({p['table'][0]}, {p['table'][1]})", None
     if kind == "positional":
@@ -210,7 +235,6 @@ def _module(node, p, graph):
         "flatten": lambda: f"{x}.reshape(len({x}), -1)",
         "reshape": lambda: f"{x}.reshape(len({x}), {', '.join(map(str, out))})",
         "upsample": lambda: f"upsample({x}, {p['size'][0]}, {p['size'][1]})",
-        "dropout": lambda: x,
         "add": lambda: " + ".join(ins),
         "concat": lambda: f"torch.cat([{', '.join(ins)}], dim=-1)",
     }
@@ -230,15 +254,17 @@ ACTIVATION_KINDS = ("linear", "relu", "leaky_relu", "elu", "gelu", "tanh", "sigm
                     "silu", "softmax")
 
 
-def source(model):
-    """The text of model.py for this model."""
+def source(model, engine=False):
+    """The text of model.py for this model. engine=True: for nnspec's PyTorch engine,
+    which prepares inputs itself (no preprocessing in forward)."""
     graph = model.graph
     title = f"nnspec network, {len(graph.nodes)} layers"
     lines = [_PRELUDE.format(title=title, shape=", ".join(map(str, graph.input_shape))),
              "", "class Net(nn.Module):", "    def __init__(self):", "        super().__init__()"]
-    forward = ["", "    def forward(self, input):"]
+    forward = ["", "    def forward(self, input, logits=False):",
+               "        \"\"\"logits=True: the output layer's values before its activation.\"\"\""]
     pre = model.preprocess
-    if pre["kind"] in FITTED:  # the bundle's preprocessing: the module takes raw inputs
+    if pre["kind"] in FITTED and not engine:  # the bundle's preprocessing: raw inputs
         for key in ("scale", "offset"):
             lines.append(f"        self.register_buffer({key!r}, torch.tensor({pre[key]!r}), "
                          "persistent=False)")
@@ -250,7 +276,10 @@ def source(model):
         if made is not None:
             lines.append(f"        self.{name} = {made}")
             expression = f"self.{name}({attribute(node.inputs[0])})"
-        expression = _ACTIVATE[node.p.get("activation", "linear")].format(expression)
-        forward.append(f"        {name} = {expression}  # {format_node(node)}")
-    forward.append(f"        return {attribute(graph.output)}")
+        activate = _ACTIVATE[node.p.get("activation", "linear")]
+        if node.name == graph.output:
+            forward.append(f"        {name} = {expression}  # {format_node(node)}")
+            forward.append(f"        return {name} if logits else {activate.format(name)}")
+        else:
+            forward.append(f"        {name} = {activate.format(expression)}  # {format_node(node)}")
     return "\n".join(lines + forward) + "\n"

@@ -31,7 +31,7 @@ from .io import shown
 DTYPES = CHOICES["dtype"]
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
          "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
-         "checkpoint": dict, "features": (list, type(None))}
+         "checkpoint": dict, "features": (list, type(None)), "trained": dict}
 
 
 @dataclass
@@ -69,6 +69,8 @@ def document(model, checkpoint=None):
         "history": model.history,
         "features": list(model.features) if model.features is not None else None,
     }
+    if getattr(model, "trained", None):
+        doc["trained"] = dict(model.trained)
     if checkpoint is not None:
         doc["checkpoint"] = checkpoint
     return doc
@@ -78,8 +80,11 @@ def read(path, data=None):
     """A bundle file, or its bytes as data (path then only names it) -> Stored."""
     doc, version = bundle.read(path) if data is None else bundle.unpack(data, path)
     newer_minor = tuple(version) > bundle.VERSION
-    bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features"),
+    bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features", "trained"),
                      allow_extra=newer_minor)
+    if "trained" in doc:
+        bundle.check_map(doc["trained"], "payload.trained",
+                         {"engine": str, "device": str, "processes": int}, allow_extra=newer_minor)
     if doc["dtype"] not in DTYPES:
         raise BundleError(f"payload.dtype: {shown(repr(doc['dtype']))} is not one of "
                           f"{', '.join(DTYPES)}")
@@ -98,7 +103,8 @@ def read(path, data=None):
     preprocess = check_preprocess(doc["preprocess"], graph, tuple(version), newer_minor)
     features = check_features(doc.get("features"), graph)
     meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
-    meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc)
+    meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc,
+                trained=doc.get("trained"))
     return Stored(doc["spec"], source, doc["dtype"], network, weights,
                   classes, preprocess, _history(doc["history"]), overrides,
                   doc.get("checkpoint"), features, tuple(version), meta)

@@ -155,13 +155,42 @@ class _CtrlC:
             signal.signal(s, handler)
 
 
-def fit(model, x, t, validation, epochs, batch_size, callbacks=()):
+class NumpySteps:
+    """The numpy engine's training step: the graph's loss and gradients, penalties,
+    clipping and the optimizer's packed update, on model.weights in place. Another
+    engine (nnspec/pytorch/) has the same two methods."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def step(self, x, t, coefs, factor):
+        """One batch -> (objective, mean data loss, outputs); applied only when the
+        objective is finite."""
+        model = self.model
+        total, value, out, grads = objective(model.graph, model.weights, x, t, model.config,
+                                             coefs, model.training_mode())
+        if math.isfinite(total):
+            if model.config.clip_norm:
+                clip(grads, model.config.clip_norm)
+            packing.step(model.optimizer, model.weights, grads,
+                         {k: c[0] * factor for k, c in coefs.items()}, model.packs)
+        return total, value, out
+
+    def sync(self):
+        """Bring model.weights and the optimizer's state up to date (here they are)."""
+
+
+def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None):
     """Train model in place for `epochs` more epochs (finishing an interrupted one
     first); returns this call's history. Raises TrainingDiverged on a NaN or
-    infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C."""
+    infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C.
+    engine: what runs each step (NumpySteps by default); it syncs the model's
+    weights at the end of every epoch, so evaluation, callbacks and checkpoints
+    see them."""
     graph, weights, config = model.graph, model.weights, model.config
     coefs = coefficients(graph, config, model.overrides)
     model.optimizer.decayed = frozenset(k for k in coefs if ROLES[graph.roles[k]][1])
+    engine = engine or NumpySteps(model)
     found = metrics.resolve(config.metrics, graph.output_shape[-1], config.loss)
     n = len(x)
     batches = math.ceil(n / batch_size)
@@ -175,7 +204,8 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=()):
     # overflow in a diverging run is reported once, as TrainingDiverged, not as warnings
     with _CtrlC() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while model.epoch < end and not model.stop_training:
-            logs = _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c)
+            logs = _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks,
+                          ctrl_c)
             if validation is not None:
                 vals = evaluate(graph, weights, *validation, config.loss, config.metrics)
                 logs.update({"val_" + k: v for k, v in vals.items()})
@@ -193,7 +223,7 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=()):
     return history
 
 
-def _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
+def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
     """One epoch (or the rest of an interrupted one); returns its mean metrics."""
     rng = model.shuffle_rng
     position = model.position
@@ -210,20 +240,17 @@ def _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
             if b == 0:  # nothing done in this epoch: resume it from its start
                 rng.bit_generator.state = position.rng_state
             model.position = Position(b, position.rng_state, sums) if b else None
+            engine.sync()
             raise TrainingInterrupted(f"interrupted in epoch {model.epoch + 1}, after batch {b}")
         idx = order[b * batch_size:(b + 1) * batch_size]
         xb, tb = x[idx], t[idx]
-        total, value, out, grads = objective(model.graph, model.weights, xb, tb, model.config,
-                                             coefs, model.training_mode())
+        factor = model.schedule.factor(model.optimizer.t, model.epoch)
+        total, value, out = engine.step(xb, tb, coefs, factor)
         if not math.isfinite(total):
+            engine.sync()
             raise TrainingDiverged(
                 f"epoch {model.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
                 f"learning rate (lr is {max(c[0] for c in coefs.values()):g})")
-        if model.config.clip_norm:
-            clip(grads, model.config.clip_norm)
-        factor = model.schedule.factor(model.optimizer.t, model.epoch)
-        packing.step(model.optimizer, model.weights, grads,
-                     {k: c[0] * factor for k, c in coefs.items()}, model.packs)
         sums["loss"] += value * len(idx)
         for key, fn in found.items():
             sums[key] += fn(out, tb) * len(idx)
@@ -232,6 +259,7 @@ def _epoch(model, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
             running = {k: v / sums["seen"] for k, v in sums.items() if k != "seen"}
             for cb in callbacks:
                 cb.on_batch_end(b + 1, running)
+    engine.sync()
     model.position = None
     model.epoch += 1
     return {k: v / max(sums["seen"], 1) for k, v in sums.items() if k != "seen"}

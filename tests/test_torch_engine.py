@@ -1,0 +1,179 @@
+"""The PyTorch engine (nnspec/pytorch/): the same run as the numpy engine.
+
+Float64, the same initial weights and batches: every optimizer under every
+schedule, every loss, penalties, clipping, reductions and per-layer rates, and
+every layer kind's example, match the numpy engine to 1e-9 relative after 50
+steps (float64 rounding in another order of sums, compounded over the steps:
+1e-9 leaves four orders of magnitude above what was seen). Resuming is exact,
+state moves between the engines, the CLI writes an ordinary bundle that records
+its engine, and two processes under torchrun (gloo) take the same steps as one.
+Skipped without torch (`pip install "nnspec[torch]"`).
+"""
+import json
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.lang.kinds import KINDS
+from nnspec.training.optimizers import OPTIMIZERS
+from nnspec.training.schedules import SCHEDULES
+
+from conftest import MODELS, run_cli
+from test_export import _how, _inputs
+
+torch = pytest.importorskip("torch")
+
+SCHEDULE_TEXT = {"constant": None, "inverse_time": "inverse_time(0.1)",
+                 "exponential": "exponential(0.9, steps=3)", "step": "step(2, gamma=0.5)",
+                 "cosine": "cosine(warmup=5, floor=0.1)", "plateau": "plateau(patience=1)"}
+
+
+def _twins(spec, rng, n=10, classes=3, **overrides):
+    """Two float64 models with the same weights, and data for them."""
+    a = nnspec.compile(spec, dtype="float64", **overrides)
+    b = nnspec.compile(spec, dtype="float64", **overrides)
+    x = rng.normal(0, 1, (n,) + a.graph.input_shape)
+    y = rng.integers(0, classes, n)
+    return a, b, x, y
+
+
+def _same(a, b, rtol=1e-9):
+    """Each array to rtol of its own scale: an entry whose gradient is zero in exact
+    arithmetic (attention's key bias) holds only rounding, of either sign."""
+    def close(got, want, name):
+        scale = max(float(np.abs(want).max(initial=0)), 1e-3)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale, err_msg=name)
+    for k, v in a.weights.items():
+        close(b.weights[k], v, k)
+    assert a.optimizer.t == b.optimizer.t
+    for k, v in a.optimizer.state.items():
+        close(b.optimizer.state[k], v, k)
+
+
+def test_the_tables_walk_every_optimizer_and_schedule():
+    assert set(SCHEDULE_TEXT) == set(SCHEDULES)
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULE_TEXT))
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_50_float64_steps_match_the_numpy_engine(optimizer, schedule, rng):
+    spec = ("input 4\ndense 6 tanh lr=0.03 l1=0.001 -> dense 3 softmax l2_bias=0.01\n"
+            f"train {{ optimizer = {optimizer}\n lr = 0.05\n l2 = 0.002\n clip_norm = 2.0\n"
+            + (f" schedule = {SCHEDULE_TEXT[schedule]}\n" if SCHEDULE_TEXT[schedule] else "")
+            + "}")
+    if optimizer == "sgd":
+        spec = spec.replace("optimizer = sgd", "optimizer = sgd(momentum=0.9, nesterov=true)")
+    a, b, x, y = _twins(spec, rng)
+    validation = (x[:4], y[:4])
+    ha = a.fit(x, y, epochs=10, batch_size=2, validation_data=validation)
+    hb = b.fit(x, y, epochs=10, batch_size=2, validation_data=validation, engine="torch")
+    assert a.optimizer.t == 50
+    _same(a, b)
+    for key in ha:
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("head,loss,targets", [
+    ("dense 3 softmax", "cross_entropy", 3), ("dense 3 sigmoid", "cross_entropy", 3),
+    ("dense 1 sigmoid", "binary_cross_entropy", 2), ("dense 2 softmax", "binary_cross_entropy", 0),
+    ("dense 2", "mse", 0), ("dense 2", "mae", 0), ("dense 2", "huber", 0)])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_every_loss_and_reduction_match(head, loss, targets, reduction, rng):
+    spec = f"input 3\ndense 4 relu -> {head}\ntrain {{ loss = {loss}\n reduction = {reduction} }}"
+    a, b, x, _ = _twins(spec, rng, n=12)
+    out = a.graph.output_shape[-1]
+    y = rng.integers(0, targets, 12) if targets == 3 else (
+        rng.integers(0, 2, (12, out)).astype(float) if "cross" in loss else
+        rng.normal(0, 2, (12, out)))
+    if targets == 2:
+        y = rng.integers(0, 2, 12)
+    a.fit(x, y, epochs=5, batch_size=5)
+    b.fit(x, y, epochs=5, batch_size=5, engine="torch")
+    _same(a, b)
+
+
+EXAMPLES = [k for k in sorted(KINDS) if k != "dropout"]  # dropout: torch draws other masks
+
+
+@pytest.mark.parametrize("kind", EXAMPLES)
+def test_every_kind_trains_as_in_numpy(kind, rng):
+    example = KINDS[kind].example
+    spec = example + ("\n-> flatten" if len(nnspec.compile(example).graph.output_shape) > 1
+                      else "") + "\n-> dense 3 softmax\ntrain { optimizer = adam\n lr = 0.01 }"
+    a = nnspec.compile(spec, dtype="float64")
+    b = nnspec.compile(spec, dtype="float64")
+    x = _inputs(a, _how(kind), 12, rng).astype(np.float64)
+    y = rng.integers(0, 3, 12)
+    a.fit(x, y, epochs=3, batch_size=4)
+    b.fit(x, y, epochs=3, batch_size=4, engine="torch")
+    _same(a, b)
+
+
+def test_dropout_is_drawn_from_the_seed_and_resumes_exactly(rng, tmp_path):
+    spec = "input 6\ndense 8 relu -> dropout 0.5 -> dense 3 softmax"
+    x, y = rng.normal(0, 1, (16, 6)), rng.integers(0, 3, 16)
+    straight = nnspec.compile(spec)
+    straight.fit(x, y, epochs=2, batch_size=4, engine="torch")
+    first = nnspec.compile(spec)
+    first.fit(x, y, epochs=1, batch_size=4, engine="torch")
+    first.save(tmp_path / "ck.nnb", checkpoint=True)
+    resumed = nnspec.load(tmp_path / "ck.nnb")
+    resumed.fit(x, y, epochs=1, batch_size=4, engine="torch")
+    for k, v in straight.weights.items():
+        assert np.array_equal(resumed.weights[k], v), k
+    assert resumed.trained == {"engine": "torch", "device": "cpu", "processes": 1}
+
+
+def test_state_moves_between_the_engines(rng):
+    spec = "input 4\ndense 5 tanh -> batchnorm -> dense 3 softmax\ntrain { optimizer = adamw }"
+    a, b, x, y = _twins(spec, rng, n=12)
+    a.fit(x, y, epochs=2, batch_size=4)
+    b.fit(x, y, epochs=1, batch_size=4, engine="torch")
+    b.fit(x, y, epochs=1, batch_size=4)  # numpy takes up torch's moments and statistics
+    _same(a, b)
+
+
+def test_the_cli_trains_with_torch_and_the_bundle_says_so(tmp_path):
+    r = run_cli("train", MODELS / "shapes.nn", "--engine", "torch", "--epochs", "1", "-o",
+                tmp_path / "s.nnb")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines()[1].startswith("epoch 1/1  loss ")
+    model = nnspec.load(tmp_path / "s.nnb")
+    np.save(tmp_path / "x.npy", model.data().test[0][:3])
+    r = run_cli("infer", tmp_path / "s.nnb", tmp_path / "x.npy", "--format", "json")
+    assert r.returncode == 0, r.stderr and len(json.loads(r.stdout)) == 3
+    r = run_cli("inspect", tmp_path / "s.nnb")
+    assert "trained     by the torch engine on cpu" in r.stdout
+
+
+@pytest.mark.parametrize("flags,message", [
+    (["--engine", "torch", "--device", "cuda:7"], "--device cuda"),
+    (["--engine", "torch", "--device", "tpu"], "--device tpu"),
+    (["--device", "cuda"], "--device and --nproc are the torch engine's"),
+])
+def test_a_device_that_cannot_be_had_is_one_line(flags, message, tmp_path):
+    if "cuda" in flags[-1] and torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    r = run_cli("train", MODELS / "seed001_spiral.nn", "-o", tmp_path / "s.nnb", *flags)
+    assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_two_processes_under_torchrun_take_the_same_steps_as_one(tmp_path):
+    """DDP over gloo on 127.0.0.1: the global batch of 32 split between two
+    processes. float32, sums in another order: 1e-5."""
+    spec = tmp_path / "s.nn"
+    spec.write_text("input 2\ndense 16 tanh -> dense 3 softmax\n"
+                    "train { data = spiral(60, classes=3)\n batch_size = 32\n epochs = 2\n"
+                    " optimizer = sgd(momentum=0.9)\n lr = 0.1 }\n")
+    one = run_cli("train", spec, "--engine", "torch", "-o", tmp_path / "one.nnb", "-q")
+    assert one.returncode == 0, one.stderr
+    two = run_cli("train", spec, "--engine", "torch", "--nproc", "2", "-o", tmp_path / "two.nnb",
+                  timeout=300)
+    assert two.returncode == 0, two.stderr
+    assert two.stdout.count("epoch 2/2") == 1  # one process speaks
+    a, b = nnspec.load(tmp_path / "one.nnb"), nnspec.load(tmp_path / "two.nnb")
+    assert b.trained["processes"] == 2
+    for k, v in a.weights.items():
+        np.testing.assert_allclose(b.weights[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+    np.testing.assert_allclose(b.history["loss"], a.history["loss"], rtol=1e-5)
