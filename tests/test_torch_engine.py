@@ -177,3 +177,25 @@ def test_two_processes_under_torchrun_take_the_same_steps_as_one(tmp_path):
     for k, v in a.weights.items():
         np.testing.assert_allclose(b.weights[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
     np.testing.assert_allclose(b.history["loss"], a.history["loss"], rtol=1e-5)
+
+
+def test_ctrl_c_with_the_torch_engine_writes_a_checkpoint_that_resumes_exactly(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    shapes, flags = MODELS / "shapes.nn", ["--engine", "torch", "--epochs", "8"]
+    straight = tmp_path / "straight.nnb"
+    assert run_cli("train", shapes, "-o", straight, *flags, "-q").returncode == 0
+    out, ck = tmp_path / "s.nnb", tmp_path / "ck"
+    p = subprocess.Popen([sys.executable, "-m", "nnspec.cli", "train", str(shapes), "-o",
+                          str(out), *flags, "--checkpoint-dir", str(ck)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert p.stdout.readline().startswith("training")
+    assert p.stdout.readline().startswith("epoch 1/8")
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "checkpoint written to" in err, err
+    r = run_cli("train", shapes, "-o", out, "--resume", ck, "--engine", "torch")
+    assert r.returncode == 0, r.stderr
+    a, b = nnspec.load(out), nnspec.load(straight)
+    assert all(a.weights[k].tobytes() == b.weights[k].tobytes() for k in a.weights)
