@@ -1,9 +1,15 @@
 """Training and inference speed, and peak memory, of nnspec beside PyTorch CPU.
 
-    python benchmarks/vs_torch.py [--rounds 7] [--samples 2048] [--nets mnist_cnn,mlp]
+    python benchmarks/vs_torch.py [--rounds 7] [--samples 2048] [--nets mnist_cnn,lstm]
 
-The same four networks are built in both (random data of the right shapes,
-Adam, cross-entropy), PyTorch limited to the threads numpy's BLAS uses. Each
+The same networks are built in both (random data of the right shapes, token
+ids for embeddings, Adam, cross-entropy), PyTorch limited to the threads
+numpy's BLAS uses: the four the project started with, and one of each family
+a user writes at a typical size (LeNet-5, a wide MLP, a VGG-style net with
+batch norm, a small ResNet, a strided all-conv net, LSTM, GRU, an attention
+block with embedding and layer norm, a tiny net). `peak %` is the share of
+this machine's float32 matmul rate (measured first, on a square matmul) that
+nnspec's training reaches, counting 3x the forward FLOPs of the summary. Each
 round times one training epoch and one inference pass of every network in
 nnspec and then in PyTorch, so both see the same phase of this VM's drifting
 speed; the table gives the medians of samples/s and the median of the
@@ -31,15 +37,59 @@ NETS = {  # name: (spec, batch size)
     "mlp": ("input 784\ndense 128 relu -> dense 64 relu -> dense 10 softmax", 64),
     "deeper_cnn": ("input 28x28x1\nconv 3x3x32 same relu -> maxpool 2 -> conv 3x3x64 same relu "
                    "-> maxpool 2 -> dense 128 relu -> dense 10 softmax", 64),
+    "lenet5": ("input 28x28x1\nconv 5x5x6 same relu -> maxpool 2 -> conv 5x5x16 valid relu "
+               "-> maxpool 2 -> dense 120 relu -> dense 84 relu -> dense 10 softmax", 64),
+    "wide_mlp": ("input 784\ndense 1024 relu -> dense 1024 relu -> dense 10 softmax", 128),
+    "vgg_bn": ("input 32x32x3\nconv 3x3x32 same -> batchnorm relu -> conv 3x3x32 same "
+               "-> batchnorm relu -> maxpool 2 -> conv 3x3x64 same -> batchnorm relu "
+               "-> conv 3x3x64 same -> batchnorm relu -> maxpool 2 -> dense 256 relu "
+               "-> dropout 0.5 -> dense 10 softmax", 64),
+    "resnet": ("input 32x32x3\nblock res() {\n  conv 3x3x16 same relu -> conv 3x3x16 same "
+               "-> add(in) relu\n}\nconv 3x3x16 same relu -> res() -> res() -> res() "
+               "-> globalavgpool -> dense 10 softmax", 64),
+    "strided": ("input 32x32x3\nconv 3x3x16 same relu stride=2 -> conv 3x3x32 same relu "
+                "stride=2 -> conv 3x3x64 same relu stride=2 -> globalavgpool "
+                "-> dense 10 softmax", 64),
+    "lstm": ("input 32x16\nlstm 64 -> dense 10 softmax", 64),
+    "gru": ("input 32x16\ngru 64 -> dense 10 softmax", 64),
+    "attention": ("input 32\nblock encoder() {\n  attention 4 -> add(in) -> layernorm\n}\n"
+                  "embedding 1000x64 -> encoder() -> globalavgpool -> dense 10 softmax", 64),
+    "tiny": ("input 2\ndense 8 tanh -> dense 2 softmax", 16),
 }
+VOCAB = 1000  # the attention net's token ids
 INFER_BATCH = 256
 SETTLE = 0.3  # seconds between two timings
+
+
+def matmul_peak():
+    """This machine's float32 matmul rate, FLOP/s: the best of a few 1024-square products."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((1024, 1024), dtype=np.float32) for _ in range(2))
+    a @ b
+    best = min(_timed(lambda: a @ b) for _ in range(10))
+    return 2 * 1024 ** 3 / best
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def forward_flops(name):
+    """FLOPs of one sample's forward pass, as nnspec's summary counts them."""
+    from nnspec.engine.layers import flops
+    graph = nnspec.compile(NETS[name][0]).graph
+    return sum(flops(node, graph.shapes) for node in graph.nodes)
 
 
 def data(name, n):
     model = nnspec.compile(NETS[name][0])
     rng = np.random.default_rng(0)
-    x = rng.random((n,) + model.graph.input_shape, dtype=np.float32)
+    if model.graph.nodes[0].kind == "embedding":
+        x = rng.integers(0, VOCAB, (n,) + model.graph.input_shape).astype(np.float32)
+    else:
+        x = rng.random((n,) + model.graph.input_shape, dtype=np.float32)
     y = rng.integers(0, model.graph.output_shape[-1], n)
     return x, y
 
@@ -58,18 +108,74 @@ class NNSpec:
 
 
 def torch_net(name):
+    import torch
     import torch.nn as tnn
+
+    class Last(tnn.Module):  # a recurrent layer's last state, as nnspec's rnn/lstm/gru give
+        def __init__(self, rnn):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x):
+            return self.rnn(x)[0][:, -1]
+
+    class Residual(tnn.Module):
+        def __init__(self, c):
+            super().__init__()
+            self.a, self.b = tnn.Conv2d(c, c, 3, padding=1), tnn.Conv2d(c, c, 3, padding=1)
+
+        def forward(self, x):
+            return torch.relu(self.b(torch.relu(self.a(x))) + x)
+
+    class Encoder(tnn.Module):  # attention, residual, layer norm, mean over steps
+        def __init__(self):
+            super().__init__()
+            self.embed = tnn.Embedding(VOCAB, 64)
+            self.attention = tnn.MultiheadAttention(64, 4, batch_first=True)
+            self.norm, self.out = tnn.LayerNorm(64), tnn.Linear(64, 10)
+
+        def forward(self, ids):
+            x = self.embed(ids.long())
+            x = self.norm(self.attention(x, x, x, need_weights=False)[0] + x)
+            return self.out(x.mean(1))
+
+    def vgg_stage(c_in, c):
+        return [tnn.Conv2d(c_in, c, 3, padding=1), tnn.BatchNorm2d(c), tnn.ReLU(),
+                tnn.Conv2d(c, c, 3, padding=1), tnn.BatchNorm2d(c), tnn.ReLU(), tnn.MaxPool2d(2)]
+
+    pool = [tnn.AdaptiveAvgPool2d(1), tnn.Flatten()]
     layers = {
-        "shapes_cnn": [tnn.Conv2d(1, 2, 3, padding=1), tnn.Tanh(), tnn.Conv2d(2, 3, 3), tnn.Tanh(),
-                       tnn.Flatten(), tnn.Linear(14 * 14 * 3, 100), tnn.ReLU(), tnn.Linear(100, 4)],
-        "mnist_cnn": [tnn.Conv2d(1, 32, 7), tnn.ReLU(), tnn.MaxPool2d(4), tnn.Flatten(),
-                      tnn.Linear(5 * 5 * 32, 128), tnn.ReLU(), tnn.Linear(128, 10)],
-        "mlp": [tnn.Linear(784, 128), tnn.ReLU(), tnn.Linear(128, 64), tnn.ReLU(),
-                tnn.Linear(64, 10)],
-        "deeper_cnn": [tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-                       tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
-                       tnn.Flatten(), tnn.Linear(7 * 7 * 64, 128), tnn.ReLU(), tnn.Linear(128, 10)],
-    }[name]
+        "shapes_cnn": lambda: [tnn.Conv2d(1, 2, 3, padding=1), tnn.Tanh(), tnn.Conv2d(2, 3, 3),
+                               tnn.Tanh(), tnn.Flatten(), tnn.Linear(14 * 14 * 3, 100), tnn.ReLU(),
+                               tnn.Linear(100, 4)],
+        "mnist_cnn": lambda: [tnn.Conv2d(1, 32, 7), tnn.ReLU(), tnn.MaxPool2d(4), tnn.Flatten(),
+                              tnn.Linear(5 * 5 * 32, 128), tnn.ReLU(), tnn.Linear(128, 10)],
+        "mlp": lambda: [tnn.Linear(784, 128), tnn.ReLU(), tnn.Linear(128, 64), tnn.ReLU(),
+                        tnn.Linear(64, 10)],
+        "deeper_cnn": lambda: [tnn.Conv2d(1, 32, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                               tnn.Conv2d(32, 64, 3, padding=1), tnn.ReLU(), tnn.MaxPool2d(2),
+                               tnn.Flatten(), tnn.Linear(7 * 7 * 64, 128), tnn.ReLU(),
+                               tnn.Linear(128, 10)],
+        "lenet5": lambda: [tnn.Conv2d(1, 6, 5, padding=2), tnn.ReLU(), tnn.MaxPool2d(2),
+                           tnn.Conv2d(6, 16, 5), tnn.ReLU(), tnn.MaxPool2d(2), tnn.Flatten(),
+                           tnn.Linear(5 * 5 * 16, 120), tnn.ReLU(), tnn.Linear(120, 84),
+                           tnn.ReLU(), tnn.Linear(84, 10)],
+        "wide_mlp": lambda: [tnn.Linear(784, 1024), tnn.ReLU(), tnn.Linear(1024, 1024),
+                             tnn.ReLU(), tnn.Linear(1024, 10)],
+        "vgg_bn": lambda: vgg_stage(3, 32) + vgg_stage(32, 64) + [
+            tnn.Flatten(), tnn.Linear(8 * 8 * 64, 256), tnn.ReLU(), tnn.Dropout(0.5),
+            tnn.Linear(256, 10)],
+        "resnet": lambda: [tnn.Conv2d(3, 16, 3, padding=1), tnn.ReLU(), Residual(16),
+                           Residual(16), Residual(16), *pool, tnn.Linear(16, 10)],
+        "strided": lambda: [tnn.Conv2d(3, 16, 3, 2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(16, 32, 3, 2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(32, 64, 3, 2, padding=1), tnn.ReLU(), *pool,
+                            tnn.Linear(64, 10)],
+        "lstm": lambda: [Last(tnn.LSTM(16, 64, batch_first=True)), tnn.Linear(64, 10)],
+        "gru": lambda: [Last(tnn.GRU(16, 64, batch_first=True)), tnn.Linear(64, 10)],
+        "attention": lambda: [Encoder()],
+        "tiny": lambda: [tnn.Linear(2, 8), tnn.Tanh(), tnn.Linear(8, 2)],
+    }[name]()
     return tnn.Sequential(*layers)
 
 
@@ -175,6 +281,10 @@ def main():
     except ImportError:
         print("torch is not installed (pip install torch==2.13.0): nnspec alone")
     names = args.nets.split(",")
+    unknown = set(names) - set(NETS)
+    if unknown:
+        ap.error(f"unknown network {sorted(unknown)[0]!r} (networks: {', '.join(NETS)})")
+    peak = matmul_peak()
     workers = {(n, s): Worker(s, n, args.samples) for n in names for s in systems}
     for w in workers.values():  # warm up: first-touch allocations, lazy imports
         w.ask("train")
@@ -186,9 +296,10 @@ def main():
                 for kind in ("train", "infer"):
                     times[name, s, kind].append(workers[name, s].ask(kind))
     print(f"{args.samples} samples, {args.rounds} rounds, {_threads()} threads; samples/s are "
-          "medians, ratios the medians of per-round nnspec / torch")
+          "medians, ratios the medians of per-round nnspec / torch; float32 matmul peak "
+          f"{peak / 1e9:.0f} GFLOP/s")
     head = f"{'network':<11} {'batch':>5}  {'train/s':>8} {'torch':>8} {'ratio':>6}  " \
-           f"{'infer/s':>8} {'torch':>8} {'ratio':>6}  {'peak MB':>7} {'torch':>6}"
+           f"{'infer/s':>8} {'torch':>8} {'ratio':>6}  {'peak %':>6}  {'peak MB':>7} {'torch':>6}"
     print(head)
     print("-" * len(head))
     for name in names:
@@ -200,6 +311,10 @@ def main():
                 theirs = [args.samples / t for t in times[name, "torch", kind]]
                 ratio = statistics.median(a / b for a, b in zip(ours, theirs))
                 row += f" {statistics.median(theirs):>8.0f} {ratio:>6.2f}"
+            else:
+                row += " " * 16
+        train_rate = statistics.median(args.samples / t for t in times[name, "nnspec", "train"])
+        row += f"  {100 * 3 * forward_flops(name) * train_rate / peak:>5.1f}%"
         row += "  " + " ".join(f"{workers[name, s].ask('peak'):>{7 if s == 'nnspec' else 6}.1f}"
                                for s in systems)
         print(row)

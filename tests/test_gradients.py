@@ -305,3 +305,21 @@ def test_bias_add_and_sum_fold_rows_without_changing_the_result(rows, width, con
     assert got is y  # in place
     np.testing.assert_allclose(y, want, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(column_sums(y), want.sum(axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("sequences", [False, True])
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, sequences):
+    """The fast loops (time-major, in place, sigmoid through tanh) against
+    recurrent.reference, in float64: rounding in another order, 1e-12."""
+    from nnspec.engine.layers import recurrent
+    model = nnspec.compile(f"input 6x3\n{kind} 5 return_sequences={str(sequences).lower()}",
+                           dtype="float64")
+    rng = np.random.default_rng(7)
+    model.set_weights({k: rng.normal(0, 0.7, v.shape) for k, v in model.weights.items()})
+    node = model.graph.nodes[0]
+    w = {short: model.weights[full] for short, full in model.graph.keys[node.name]}
+    x = rng.normal(0, 1, (4, 6, 3))
+    got, _ = recurrent.LAYERS[kind].forward(node.p, w, x, Mode(True))
+    np.testing.assert_allclose(got, recurrent.reference(kind, node.p, w, x), rtol=1e-12,
+                               atol=1e-13)
