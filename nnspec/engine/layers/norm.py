@@ -40,24 +40,47 @@ def _backward(w, xhat, inv_std, dy, stat_axes):
 
 def batch_forward(p, w, x, mode):
     """x: (batch, ..., features) -> same shape."""
-    axes = tuple(range(x.ndim - 1))
-    if mode.training:
-        mean, var = x.mean(axis=axes), x.var(axis=axes)
-        m = x.size // x.shape[-1]
-        mom = x.dtype.type(p["momentum"])
-        w["mean"] *= 1 - mom
-        w["mean"] += mom * mean
-        w["var"] *= 1 - mom
-        w["var"] += mom * var * x.dtype.type(m / max(m - 1, 1))
-    else:
-        mean, var = w["mean"], w["var"]
-    xhat, inv_std = _normalize(x, mean, var, p["eps"])
-    return xhat * w["gamma"] + w["beta"], (xhat, inv_std, mode.training)
+    if not mode.training:
+        xhat, inv_std = _normalize(x, w["mean"], w["var"], p["eps"])
+        return xhat * w["gamma"] + w["beta"], (xhat, inv_std, False)
+    # over rows of features, in as few passes as the math allows (mean; x - mean;
+    # its squares summed; scaled; y): the VGG benchmark's batch norm made 10, with
+    # temporaries, and was a third of its step; with this forward and backward the
+    # benchmark's training went from 437-443 to 513-550 samples/s (two runs each,
+    # python benchmarks/vs_torch.py --nets vgg_bn)
+    rows = x.reshape(-1, x.shape[-1])
+    m = len(rows)
+    mean = np.add.reduce(rows, axis=0) / x.dtype.type(m)
+    xhat = np.subtract(rows, mean)
+    var = np.einsum("ij,ij->j", xhat, xhat) / x.dtype.type(m)
+    inv_std = 1 / np.sqrt(var + x.dtype.type(p["eps"]))
+    xhat *= inv_std
+    mom = x.dtype.type(p["momentum"])
+    w["mean"] *= 1 - mom
+    w["mean"] += mom * mean
+    w["var"] *= 1 - mom
+    w["var"] += mom * var * x.dtype.type(m / max(m - 1, 1))
+    y = np.multiply(xhat, w["gamma"])
+    y += w["beta"]
+    return y.reshape(x.shape), (xhat, inv_std, True)
 
 
 def batch_backward(p, w, cache, dy, need_dx):
     xhat, inv_std, training = cache
-    return _backward(w, xhat, inv_std, dy, tuple(range(dy.ndim - 1)) if training else None)
+    if not training:
+        return _backward(w, xhat, inv_std, dy, None)
+    # _backward's formula with the batch's sums reused: mean(dxhat) is gamma
+    # mean(dy), mean(dxhat xhat) is gamma mean(dy xhat), the parameters' gradients
+    rows = dy.reshape(xhat.shape)
+    m = dy.dtype.type(len(rows))
+    grads = {"gamma": np.einsum("ij,ij->j", rows, xhat), "beta": np.add.reduce(rows, axis=0)}
+    if not need_dx:
+        return None, grads
+    dx = np.multiply(xhat, grads["gamma"] / m)
+    np.subtract(rows, dx, out=dx)
+    dx -= grads["beta"] / m
+    dx *= w["gamma"] * inv_std
+    return dx.reshape(dy.shape), grads
 
 
 def layer_forward(p, w, x, mode):
