@@ -546,3 +546,43 @@ def test_cross_entropy_on_one_output_is_an_error_at_its_line():
     model = nnspec.compile("input 2\ndense 1 sigmoid\ntrain { optimizer = adam\n lr = 0.05 }")
     model.fit(x, y, epochs=20)
     assert model.evaluate(x, y)["binary_accuracy"] > 0.95
+
+
+def test_without_shuffling_the_batches_follow_the_data_order(rng):
+    """shuffle = false: SGD's steps in the data set's order, as a plain loop takes them
+    (float64; the same arithmetic in the same order: 1e-12)."""
+    x, y = rng.normal(0, 1, (12, 3)), rng.normal(0, 1, 12)
+    spec = "input 3\ndense 1 bias=false\ntrain { loss = mse\n lr = 0.05\n shuffle = false }"
+    model = nnspec.compile(spec, dtype="float64")
+    w = model.weights["dense1.W"][:, 0].copy()
+    model.fit(x, y, epochs=2, batch_size=3)
+    for _ in range(2):
+        for b in range(0, 12, 3):
+            xb, yb = x[b:b + 3], y[b:b + 3]
+            w -= 0.05 * 2 * xb.T @ (xb @ w - yb) / 3
+    np.testing.assert_allclose(model.weights["dense1.W"][:, 0], w, rtol=1e-12)
+    shuffled = nnspec.compile(spec.replace("shuffle = false", "seed = 0"), dtype="float64")
+    shuffled.fit(x, y, epochs=2, batch_size=3)
+    assert not np.allclose(shuffled.weights["dense1.W"][:, 0], w, rtol=1e-6)
+
+
+def test_without_shuffling_the_split_takes_the_data_in_order(tmp_path):
+    rows = ["a,label"] + [f"{i},{i % 2}" for i in range(20)]
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "m.nn").write_text('input 1\ndense 2 softmax\ntrain { data = "d.csv"\n'
+                                   " split = 70/15/15\n shuffle = false }\n")
+    splits = nnspec.compile(tmp_path / "m.nn").data()
+    assert splits.train[0][:, 0].tolist() == list(range(14))
+    assert splits.validation[0][:, 0].tolist() == [14, 15, 16]
+    assert splits.test[0][:, 0].tolist() == [17, 18, 19]
+
+
+def test_shuffle_is_true_or_false_and_travels_in_checkpoints(tmp_path):
+    with pytest.raises(nnspec.SpecError, match="<spec>:3:9: train setting 'shuffle' is true or "
+                       "false, got no"):
+        nnspec.compile("input 2\ndense 2 softmax\ntrain { shuffle = no }")
+    with pytest.raises(nnspec.SpecError, match="shuffle must be true or false, got 'no'"):
+        nnspec.compile("input 2\ndense 2 softmax", shuffle="no")
+    model = nnspec.compile("input 2\ndense 2 softmax", shuffle=False)
+    model.save(tmp_path / "m.nnb", checkpoint=True)
+    assert nnspec.load(tmp_path / "m.nnb").config.shuffle is False

@@ -33,7 +33,8 @@ from .io import shown
 
 FIELD = "payload.checkpoint"
 _RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uinteger": int}
-_STORED = {"int": int, "float": float, "name": str, "text": str, "options": dict, "ratio": list}
+_STORED = {"int": int, "float": float, "name": str, "bool": bool, "text": str, "options": dict,
+           "ratio": list}
 _OVERRIDES = {s.key: _STORED[s.stored] for s in SETTINGS}  # as the train block declares them
 # settings that may be names, calls or lists: stored as the spec text that writes them
 _TEXT = tuple(s.key for s in SETTINGS if s.stored == "text")

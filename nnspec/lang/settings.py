@@ -23,8 +23,8 @@ class Setting:
     key: str
     default: object
     forms: tuple  # the value forms a spec may write; () for none (optimizer_options)
-    stored: str  # a checkpoint's override: "int", "float", "name", "text" (spec text),
-    #              "options" (a map) or "ratio" (three numbers)
+    stored: str  # a checkpoint's override: "int", "float", "name", "bool" (written
+    #              true or false), "text" (spec text), "options" (a map) or "ratio"
     minimum: float = None
     maximum: int = None
     choices: tuple = ()  # names it may take, checked here; others are checked by config.py
@@ -50,6 +50,8 @@ SETTINGS = (
     Setting("early_stopping", None, ("int", "call"), "text", minimum=1),  # int: the patience
     Setting("data", None, ("name", "call", "string"), "text"),  # resolved by files/data
     Setting("split", (0.7, 0.15, 0.15), ("ratio",), "ratio"),
+    # false: the samples in the data set's order, for the split and every epoch's batches
+    Setting("shuffle", True, ("name",), "bool"),
     # the model's input preprocessing (engine/preprocess.py); None: pixels for data
     # sets of images, else none
     Setting("scale", None, ("name",), "name", choices=("none", "pixels", "standard", "minmax")),
@@ -78,7 +80,9 @@ def problems(config):
     values given on the command line or to compile() skip the parser's checks."""
     for s in SETTINGS:
         value = getattr(config, s.key)
-        if s.stored == "int" and (isinstance(value, bool) or not isinstance(value, int)):
+        if s.stored == "bool" and not isinstance(value, bool):
+            yield s.key, f"{s.key} must be true or false, got {value!r}"
+        elif s.stored == "int" and (isinstance(value, bool) or not isinstance(value, int)):
             yield s.key, f"{s.key} must be a whole number, got {value!r}"
         elif s.maximum is not None and not s.minimum <= value <= s.maximum:
             yield s.key, f"{s.key} must be a whole number from {s.minimum} to {s.maximum:,}, " \
@@ -107,6 +111,11 @@ def train_config(st):
         if setting.minimum is not None and form in NUMBER and value < setting.minimum:
             raise SpecError(f"train setting '{key}' must be at least {setting.minimum}, "
                             f"got {value}", kloc.line, kloc.column)
+        if setting.stored == "bool":
+            if value not in ("true", "false"):
+                raise SpecError(f"train setting '{key}' is true or false, got {value}",
+                                kloc.line, kloc.column)
+            value = value == "true"
         if setting.choices and value not in setting.choices:
             raise SpecError(f"train setting '{key}' must be one of "
                             f"{', '.join(setting.choices)}, got {value}", kloc.line, kloc.column)

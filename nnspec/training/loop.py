@@ -231,7 +231,7 @@ def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ct
         position = Position(0, rng.bit_generator.state)
     else:
         rng.bit_generator.state = position.rng_state
-    order = rng.permutation(len(x))
+    order = rng.permutation(len(x)) if model.config.shuffle else np.arange(len(x))
     sums = dict(position.sums) or {"loss": 0.0, **{k: 0.0 for k in found}, "seen": 0}
     for cb in callbacks:
         cb.on_epoch_begin(model.epoch + 1, {"batch": position.batch})

@@ -87,7 +87,8 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
     kept = fractions[0] + fractions[1]
     if ds.test is not None and kept > 0:
         fractions = (fractions[0] / kept, fractions[1] / kept, 0.0)
-    parts = [(ds.x[i], ds.y[i]) if len(i) else None for i in split(len(ds.x), fractions, rng)]
+    parts = [(ds.x[i], ds.y[i]) if len(i) else None
+             for i in split(len(ds.x), fractions, rng, config.shuffle)]
     if ds.test is not None:
         parts[2] = ds.test
     if parts[0] is None:
@@ -103,9 +104,10 @@ def _pixels(x):
     return preprocess.apply(pixels, x, np.float32) if preprocess.applies(pixels, x) else x
 
 
-def split(n, fractions, rng):
-    """Shuffled index arrays (train, validation, test) in the given fractions."""
-    order = rng.permutation(n)
+def split(n, fractions, rng, shuffle=True):
+    """Index arrays (train, validation, test) in the given fractions: shuffled, or
+    with shuffle=False the data set's first samples for training, then validation."""
+    order = rng.permutation(n) if shuffle else np.arange(n)
     n_train = int(round(fractions[0] * n))
     n_val = int(round(fractions[1] * n))
     return order[:n_train], order[n_train:n_train + n_val], order[n_train + n_val:]
