@@ -47,6 +47,10 @@ LAYER_ROWS = [
     ("input 8x8x2\navgpool 2", 2),
     ("input 7x9x2\navgpool 3x2", 2),  # tiles all but the last row and column
     ("input 7x7x2\navgpool 3x2 stride=2", 3),
+    ("input 6x6x1\nmaxpool 4 same stride=1", 2),  # seed 001's pooling, smaller
+    ("input 7x6x2\nmaxpool 3 same stride=2", 2),
+    ("input 5x7x1\navgpool 2x3 same", 2),
+    ("input 6x6x2\navgpool 4 same stride=1", 2),
     ("input 12x12x1\nconv 5x5x4 valid relu -> maxpool 4x4 -> dense 3 softmax", 2),
     # a conv given only the rows its pooling reads (graph._crops), with an input gradient
     ("input 14x14x1\nconv 3x3x2 valid tanh -> conv 3x3x3 valid stride=2 -> avgpool 2x3", 2),

@@ -59,6 +59,7 @@ def _image_layers(draw, shape):
                    f"stride={stride} dilation={dilation} {_weight_options(draw)}")
     if min(h, w) >= 2:
         out += ["maxpool 2", "avgpool 2", "maxpool 2x1 stride=1", "avgpool 1x2 stride=1"]
+    out += ["maxpool 3 same stride=2", "avgpool 2 same", "maxpool 4 same stride=1"]
     if h * w <= 64:
         out.append("upsample 2")
     out += ["globalmaxpool", "globalavgpool", "flatten", f"reshape {h * w}x{c}"]

@@ -21,7 +21,7 @@ from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.kinds.conv import pads, span
 from ..lang.kinds.dense import per_step
-from ..lang.kinds.pool import stride
+from ..lang.kinds.pool import padding, stride
 from ..lang.printer import describe
 from . import need
 
@@ -154,8 +154,11 @@ def _conv(b, p, w, ins, in_shape, out_shape):
 
 def _pool(kind):
     def rule(b, p, w, ins, in_shape, out_shape):
+        (top, bottom), (left, right) = padding(p, in_shape)
+        # ONNX's max pooling ignores pads, and its average leaves them out of the
+        # count with count_include_pad=0 (the default): nnspec's same padding
         y = b.op(kind, [b.nchw(ins[0])], kernel_shape=list(p["window"]),
-                 strides=list(stride(p)))
+                 strides=list(stride(p)), pads=[top, left, bottom, right])
         return b.nhwc(y)
     return rule
 

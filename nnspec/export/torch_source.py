@@ -9,7 +9,7 @@ from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.kinds.conv import pads, span
 from ..lang.kinds.dense import per_step
-from ..lang.kinds.pool import stride
+from ..lang.kinds.pool import padding, stride
 from ..lang.printer import format_node
 
 _PRELUDE = '''"""{title}
@@ -58,14 +58,22 @@ class Conv(nn.Module):  # channels last; explicit pads (top, bottom, left, right
         return y.permute(0, 2, 3, 1)
 
 
-class Pool(nn.Module):  # max or average over windows inside the input
-    def __init__(self, kind, window, stride):
+class Pool(nn.Module):  # max or average, channels last; explicit pads (top, bottom, left, right)
+    def __init__(self, kind, window, stride, pads=(0, 0, 0, 0)):
         super().__init__()
-        self.kind, self.window, self.stride = kind, window, stride
+        self.kind, self.window, self.stride, self.pads = kind, window, stride, pads
 
     def forward(self, x):
-        pool = F.max_pool2d if self.kind == "max" else F.avg_pool2d
-        return pool(x.permute(0, 3, 1, 2), self.window, self.stride).permute(0, 2, 3, 1)
+        top, bottom, left, right = self.pads
+        x = x.permute(0, 3, 1, 2)
+        if self.kind == "max":  # padding never wins a max
+            x = F.pad(x, (left, right, top, bottom), value=float("-inf"))
+            return F.max_pool2d(x, self.window, self.stride).permute(0, 2, 3, 1)
+        # an average over the input's values only: the padding counts for nothing
+        ones = F.pad(torch.ones_like(x[:1, :1]), (left, right, top, bottom))
+        x = F.pad(x, (left, right, top, bottom))
+        y = F.avg_pool2d(x, self.window, self.stride) / F.avg_pool2d(ones, self.window, self.stride)
+        return y.permute(0, 2, 3, 1)
 
 
 class Norm(nn.Module):  # batch norm (running statistics) or layer norm, as nnspec's
@@ -210,7 +218,9 @@ def _module(node, p, graph):
         return (f"Conv({kh}, {kw}, {in_shape[-1]}, {f}, stride={s}, dilation={p['dilation']}, "
                 f"pads=({t}, {b}, {left}, {right}), bias={bias})"), None
     if kind in ("maxpool", "avgpool"):
-        return f"Pool({kind[:3]!r}, {tuple(p['window'])}, {tuple(stride(p))})", None
+        (top, bottom), (left, right) = padding(p, in_shape)
+        return (f"Pool({kind[:3]!r}, {tuple(p['window'])}, {tuple(stride(p))}, "
+                f"pads=({top}, {bottom}, {left}, {right}))"), None
     if kind in ("batchnorm", "layernorm"):
         if kind == "batchnorm":
             return f"Norm({in_shape[-1]}, {p['eps']!r}, running=True, " \

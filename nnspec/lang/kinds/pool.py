@@ -1,18 +1,30 @@
 """How pooling is written and the shapes it gives: `maxpool K` or `KHxKW` with
-an optional stride (the window by default), windows that fit wholly inside the
-input; `globalmaxpool` and `globalavgpool` reduce every axis but the last."""
+an optional stride (the window by default); windows wholly inside the input
+(`valid`, the default) or `same` padding, as TensorFlow pads (output
+ceil(size / stride), the extra row or column after), where a max ignores the
+padding and an average counts only the input's values, as Keras' do.
+`globalmaxpool` and `globalavgpool` reduce every axis but the last."""
 from ..signature import Opt, Signature, Word
 from .base import Kind, ShapeProblem, fmt_shape
+from .conv import out_size, pads
 
 
 def _signature(kind):
-    return Signature(usage=f"{kind} KHxKW [stride=S]   (or {kind} K for KxK)",
-                     words=(Word("window", "size", required=True),),
+    return Signature(usage=f"{kind} KHxKW [valid|same] [stride=S]   (or {kind} K for KxK)",
+                     words=(Word("window", "size", required=True),
+                            Word("padding", "choice", ("valid", "same"), default="valid")),
                      options=(Opt("stride", int, None, minimum=1),))
 
 
 def stride(p):
     return (p["stride"], p["stride"]) if p["stride"] else p["window"]
+
+
+def padding(p, in_shape):
+    """((top, bottom), (left, right)) of a pool's padding on an HxWxC input."""
+    (kh, kw), (sh, sw) = p["window"], stride(p)
+    mode = p.get("padding", "valid")
+    return pads(in_shape[0], kh, sh, mode), pads(in_shape[1], kw, sw, mode)
 
 
 def shape(p, in_shape):
@@ -21,6 +33,8 @@ def shape(p, in_shape):
     if len(in_shape) != 3:
         raise ShapeProblem(f"needs an HxWxC input, got {fmt_shape(in_shape)}")
     h, w, c = in_shape
+    if p.get("padding", "valid") == "same":
+        return (out_size(h, kh, sh, "same"), out_size(w, kw, sw, "same"), c)
     if h < kh or w < kw:
         raise ShapeProblem(f"needs at least {kh}x{kw} input")
     return ((h - kh) // sh + 1, (w - kw) // sw + 1, c)
@@ -37,8 +51,9 @@ def global_shape(p, in_shape):
     return (in_shape[-1],)
 
 
-KINDS = {"maxpool": Kind(_signature("maxpool"), shape, example="input 5x4x2\nmaxpool 2"),
-         "avgpool": Kind(_signature("avgpool"), shape, example="input 5x4x2\navgpool 2 stride=1"),
+KINDS = {"maxpool": Kind(_signature("maxpool"), shape, example="input 5x4x2\nmaxpool 2 same"),
+         "avgpool": Kind(_signature("avgpool"), shape,
+                         example="input 5x4x2\navgpool 3 same stride=2"),
          "globalmaxpool": Kind(_global_signature("globalmaxpool"), global_shape,
                                example="input 3x3x2\nglobalmaxpool"),
          "globalavgpool": Kind(_global_signature("globalavgpool"), global_shape,
