@@ -111,3 +111,29 @@ def test_every_kind_has_an_example_that_compiles_and_prints_back(kind):
     assert kind in {n.kind for n in network.nodes}
     assert parse(fmt(example)).nodes == network.nodes
     nnspec.compile(example + "\n-> dense 2 softmax")
+
+
+def test_bias_init_reaches_every_bias_of_every_kind():
+    """bias_init= initializes every weight whose role is bias, in every kind that has
+    one (a registry walk); without it biases start at zero (lstm's forget gate at 1)."""
+    import nnspec
+    from nnspec.lang import parse, shapes
+    with_bias = []
+    for kind, declared in sorted(KINDS.items()):
+        network = parse(declared.example)
+        node = network.nodes[1]
+        in_shape = shapes.infer(network)[node.inputs[0]]
+        roles = [role for _, _, role in declared.weights(node.p, in_shape)] \
+            if declared.weights else []
+        if "bias" not in roles:
+            continue
+        with_bias.append(kind)
+        lines = declared.example.split("\n")
+        lines[1] += " bias_init=uniform(2, 3)"
+        model = nnspec.compile("\n".join(lines), dtype="float64")
+        biases = [k for k, r in model.graph.roles.items() if r == "bias"]
+        assert biases, kind
+        for key in biases:
+            values = model.weights[key]
+            assert ((values >= 2) & (values <= 3)).all() and np.ptp(values) > 0, (kind, key)
+    assert {"conv", "dense", "lstm", "gru", "rnn", "attention"} <= set(with_bias)

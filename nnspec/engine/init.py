@@ -1,8 +1,10 @@
 """Weight initializers: name -> f(rng, shape, fan_in, fan_out) -> float64 array.
 
-A layer's `init=` option is a name (`init=he`) or a call with a scale:
-`init=normal(0.01)` (mean 0, that standard deviation) or `init=uniform(0.05)`
-(on [-0.05, 0.05]); lang/names.py reads it, and lists the names.
+A layer's `init=` option (its weight matrices') and `bias_init=` (its biases',
+zeros by default) are a name (`init=he`) or a call with a scale:
+`init=normal(0.01)` (mean 0, that standard deviation), `init=uniform(0.05)`
+(on [-0.05, 0.05]) or `uniform(0, 1)` (on [0, 1]); lang/names.py reads them,
+and lists the names. A bias takes its layer's fan-in and fan-out.
 """
 import numpy as np
 
@@ -61,7 +63,8 @@ INITIALIZERS = {
 }
 SCALED = {  # init=normal(std), init=uniform(limit), as lang/names.py reads them
     "normal": lambda rng, shape, scale: rng.normal(0.0, scale, shape),
-    "uniform": lambda rng, shape, scale: rng.uniform(-scale, scale, shape),
+    "uniform": lambda rng, shape, *bounds: rng.uniform(-bounds[0], bounds[0], shape)
+    if len(bounds) == 1 else rng.uniform(bounds[0], bounds[1], shape),
 }
 
 
@@ -73,5 +76,5 @@ def default_for(activation):
 
 def weights(name, rng, shape, fan_in, fan_out, dtype):
     if isinstance(name, Call):
-        return SCALED[name.name](rng, shape, name.args[0]).astype(dtype)
+        return SCALED[name.name](rng, shape, *name.args).astype(dtype)
     return INITIALIZERS[name](rng, shape, fan_in, fan_out).astype(dtype)

@@ -112,7 +112,8 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
 
 # What Keras users type, and what nnspec calls it: options, and words written bare
 KERAS_OPTIONS = {"strides": "stride", "dilation_rate": "dilation", "use_bias": "bias",
-                 "kernel_initializer": "init", "learning_rate": "lr"}
+                 "kernel_initializer": "init", "bias_initializer": "bias_init",
+                 "learning_rate": "lr"}
 KERAS_WORDS = {"filters": "kernel", "kernel_size": "kernel", "pool_size": "window",
                "num_heads": "heads", "size": "size"}
 

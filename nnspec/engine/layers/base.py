@@ -121,9 +121,11 @@ class Mode:
 
 
 def init_weights(p, shape, fan_in, fan_out, rng, dtype):
-    """W from the layer's initializer, b zeros (when the layer has a bias)."""
+    """W from the layer's initializer, b from bias_init (zeros by default; drawn
+    after W, so a layer without bias_init draws as before), when it has a bias."""
     name = p.get("init") or init.default_for(p.get("activation"))
     out = {"W": init.weights(name, rng, shape, fan_in, fan_out, dtype)}
     if p.get("bias", True):
-        out["b"] = init.weights("zeros", rng, (shape[-1],), fan_in, fan_out, dtype)
+        out["b"] = init.weights(p.get("bias_init") or "zeros", rng, (shape[-1],), fan_in,
+                                fan_out, dtype)
     return out

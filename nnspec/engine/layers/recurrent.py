@@ -18,6 +18,7 @@ return_sequences=true.
 import numpy as np
 
 from ...lang.kinds.recurrent import GATES
+from .. import init as initializers
 from ..activations import forward as act
 from .base import Layer, init_weights
 
@@ -29,10 +30,10 @@ def _initializer(kind):
         # the recurrent matrix: orthogonal per gate, as Keras and Saxe et al. advise
         blocks = [np.linalg.qr(rng.normal(size=(h, h)))[0] for _ in range(k)]
         w["U"] = np.concatenate(blocks, axis=1).astype(dtype)
-        if kind == "lstm" and "b" in w:
+        if kind == "lstm" and "b" in w and not p.get("bias_init"):
             w["b"][h:2 * h] = 1  # forget gate open at the start (Jozefowicz et al.)
-        if kind == "gru" and "b" in w:
-            w["rb"] = np.zeros(k * h, dtype)
+        if kind == "gru" and "b" in w:  # the second bias takes bias_init too
+            w["rb"] = initializers.weights(p.get("bias_init") or "zeros", rng, (k * h,), f, k * h, dtype)
         return w
     return init
 

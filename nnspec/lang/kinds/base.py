@@ -56,6 +56,7 @@ WEIGHT_OPTIONS = (
     Opt("l1_bias", float, None, minimum=0.0),
     Opt("l2_bias", float, None, minimum=0.0),
     Opt("init", str, None, read=read_initializer),
+    Opt("bias_init", str, None, read=read_initializer),
     Opt("bias", bool, True),
 )
 
