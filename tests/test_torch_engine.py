@@ -63,7 +63,8 @@ def test_50_float64_steps_match_the_numpy_engine(optimizer, schedule, rng):
             + (f" schedule = {SCHEDULE_TEXT[schedule]}\n" if SCHEDULE_TEXT[schedule] else "")
             + "}")
     if optimizer == "sgd":
-        spec = spec.replace("optimizer = sgd", "optimizer = sgd(momentum=0.9, nesterov=true)")
+        spec = spec.replace("optimizer = sgd",
+                            "optimizer = sgd(momentum=0.9, nesterov=true, weight_decay=0.05)")
     a, b, x, y = _twins(spec, rng)
     validation = (x[:4], y[:4])
     ha = a.fit(x, y, epochs=10, batch_size=2, validation_data=validation)

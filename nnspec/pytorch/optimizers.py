@@ -9,6 +9,8 @@ def update(torch, opt, name, w, g, lr, slot):
     """One parameter's update, in place. slot(key) -> its state tensor (zeros at first)."""
     kind = type(opt).__name__
     if kind == "SGD":
+        if opt.weight_decay and name in opt.decayed:
+            w.mul_(1 - lr * opt.weight_decay)
         if opt.momentum == 0.0:
             w.sub_(lr * g)
             return

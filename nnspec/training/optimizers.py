@@ -73,7 +73,8 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """b = momentum * b + g;  w -= lr * b   (Nesterov: w -= lr * (g + momentum * b)).
+    """b = momentum * b + g;  w -= lr * b   (Nesterov: w -= lr * (g + momentum * b));
+    with weight_decay, w -= lr * weight_decay * w first.
 
     PyTorch's form (torch.optim.SGD, dampening 0): the buffer holds gradients,
     not steps, so a schedule that changes lr scales the whole step at once.
@@ -81,16 +82,22 @@ class SGD(Optimizer):
     checkpoints of format 1.1 and before stored that v, and resuming one turns
     it into b = -v / lr (checkpoints.py)."""
 
-    OPTIONS = ("momentum", "nesterov")
+    OPTIONS = ("momentum", "nesterov", "weight_decay")
 
-    def __init__(self, momentum=0.0, nesterov=False):
+    def __init__(self, momentum=0.0, nesterov=False, weight_decay=0.0):
         super().__init__()
         self.momentum = _check("momentum", momentum, 0.0, 1.0)
         if not isinstance(nesterov, bool):
             raise ValueError(f"nesterov must be true or false, got {nesterov}")
         self.nesterov = nesterov
+        # decoupled, as AdamW's: w -= lr * weight_decay * w before the step, on the
+        # weight matrices (seed 002's W <- (1 - lr * 0.015) W)
+        self.weight_decay = _check("weight_decay", weight_decay, 0.0)
+        self.DECOUPLED = self.weight_decay > 0
 
     def update(self, name, w, g, lr):
+        if self.weight_decay and name in self.decayed:
+            w *= 1 - lr * self.weight_decay
         if self.momentum == 0.0:
             w -= lr * g
             return
