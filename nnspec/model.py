@@ -151,12 +151,12 @@ class Model:
                             f"the model has {self.graph.output_shape[-1]} outputs")
         self.classes = splits.classes
         self.features = splits.features
-        kind = splits.scale
+        kind = preprocess.kind_of(splits.scale)
         if self.preprocess["kind"] != kind or not preprocess.fitted(self.preprocess):
             # fitted numbers already held (a resumed or fine-tuned model) are kept:
             # the trained weights expect inputs scaled by them
             self.preprocess = preprocess.fit(kind, splits.train[0]) if kind in preprocess.FITTED \
-                else preprocess.make(kind)
+                else preprocess.make(splits.scale)
         return splits
 
     # -- data checks -------------------------------------------------------

@@ -117,3 +117,34 @@ def test_an_unfitted_scaling_and_an_unknown_kind_are_one_line():
         nnspec.compile(SPEC.format(kind="zscore"))
     with pytest.raises(nnspec.DataError, match="finite numbers to fit"):
         model.fit(np.array([[1.0, np.nan, 2.0]] * 4), [0, 1, 0, 1])
+
+
+def test_pixels_onto_another_range(tmp_path):
+    """scale = pixels(-1, 1) is seed 002's x / 127.5 - 1: the data set's 8-bit pixels
+    and predict's integer inputs land on [-1, 1]; it travels in the bundle."""
+    rng = np.random.default_rng(3)
+    raw = rng.integers(0, 256, (30, 4), dtype=np.uint8)
+    np.savez(tmp_path / "d.npz", x=raw, y=rng.integers(0, 2, 30))
+    (tmp_path / "m.nn").write_text('input 4\ndense 2 softmax\ntrain { data = "d.npz"\n'
+                                   ' split = 100/0\n scale = pixels(-1, 1) }')
+    model = nnspec.compile(tmp_path / "m.nn")
+    x, y = model.data().train
+    assert x.min() >= -1 and x.max() <= 1 and x.dtype == np.float32
+    np.testing.assert_allclose(np.sort(x, axis=None), np.sort(raw / 127.5 - 1, axis=None),
+                               atol=1e-6)  # float32 rounding of x * (2 / 255) - 1
+    model.fit(x, y, epochs=1)
+    model.save(tmp_path / "m.nnb")
+    loaded = nnspec.load(tmp_path / "m.nnb")
+    assert loaded.preprocess == {"kind": "pixels", "scale": 2 / 255, "offset": -1.0}
+    np.testing.assert_array_equal(loaded.predict(raw[:5]), loaded.predict(
+        loaded.prepare(raw[:5])))  # integers are scaled, floats taken as scaled
+    assert nnspec.compile("input 4\ndense 2 softmax", scale="pixels(-1, 1)").preprocess == \
+        loaded.preprocess
+
+
+@pytest.mark.parametrize("written", ["pixels(1, -1)", "pixels(1)", "pixels(low=-1, high=1)",
+                                     "standard(2)"])
+def test_a_scale_call_other_than_pixels_low_high_is_an_error_at_its_line(written):
+    with pytest.raises(nnspec.SpecError, match=r"<spec>:3:9: .*(scale takes pixels\(LOW, HIGH\)|"
+                                               r"must be one of none, pixels)"):
+        nnspec.compile(f"input 4\ndense 2 softmax\ntrain {{ scale = {written} }}")

@@ -14,7 +14,7 @@ from ..errors import DataError, SpecError
 from ..files.data import sets
 from ..files.io import check_writable, read_spec
 from ..lang import parse
-from ..lang.ir import Call
+from ..lang.ir import Call, format_value
 from ..lang.syntax import parse_value
 from ..training.callbacks import Checkpoints, latest_checkpoint
 from ..training.loop import TrainingDiverged, TrainingInterrupted
@@ -105,8 +105,8 @@ def train(args):
     sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
         f"{config.epochs} epochs, batch {config.batch_size}, seed {config.seed}; "
-        f"scale {model.preprocess['kind']} (as the {'spec' if config.scale else 'data set'} "
-        "says)", flush=True)
+        f"scale {format_value(config.scale) if config.scale else model.preprocess['kind']} "
+        f"(as the {'spec' if config.scale else 'data set'} says)", flush=True)
     callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None, args.print_every)]
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None

@@ -6,8 +6,8 @@ model always takes what its data set holds.
 
     kind      scale, offset                         applied to
     none      1, 0                                  nothing
-    pixels    1/255, 0                              integer inputs (8-bit pixels); floats
-                                                    are taken to be in [0, 1] already
+    pixels    1/255, 0; pixels(LOW, HIGH):          integer inputs (8-bit pixels); floats
+              (HIGH - LOW)/255, LOW                 are taken to be scaled already
     standard  per feature (the last axis), from     every input: (x - mean) / std
               the training split
     minmax    likewise                              every input: (x - min) / (max - min)
@@ -17,14 +17,42 @@ scale 1 and is only shifted, as scikit-learn's StandardScaler and MinMaxScaler d
 """
 import numpy as np
 
+from ..lang.ir import Call
 from ..lang.settings import CHOICES
+from ..lang.syntax import parse_value
 
 KINDS = CHOICES["scale"]
 FITTED = ("standard", "minmax")  # kinds whose numbers come from the training data
 
 
-def make(kind):
-    """The preprocessing of a kind; for a fitted kind, unfitted until fit() is given data."""
+def _read(setting):
+    """A `scale` value given as spec text to compile() ("pixels(-1, 1)") -> its Call."""
+    if isinstance(setting, str) and "(" in setting:
+        form, value = parse_value(setting, "scale")
+        return value
+    return setting
+
+
+def kind_of(setting):
+    """The train block's `scale` value (a name, or a call as pixels(-1, 1)) -> its kind."""
+    setting = _read(setting)
+    return setting.name if isinstance(setting, Call) else setting
+
+
+def make(setting):
+    """The preprocessing a `scale` value names; a fitted kind's is unfitted until fit()
+    is given data. ValueError for a call that is not pixels(LOW, HIGH), LOW < HIGH."""
+    setting = _read(setting)
+    if isinstance(setting, Call):
+        bounds = setting.args + tuple(v for _, v in setting.kwargs)
+        if setting.name != "pixels" or setting.kwargs or len(bounds) != 2 or not all(
+                isinstance(b, (int, float)) and not isinstance(b, bool) for b in bounds) \
+                or not bounds[0] < bounds[1]:
+            raise ValueError(f"scale takes pixels(LOW, HIGH) with LOW < HIGH (8-bit pixels onto "
+                             f"[LOW, HIGH]), got {setting}")
+        low, high = map(float, bounds)
+        return {"kind": "pixels", "scale": (high - low) / 255, "offset": low}
+    kind = setting
     if kind == "pixels":
         return {"kind": "pixels", "scale": 1 / 255, "offset": 0.0}
     if kind in FITTED:

@@ -54,7 +54,9 @@ SETTINGS = (
     Setting("shuffle", True, ("name",), "bool"),
     # the model's input preprocessing (engine/preprocess.py); None: pixels for data
     # sets of images, else none
-    Setting("scale", None, ("name",), "name", choices=("none", "pixels", "standard", "minmax")),
+    # pixels(LOW, HIGH): 8-bit pixels onto [LOW, HIGH] (seed 002's x / 127.5 - 1 is pixels(-1, 1))
+    Setting("scale", None, ("name", "call"), "text",
+            choices=("none", "pixels", "standard", "minmax")),
     Setting("seed", 0, ("int",), "int", minimum=0, maximum=MAX_SEED),
     # the compute type; None is float32, and compile(dtype=) wins
     Setting("dtype", None, ("name",), "name", choices=("float32", "float64")),
@@ -89,8 +91,16 @@ def problems(config):
                 f"got {value!r}"
         elif s.stored == "float" and s.minimum is not None and value < s.minimum:
             yield s.key, f"{s.key} must be at least {s.minimum}, got {value}"
-        elif s.choices and value is not None and value not in s.choices:
+        elif s.choices and value is not None and _named(value) not in s.choices:
             yield s.key, f"{s.key} must be one of {', '.join(s.choices)}, got {value!r}"
+
+
+def _named(value):
+    """A setting's value as the name its choices list: a call's name, pixels(-1, 1)'s
+    pixels (what the call takes is checked where it is made)."""
+    if isinstance(value, str) and "(" in value:  # spec text given to compile(), as "pixels(-1, 1)"
+        return value.split("(")[0].strip()
+    return value.name if isinstance(value, ir.Call) else value
 
 
 def train_config(st):
@@ -116,7 +126,7 @@ def train_config(st):
                 raise SpecError(f"train setting '{key}' is true or false, got {value}",
                                 kloc.line, kloc.column)
             value = value == "true"
-        if setting.choices and value not in setting.choices:
+        if setting.choices and _named(value) not in setting.choices:
             raise SpecError(f"train setting '{key}' must be one of "
                             f"{', '.join(setting.choices)}, got {value}", kloc.line, kloc.column)
         values[key], locs[key] = value, kloc

@@ -4,7 +4,7 @@ checked here, so that a mistake is reported at its line before any training.
 """
 import inspect
 
-from ..engine import losses
+from ..engine import losses, preprocess
 from ..lang.ir import Call
 from ..lang.settings import problems
 from ..lang.signature import suggest
@@ -76,6 +76,11 @@ def check(config, out_width):
     if config.loss not in losses.LOSSES:
         yield "loss", (f"unknown loss '{config.loss}'{suggest(config.loss, losses.LOSSES)} "
                        f"(one of: {', '.join(losses.LOSSES)})")
+    if config.scale is not None:
+        try:
+            preprocess.make(config.scale)
+        except ValueError as e:
+            yield "scale", str(e)
     if config.loss == "cross_entropy" and out_width == 1:
         # -y log p alone, with no class against it, is smallest at p = 1 for every sample
         yield "loss", ("cross_entropy needs an output per class; for one output (a sigmoid) "

@@ -68,7 +68,7 @@ class Splits:
     validation: tuple  # (x, y), or None when the split gives it nothing
     test: tuple  # (x, y), or None
     classes: tuple = None
-    scale: str = "none"  # the preprocessing's kind (engine/preprocess.py), fitted on train
+    scale: object = "none"  # the `scale` setting's value (engine/preprocess.py: make)
     features: tuple = None
 
 
@@ -80,9 +80,9 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
     ds = load(config.data, rng, data_dir, base, input_shape)
     scale = config.scale or ("pixels" if ds.pixels else "none")
-    if scale == "pixels":  # 8-bit pixels become [0, 1] once, here, not in every pass
-        ds.x = _pixels(ds.x)
-        ds.test = None if ds.test is None else (_pixels(ds.test[0]), ds.test[1])
+    if preprocess.kind_of(scale) == "pixels":  # 8-bit pixels are scaled once, here
+        ds.x = _pixels(ds.x, scale)
+        ds.test = None if ds.test is None else (_pixels(ds.test[0], scale), ds.test[1])
     fractions = config.split
     kept = fractions[0] + fractions[1]
     if ds.test is not None and kept > 0:
@@ -97,10 +97,11 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
     return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features)
 
 
-def _pixels(x):
-    """Integer pixels -> float32 in [0, 1], as preprocess "pixels" maps them; floats
-    are taken to be in [0, 1] already (a generator's images)."""
-    pixels = preprocess.make("pixels")
+def _pixels(x, setting):
+    """Integer pixels -> float32 in [0, 1] (or pixels(LOW, HIGH)'s range), as the
+    preprocessing maps them; floats are taken to be scaled already (a generator's
+    images)."""
+    pixels = preprocess.make(setting)
     return preprocess.apply(pixels, x, np.float32) if preprocess.applies(pixels, x) else x
 
 
