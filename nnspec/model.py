@@ -142,8 +142,8 @@ class Model:
             base = Path(self.source).parent if Path(self.source).is_file() else None
             splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]), data_dir,
                                   base, self.graph.input_shape)
-        except DataError as e:
-            loc = self.config.loc("data")
+        except DataError as e:  # at the setting the problem is in
+            loc = self.config.loc("validation" if str(e).startswith("validation:") else "data")
             where = f"{self.source}:{loc.line}:{loc.column}" if loc else self.source
             raise DataError(f"{where}: {e}") from None
         if splits.classes is not None and len(splits.classes) != document.class_count(self.graph):

@@ -118,3 +118,35 @@ def test_train_data_flag_takes_a_path_from_the_current_folder(tmp_path, rng):
                   "-q", cwd=work)
     assert bad.returncode == 2 and "missing.csv: no such file or folder" in bad.stderr
     assert bad.stderr.count("\n") == 1
+
+
+def test_validation_drawn_fresh_from_a_generator(tmp_path):
+    """validation = spiral(100, classes=3): seed 003's fresh draw, not a share of the
+    training data, which the split then keeps whole (and the same from the seed)."""
+    spec = ("input 2\ndense 8 relu -> dense 3 softmax\ntrain {\n  data = spiral(200, classes=3)\n"
+            "  validation = spiral(100, classes=3)\n  split = 80/10/10\n}\n")
+    splits = nnspec.compile(spec).data()
+    (x, y), (vx, vy) = splits.train, splits.validation
+    assert len(x) == 540 and splits.test is not None and len(splits.test[0]) == 60
+    assert len(vx) == 300 and sorted(set(vy.tolist())) == [0, 1, 2]
+    off = np.abs(vx).sum(axis=1) > 0  # each arm starts at the origin, in every draw
+    assert not (vx[off][:, None] == x[None]).all(axis=-1).any()  # no training point again
+    again = nnspec.compile(spec).data()
+    np.testing.assert_array_equal(again.validation[0], vx)
+    model = nnspec.compile(spec, epochs=1)
+    model.fit(x, y, validation_data=(vx, vy))
+    model.save(tmp_path / "m.nnb", checkpoint=True)
+    assert nnspec.load(tmp_path / "m.nnb").config.validation == model.config.validation
+
+
+def test_validation_from_a_file_must_name_the_same_classes(tmp_path):
+    (tmp_path / "a.csv").write_text("f,label\n1,cat\n2,dog\n3,cat\n4,dog\n")
+    (tmp_path / "b.csv").write_text("f,label\n1,cat\n2,cow\n")
+    (tmp_path / "m.nn").write_text('input 1\ndense 2 softmax\ntrain { data = "a.csv"\n'
+                                   ' validation = "b.csv" }\n')
+    with pytest.raises(nnspec.DataError, match=r"m.nn:4:2: validation: b.csv names other "
+                       "classes or features than the data"):
+        nnspec.compile(tmp_path / "m.nn").data()
+    (tmp_path / "b.csv").write_text("f,label\n5,dog\n6,cat\n")
+    splits = nnspec.compile(tmp_path / "m.nn").data()
+    assert splits.validation[0][:, 0].tolist() == [5.0, 6.0]

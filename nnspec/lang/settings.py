@@ -49,6 +49,9 @@ SETTINGS = (
     Setting("metrics", (), ("name", "call", "list"), "text"),
     Setting("early_stopping", None, ("int", "call"), "text", minimum=1),  # int: the patience
     Setting("data", None, ("name", "call", "string"), "text"),  # resolved by files/data
+    # a data set of its own for validation (a fresh draw of a generator, or a file),
+    # instead of the split's validation share
+    Setting("validation", None, ("name", "call", "string"), "text"),
     Setting("split", (0.7, 0.15, 0.15), ("ratio",), "ratio"),
     # false: the samples in the data set's order, for the split and every epoch's batches
     Setting("shuffle", True, ("name",), "bool"),

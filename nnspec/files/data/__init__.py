@@ -84,6 +84,10 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
         ds.x = _pixels(ds.x, scale)
         ds.test = None if ds.test is None else (_pixels(ds.test[0], scale), ds.test[1])
     fractions = config.split
+    fresh = None
+    if config.validation is not None:  # drawn after the data set, from the same rng
+        fresh = _validation(config, ds, scale, rng, data_dir, base, input_shape)
+        fractions = (fractions[0] + fractions[1], 0.0, fractions[2])  # no share set aside
     kept = fractions[0] + fractions[1]
     if ds.test is not None and kept > 0:
         fractions = (fractions[0] / kept, fractions[1] / kept, 0.0)
@@ -91,10 +95,25 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
              for i in split(len(ds.x), fractions, rng, config.shuffle)]
     if ds.test is not None:
         parts[2] = ds.test
+    if fresh is not None:
+        parts[1] = fresh
     if parts[0] is None:
         raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
                         "samples leaves none for training")
     return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features)
+
+
+def _validation(config, ds, scale, rng, data_dir, base, input_shape):
+    """The `validation` setting's data set as (x, y), scaled as the training data."""
+    try:
+        vds = load(config.validation, rng, data_dir, base, input_shape)
+    except DataError as e:
+        raise DataError(f"validation: {e}") from None
+    if vds.classes != ds.classes or vds.features != ds.features:
+        raise DataError(f"validation: {config.validation} names other classes or features "
+                        "than the data")
+    x = _pixels(vds.x, scale) if preprocess.kind_of(scale) == "pixels" else vds.x
+    return x, vds.y
 
 
 def _pixels(x, setting):
