@@ -48,3 +48,13 @@ def test_seed_003_spiral_validates_on_a_fresh_draw():
     assert len(splits.train[0]) == 3000 and len(splits.validation[0]) == 300
     model.fit(*splits.train, validation_data=splits.validation)
     assert model.history["val_accuracy"][-1] >= 0.78
+
+
+def test_seed_001_spiral_reaches_its_training_accuracy():
+    """The seed reported 98% training accuracy; the exact spec gives 0.983, 0.987
+    and 0.99 on seeds 0, 1 and 7 (10000 full-batch steps, 2 s)."""
+    model = nnspec.compile(MODELS / "seeds" / "seed001_spiral.nn", seed=0)
+    x, y = model.data().train
+    assert len(x) == 300
+    model.fit(x, y)
+    assert model.history["accuracy"][-1] >= 0.97
