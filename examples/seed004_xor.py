@@ -13,6 +13,7 @@ import numpy as np
 
 import nnspec
 from nnspec import plots
+from nnspec.plots import base
 from paths import OUT, ROOT
 
 SEEDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -44,12 +45,12 @@ print("hidden  " + "".join(f"lr {lr:<6}" for lr in RATES))
 for hidden in HIDDEN:
     print(f"{hidden:>6}  " + "".join(f"{failures[hidden, lr]:<9}" for lr in RATES))
 
-fig = plots.base.figure(11, 4.2)
+fig = base.figure(11, 4.2)
 left, right = fig.subplots(1, 2, width_ratios=(1.6, 1))
 STYLES = dict(zip(RATES, ("dotted", "dashed", "solid")))
 for (hidden, lr), (label, losses) in zip(failures, curves.items()):
     left.plot(np.arange(1, len(losses) + 1), losses, label=label, ls=STYLES[lr],
-              color=plots.base.CLASS_COLORS[HIDDEN.index(hidden)])
+              color=base.CLASS_COLORS[HIDDEN.index(hidden)])
 left.set_xlabel("epoch")
 left.set_ylabel("mean squared error")
 left.set_yscale("log")

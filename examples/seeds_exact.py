@@ -16,6 +16,7 @@ import numpy as np
 
 import nnspec
 from nnspec import plots
+from nnspec.plots import base
 from paths import OUT, ROOT
 
 SEEDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
@@ -41,7 +42,7 @@ for hidden in HIDDEN:
     print(f"  {hidden:>2}: {sum(ok for _, ok in runs):>2} learn; stuck at {', '.join(stuck) or '-'}")
     losses, ok = runs[0]
     curves[f"hn_{hidden}-lr_0.1-working-{ok}"] = losses  # as experiments.py names them
-fig = plots.base.figure(7, 4.2)
+fig = base.figure(7, 4.2)
 ax = fig.subplots()
 for label, losses in curves.items():
     ax.plot(np.arange(1, len(losses) + 1), losses, label=label)
