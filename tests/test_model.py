@@ -192,7 +192,10 @@ def test_scaled_initializers_draw_at_the_written_scale():
     assert w.std() == pytest.approx(0.02, rel=0.02) and abs(w.mean()) < 0.001
     u = nnspec.compile("input 400\ndense 300 init=uniform(0.05)").weights["dense1.W"]
     assert u.max() <= 0.05 and u.min() >= -0.05 and u.max() > 0.049
-    for bad in ("normal(limit=0.1)", "normal(-1)", "uniform(0.1, 2)", "glorot"):
+    b = nnspec.compile("input 400\ndense 300 init=uniform(0.2, 0.3)").weights["dense1.W"]
+    assert b.min() >= 0.2 and b.max() <= 0.3 and b.max() - b.min() > 0.099
+    for bad in ("normal(limit=0.1)", "normal(-1)", "uniform(2, 0.1)", "uniform(0.1, 0.1)",
+                "uniform(0, 1, 2)", "glorot"):
         with pytest.raises(nnspec.SpecError, match="dense option 'init'"):
             nnspec.compile(f"input 3\ndense 2 init={bad}")
 

@@ -114,10 +114,14 @@ def train(args):
     if args.animate:
         callbacks.append(_animation(args.animate, splits))
     try:
-        return _fit(args, model, splits, callbacks, log, checkpoints, out)
+        code = _fit(args, model, splits, callbacks, log, checkpoints, out)
     finally:
         if log:
             log.close()
+    if args.engine == "torch" and "WORLD_SIZE" in os.environ:
+        from ..pytorch.steps import leave_group
+        leave_group()
+    return code
 
 
 def _fit(args, model, splits, callbacks, log, checkpoints, out):

@@ -173,3 +173,14 @@ def _distributed(torch, device):
     if not dist.is_initialized():
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return dist.get_world_size(), dist.get_rank()
+
+
+def leave_group():
+    """After training under torchrun: wait for every process (the first writes the
+    bundle meanwhile), then leave the process group, so that no process exits
+    while another still holds a connection to it (gloo aborts the one left)."""
+    torch = need("torch", "torch", "the torch engine")
+    dist = torch.distributed
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
