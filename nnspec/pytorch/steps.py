@@ -90,18 +90,19 @@ class TorchSteps:
 
     def _penalize(self, coefs):
         """l1 sum|w| + l2 sum w^2 on the gradients, as training/loop.regularize does."""
-        torch, penalty = self.torch, 0.0
+        torch, terms = self.torch, []
         for name, (_, l1, l2) in coefs.items():
             w = self.tensors[name]
             if w.grad is None:  # a parameter no path reached: a zero gradient
                 w.grad = torch.zeros_like(w)
             if l1:
-                penalty += l1 * float(w.abs().sum())
+                terms.append(l1 * w.abs().sum())
                 w.grad.add_(l1 * torch.sign(w))
             if l2:
-                penalty += l2 * float((w * w).sum())
+                terms.append(l2 * (w * w).sum())
                 w.grad.add_((2 * l2) * w)
-        return penalty
+        # one read from the device, not one per parameter
+        return float(torch.stack(terms).sum()) if terms else 0.0
 
     def _clip(self, grads, max_norm):
         norm = math.sqrt(sum(float((g * g).sum()) for g in grads.values()))
@@ -145,7 +146,7 @@ class TorchSteps:
         padded[:len(out)] = out
         parts = [torch.empty_like(padded) for _ in range(self.world)]
         torch.distributed.all_gather(parts, padded)
-        whole = np.empty((n,) + tuple(out.shape[1:]), dtype=out.cpu().numpy().dtype)
+        whole = np.empty((n,) + tuple(out.shape[1:]), dtype=self.model.graph.dtype)
         for r, part in enumerate(parts):
             share = len(range(r, n, self.world))
             whole[r::self.world] = part[:share].cpu().numpy()
