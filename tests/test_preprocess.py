@@ -81,15 +81,25 @@ def test_fitted_scaling_of_any_data_is_finite_and_maps_it_as_documented(x, kind)
     out = preprocess.apply(pre, x, np.float64)
     assert np.isfinite(out).all() and out.shape == x.shape
     rows = out.reshape(-1, x.shape[-1])
-    varies = np.ptp(x.reshape(-1, x.shape[-1]), axis=0) > 0
+    raw = x.reshape(-1, x.shape[-1])
     if kind == "minmax":  # each varying feature spans [0, 1]; a constant one becomes 0
+        varies = ~preprocess.constant(np.ptp(raw, axis=0), raw)
         assert np.allclose(rows.min(axis=0), 0, atol=1e-9)
         assert np.allclose(rows.max(axis=0)[varies], 1, atol=1e-9)
     else:  # each feature mean 0; a varying one std 1 unless its spread is lost in rounding
+        spread = raw.std(axis=0)
+        varies = ~preprocess.constant(spread, raw)
         assert np.allclose(rows.mean(axis=0), 0, atol=1e-6)
         std = rows.std(axis=0)[varies]
-        assert np.all((np.abs(std - 1) < 1e-6) | (x.reshape(-1, x.shape[-1]).std(axis=0)[varies]
-                                                  < 1e-9 * np.abs(x).max()))
+        assert np.all((np.abs(std - 1) < 1e-6) | (spread[varies] < 1e-9 * np.abs(x).max()))
+
+
+@pytest.mark.parametrize("kind", preprocess.FITTED)
+def test_a_spread_below_float32s_smallest_normal_counts_as_constant(kind):
+    """Hypothesis found it: a feature of 0 and 5e-324 gave scale inf."""
+    x = np.array([[5e-324, 1.0], [0.0, 3.0]])
+    pre = preprocess.fit(kind, x)
+    assert pre["scale"][0] == 1.0 and np.isfinite(preprocess.apply(pre, x, np.float32)).all()
 
 
 def test_integer_data_is_not_divided_by_255_unless_pixels_are_said(tmp_path):

@@ -12,8 +12,9 @@ model always takes what its data set holds.
               the training split
     minmax    likewise                              every input: (x - min) / (max - min)
 
-A feature that never varies in the training split (or only by rounding) keeps
-scale 1 and is only shifted, as scikit-learn's StandardScaler and MinMaxScaler do.
+A feature that never varies in the training split (or only by rounding, or by
+less than float32's smallest normal number) keeps scale 1 and is only shifted,
+as scikit-learn's StandardScaler and MinMaxScaler do.
 """
 import numpy as np
 
@@ -72,11 +73,17 @@ def fit(kind, x):
     else:
         low = rows.min(axis=0)
         spread = rows.max(axis=0) - low
-    # a spread within rounding of the feature's size is a constant feature whose mean
-    # did not come out exact (scikit-learn's _is_constant_feature draws the same line)
-    constant = spread <= 10 * np.finfo(np.float64).eps * np.abs(rows).max(axis=0, initial=0)
-    spread = np.where(constant | (spread == 0), 1.0, spread)
+    spread = np.where(constant(spread, rows), 1.0, spread)
     return {"kind": kind, "scale": (1 / spread).tolist(), "offset": (-low / spread).tolist()}
+
+
+def constant(spread, rows):
+    """Which features count as constant: a spread within rounding of the feature's
+    size (a constant feature whose mean did not come out exact; scikit-learn's
+    _is_constant_feature draws the same line), or one so small that its inverse
+    would overflow a float32 model's inputs (below float32's smallest normal)."""
+    size = np.abs(rows).max(axis=0, initial=0)
+    return (spread <= 10 * np.finfo(np.float64).eps * size) | (spread < np.finfo(np.float32).tiny)
 
 
 def applies(pre, x):
