@@ -58,3 +58,34 @@ def test_seed_001_spiral_reaches_its_training_accuracy():
     assert len(x) == 300
     model.fit(x, y)
     assert model.history["accuracy"][-1] >= 0.97
+
+
+def test_seed_000_generator_draws_as_the_seeds_code():
+    """Classes in order; without noise, bars on every other row (their transpose for
+    vertical), a cross through the centre, a rectangle's outline at the radii;
+    noise flips only what the seed's loops visit (even rows for bars)."""
+    from nnspec.files.data.generators import shapes
+    x, y, _ = shapes(np.random.default_rng(0), 8, style="seed000", noise=0.0)
+    x = x[..., 0]
+    assert y.tolist() == [0, 1, 2, 3] * 2
+    assert not x[0][1::2].any() and x[0][0::2].any() and x[1][:, 0::2].any()
+    assert not x[1][:, 1::2].any()
+    assert x[2][8].sum() >= 5 and x[2][:, 8].sum() >= 5 and x[2].sum() == x[2][8].sum() + \
+        x[2][:, 8].sum() - 1
+    assert not x[3][8, 8] and x[3].sum() > 0  # an outline: the centre stays empty
+    noisy, _, _ = shapes(np.random.default_rng(0), 400, style="seed000", noise=0.05)
+    bars = noisy[y.tolist().index(0)::4][..., 0]
+    assert not bars[:, 1::2].any()  # odd rows are never visited, so never flipped
+    assert 0.03 < (noisy[2::4] != shapes(np.random.default_rng(0), 400, style="seed000",
+                                           noise=0.0)[0][2::4]).mean() < 0.07
+
+
+def test_seed_000_reaches_95_percent_test_accuracy():
+    """The seed reports only loss curves; the issue asks for 95%. Seeds 0, 1, 2:
+    99.67%, 97.67%, 99.33% (4 epochs, 1 s)."""
+    model = nnspec.compile(MODELS / "seeds" / "seed000_shapes.nn", seed=0)
+    splits = model.data()
+    assert [len(p[0]) for p in (splits.train, splits.validation, splits.test)] == [1400, 300, 300]
+    assert splits.train[1][:8].tolist() == [0, 1, 2, 3] * 2  # in order, never shuffled
+    model.fit(*splits.train)
+    assert model.evaluate(*splits.test)["accuracy"] >= 0.95

@@ -6,12 +6,13 @@ from ...errors import DataError
 SHAPES_CLASSES = ("horizontal", "vertical", "cross", "rectangle")
 
 
-def shapes(rng, n=2000, size=16, noise=0.1):
-    """Seed 000's images: (n, size, size, 1) float32 in [0, 1], labels 0..3.
+def shapes(rng, n=2000, size=16, noise=0.1, style="nnspec"):
+    """Images of four classes: (n, size, size, 1) float32 in [0, 1], labels 0..3.
 
-    Class 0: 1-3 horizontal lines; 1: 1-3 vertical lines; 2: a cross (one
-    horizontal and one vertical line); 3: a rectangle outline. Gaussian noise
-    of std `noise` is added and the result clipped to [0, 1].
+    style=nnspec: class 0: 1-3 horizontal lines; 1: 1-3 vertical lines; 2: a
+    cross (one horizontal and one vertical line); 3: a rectangle outline, placed
+    at random, in shuffled order. Gaussian noise of std `noise` is added and the
+    result clipped to [0, 1]. style=seed000: seed 000's own generator (below).
     """
     if not (isinstance(n, int) and n >= 1):
         raise DataError(f"shapes: n must be a positive integer, got {n}")
@@ -19,6 +20,12 @@ def shapes(rng, n=2000, size=16, noise=0.1):
         raise DataError(f"shapes: size must be an integer of at least 8, got {size}")
     if not noise >= 0:
         raise DataError(f"shapes: noise must be at least 0, got {noise}")
+    if style == "seed000":
+        if not noise <= 1:
+            raise DataError(f"shapes: a seed000 noise is a probability, got {noise}")
+        return _seed000_shapes(rng, n, size, noise)
+    if style != "nnspec":
+        raise DataError(f"shapes: style is nnspec or seed000, got {style}")
     x = np.zeros((n, size, size), dtype=np.float32)
     y = np.arange(n) % 4
     rng.shuffle(y)
@@ -45,6 +52,37 @@ def shapes(rng, n=2000, size=16, noise=0.1):
             img[top:bottom + 1, left] = img[top:bottom + 1, right] = 1
     x += rng.normal(0.0, noise, x.shape).astype(np.float32)
     np.clip(x, 0.0, 1.0, out=x)
+    return x[..., None], y.astype(np.int64), SHAPES_CLASSES
+
+
+def _seed000_shapes(rng, n, size, noise):
+    """Seed 000's generator (markusmkim/DL-NeuralNetwork, data/generator/generator.py,
+    centered): classes in order 0, 1, 2, 3, 0, ...; an object at the centre with
+    radii drawn from size // 8 to size // 2 - 1 across and down. Horizontal bars
+    fill every other row (from row 0) within the radii, at least size // 4 across;
+    vertical bars are their transpose; the cross is the centre's row and column
+    within the radii; the rectangle the outline at the radii. Each pixel the
+    drawing visits flips 0 <-> 1 with probability `noise`: all of them, but for
+    bars only the rows (columns) drawn, as the seed's loop visits only those."""
+    c = size // 2
+    rows, cols = np.indices((size, size))
+    x = np.zeros((n, size, size), dtype=np.float32)
+    y = np.arange(n) % 4
+    for i, label in enumerate(y):
+        rx, ry = rng.integers(c // 4, c, size=2)  # randint(c // 4, c - 1), inclusive
+        flips = rng.random((size, size)) < noise
+        if label in (0, 1):
+            img = (rows % 2 == 0) & (abs(rows - c) <= ry) & (abs(cols - c) <= max(rx, size // 4))
+            flips &= rows % 2 == 0
+            img = img ^ flips
+            x[i] = img.T if label == 1 else img
+            continue
+        if label == 2:
+            img = ((rows == c) & (abs(cols - c) <= rx)) | ((cols == c) & (abs(rows - c) <= ry))
+        else:
+            img = ((abs(rows - c) == ry) & (abs(cols - c) <= rx)) | \
+                ((abs(cols - c) == rx) & (abs(rows - c) <= ry))
+        x[i] = img ^ flips
     return x[..., None], y.astype(np.int64), SHAPES_CLASSES
 
 
