@@ -35,6 +35,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .errors import NNSpecError
+from .files.io import read_spec
 from .lang import parse
 from .lang.settings import SETTINGS
 from .model import compile as compile_model
@@ -88,14 +89,15 @@ class _Estimator(BaseEstimator):
         spec = self.spec if self.spec is not None else self.DEFAULT
         if not isinstance(spec, (str, Path)):
             raise ValueError(f"spec must be spec text or a .nn path, got {type(spec).__name__}")
-        if isinstance(spec, Path) or (spec.endswith(".nn") and "\n" not in spec):
-            return Path(spec).read_text(encoding="utf-8")
-        return spec
+        try:  # the CLI's reader: regular files only, bounded, UTF-8, one-line errors
+            return read_spec(spec)[0]
+        except NNSpecError as e:
+            raise ValueError(str(e)) from None
 
     def _placeholders(self):
         try:
             text = self._text()
-        except (ValueError, OSError):
+        except ValueError:  # get_params must not fail; fit says what is wrong
             return []
         return [n for n in dict.fromkeys(PLACEHOLDER.findall(text)) if n not in FILLED]
 
@@ -104,6 +106,10 @@ class _Estimator(BaseEstimator):
         given = {k: getattr(self, k) for k in PARAMETERS if getattr(self, k, None) is not None}
         if not given:
             return {}
+        for key, value in given.items():  # one value each: no line or block of its own
+            if isinstance(value, str) and any(c in value for c in "\n\r{}"):
+                raise ValueError(f"{key}={value!r}: a setting's value is one line, without "
+                                 "braces")
         lines = [f"  {k} = {'/'.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
                  for k, v in given.items()]
         try:

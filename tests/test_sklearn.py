@@ -113,6 +113,9 @@ def test_a_regressor_with_two_targets():
     (lambda: Classifier("input {n_features}\ndense 3 softmax\ndense"), r"<spec>:3"),
     (lambda: Classifier(42), r"spec must be spec text or a .nn path"),
     (lambda: Classifier(widht=3), r"widht is neither a train setting nor a \{placeholder\}"),
+    (lambda: Classifier("missing.nn"), r"missing.nn: cannot read spec"),
+    (lambda: Classifier(lr="0.1\n  data = mnist"), r"lr='0.1\\n  data = mnist': a setting's "
+                                                   r"value is one line"),
 ])
 def test_bad_parameters_are_one_line_value_errors(make, message, digits):
     with pytest.raises(ValueError, match=message) as info:

@@ -75,10 +75,28 @@ def test_50_float64_steps_match_the_numpy_engine(optimizer, schedule, rng):
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)
 
 
-@pytest.mark.parametrize("head,loss,targets", [
+LOSS_ROWS = [
     ("dense 3 softmax", "cross_entropy", 3), ("dense 3 sigmoid", "cross_entropy", 3),
     ("dense 1 sigmoid", "binary_cross_entropy", 2), ("dense 2 softmax", "binary_cross_entropy", 0),
-    ("dense 2", "mse", 0), ("dense 2", "mae", 0), ("dense 2", "huber", 0)])
+    ("dense 2", "mse", 0), ("dense 2", "mae", 0), ("dense 2", "huber", 0)]
+
+
+def test_the_tables_walk_every_loss_and_the_torch_activations_match_numpys(rng):
+    """Every loss has a row (fused and not where it fuses); every activation, as the
+    output's, computes in torch what numpy does (float64: rounding, 1e-12)."""
+    from nnspec.engine import activations
+    from nnspec.engine.losses import FUSED, LOSSES
+    from nnspec.pytorch import losses as torch_losses
+    assert {loss for _, loss, _ in LOSS_ROWS} == set(LOSSES)
+    assert {(loss, head.split()[-1]) for head, loss, _ in LOSS_ROWS} >= set(FUSED)
+    z = rng.normal(0, 3, (5, 4))
+    for name in activations.NAMES:
+        got = torch_losses.activate(torch, name, torch.from_numpy(z)).numpy()
+        np.testing.assert_allclose(got, activations.forward(name, z.copy()), rtol=1e-12,
+                                   atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("head,loss,targets", LOSS_ROWS)
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 def test_every_loss_and_reduction_match(head, loss, targets, reduction, rng):
     spec = f"input 3\ndense 4 relu -> {head}\ntrain {{ loss = {loss}\n reduction = {reduction} }}"

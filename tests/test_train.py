@@ -589,3 +589,14 @@ def test_shuffle_is_true_or_false_and_travels_in_checkpoints(tmp_path):
     model = nnspec.compile("input 2\ndense 2 softmax", shuffle=False)
     model.save(tmp_path / "m.nnb", checkpoint=True)
     assert nnspec.load(tmp_path / "m.nnb").config.shuffle is False
+
+
+def test_the_torch_engine_without_torch_is_one_line(monkeypatch, rng):
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)  # as if it were not installed
+    model = nnspec.compile("input 2\ndense 2 softmax")
+    with pytest.raises(nnspec.NNSpecError, match=r'^the torch engine needs torch: pip install '
+                       r'"nnspec\[torch\]"$'):
+        model.fit(rng.normal(size=(4, 2)), [0, 1, 0, 1], engine="torch")
+    with pytest.raises(nnspec.DataError, match="engine is numpy"):
+        model.fit(rng.normal(size=(4, 2)), [0, 1, 0, 1], engine="jax")
