@@ -1,7 +1,10 @@
 """The seeds' networks exactly as their code ran them (models/seeds/), beside
 the numbers they reported.
 
-Seed 004: experiments.py's grid, hidden nodes 2, 4, 8 and 16 at lr 0.1 for
+Seed 000: the shapes CNN, its loss figure (every minibatch's training loss,
+validation per epoch, the test loss as a line) and both conv layers' Hinton
+diagrams. Seed 001: the sine fitted on 1000 fresh points an iteration, 100000
+iterations. Seed 004: experiments.py's grid, hidden nodes 2, 4, 8 and 16 at lr 0.1 for
 10000 full-batch epochs, over SEEDS seeds, and the seed's one plot of four
 labelled loss curves (seed 0). Seed 003: the spiral's validation accuracy on
 a fresh 300-point draw, over seeds 0 to 4, and its median.
@@ -33,6 +36,30 @@ def xor_run(hidden, seed):
 
 
 start = time.perf_counter()
+shapes = nnspec.compile(ROOT / "models" / "seeds" / "seed000_shapes.nn")
+splits = shapes.data()
+losses = []
+shapes.fit(*splits.train, validation_data=splits.validation, callbacks=[nnspec.LambdaCallback(
+    on_batch_end=lambda batch, logs: losses.append(logs["batch_loss"]))])
+test = shapes.evaluate(*splits.test)
+shapes.history.update({"test_" + k: [v] for k, v in test.items()})
+print(f"seed 000, exact: test accuracy {test['accuracy']:.2%}, loss {test['loss']:.4f}; "
+      f"validation loss per epoch {', '.join(f'{v:.4f}' for v in shapes.history['val_loss'])}")
+plots.save(plots.batch_losses(losses, shapes.history, title="seed 000's network in nnspec: "
+                              "loss per minibatch"), OUT / "seed000_exact_loss.png")
+plots.save(plots.kernels(shapes, title="seed 000's network in nnspec: kernels after training"),
+           OUT / "seed000_exact_kernels.png")
+
+sine = nnspec.compile(ROOT / "models" / "seeds" / "seed001_sine.nn")
+splits = sine.data()
+sine.fit(*splits.train, validation_data=splits.validation)
+print(f"seed 001's sine, exact: validation loss (half the squared error) "
+      f"{sine.history['val_loss'][-1]:.5f}, mean absolute error {sine.history['val_mae'][-1]:.4f} "
+      f"after {sine.epoch} iterations on fresh points")
+grid = np.linspace(0, 10, 1000)[:, None]  # the seed draws its curve on these
+plots.save(plots.regression(sine, grid, np.sin(grid), title="seed 001's sine in nnspec"),
+           OUT / "seed001_exact_sine.png")
+
 print("seed 004, exact: hidden nodes, runs that learn XOR of", SEEDS, "seeds, final MSE of "
       "those that do not")
 curves = {}

@@ -106,6 +106,7 @@ class Model:
         self.history = {}
         self.classes = None
         self.features = None  # a CSV's feature column names: infer reads those by name
+        self._drawn = None  # (the training x data() made, epoch -> a fresh draw) under resample
         self.trained = None  # {"engine", "device", "processes"} of the last fit
         # raw input -> network input (engine/preprocess.py); a fitted kind is fitted
         # by data() on the training split, or by the first fit() on its x
@@ -143,7 +144,8 @@ class Model:
             splits = data.prepare(self.config, np.random.default_rng(self._seeds[2]), data_dir,
                                   base, self.graph.input_shape)
         except DataError as e:  # at the setting the problem is in
-            loc = self.config.loc("validation" if str(e).startswith("validation:") else "data")
+            setting = str(e).split(":")[0]
+            loc = self.config.loc(setting if setting in ("validation", "resample") else "data")
             where = f"{self.source}:{loc.line}:{loc.column}" if loc else self.source
             raise DataError(f"{where}: {e}") from None
         if splits.classes is not None and len(splits.classes) != document.class_count(self.graph):
@@ -151,6 +153,8 @@ class Model:
                             f"the model has {self.graph.output_shape[-1]} outputs")
         self.classes = splits.classes
         self.features = splits.features
+        # fit() knows this training x as the spec's, which resample = true draws anew
+        self._drawn = None if splits.draw is None else (splits.train[0], splits.draw)
         kind = preprocess.kind_of(splits.scale)
         if self.preprocess["kind"] != kind or not preprocess.fitted(self.preprocess):
             # fitted numbers already held (a resumed or fine-tuned model) are kept:
@@ -212,6 +216,7 @@ class Model:
         if batch_size < 1 or epochs < 0:
             raise DataError(f"fit: batch_size must be at least 1 and epochs at least 0, got "
                             f"batch_size={batch_size}, epochs={epochs}")
+        redraw = self._redraw(x) if self.config.resample else None
         if not preprocess.fitted(self.preprocess):  # its numbers come from this x
             self._fit_scaling(x)
         x = self._inputs(x)
@@ -231,7 +236,21 @@ class Model:
         if self.stopper is not None:
             callbacks.insert(0, self.stopper)
         return train.fit(self, x, t, validation, epochs, batch_size, callbacks,
-                         self._engine(engine, device))
+                         self._engine(engine, device), redraw)
+
+    def _redraw(self, x):
+        """resample = true: epoch -> its (inputs, targets), a fresh draw of the spec's
+        data; fit must be given the training x that data() made."""
+        if self._drawn is None or x is not self._drawn[0]:
+            raise DataError("resample = true trains every epoch on a fresh draw of the spec's "
+                            "data: fit on model.data().train")
+        draw = self._drawn[1]
+
+        def redraw(epoch):
+            x, y = draw(epoch)
+            x = self._inputs(x)
+            return x, self._targets(x, y)
+        return redraw
 
     def _engine(self, engine, device):
         if engine == "torch":

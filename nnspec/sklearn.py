@@ -43,9 +43,11 @@ from .model import load as load_model
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
 FILLED = ("n_features", "n_outputs")  # placeholders fit fills in from the data
-# the train settings an estimator takes: data comes from fit's X and y, and an
-# optimizer's options are written inside its value ("sgd(momentum=0.9)")
-PARAMETERS = tuple(s.key for s in SETTINGS if s.key not in ("data", "optimizer_options"))
+# the train settings an estimator takes: data comes from fit's X and y (resample,
+# which draws the spec's own data anew, has none to draw), and an optimizer's
+# options are written inside its value ("sgd(momentum=0.9)")
+PARAMETERS = tuple(s.key for s in SETTINGS if s.key not in ("data", "resample",
+                                                            "optimizer_options"))
 
 
 def _mlp(output, loss):

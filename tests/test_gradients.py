@@ -188,6 +188,8 @@ LOSS_ROWS = [
     ("mse", "linear", "real"),
     ("mse", "softmax", "int"),
     ("mse", "tanh", "real"),
+    ("quadratic", "linear", "real"),
+    ("quadratic", "softmax", "int"),  # seed 002's
     ("mae", "linear", "real"),
     ("mae", "elu", "real"),
     ("huber", "linear", "wide"),  # residuals on both sides of the delta

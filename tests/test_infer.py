@@ -152,3 +152,27 @@ def test_infer_on_the_training_csv_reads_the_features_by_name(tmp_path):
     (tmp_path / "other.csv").write_text("a,b,z\n1,2,3\n")
     r = run_cli("infer", tmp_path / "m.nnb", tmp_path / "other.csv")
     assert r.returncode == 2 and "no column 'c'; the model reads a, b, c" in r.stderr
+
+
+def test_invert_reads_a_photo_of_a_dark_object_on_light_as_the_model_sees_it(trained):
+    """Seed 003's shirt photo: --invert predicts from 255 - pixels; photo resized
+    from 4 times the input's size (nearest neighbour up, bilinear down: exact)."""
+    from PIL import Image
+    tmp, model, x = trained
+    pixels = np.round(x[0, ..., 0] * 255).astype(np.uint8)
+    photo = np.kron(255 - pixels, np.ones((4, 4), np.uint8))  # dark shape on light
+    Image.fromarray(photo).save(tmp / "photo.png")
+    r = run_cli("infer", tmp / "shapes.nnb", tmp / "photo.png", "--invert", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    (row,) = json.loads(r.stdout)
+    resized = np.asarray(Image.fromarray(photo).resize((16, 16), Image.BILINEAR))
+    expected = model.predict((255 - resized)[..., None])[0]
+    for name, p in row["probabilities"].items():
+        assert p == pytest.approx(float(expected[model.classes.index(name)]), rel=1e-5)
+    plain = json.loads(run_cli("infer", tmp / "shapes.nnb", tmp / "photo.png",
+                               "--format", "json").stdout)[0]
+    assert plain["probabilities"] != row["probabilities"]
+    np.save(tmp / "x.npy", x)
+    r = run_cli("infer", tmp / "shapes.nnb", tmp / "x.npy", "--invert")
+    assert r.returncode == 2 and r.stderr.strip().endswith(
+        "x.npy: --invert applies to image files (.png, .jpg, .jpeg, .bmp, .gif)")

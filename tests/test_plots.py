@@ -40,6 +40,31 @@ def test_history_draws_train_validation_and_the_test_line(tmp_path):
     assert Image.open(path).format == "PNG"
 
 
+def test_batch_losses_draw_each_minibatch_validation_at_epoch_ends_and_the_test_line():
+    """Seed 000's figure, from a real run: the callback's batch_loss is each batch's
+    own loss (their sample-weighted mean is the epoch's loss)."""
+    model = nnspec.compile("input 2\ndense 3 softmax\ntrain { batch_size = 5 }", dtype="float64")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(20, 2)), rng.integers(0, 3, 20)
+    losses = []
+    model.fit(x, y, epochs=3, validation_data=(x[:6], y[:6]),
+              callbacks=[nnspec.LambdaCallback(
+                  on_batch_end=lambda b, logs: losses.append(logs["batch_loss"]))])
+    assert len(losses) == 12
+    np.testing.assert_allclose(np.mean(losses[4:8]), model.history["loss"][1], rtol=1e-12)
+    history = {**model.history, "test_loss": [0.5]}
+    fig = plots.batch_losses(losses, history, title="seed 000")
+    (ax,) = fig.axes
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines) == ["train (each minibatch)", "validation (each epoch)", "test (0.5)"]
+    np.testing.assert_array_equal(lines["train (each minibatch)"].get_ydata(), losses)
+    np.testing.assert_array_equal(lines["validation (each epoch)"].get_xdata(), [4, 8, 12])
+    assert min(lines["test (0.5)"].get_xdata()) == 12 and ax.get_xlabel() == "minibatch"
+    with pytest.raises(nnspec.DataError, match="11 batch losses do not divide into the "
+                       "history's 3 epochs"):
+        plots.batch_losses(losses[:11], history)
+
+
 @pytest.mark.parametrize("epochs", [2, 3, 7, 40])
 def test_history_ticks_whole_epochs_and_wraps_a_long_title(epochs, tmp_path):
     history = {"loss": list(np.linspace(1, 0.1, epochs)), "accuracy": [0.5] * epochs}

@@ -170,6 +170,7 @@ LOSS_ROWS = [
     ("huber", "linear", lambda z, y: F.huber_loss(z, y, delta=1.0)),
     ("mae", "linear", F.l1_loss),
     ("mse", "linear", F.mse_loss),
+    ("quadratic", "linear", lambda z, y: 0.5 * F.mse_loss(z, y, reduction="sum") / len(z)),
     ("binary_cross_entropy", "sigmoid", F.binary_cross_entropy_with_logits),
     ("cross_entropy", "softmax", lambda z, y: F.cross_entropy(z, y.argmax(axis=1))),
 ]

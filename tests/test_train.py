@@ -600,3 +600,60 @@ def test_the_torch_engine_without_torch_is_one_line(monkeypatch, rng):
         model.fit(rng.normal(size=(4, 2)), [0, 1, 0, 1], engine="torch")
     with pytest.raises(nnspec.DataError, match="engine is numpy"):
         model.fit(rng.normal(size=(4, 2)), [0, 1, 0, 1], engine="jax")
+
+
+RESAMPLED = ("input 1\ndense 8 tanh -> dense 1\ntrain {{\n loss = mse\n batch_size = 10\n"
+             " data = {data}\n split = 50/50\n resample = true\n}}\n")
+
+
+def test_resample_trains_each_epoch_on_a_fresh_draw_of_the_generator():
+    """Epoch 1 has the split's training part, each later one a new draw of as many
+    points (the generator's numbers, split as the first); validation stays."""
+    model = nnspec.compile(RESAMPLED.format(data="sine(40)"), dtype="float64")
+    splits = model.data()
+    seen = []
+    original = model._drawn[1]
+    model._drawn = (splits.train[0], lambda epoch: seen.append(original(epoch)) or seen[-1])
+    model.fit(*splits.train, epochs=3, validation_data=splits.validation)
+    assert [len(x) for x, _ in seen] == [20, 20, 20]
+    assert seen[0][0] is splits.train[0]
+    assert not np.allclose(seen[1][0], seen[0][0]) and not np.allclose(seen[2][0], seen[1][0])
+    for x, y in seen:
+        np.testing.assert_allclose(y, np.sin(x), rtol=1e-6, atol=1e-6)  # float32 draws
+    again = nnspec.compile(RESAMPLED.format(data="sine(40)"), dtype="float64")
+    again_splits = again.data()
+    np.testing.assert_array_equal(again_splits.validation[0], splits.validation[0])
+    np.testing.assert_array_equal(again._drawn[1](2)[0], seen[2][0])  # the seed's draws
+
+
+def test_resampled_training_resumes_as_it_would_have_run(tmp_path):
+    """Each epoch's draw follows from the data seed and the epoch, so a run stopped
+    after 2 epochs and resumed from its checkpoint is the 4-epoch run (float64, the
+    same steps in the same order: bit for bit)."""
+    text = RESAMPLED.format(data="sine(40)")
+    whole = nnspec.compile(text, dtype="float64")
+    whole.fit(*whole.data().train, epochs=4)
+    part = nnspec.compile(text, dtype="float64")
+    part.fit(*part.data().train, epochs=2)
+    part.save(tmp_path / "m.nnb", checkpoint=True)
+    resumed = nnspec.load(tmp_path / "m.nnb")
+    resumed.fit(*resumed.data().train, epochs=2)
+    for name, w in whole.weights.items():
+        np.testing.assert_array_equal(resumed.weights[name], w, err_msg=name)
+    fixed = nnspec.compile(text.replace("resample = true", "resample = false"), dtype="float64")
+    fixed.fit(*fixed.data().train, epochs=4)
+    assert not np.allclose(fixed.weights["dense1.W"], whole.weights["dense1.W"])
+
+
+def test_resample_needs_a_generator_and_the_specs_own_training_data(tmp_path, rng):
+    (tmp_path / "d.csv").write_text("a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(8)))
+    (tmp_path / "m.nn").write_text(RESAMPLED.format(data='"d.csv"'))
+    with pytest.raises(nnspec.DataError, match=r"m\.nn:8:2: resample: d\.csv is read once; "
+                       r"resample draws each epoch anew from a generator \(shapes, spiral"):
+        nnspec.compile(tmp_path / "m.nn").data()
+    model = nnspec.compile(RESAMPLED.format(data="sine(40)"))
+    with pytest.raises(nnspec.DataError, match=r"resample = true trains every epoch on a fresh "
+                       r"draw of the spec's data: fit on model\.data\(\)\.train"):
+        model.fit(rng.normal(size=(4, 1)), rng.normal(size=4))
+    with pytest.raises(nnspec.SpecError, match="train setting 'resample' is true or false"):
+        nnspec.compile("input 1\ndense 1\ntrain { resample = yes }")

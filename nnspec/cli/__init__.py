@@ -103,6 +103,9 @@ def _parser():
                    help=".npy, .npz (array x), .csv, IDX (.gz too) or image files")
     i.add_argument("--format", choices=("text", "json", "csv"), default="text")
     i.add_argument("--top", type=int, default=5, help="how many class probabilities to show")
+    i.add_argument("--invert", action="store_true",
+                   help="read images as 255 - value: a photo of a dark object on a light "
+                   "background, for a model of light-on-dark images (MNIST, Fashion-MNIST)")
     i.set_defaults(run=_infer)
 
     g = sub.add_parser("plot", help="draw a figure of a trained bundle")
@@ -240,7 +243,7 @@ def _infer(args):
     model = load(args.bundle)
     rows = []
     for path in args.inputs:
-        names, x = inputs.load_inputs(model, path)
+        names, x = inputs.load_inputs(model, path, invert=args.invert)
         rows += report.results(model, names, model.predict(x), max(args.top, 1))
     print(report.format_rows(rows, args.format))
 

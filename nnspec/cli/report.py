@@ -8,6 +8,7 @@ import json
 import numpy as np
 
 from ..engine import preprocess
+from ..engine.losses import REGRESSION
 from ..engine.summary import table
 from ..files.bundle import VERSION
 from ..files.io import shown
@@ -18,7 +19,7 @@ def results(model, names, out, top=5):
     rows = []
     if out.shape[-1] == 1 and model.config.loss == "binary_cross_entropy":
         out = np.concatenate([1 - out, out], axis=-1)  # one sigmoid: the second class's odds
-    if out.shape[-1] == 1 or (model.config.loss == "mse" and not model.classes):
+    if out.shape[-1] == 1 or (model.config.loss in REGRESSION and not model.classes):
         for name, row in zip(names, out):
             rows.append({"input": name, "values": [float(v) for v in np.ravel(row)]})
         return rows

@@ -24,6 +24,16 @@ def _mse(out, y):
     return float((diff * diff).mean()), (2.0 / diff.size * diff).astype(out.dtype, copy=False)
 
 
+def _quadratic(out, y):
+    """Half the squared error summed over a sample's outputs, mean over samples: the
+    "quadratic cost" of Nielsen's book, which seed 002 trains with; its gradient is
+    (out - y) / n, where mse's is 2 (out - y) / (n * outputs)."""
+    n = len(out)
+    diff = out - y
+    return float(0.5 * (diff * diff).sum() / n), (diff / out.dtype.type(n)).astype(out.dtype,
+                                                                               copy=False)
+
+
 def _mae(out, y):
     diff = out - y
     return float(np.abs(diff).mean()), (np.sign(diff) / out.dtype.type(diff.size))
@@ -67,8 +77,9 @@ def _softmax_cross_entropy(z, y):
     return value, ((e / total - y) / n).astype(z.dtype, copy=False)
 
 
-LOSSES = {"cross_entropy": _cross_entropy, "mse": _mse, "mae": _mae, "huber": _huber,
-          "binary_cross_entropy": _binary_cross_entropy}
+LOSSES = {"cross_entropy": _cross_entropy, "mse": _mse, "quadratic": _quadratic, "mae": _mae,
+          "huber": _huber, "binary_cross_entropy": _binary_cross_entropy}
+REGRESSION = ("mse", "quadratic", "mae", "huber")  # losses whose targets are any real values
 FUSED = {("cross_entropy", "softmax"): _softmax_cross_entropy,
          ("binary_cross_entropy", "sigmoid"): _sigmoid_binary_cross_entropy}
 

@@ -10,17 +10,25 @@ from .data.files import IMAGE_SUFFIXES, read_array, read_csv, read_table
 from .io import shown
 
 
-def load_inputs(model, path):
-    """A file -> (names, raw inputs for model.predict): one name per sample, e.g. 'x.npy[3]'."""
+def load_inputs(model, path, invert=False):
+    """A file -> (names, raw inputs for model.predict): one name per sample, e.g. 'x.npy[3]'.
+    invert: an image's pixels as 255 - value (a photo of a dark object on a light
+    background, for a model of light-on-dark images: seed 003's shirt photo)."""
     shape = model.graph.input_shape
     features = getattr(model, "features", None)
+    image = str(path).lower().endswith(IMAGE_SUFFIXES)
+    if invert and not image:
+        raise DataError(f"{shown(path)}: --invert applies to image files "
+                        f"({', '.join(IMAGE_SUFFIXES)})")
     if features and str(path).lower().endswith(".csv"):
         raw = _columns(path, features)
     else:
         raw = read_array(path, shape)
+    if invert:
+        raw = 255 - raw  # images are read as uint8
     x = _fit_shape(raw, shape, path)
     name = str(path)
-    if len(x) == 1 and str(path).lower().endswith(IMAGE_SUFFIXES):
+    if len(x) == 1 and image:
         return [name], x
     return [f"{name}[{i}]" for i in range(len(x))], x
 

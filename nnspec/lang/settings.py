@@ -55,6 +55,9 @@ SETTINGS = (
     Setting("split", (0.7, 0.15, 0.15), ("ratio",), "ratio"),
     # false: the samples in the data set's order, for the split and every epoch's batches
     Setting("shuffle", True, ("name",), "bool"),
+    # true: every epoch after the first trains on a fresh draw of the data's generator
+    # (seed 001's sine, 1000 new points an iteration)
+    Setting("resample", False, ("name",), "bool"),
     # the model's input preprocessing (engine/preprocess.py); None: pixels for data
     # sets of images, else none
     # pixels(LOW, HIGH): 8-bit pixels onto [LOW, HIGH] (seed 002's x / 127.5 - 1 is pixels(-1, 1))

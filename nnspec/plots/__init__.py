@@ -8,6 +8,7 @@ safe in scripts, servers and notebooks); `save(fig, path)` writes it.
     plots.save(plots.boundary(model, x, y), "boundary.png")
 
 history     training curves: train, validation, and the test result as a line after them
+batch_losses  every minibatch's training loss, validation per epoch, the test line (seed 000)
 kernels     Hinton diagrams of every conv layer's kernels
 confusion   confusion matrix of a classifier on (x, y)
 boundary    decision regions of a classifier with two inputs, and the points
@@ -23,12 +24,12 @@ KINDS = ("history", "kernels", "confusion", "boundary", "predictions", "probabil
 
 # loaded on first use, so `nnspec --help` and the CLI's parser need neither
 # matplotlib nor numpy
-_LAZY = {"save": "base", "history": "curves", "regression": "curves", "kernels": "hinton",
+_LAZY = {"save": "base", "history": "curves", "batch_losses": "curves", "regression": "curves", "kernels": "hinton",
          "boundary": "classes", "confusion": "classes", "predictions": "classes",
          "probabilities": "classes", "Animation": "animate"}
 
 
 __getattr__ = attributes(__name__, _LAZY)
 
-__all__ = ["save", "history", "regression", "kernels", "boundary", "confusion", "predictions",
+__all__ = ["save", "history", "batch_losses", "regression", "kernels", "boundary", "confusion", "predictions",
            "probabilities", "Animation", "KINDS"]

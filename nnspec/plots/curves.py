@@ -29,6 +29,38 @@ def history(history, title=None, validation="validation"):
     return fig
 
 
+def batch_losses(losses, history, title=None, validation="validation"):
+    """Seed 000's loss figure: the training loss of every minibatch, the validation
+    loss at the end of each epoch, and the test loss as a short flat line after the
+    last batch. losses: one a batch, as a callback collects them
+    (`LambdaCallback(on_batch_end=lambda b, logs: losses.append(logs["batch_loss"]))`);
+    history: the model's, with val_loss and test_loss where they were measured."""
+    losses = np.asarray(losses, dtype=float)
+    epochs = len(history.get("loss", ()))
+    if not len(losses) or not epochs or len(losses) % epochs:
+        raise DataError(f"batch_losses: {len(losses)} batch losses do not divide into the "
+                        f"history's {epochs} epochs")
+    per_epoch = len(losses) // epochs
+    fig = figure(7, 3.8)
+    ax = fig.subplots()
+    ax.plot(np.arange(1, len(losses) + 1), losses, lw=0.8, label="train (each minibatch)")
+    if history.get("val_loss"):
+        ends = per_epoch * np.arange(1, len(history["val_loss"]) + 1)
+        ax.plot(ends, history["val_loss"], marker="o", ms=4, label=f"{validation} (each epoch)")
+    if history.get("test_loss"):
+        test = history["test_loss"][-1]
+        n = len(losses)
+        ax.plot([n, n + max(1, round(0.08 * n))], [test, test], color="#2ca02c", lw=2.5,
+                label=f"test ({test:.4g})")
+    ax.set_xlabel("minibatch")
+    ax.set_ylabel("loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return fig
+
+
 def panel(ax, history, key, validation="validation"):
     """One measure's curves on `ax` (also an animation frame)."""
     train = history[key]

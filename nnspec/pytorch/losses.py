@@ -31,6 +31,8 @@ def loss(torch, name, activation, z, out, y):
     diff = out - y
     if name == "mse":
         return (diff * diff).mean()
+    if name == "quadratic":
+        return 0.5 * (diff * diff).sum() / n
     if name == "mae":
         return diff.abs().mean()
     if name == "huber":

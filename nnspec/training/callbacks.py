@@ -28,7 +28,8 @@ class Callback:
         """logs: {"batch": batches already done in this epoch (after a resume), ...}."""
 
     def on_batch_end(self, batch, logs):
-        """logs: the epoch's running loss and metrics so far."""
+        """logs: the epoch's running loss and metrics so far, and batch_loss: this
+        batch's mean data loss alone."""
 
     def on_epoch_end(self, epoch, logs):
         """logs: the epoch's loss and metrics, validation ones (val_*) and lr."""

@@ -180,13 +180,14 @@ class NumpySteps:
         """Bring model.weights and the optimizer's state up to date (here they are)."""
 
 
-def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None):
+def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None, redraw=None):
     """Train model in place for `epochs` more epochs (finishing an interrupted one
     first); returns this call's history. Raises TrainingDiverged on a NaN or
     infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C.
     engine: what runs each step (NumpySteps by default); it syncs the model's
     weights at the end of every epoch, so evaluation, callbacks and checkpoints
-    see them."""
+    see them. redraw: epoch -> (x, t) of that epoch (resample = true), as many
+    samples as x."""
     graph, weights, config = model.graph, model.weights, model.config
     coefs = coefficients(graph, config, model.overrides)
     model.optimizer.decayed = frozenset(k for k in coefs if ROLES[graph.roles[k]][1])
@@ -204,6 +205,8 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None):
     # overflow in a diverging run is reported once, as TrainingDiverged, not as warnings
     with _CtrlC() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while model.epoch < end and not model.stop_training:
+            if redraw is not None:
+                x, t = redraw(model.epoch)
             logs = _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks,
                           ctrl_c)
             if validation is not None:
@@ -257,6 +260,7 @@ def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ct
         sums["seen"] += len(idx)
         if callbacks:
             running = {k: v / sums["seen"] for k, v in sums.items() if k != "seen"}
+            running["batch_loss"] = value  # this batch's alone (seed 000's per-batch curve)
             for cb in callbacks:
                 cb.on_batch_end(b + 1, running)
     engine.sync()

@@ -47,7 +47,8 @@ class Progress(Callback):
 
     def on_batch_end(self, batch, logs):
         if self.bar is not None:
-            self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            self.bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items() if k != "batch_loss"},
+                                 refresh=False)
             self.bar.update(1)
 
     def _shown(self, epoch):

@@ -70,6 +70,7 @@ class Splits:
     classes: tuple = None
     scale: object = "none"  # the `scale` setting's value (engine/preprocess.py: make)
     features: tuple = None
+    draw: object = None  # resample = true: epoch -> that epoch's training (x, y)
 
 
 def prepare(config, rng, data_dir=None, base=None, input_shape=()):
@@ -100,7 +101,28 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
     if parts[0] is None:
         raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
                         "samples leaves none for training")
-    return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features)
+    draw = _redraw(config, parts[0], fractions, scale, rng) if config.resample else None
+    return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features, draw=draw)
+
+
+def _redraw(config, first, fractions, scale, rng):
+    """resample = true: epoch -> its training (x, y). Epoch 0 has the split's; each
+    later one a fresh draw of the generator, split as the first was, from a seed of
+    its own (the data seed's and the epoch's), so a resumed run draws the same."""
+    call = config.data if isinstance(config.data, Call) else Call(str(config.data))
+    if sets.is_file_set(config.data) or call.name not in GENERATORS:
+        raise DataError(f"resample: {config.data} is read once; resample draws each epoch "
+                        f"anew from a generator ({', '.join(GENERATORS)})")
+    base = int(rng.integers(1 << 63))  # drawn last: the data and its split are as without
+
+    def draw(epoch):
+        if epoch == 0:
+            return first
+        ds = load(call, np.random.default_rng((base, epoch)))
+        x = _pixels(ds.x, scale) if preprocess.kind_of(scale) == "pixels" else ds.x
+        train = split(len(x), fractions, np.random.default_rng((base, epoch, 1)), config.shuffle)[0]
+        return x[train], ds.y[train]
+    return draw
 
 
 def _validation(config, ds, scale, rng, data_dir, base, input_shape):
