@@ -19,6 +19,7 @@ held before its first step (interpreter, imports and data). Without torch the
 script prints nnspec's numbers alone.
 """
 import argparse
+import importlib.util
 import os
 import statistics
 import subprocess
@@ -275,10 +276,9 @@ def main():
     if args.worker:
         return _worker(*args.worker, args.samples)
     systems = ["nnspec"]
-    try:
-        import torch  # noqa: F401  (only to know whether it is there)
+    if importlib.util.find_spec("torch") is not None:
         systems.append("torch")
-    except ImportError:
+    else:
         print("torch is not installed (pip install torch==2.13.0): nnspec alone")
     names = args.nets.split(",")
     unknown = set(names) - set(NETS)

@@ -329,3 +329,32 @@ def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, seq
     got, _ = recurrent.LAYERS[kind].forward(node.p, w, x, Mode(True))
     np.testing.assert_allclose(got, recurrent.reference(kind, node.p, w, x), rtol=1e-12,
                                atol=1e-13)
+
+
+@pytest.mark.parametrize("spec", ["input 12x12x3\nmaxpool 4 same stride=1",
+                                  "input 9x11x2\nmaxpool 3 stride=1",
+                                  "input 13x13x2\nmaxpool 3 stride=2",
+                                  "input 10x9x2\nmaxpool 4x3 stride=1",
+                                  "input 8x8x2\nmaxpool 2"])
+def test_max_pooling_by_rows_then_columns_is_the_per_offset_kernel(spec, rng):
+    """The separable kernel (where pool._separable takes it) gives the per-offset
+    kernel's maxima exactly and, without ties, its gradient exactly (each input's
+    gradient is a sum of the same dy values; float64: 1e-15 for the order); with
+    ties (a window of zeros from a relu) both conserve dy's sum."""
+    from unittest import mock
+    from nnspec.engine.layers import pool
+    model = nnspec.compile(spec, dtype="float64")
+    plain = rng.normal(size=(3,) + model.graph.input_shape)
+    inputs = (plain, np.maximum(plain, 0))  # the second with ties of zeros
+    dy = rng.uniform(0.5, 1.5, (3,) + model.graph.output_shape)
+    runs = {}
+    for separable in (False, True):
+        with mock.patch.object(pool, "_separable", lambda *a, v=separable: v):
+            for k, x in enumerate(inputs):
+                out, tape = model.graph.forward(model.weights, x, Mode(True))
+                runs[separable, k] = (out, model.graph.backward(tape, dy, input_grad=True)[1])
+    for k in (0, 1):
+        np.testing.assert_array_equal(runs[True, k][0], runs[False, k][0])
+    np.testing.assert_allclose(runs[True, 0][1], runs[False, 0][1], rtol=1e-15, atol=1e-15)
+    assert runs[True, 1][1].sum() == pytest.approx(dy.sum(), rel=1e-12)
+    assert runs[False, 1][1].sum() == pytest.approx(dy.sum(), rel=1e-12)

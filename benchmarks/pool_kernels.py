@@ -1,0 +1,56 @@
+"""Max pooling's two kernels side by side: per offset (kh*kw passes over the
+output) and separable (a max over rows, then columns), forward and backward,
+on the pooling shapes of the seeds and the benchmark networks. The layer takes
+the separable one where pool._separable says it touches fewer elements; this
+prints which it takes and the measured speed-up.
+
+    python benchmarks/pool_kernels.py [--repeat 20]
+"""
+import argparse
+import time
+from unittest import mock
+
+import numpy as np
+
+import nnspec
+from nnspec.engine.layers import pool
+from nnspec.engine.layers.base import Mode
+
+CASES = [  # (what, input HxWxC, pooling, batch)
+    ("seed 001's CNN", "28x28x32", "maxpool 4 same stride=1", 32),
+    ("AlexNet-style 3x3 stride 2", "27x27x64", "maxpool 3 stride=2", 32),
+    ("3x3 stride 1 same", "16x16x32", "maxpool 3 same stride=1", 64),
+    ("LeNet / VGG 2x2", "28x28x32", "maxpool 2", 64),
+]
+
+
+def timed(graph, weights, x, repeat):
+    best_f = best_b = float("inf")
+    buffers = {}  # as training keeps them from step to step
+    for _ in range(repeat):
+        start = time.perf_counter()
+        out, tape = graph.forward(weights, x, Mode(True, buffers=buffers))
+        middle = time.perf_counter()
+        graph.backward(tape, np.ones_like(out), input_grad=True)
+        best_f, best_b = min(best_f, middle - start), min(best_b, time.perf_counter() - middle)
+    return best_f, best_b
+
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--repeat", type=int, default=20)
+args = parser.parse_args()
+print(f"{'case':<28} {'takes':<10} {'forward ms (offsets/separable)':>32} "
+      f"{'backward ms':>22}")
+for what, shape, layer, batch in CASES:
+    model = nnspec.compile(f"input {shape}\n{layer}")
+    x = np.random.default_rng(0).normal(size=(batch,) + model.graph.input_shape).astype(np.float32)
+    out = model.graph.forward(model.weights, x)[0]
+    rule = "separable" if pool._separable(dict(model.graph.nodes[0].p, padding="valid"),
+                                          x.shape, out.shape) else "offsets"
+    times = {}
+    for kind, value in (("offsets", False), ("separable", True)):
+        with mock.patch.object(pool, "_separable", lambda *a, v=value: v):
+            times[kind] = timed(model.graph, model.weights, x, args.repeat)
+    (fo, bo), (fs, bs) = times["offsets"], times["separable"]
+    print(f"{what:<28} {rule:<10} {1e3 * fo:>12.2f} / {1e3 * fs:>6.2f} ({fo / fs:.2f}x) "
+          f"{1e3 * bo:>8.2f} / {1e3 * bs:>6.2f} ({bo / bs:.2f}x)")
