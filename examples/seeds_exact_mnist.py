@@ -22,7 +22,7 @@ import time
 import numpy as np
 
 import nnspec
-from paths import ROOT
+from paths import OUT, ROOT
 
 NETWORKS = ("seed001_mnist_cnn", "seed002_mnist_mlp", "seed003_fashion")
 REPORTED = {"seed001_mnist_cnn": "89.682, 91.688, 92.980, 93.760, 94.189 (mean of batches)",
@@ -34,9 +34,29 @@ def batch_mean_accuracy(model, x, y, batch_size=32):
     """Seed 001's test accuracy: np.array_split into ceil(n / 32) batches, the
     mean of their accuracies."""
     parts = int(np.ceil(len(x) / batch_size))
-    found = [np.mean(model.predict_classes(bx) == by)
+    found = [np.mean(model.predict(bx).argmax(axis=1) == by)
              for bx, by in zip(np.array_split(x, parts), np.array_split(y, parts))]
     return float(np.mean(found))
+
+
+def shirt_photo(model, splits, out):
+    """Seed 003 predicts a photo of a T-shirt, grey, inverted and resized to 28x28.
+    Here the photo is the first T-shirt among the test images as a camera would
+    see it, dark cloth on a light background at 280x280; nnspec infer --invert
+    reads it back the seed's way. Prints the class probabilities as the seed does."""
+    from PIL import Image
+    from nnspec.files import inputs
+    x_test, y_test = splits.test
+    shirt = x_test[int(np.flatnonzero(y_test == 0)[0]), ..., 0]
+    pixels = np.round((shirt + 1) * 127.5).astype(np.uint8)  # the spec's pixels(-1, 1) undone
+    path = out / "seed003_shirt_photo.png"
+    Image.fromarray(255 - pixels).resize((280, 280), Image.NEAREST).save(path)
+    _, x = inputs.load_inputs(model, path, invert=True)
+    probs = model.predict(x)[0]
+    print(f"  {path.name} (nnspec infer BUNDLE {path.name} --invert): Prediction  : "
+          f"{model.classes[int(probs.argmax())]}")
+    for name, p in zip(model.classes, probs):
+        print(f"    {name:<11} : {p:.3f}")
 
 
 def run(name, seed):
@@ -52,6 +72,8 @@ def run(name, seed):
     batches = ", ".join(f"{100 * a:.3f}" for a in means)
     print(f"{name}, seed {seed}: test accuracy per epoch {whole} (mean of batches {batches}); "
           f"{seconds:.0f} s", flush=True)
+    if name == "seed003_fashion":
+        shirt_photo(model, splits, OUT)
     return model
 
 
