@@ -130,10 +130,16 @@ def row_sum(z):
 
 
 def _softmax(z):
-    e = np.subtract(z, row_max(z))
-    np.exp(e, out=e)
-    e /= row_sum(e)
-    return e
+    return softmax_into(np.subtract(z, row_max(z)), shifted=True)
+
+
+def softmax_into(z, shifted=False):
+    """softmax(z) over the last axis, written over z (attention's scores)."""
+    if not shifted:
+        z -= row_max(z)
+    np.exp(z, out=z)
+    z /= row_sum(z)
+    return z
 
 
 def _softmax_back(z, a, da):
