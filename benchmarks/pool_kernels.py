@@ -20,8 +20,16 @@ CASES = [  # (what, input HxWxC, pooling, batch)
     ("seed 001's CNN", "28x28x32", "maxpool 4 same stride=1", 32),
     ("AlexNet-style 3x3 stride 2", "27x27x64", "maxpool 3 stride=2", 32),
     ("3x3 stride 1 same", "16x16x32", "maxpool 3 same stride=1", 64),
-    ("LeNet / VGG 2x2", "28x28x32", "maxpool 2", 64),
+    ("VGG 2x2, 32 channels", "28x28x32", "maxpool 2", 64),
+    ("LeNet 2x2, 6 channels", "28x28x6", "maxpool 2", 64),
+    ("LeNet 2x2, 16 channels", "10x10x16", "maxpool 2", 64),
+    ("2x2, 3 channels", "32x32x3", "maxpool 2", 64),
 ]
+ROWS = [  # exactly tiling windows: the backward by rows or by the window view
+    ("LeNet 2x2, 6 channels", "28x28x6", 64), ("2x2, 3 channels", "32x32x3", 64),
+    ("2x2, 8 channels", "32x32x8", 64), ("LeNet 2x2, 16 channels", "10x10x16", 64),
+    ("2x2, 16 channels", "32x32x16", 64), ("VGG 2x2, 32 channels", "28x28x32", 64),
+    ("2x2, 64 channels", "16x16x64", 64)]
 
 
 def timed(graph, weights, x, repeat):
@@ -54,3 +62,16 @@ for what, shape, layer, batch in CASES:
     (fo, bo), (fs, bs) = times["offsets"], times["separable"]
     print(f"{what:<28} {rule:<10} {1e3 * fo:>12.2f} / {1e3 * fs:>6.2f} ({fo / fs:.2f}x) "
           f"{1e3 * bo:>8.2f} / {1e3 * bs:>6.2f} ({bo / bs:.2f}x)")
+
+print(f"\n{'case':<28} {'by rows':<8} {'backward ms (view/rows)':>26}")
+for what, shape, batch in ROWS:
+    model = nnspec.compile(f"input {shape}\nmaxpool 2")
+    x = np.random.default_rng(0).normal(size=(batch,) + model.graph.input_shape).astype(np.float32)
+    takes = model.graph.input_shape[-1] < pool.ROW_CHANNELS
+    times = {}
+    for channels in (0, 1 << 20):  # never by rows, always by rows
+        with mock.patch.object(pool, "ROW_CHANNELS", channels):
+            times[channels] = timed(model.graph, model.weights, x, args.repeat)[1]
+    view, rows = times[0], times[1 << 20]
+    print(f"{what:<28} {'yes' if takes else 'no':<8} {1e3 * view:>12.3f} / {1e3 * rows:>6.3f} "
+          f"({view / rows:.2f}x)")

@@ -358,3 +358,21 @@ def test_max_pooling_by_rows_then_columns_is_the_per_offset_kernel(spec, rng):
     np.testing.assert_allclose(runs[True, 0][1], runs[False, 0][1], rtol=1e-15, atol=1e-15)
     assert runs[True, 1][1].sum() == pytest.approx(dy.sum(), rel=1e-12)
     assert runs[False, 1][1].sum() == pytest.approx(dy.sum(), rel=1e-12)
+
+
+@pytest.mark.parametrize("channels", [1, 6, 31, 32, 40])
+def test_max_pooling_backward_by_rows_is_the_window_views(channels, rng):
+    """Exactly tiling windows below pool.ROW_CHANNELS channels compare whole rows;
+    the gradient is the window view's, exactly (each input gets one dy or none),
+    with ties (zeros from a relu) split the same way."""
+    from unittest import mock
+    from nnspec.engine.layers import pool
+    model = nnspec.compile(f"input 8x6x{channels}\nmaxpool 2", dtype="float64")
+    x = np.maximum(rng.normal(size=(3,) + model.graph.input_shape), 0)
+    dy = rng.uniform(0.5, 1.5, (3,) + model.graph.output_shape)
+    grads = []
+    for row_channels in (0, 1 << 20):
+        with mock.patch.object(pool, "ROW_CHANNELS", row_channels):
+            out, tape = model.graph.forward(model.weights, x, Mode(True))
+            grads.append(model.graph.backward(tape, dy, input_grad=True)[1])
+    np.testing.assert_array_equal(grads[1], grads[0])
