@@ -35,7 +35,8 @@ def test_scikit_learns_estimator_checks(estimator, check):
 
 
 def test_the_parameters_are_the_spec_and_every_train_setting_but_data():
-    assert set(PARAMETERS) == {s.key for s in SETTINGS} - {"data", "optimizer_options"}
+    """resample draws the spec's own data anew; an estimator has only fit's."""
+    assert set(PARAMETERS) == {s.key for s in SETTINGS} - {"data", "resample", "optimizer_options"}
     params = Classifier(WIDE, width=8, lr=0.1).get_params()
     assert params["width"] == 8 and params["lr"] == 0.1 and params["epochs"] is None
     assert set(params) == {"spec", "width", *PARAMETERS}
