@@ -34,7 +34,8 @@ def batch_losses(losses, history, title=None, validation="validation"):
     loss at the end of each epoch, and the test loss as a short flat line after the
     last batch. losses: one a batch, as a callback collects them
     (`LambdaCallback(on_batch_end=lambda b, logs: losses.append(logs["batch_loss"]))`);
-    history: the model's, with val_loss and test_loss where they were measured."""
+    history: that fit call's (what fit returns; model.history holds earlier calls'
+    epochs too), with val_loss, and test_loss where one was added."""
     losses = np.asarray(losses, dtype=float)
     epochs = len(history.get("loss", ()))
     if not len(losses) or not epochs or len(losses) % epochs:
