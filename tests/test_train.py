@@ -117,10 +117,18 @@ def _run(optimizer, weights, steps, rng, lrs=None, packs=None):
             packing.step(optimizer, weights, grads, lrs_, packs)
 
 
+@pytest.mark.parametrize("split", [False, True], ids=["whole", "in-parts"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name,options", [(r[0], r[1]) for r in OPTIMIZER_ROWS],
                          ids=[f"{r[0]}{r[1] or ''}" for r in OPTIMIZER_ROWS])
-def test_packed_steps_equal_per_parameter_steps_bit_for_bit(name, options, dtype):
+def test_packed_steps_equal_per_parameter_steps_bit_for_bit(name, options, dtype, split,
+                                                           monkeypatch):
+    """in-parts: every pack above 8 values updated by 3 threads side by side, as a
+    large model's are (packing.MIN_PART): still bit for bit."""
+    if split:
+        from nnspec.engine import parallel
+        monkeypatch.setattr(packing, "MIN_PART", 8)
+        monkeypatch.setattr(parallel, "THREADS", 3)
     packed, plain = optim.OPTIMIZERS[name](**options), optim.OPTIMIZERS[name](**options)
     packed.decayed = plain.decayed = frozenset({"c.W", "d.W"})
     w1 = _parameters(np.random.default_rng(0), dtype)
@@ -129,6 +137,7 @@ def test_packed_steps_equal_per_parameter_steps_bit_for_bit(name, options, dtype
     packs = {}
     _run(packed, w1, 4, np.random.default_rng(1), packs=packs)
     assert any(p is not None for p in packs.values()) or not packed.FLAT
+    assert any(isinstance(p, packing.Part) for p in packs.values()) == (split and packed.FLAT)
     _run(plain, w2, 4, np.random.default_rng(1))
     assert packed.state.keys() == plain.state.keys()
     for name_, arr in list(w1.items()) + list(packed.state.items()):
