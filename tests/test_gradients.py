@@ -4,6 +4,8 @@ Layer rows use a random linear read-out of the output (loss = sum(out * R)),
 which exercises exactly the layer's backward; loss rows go through the model's
 own objective, regularization and reduction included.
 """
+from unittest import mock
+
 import numpy as np
 import pytest
 
@@ -326,9 +328,12 @@ def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, seq
     node = model.graph.nodes[0]
     w = {short: model.weights[full] for short, full in model.graph.keys[node.name]}
     x = rng.normal(0, 1, (4, 6, 3))
-    got, _ = recurrent.LAYERS[kind].forward(node.p, w, x, Mode(True))
-    np.testing.assert_allclose(got, recurrent.reference(kind, node.p, w, x), rtol=1e-12,
-                               atol=1e-13)
+    want = recurrent.reference(kind, node.p, w, x)
+    for training in (True, False):  # inference's own loop (lstm: chunks of steps)
+        for chunk_bytes in (1 << 20, 1):
+            with mock.patch.object(recurrent, "CHUNK_BYTES", chunk_bytes):
+                got, _ = recurrent.LAYERS[kind].forward(node.p, w, x, Mode(training))
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("spec", ["input 12x12x3\nmaxpool 4 same stride=1",
@@ -341,7 +346,6 @@ def test_max_pooling_by_rows_then_columns_is_the_per_offset_kernel(spec, rng):
     kernel's maxima exactly and, without ties, its gradient exactly (each input's
     gradient is a sum of the same dy values; float64: 1e-15 for the order); with
     ties (a window of zeros from a relu) both conserve dy's sum."""
-    from unittest import mock
     from nnspec.engine.layers import pool
     model = nnspec.compile(spec, dtype="float64")
     plain = rng.normal(size=(3,) + model.graph.input_shape)
@@ -365,7 +369,6 @@ def test_max_pooling_backward_by_rows_is_the_window_views(channels, rng):
     """Exactly tiling windows below pool.ROW_CHANNELS channels compare whole rows;
     the gradient is the window view's, exactly (each input gets one dy or none),
     with ties (zeros from a relu) split the same way."""
-    from unittest import mock
     from nnspec.engine.layers import pool
     model = nnspec.compile(f"input 8x6x{channels}\nmaxpool 2", dtype="float64")
     x = np.maximum(rng.normal(size=(3,) + model.graph.input_shape), 0)
