@@ -109,6 +109,20 @@ def _lstm_gate_scales(h_n, dtype):
     return a, b
 
 
+def _lstm_gates(z, h, u, hu, a, b):
+    """A step's gates i, f, g, o, activated in place in z, its input projection:
+    z += h U (h: the previous state, None at the first step), then sigmoid and
+    tanh as a tanh (z a) + b (_lstm_gate_scales)."""
+    if h is not None:
+        z += np.matmul(h, u, out=hu)
+    z *= a
+    np.tanh(z, out=z)
+    z *= a
+    z += b
+    h_n = z.shape[1] // 4
+    return z[:, :h_n], z[:, h_n:2 * h_n], z[:, 2 * h_n:3 * h_n], z[:, 3 * h_n:]
+
+
 CHUNK_BYTES = 1 << 20  # the input projections inference computes at a time
 
 
@@ -130,14 +144,7 @@ def _lstm_last_state(p, w, x):
     for s in range(t):
         if s % chunk == 0:
             gates = _time_major_projection(w, x[:, s:s + chunk])
-        z = gates[s % chunk]
-        if s:
-            z += np.matmul(h, w["U"], out=hu)
-        z *= a
-        np.tanh(z, out=z)
-        z *= a
-        z += b
-        i, f, g, o = z[:, :h_n], z[:, h_n:2 * h_n], z[:, 2 * h_n:3 * h_n], z[:, 3 * h_n:]
+        i, f, g, o = _lstm_gates(gates[s % chunk], h if s else None, w["U"], hu, a, b)
         if s:
             c *= f
             c += np.multiply(i, g, out=ig)
@@ -164,14 +171,7 @@ def lstm_forward(p, w, x, mode):
     hu = np.empty((n, 4 * h_n), x.dtype)
     ig = np.empty((n, h_n), x.dtype)
     for s in range(t):
-        z = gates[s]
-        if s:
-            z += np.matmul(hs[s - 1], w["U"], out=hu)
-        z *= a
-        np.tanh(z, out=z)
-        z *= a
-        z += b
-        i, f, g, o = z[:, :h_n], z[:, h_n:2 * h_n], z[:, 2 * h_n:3 * h_n], z[:, 3 * h_n:]
+        i, f, g, o = _lstm_gates(gates[s], hs[s - 1] if s else None, w["U"], hu, a, b)
         if s:
             np.multiply(f, cs[s - 1], out=cs[s])
             cs[s] += np.multiply(i, g, out=ig)
