@@ -422,9 +422,11 @@ def test_callbacks_see_every_batch_and_can_stop_training():
     class Count(nnspec.Callback):
         batches = 0
 
-        def on_batch_end(self, batch, logs):
+        def on_batch_end(self, batch, logs):  # the epoch's running means, and this batch's loss
             self.batches += 1
-            assert set(logs) == {"loss", "accuracy"}
+            assert set(logs) == {"loss", "accuracy", "batch_loss"}
+            if batch == 1:
+                assert logs["batch_loss"] == logs["loss"]
 
         def on_epoch_end(self, epoch, logs):
             if epoch == 2:
