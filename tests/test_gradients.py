@@ -329,11 +329,18 @@ def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, seq
     w = {short: model.weights[full] for short, full in model.graph.keys[node.name]}
     x = rng.normal(0, 1, (4, 6, 3))
     want = recurrent.reference(kind, node.p, w, x)
+    layer, dy = recurrent.LAYERS[kind], rng.normal(0, 1, want.shape)
+    grads = []
     for training in (True, False):  # inference's own loop (lstm: chunks of steps)
         for chunk_bytes in (1 << 20, 1):
             with mock.patch.object(recurrent, "CHUNK_BYTES", chunk_bytes):
-                got, _ = recurrent.LAYERS[kind].forward(node.p, w, x, Mode(training))
+                got, cache = layer.forward(node.p, w, x, Mode(training))
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+            grads.append(layer.backward(node.p, w, cache, dy, True))  # after either pass
+    for dx, g in grads[1:]:
+        np.testing.assert_allclose(dx, grads[0][0], rtol=1e-12, atol=1e-13)
+        for k in g:
+            np.testing.assert_allclose(g[k], grads[0][1][k], rtol=1e-12, atol=1e-13)
 
 
 @pytest.mark.parametrize("spec", ["input 12x12x3\nmaxpool 4 same stride=1",

@@ -37,9 +37,10 @@ def _merge(a):
 
 def forward(p, w, x, mode):
     """Its arrays come from mode.empty, like the other layers' large ones, so that
-    predict sees their size and passes as many samples as keep them in the cache:
-    attention inference at 64 to 128 samples a pass ran 1.5x faster than at 1024
-    (python benchmarks/vs_torch.py --nets attention)."""
+    predict sees their size and passes as many samples as keep them in the cache
+    (~100 instead of 1024): the benchmark's attention net predicted 1.7x faster
+    (23-24k -> 39-40k samples/s, alternated in one process; python
+    benchmarks/vs_torch.py --nets attention compares it with PyTorch)."""
     n, t, d = x.shape
     h = p["heads"]
     qkv = np.matmul(x.reshape(n * t, d), w["W"], out=mode.empty("qkv", (n * t, 3 * d), x.dtype))

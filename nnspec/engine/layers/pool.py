@@ -155,18 +155,19 @@ def max_backward(p, w, cache, dy, need_dx):
     tiles = _tiles(p, x, *y.shape[1:3])
     if tiles is not None:  # one comparison over all windows: twice as fast as per offset
         widen = (slice(None), slice(None), None, slice(None), None)
-        rows = _rows(p, x, y) if y.shape[-1] < ROW_CHANNELS else None
-        if rows is None:
+        by_rows = _rows(p, x, y) if y.shape[-1] < ROW_CHANNELS else None
+        if by_rows is None:
             mask = np.equal(tiles, y[widen], out=mode.empty("mask", tiles.shape, bool))
         else:
-            mask = np.equal(rows[0], rows[1](y), out=mode.empty("mask", rows[0].shape, bool))
+            x_rows, wide = by_rows
+            mask = np.equal(x_rows, wide(y), out=mode.empty("mask", x_rows.shape, bool))
         ties = np.count_nonzero(mask) != y.size
         share = dy / mask.reshape(tiles.shape).sum(axis=(2, 4), dtype=dy.dtype) if ties else dy
         dx = _dx(p, x.shape, y.shape, dy.dtype, mode)
-        if rows is None:
+        if by_rows is None:
             np.multiply(mask, share[widen], out=_tiles(p, dx, *y.shape[1:3]))
         else:
-            np.multiply(mask, rows[1](share), out=dx.reshape(rows[0].shape))
+            np.multiply(mask, wide(share), out=dx.reshape(x_rows.shape))
         return dx, {}
     masks = [x[where] == y for where in _slices(p, *y.shape[1:3])]
     if sum(np.count_nonzero(m) for m in masks) == y.size:  # no ties, the usual case

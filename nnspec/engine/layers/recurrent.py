@@ -160,7 +160,13 @@ def lstm_forward(p, w, x, mode):
     major arrays with in-place numpy calls: 11 calls a step instead of 25 (the
     benchmark's LSTM 64 over 32 steps spends nearly all its time in them)."""
     if not mode.training and not p["return_sequences"]:
-        return _lstm_last_state(p, w, x), None
+        # backward after an inference pass (seldom asked for) runs the steps again
+        return _lstm_last_state(p, w, x), x
+    return _lstm_steps(p, w, x)
+
+
+def _lstm_steps(p, w, x):
+    """(output, cache): every step's gates and states, as backward needs them."""
     n, t, _ = x.shape
     h_n = p["units"]
     gates = _time_major_projection(w, x)  # becomes i, f, g, o after their activations
@@ -183,6 +189,8 @@ def lstm_forward(p, w, x, mode):
 
 
 def lstm_backward(p, w, cache, dy, need_dx):
+    if not isinstance(cache, tuple):  # an inference pass's: x alone
+        cache = _lstm_steps(p, w, cache)[1]
     x, gates, cs, tcs, hs = cache
     t, n, h_n = hs.shape
     dhs, dh = _step_gradients(p, dy, hs)
