@@ -668,3 +668,28 @@ def test_resample_needs_a_generator_and_the_specs_own_training_data(tmp_path, rn
         model.fit(rng.normal(size=(4, 1)), rng.normal(size=4))
     with pytest.raises(nnspec.SpecError, match="train setting 'resample' is true or false"):
         nnspec.compile("input 1\ndense 1\ntrain { resample = yes }")
+
+
+RESAMPLE_ROWS = [  # (data, a network for it): every generator
+    ("shapes(40)", "input 16x16x1\ndense 4 softmax"), ("spiral(20)", "input 2\ndense 3 softmax"),
+    ("vertical(20)", "input 2\ndense 3 softmax"), ("sine(40)", "input 1\ndense 1"),
+    ("xor(10, noise=0.1)", "input 2\ndense 1 sigmoid")]
+
+
+def test_the_resample_rows_walk_every_generator():
+    from nnspec.files.data import GENERATORS
+    assert {call.split("(")[0] for call, _ in RESAMPLE_ROWS} == set(GENERATORS)
+
+
+@pytest.mark.parametrize("call,head", RESAMPLE_ROWS)
+def test_every_generator_resamples(call, head):
+    """Each generator draws a new training set of the same shapes every epoch."""
+    model = nnspec.compile(f"{head}\ntrain {{\n data = {call}\n split = 80/20\n resample = true\n}}")
+    splits = model.data()
+    draws = [model._drawn[1](epoch) for epoch in range(3)]
+    assert all(x.shape == splits.train[0].shape and y.shape == splits.train[1].shape
+               for x, y in draws)
+    assert not np.array_equal(draws[1][0], draws[0][0])
+    assert not np.array_equal(draws[2][0], draws[1][0])
+    model.fit(*splits.train, epochs=2)
+    assert model.epoch == 2
