@@ -8,15 +8,23 @@ nnspec's accuracy over the whole set.
     python examples/seeds_exact_mnist.py [FIGURE_DIR] [NETWORK ...] [--seeds 0,1,2]
     # NETWORK: seed001_mnist_cnn, seed002_mnist_mlp, seed003_fashion (default: all)
     python examples/seeds_exact_mnist.py --emulate-seed-002 [--seeds 0,1,2]
+    python examples/seeds_exact_mnist.py FIGURE_DIR seed001_mnist_cnn --seed-pooling
+    python examples/seeds_exact_mnist.py FIGURE_DIR seed001_mnist_cnn --frozen-conv
 
-Seed 002's output layer multiplies the error by e^a (1 - e^a) of the softmax
-output a where the softmax's Jacobian belongs; nnspec computes the correct
-gradient. --emulate-seed-002 trains the same network with the seed's step, in
-the few lines of numpy below, to show what that factor does to the result.
+Two seeds' code computes a gradient wrongly, and nnspec computes it right;
+these options train with the seeds' gradient, to show what it does to the
+result. Seed 002's output layer multiplies the error by e^a (1 - e^a) of the
+softmax output a where the softmax's Jacobian belongs: --emulate-seed-002
+trains its step in the few lines of numpy below. Seed 001's max pooling sends
+its gradient to the wrong places (seed001_pool_gradient says how), so its conv
+layer learned from little and misplaced gradient: --seed-pooling trains the
+exact spec with that gradient in place of nnspec's pooling backward, and
+--frozen-conv with no conv learning at all, the bound below.
 
 MNIST comes from $NNSPEC_DATA or ~/.cache/nnspec, or is downloaded there.
 """
 import argparse
+import math
 import time
 
 import numpy as np
@@ -59,8 +67,60 @@ def shirt_photo(model, splits, out):
         print(f"    {name:<11} : {p:.3f}")
 
 
-def run(name, seed):
-    model = nnspec.compile(ROOT / "models" / "seeds" / f"{name}.nn", seed=seed)
+def seed001_pool_gradient(x, y, dy, k=4, before=1):
+    """Seed 001's max-pooling gradient as its code computes it (layers.py and
+    utils/ops.py at 3bab04b), for its 4x4 windows at stride 1 with same padding.
+    Each output's dy goes to its window's first maximum in the zero-padded input,
+    as one column per output of a (16, positions * n * c) matrix; its
+    column-to-image step is then handed the planes' shape (n * c, 1, h, w) where
+    it reads (batch, height, width, channels): it scatters each value to plane
+    q % (n c), "channel" (q // (h n c)) // 16 (a column of the image), "row"
+    (q // (h n c)) % 16 // 4 and "column" q // (n c) % h + (q // (h n c)) % 4,
+    with q the value's flat index, keeps "row" 1 of the 4 and reads the planes
+    back as (n, c, h, w). Most of the gradient is dropped and the rest lands
+    away from the maxima, so its conv layer learned from little and wrong
+    gradient."""
+    n, h, w, c = x.shape
+    planes = n * c
+    padded = np.zeros((n, h + k - 1, w + k - 1, c))
+    padded[:, before:before + h, before:before + w] = x
+    best, first = padded[:, :h, :w].copy(), np.zeros((n, h, w, c), np.int64)
+    for offset in range(1, k * k):  # the first maximum in row-major window order
+        here = padded[:, offset // k:offset // k + h, offset % k:offset % k + w]
+        np.copyto(first, offset, where=here > best)
+        np.maximum(best, here, out=best)
+    # the flat index q of each output's one entry in the (16, h, w, n, c) columns is
+    # first * h w n c + its position p; of q's parts only the row depends on first
+    p = np.arange(h * w * planes)
+    row = first.transpose(1, 2, 0, 3).ravel() * w + p // (h * planes)
+    col, plane = p // planes % h, p % planes
+    shape = (planes, w, k, h + k - 1)
+    target = np.ravel_multi_index((plane, row // (k * k), row % (k * k) // k, row % k + col),
+                                  shape)
+    scattered = np.bincount(target, dy.transpose(1, 2, 0, 3).ravel(),
+                            minlength=math.prod(shape)).reshape(shape)
+    kept = scattered[:, :, before, before:before + h]  # (planes, w, h) read as (n, c, h, w)
+    return np.ascontiguousarray(kept).reshape(n, c, h, w).transpose(0, 2, 3, 1)
+
+
+def seed_pooling():
+    """Seed 001's CNN with its pooling's gradient computed as the seed's code does."""
+    from nnspec.engine.layers import REGISTRY, Layer
+    plain = REGISTRY["maxpool"]
+
+    def backward(p, w, cache, dy, need_dx):
+        (xp, y, _, _), _, (top, left), shape = cache
+        x = np.maximum(xp[:, top:top + shape[1], left:left + shape[2]], 0)  # relu outputs
+        return seed001_pool_gradient(x, y, dy).astype(dy.dtype), {}
+    REGISTRY["maxpool"] = Layer(plain.forward, backward, plain.init, plain.flops)
+
+
+def run(name, seed, frozen_conv=False):
+    text = (ROOT / "models" / "seeds" / f"{name}.nn").read_text()
+    if frozen_conv:  # seed 001's conv layer at rate 0: it learns only from the dense layers
+        text = text.replace("lr=3.125e-6", "lr=0")
+        assert "lr=0 " in text
+    model = nnspec.compile(text, seed=seed)
     splits = model.data()
     x_test, y_test = splits.test
     means = []
@@ -70,7 +130,9 @@ def run(name, seed):
     seconds = time.perf_counter() - start
     whole = ", ".join(f"{100 * a:.3f}" for a in model.history["val_accuracy"])
     batches = ", ".join(f"{100 * a:.3f}" for a in means)
-    print(f"{name}, seed {seed}: test accuracy per epoch {whole} (mean of batches {batches}); "
+    variant = " (conv frozen)" if frozen_conv else " (the seed's pooling gradient)" if \
+        args.seed_pooling and name == "seed001_mnist_cnn" else ""
+    print(f"{name}{variant}, seed {seed}: test accuracy per epoch {whole} (mean of batches {batches}); "
           f"{seconds:.0f} s", flush=True)
     if name == "seed003_fashion":
         shirt_photo(model, splits, OUT)
@@ -120,7 +182,13 @@ parser.add_argument("out", nargs="?")
 parser.add_argument("networks", nargs="*", default=NETWORKS)
 parser.add_argument("--seeds", default="0,1,2")
 parser.add_argument("--emulate-seed-002", action="store_true")
+parser.add_argument("--frozen-conv", action="store_true",
+                    help="seed 001's CNN with its conv layer at rate 0 (see the README)")
+parser.add_argument("--seed-pooling", action="store_true",
+                    help="seed 001's CNN with its pooling's gradient as the seed computes it")
 args = parser.parse_args()
+if args.seed_pooling:
+    seed_pooling()
 if args.emulate_seed_002:
     for seed in map(int, args.seeds.split(",")):
         seed002_emulated(seed)
@@ -128,4 +196,4 @@ if args.emulate_seed_002:
 for name in args.networks:
     print(f"{name}: the seed reported {REPORTED[name]}", flush=True)
     for seed in map(int, args.seeds.split(",")):
-        run(name, seed)
+        run(name, seed, args.frozen_conv and name == "seed001_mnist_cnn")
