@@ -132,8 +132,8 @@ def run(name, seed, frozen_conv=False):
     batches = ", ".join(f"{100 * a:.3f}" for a in means)
     variant = " (conv frozen)" if frozen_conv else " (the seed's pooling gradient)" if \
         args.seed_pooling and name == "seed001_mnist_cnn" else ""
-    print(f"{name}{variant}, seed {seed}: test accuracy per epoch {whole} (mean of batches {batches}); "
-          f"{seconds:.0f} s", flush=True)
+    print(f"{name}{variant}, seed {seed}: test accuracy per epoch {whole} (mean of batches "
+          f"{batches}); {seconds:.0f} s", flush=True)
     if name == "seed003_fashion":
         shirt_photo(model, splits, OUT)
     return model

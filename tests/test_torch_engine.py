@@ -78,7 +78,8 @@ def test_50_float64_steps_match_the_numpy_engine(optimizer, schedule, rng):
 LOSS_ROWS = [
     ("dense 3 softmax", "cross_entropy", 3), ("dense 3 sigmoid", "cross_entropy", 3),
     ("dense 1 sigmoid", "binary_cross_entropy", 2), ("dense 2 softmax", "binary_cross_entropy", 0),
-    ("dense 2", "mse", 0), ("dense 3 softmax", "quadratic", 3), ("dense 2", "mae", 0), ("dense 2", "huber", 0)]
+    ("dense 2", "mse", 0), ("dense 3 softmax", "quadratic", 3), ("dense 2", "mae", 0),
+    ("dense 2", "huber", 0)]
 
 
 def test_the_tables_walk_every_loss_and_the_torch_activations_match_numpys(rng):

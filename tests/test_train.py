@@ -684,7 +684,8 @@ def test_the_resample_rows_walk_every_generator():
 @pytest.mark.parametrize("call,head", RESAMPLE_ROWS)
 def test_every_generator_resamples(call, head):
     """Each generator draws a new training set of the same shapes every epoch."""
-    model = nnspec.compile(f"{head}\ntrain {{\n data = {call}\n split = 80/20\n resample = true\n}}")
+    model = nnspec.compile(f"{head}\ntrain {{\n data = {call}\n split = 80/20\n"
+                           " resample = true\n}")
     splits = model.data()
     draws = [model._drawn[1](epoch) for epoch in range(3)]
     assert all(x.shape == splits.train[0].shape and y.shape == splits.train[1].shape

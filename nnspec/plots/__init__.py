@@ -24,12 +24,13 @@ KINDS = ("history", "kernels", "confusion", "boundary", "predictions", "probabil
 
 # loaded on first use, so `nnspec --help` and the CLI's parser need neither
 # matplotlib nor numpy
-_LAZY = {"save": "base", "history": "curves", "batch_losses": "curves", "regression": "curves", "kernels": "hinton",
-         "boundary": "classes", "confusion": "classes", "predictions": "classes",
+_LAZY = {"save": "base", "history": "curves", "batch_losses": "curves", "regression": "curves",
+         "kernels": "hinton", "boundary": "classes", "confusion": "classes", "predictions": "classes",
          "probabilities": "classes", "Animation": "animate"}
 
 
 __getattr__ = attributes(__name__, _LAZY)
 
-__all__ = ["save", "history", "batch_losses", "regression", "kernels", "boundary", "confusion", "predictions",
+__all__ = ["save", "history", "batch_losses", "regression", "kernels", "boundary", "confusion",
+           "predictions",
            "probabilities", "Animation", "KINDS"]

@@ -86,7 +86,7 @@ def step(optimizer, weights, grads, lrs, packs):
                 optimizer.update(name, weights[name], grads[name], rate)
             continue
         pack.gather(grads)
-        parts = pack.parts(packs, key, optimizer.state)
+        parts = pack.parts(packs, key)
         named = {key} | {k for k, _ in parts}
         if decays and not named <= optimizer.decayed:  # fit resets decayed; packs persist
             optimizer.decayed = optimizer.decayed | named
@@ -157,7 +157,7 @@ class Pack:
                 and all(state.get(f"{n}/{suffix}") is view
                         for suffix, (_, views) in self.slots.items() for n, view in views.items()))
 
-    def parts(self, packs, key, state):
+    def parts(self, packs, key):
         """[(key, Part)] to update side by side, registered in packs under keys of
         their own; [] while the pack is small or one core, or its state slots are
         not made yet (the first step makes them, unsplit: never two threads at once)."""
@@ -170,8 +170,9 @@ class Pack:
         for i in range(n):
             part_key = f"{key}.{i}"
             part = packs.get(part_key)
-            if not isinstance(part, Part) or part.pack is not self or part.span != (bounds[i], bounds[i + 1]):
-                part = packs[part_key] = Part(self, bounds[i], bounds[i + 1])
+            span = (bounds[i], bounds[i + 1])
+            if not isinstance(part, Part) or part.pack is not self or part.span != span:
+                part = packs[part_key] = Part(self, *span)
             out.append((part_key, part))
         return out
 
@@ -191,7 +192,6 @@ class Pack:
                 state[f"{n}/{suffix}"] = view
             self.slots[suffix] = (vector, views)
         return self.slots[suffix][0]
-
 
 
 class Part:
