@@ -140,6 +140,9 @@ class _Estimator(BaseEstimator):
         try:
             overrides = self._overrides()
             train = parse(text).train
+            if train and train.resample:
+                raise ValueError("the spec says resample = true, which draws the spec's own "
+                                 "data anew each epoch; an estimator trains on fit's X and y")
             if "dtype" not in overrides and not (train and train.dtype):
                 # as scikit-learn's MLPs: the network computes in X's float type
                 overrides["dtype"] = dtype.name

@@ -117,6 +117,8 @@ def test_a_regressor_with_two_targets():
     (lambda: Classifier("missing.nn"), r"missing.nn: cannot read spec"),
     (lambda: Classifier(lr="0.1\n  data = mnist"), r"lr='0.1\\n  data = mnist': a setting's "
                                                    r"value is one line"),
+    (lambda: Classifier("input {n_features}\ndense 10 softmax\ntrain {\n resample = true\n}"),
+     r"^the spec says resample = true, .*an estimator trains on fit's X and y$"),
 ])
 def test_bad_parameters_are_one_line_value_errors(make, message, digits):
     with pytest.raises(ValueError, match=message) as info:
