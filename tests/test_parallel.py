@@ -1,5 +1,5 @@
 """Training steps split among threads (nnspec/parallel.py): the same gradients as
-one thread, repeatable, and never for a layer that needs the whole batch."""
+one thread, repeatable, and batch norm normalizing by the whole batch."""
 import threading
 
 import numpy as np
@@ -33,8 +33,8 @@ def _data(n=13, seed=0):
 def _step(model, x, y, threads, monkeypatch):
     monkeypatch.setattr(parallel, "THREADS", threads)
     t = model._targets(x, y)
-    value, out, grads, _ = model.graph.loss_and_grads(model.weights, x, t, "cross_entropy",
-                                                      Mode(True, buffers={}))
+    value, out, grads, _ = parallel.loss_and_grads(model.graph, model.weights, x, t,
+                                                   "cross_entropy", Mode(True, buffers={}))
     return value, out.copy(), {k: g.copy() for k, g in grads.items()}
 
 
@@ -74,25 +74,63 @@ def test_small_steps_are_not_split(monkeypatch):
     assert calls == []
 
 
-def test_split_training_with_dropout_repeats_exactly(split):
-    spec = NET.replace("-> dense 5", "-> dropout 0.3 -> dense 5")
+BN_NET = NET.replace("-> maxpool 2", "-> batchnorm -> maxpool 2").replace(
+    "dense 5 softmax", "dense 6 relu -> batchnorm -> dense 5 softmax")
+
+
+@pytest.mark.parametrize("n", [2, 13, 64])
+def test_batch_norm_split_normalizes_by_the_whole_batch(n, split, monkeypatch):
+    """Conv and dense batch norm, split in two: the parts sum their statistics, so
+    loss, outputs, gradients and the running statistics are one thread's (up to
+    the order of the sums: float64, 1e-12)."""
+    model = nnspec.compile(BN_NET, dtype="float64")
+    assert model.graph.couples_batch
+    x, y = _data(n)
+    start = {k: v.copy() for k, v in model.weights.items()}
+    one = _step(model, x, y, 1, monkeypatch)
+    after_one = {k: v.copy() for k, v in model.weights.items()}
+    model.weights.update({k: v.copy() for k, v in start.items()})
+    calls = []
+    run = parallel.run
+    monkeypatch.setattr(parallel, "run", lambda fn, n, team=None: calls.append(team) or
+                        run(fn, n, team))
+    two = _step(model, x, y, 2, monkeypatch)
+    assert len(calls) == 1 and isinstance(calls[0], parallel.Team)
+    assert np.isclose(two[0], one[0], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(two[1], one[1], rtol=1e-12, atol=1e-15)
+    for key in one[2]:
+        np.testing.assert_allclose(two[2][key], one[2][key], rtol=1e-11, atol=1e-14, err_msg=key)
+    moved = [k for k in start if not np.array_equal(start[k], after_one[k])]
+    assert sorted(moved) == sorted(k for k in start if k.endswith((".mean", ".var")))
+    for key in moved:  # moved once, by the whole batch's statistics
+        np.testing.assert_allclose(model.weights[key], after_one[key], rtol=1e-12, err_msg=key)
+
+
+def test_a_failing_part_releases_the_others_waiting_on_batch_statistics(split):
+    """One part's error while the other waits at batch norm's sum reaches the
+    caller as itself, and no thread is left waiting."""
+    team = parallel.Team(2)
+
+    def part(r):
+        if r == 1:
+            raise FloatingPointError("part 1")
+        return team.total(r, np.ones(3))
+    with pytest.raises(FloatingPointError, match="part 1"):
+        parallel.run(part, 2, team)
+    team = parallel.Team(3)
+    assert [t.tolist() for t in parallel.run(lambda r: team.total(r, np.full(2, r)), 3, team)] \
+        == [[3, 3]] * 3
+
+
+@pytest.mark.parametrize("spec", [NET.replace("-> dense 5", "-> dropout 0.3 -> dense 5"), BN_NET],
+                         ids=["dropout", "batchnorm"])
+def test_split_training_repeats_exactly(spec, split):
     weights = []
     for _ in range(2):
         model = nnspec.compile(spec.replace("lr = 0.01", "lr = 0.01\n  seed = 4"))
-        model.fit(*_data(32), epochs=2, batch_size=16)
+        model.fit(*_data(40), epochs=2, batch_size=16)
         weights.append(model.weights)
     assert all(np.array_equal(weights[0][k], weights[1][k]) for k in weights[0])
-
-
-def test_batch_norm_steps_are_never_split(split, monkeypatch):
-    """Batch statistics need the whole batch: such a graph trains on one thread."""
-    model = nnspec.compile(NET.replace("-> maxpool 2", "-> batchnorm -> maxpool 2"), dtype="float64")
-    assert model.graph.couples_batch
-    x, y = _data(13)
-    one = _step(model, x, y, 1, monkeypatch)
-    two = _step(model, x, y, 2, monkeypatch)
-    assert one[0] == two[0]
-    assert all(np.array_equal(one[2][k], two[2][k]) for k in one[2])
 
 
 def test_blas_gets_its_threads_back_after_a_split_step(split):

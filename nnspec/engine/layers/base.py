@@ -80,16 +80,28 @@ class Mode:
         self.buffers = buffers
         self.node = None  # the layer running now; set by the graph
         self._rng = None
+        # a part of a batch split among threads: its rank, and the parallel.Team
+        # through which a layer that needs the whole batch (batch norm) sums with
+        # the other parts; None for a whole batch
+        self.rank, self.team = 0, None
 
-    def part(self, r, buffers):
+    def part(self, r, buffers, team=None):
         """The Mode of the r-th part of a batch split among threads: its own
-        buffers, and random numbers from its own child of this seed."""
+        buffers, random numbers from its own child of this seed, and the team
+        of parts it sums batch statistics with."""
         seed = self.seed
         if seed is not None:
             if not isinstance(seed, np.random.SeedSequence):
                 seed = np.random.SeedSequence(seed)
             seed = np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key + (r,))
-        return Mode(self.training, seed, buffers)
+        own = Mode(self.training, seed, buffers)
+        own.rank, own.team = r, team
+        return own
+
+    def batch_sum(self, value):
+        """value summed over every part of the batch (itself for a whole batch);
+        each part gets the same sum."""
+        return value if self.team is None else self.team.total(self.rank, value)
 
     def empty(self, slot, shape, dtype):
         if self.buffers is None:

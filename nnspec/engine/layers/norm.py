@@ -42,43 +42,53 @@ def batch_forward(p, w, x, mode):
     """x: (batch, ..., features) -> same shape."""
     if not mode.training:
         xhat, inv_std = _normalize(x, w["mean"], w["var"], p["eps"])
-        return xhat * w["gamma"] + w["beta"], (xhat, inv_std, False)
+        return xhat * w["gamma"] + w["beta"], (xhat, inv_std, None)
     # over rows of features, in as few passes as the math allows (mean; x - mean;
     # its squares summed; scaled; y): the VGG benchmark's batch norm made 10, with
     # temporaries, and was a third of its step; with this forward and backward the
     # benchmark's training went from 437-443 to 513-550 samples/s (two runs each,
     # python benchmarks/vs_torch.py --nets vgg_bn)
+    # Split among threads (parallel.py), each part sums its own rows and
+    # mode.batch_sum adds the parts' sums, so all normalize by the whole batch.
     rows = x.reshape(-1, x.shape[-1])
-    m = len(rows)
-    mean = np.add.reduce(rows, axis=0) / x.dtype.type(m)
+    c = rows.shape[1]
+    sums = np.empty(c + 1, np.float64)  # the row count rides along, exact in float64
+    sums[:c], sums[c] = np.add.reduce(rows, axis=0), len(rows)
+    sums = mode.batch_sum(sums)
+    m = x.dtype.type(sums[c])
+    mean = sums[:c].astype(x.dtype) / m
     xhat = np.subtract(rows, mean)
-    var = np.einsum("ij,ij->j", xhat, xhat) / x.dtype.type(m)
+    var = mode.batch_sum(np.einsum("ij,ij->j", xhat, xhat)) / m
     inv_std = 1 / np.sqrt(var + x.dtype.type(p["eps"]))
     xhat *= inv_std
-    mom = x.dtype.type(p["momentum"])
-    w["mean"] *= 1 - mom
-    w["mean"] += mom * mean
-    w["var"] *= 1 - mom
-    w["var"] += mom * var * x.dtype.type(m / max(m - 1, 1))
+    if mode.rank == 0:  # the running statistics move once a step
+        mom = x.dtype.type(p["momentum"])
+        w["mean"] *= 1 - mom
+        w["mean"] += mom * mean
+        w["var"] *= 1 - mom
+        w["var"] += mom * var * x.dtype.type(sums[c] / max(sums[c] - 1, 1))
     y = np.multiply(xhat, w["gamma"])
     y += w["beta"]
-    return y.reshape(x.shape), (xhat, inv_std, True)
+    return y.reshape(x.shape), (xhat, inv_std, mode, m)
 
 
 def batch_backward(p, w, cache, dy, need_dx):
-    xhat, inv_std, training = cache
-    if not training:
+    xhat, inv_std, mode = cache[:3]
+    if mode is None:
         return _backward(w, xhat, inv_std, dy, None)
     # _backward's formula with the batch's sums reused: mean(dxhat) is gamma
     # mean(dy), mean(dxhat xhat) is gamma mean(dy xhat), the parameters' gradients
+    # (a part's gradients are its own rows' sums; the step adds the parts')
     rows = dy.reshape(xhat.shape)
-    m = dy.dtype.type(len(rows))
+    m = cache[3]
     grads = {"gamma": np.einsum("ij,ij->j", rows, xhat), "beta": np.add.reduce(rows, axis=0)}
     if not need_dx:
         return None, grads
-    dx = np.multiply(xhat, grads["gamma"] / m)
+    c = len(grads["gamma"])
+    both = mode.batch_sum(np.concatenate([grads["gamma"], grads["beta"]]))
+    dx = np.multiply(xhat, both[:c] / m)
     np.subtract(rows, dx, out=dx)
-    dx -= grads["beta"] / m
+    dx -= both[c:] / m
     dx *= w["gamma"] * inv_std
     return dx.reshape(dy.shape), grads
 
