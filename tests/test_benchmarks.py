@@ -1,0 +1,58 @@
+"""benchmarks/floors.py's list of matrix products: a floor is only as true as the
+products it times, so each matrix layer's list is held to the FLOPs the
+summary counts for it, forward and training."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.engine.layers import flops
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import floors  # noqa: E402
+import vs_torch  # noqa: E402
+
+ONE_OF_EACH = {  # a network whose second layer is each kind floors.PRODUCTS knows
+    "conv": "input 9x9x3\nconv 3x3x4 same relu -> conv 5x5x6 valid relu stride=2 -> dense 2",
+    "dense": "input 7x5\ndense 6 relu -> dense 3 relu -> flatten -> dense 2",
+    "rnn": "input 6x5\ndense 4 -> rnn 8 -> dense 2",
+    "lstm": "input 6x5\ndense 4 -> lstm 8 -> dense 2",
+    "gru": "input 6x5\ndense 4 -> gru 8 -> dense 2",
+    "attention": "input 6x8\ndense 8 -> attention 2 -> globalavgpool -> dense 2",
+}
+
+
+def _flop(products):
+    return sum(2 * count * int(np.prod(dims)) * m * k * n for count, dims, m, k, n in products)
+
+
+@pytest.mark.parametrize("kind", sorted(floors.PRODUCTS))
+def test_every_matrix_layers_products_count_the_summarys_flops(kind):
+    graph = nnspec.compile(ONE_OF_EACH[kind]).graph
+    node = graph.nodes[1]
+    assert node.kind == kind
+    p, shape_in, shape_out = graph.params[node.name], graph.shapes[node.inputs[0]], \
+        graph.shapes[node.name]
+    batch = 3
+    summary = flops(node, graph.shapes) * batch
+    forward = _flop(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, False, False))
+    training = _flop(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, True, True))
+    # exact but for a conv's bias column (1 in kh*kw*c + 1) and a recurrent
+    # layer's first step, whose state is zero (1 step in t)
+    assert summary * 5 / 6 <= forward <= summary * 28 / 27
+    assert 2.9 * forward <= training <= 3.2 * forward
+    no_dx = _flop(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, True, False))
+    assert no_dx < training  # the input gradient is a product of its own
+
+
+@pytest.mark.parametrize("name", sorted(vs_torch.NETS))
+def test_a_benchmark_networks_products_cover_its_matrix_layers(name):
+    graph = nnspec.compile(vs_torch.NETS[name][0]).graph
+    matrix = sum(flops(n, graph.shapes) for n in graph.nodes if n.kind in floors.PRODUCTS)
+    forward = _flop(floors.products(graph, 1, False))
+    assert matrix * 0.9 <= forward <= matrix * 1.1
+    first = graph.nodes[0]
+    training = _flop(floors.products(graph, 1, True))
+    assert training < 3 * forward or first.kind not in floors.PRODUCTS  # no dx for the input
