@@ -386,3 +386,29 @@ def test_max_pooling_backward_by_rows_is_the_window_views(channels, rng):
             out, tape = model.graph.forward(model.weights, x, Mode(True))
             grads.append(model.graph.backward(tape, dy, input_grad=True)[1])
     np.testing.assert_array_equal(grads[1], grads[0])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("case", ["close", "far row", "large", "inf", "nan"])
+def test_attention_softmax_by_head_is_the_plain_softmax(case, dtype, rng):
+    """attention._softmax_scores subtracts each head's largest score, or falls
+    back to each row's max where rows lie far apart or are not finite; either
+    way it is activations.softmax_into up to rounding, which the larger shift
+    (up to SPREAD e-folds) scales by at most SPREAD ulps: rtol 4 SPREAD eps."""
+    from nnspec.engine.activations import softmax_into
+    from nnspec.engine.layers import attention
+    scores = rng.normal(0, 3, (4, 2, 7, 7)).astype(dtype)
+    if case == "far row":  # one row's scores e^30 below the rest of its head
+        scores[1, 0, 3] -= 30
+    elif case == "large":  # exp would overflow without a shift
+        scores += 200
+    elif case in ("inf", "nan"):
+        scores[2, 1, 4, 5] = np.inf if case == "inf" else np.nan
+    with np.errstate(invalid="ignore"):  # inf - inf, as the plain softmax meets it
+        expected = softmax_into(scores.copy())
+        got = attention._softmax_scores(scores.copy())
+    eps = np.finfo(dtype).eps
+    np.testing.assert_allclose(got, expected, rtol=4 * attention.SPREAD * eps, atol=0)
+    if case in ("close", "large"):  # the head's shift was taken, not the plain one
+        with mock.patch.object(attention, "softmax_into", side_effect=AssertionError):
+            attention._softmax_scores(scores.copy())
