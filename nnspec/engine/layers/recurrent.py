@@ -9,7 +9,11 @@ The loops keep time-major arrays (each step's rows contiguous) and work in
 place, since numpy's per-call cost is most of a small step: on the benchmark's
 LSTM 64 over 32 steps (batch 64) this took training from 12.2k to 22.5k
 samples/s and prediction from 23.6k to 51.5k (python benchmarks/vs_torch.py
---nets lstm,gru). Layouts follow PyTorch: W (features, k*units), U
+--nets lstm,gru). Their arrays of all steps come from the pass's buffers
+(Mode.empty), as the conv layers' do: allocated afresh, each megabyte was
+unmapped and page-faulted back every step, and the benchmark's LSTM and GRU
+trained 2.08x and 1.89x faster with buffers (8.9k -> 18.7k and 8.5k ->
+16.1k samples/s, alternated in one process). Layouts follow PyTorch: W (features, k*units), U
 (units, k*units), gates in order lstm (i, f, g, o) and gru (r, z, n); gru has
 a second bias `rb` inside its reset gate, as PyTorch's b_hh. The output is
 the last state (batch, units), or every state (batch, time, units) with
@@ -54,25 +58,27 @@ def _output(p, hs):
 
 def rnn_forward(p, w, x, mode):
     n, t, _ = x.shape
-    hs = _time_major_projection(w, x)  # becomes every step's state, in place
+    hs = _time_major_projection(w, x, mode, "hs")  # becomes every step's state, in place
+    hu = mode.empty("hu", hs.shape[1:], x.dtype)
     for s in range(t):
         if s:
-            hs[s] += hs[s - 1] @ w["U"]
+            hs[s] += np.matmul(hs[s - 1], w["U"], out=hu)
         np.tanh(hs[s], out=hs[s])
-    return _sequence_output(p, hs), (x, hs)
+    return _sequence_output(p, hs), (x, hs, mode)
 
 
 def rnn_backward(p, w, cache, dy, need_dx):
-    x, hs = cache
+    x, hs, mode = cache
     dhs, dh = _step_gradients(p, dy, hs)
-    dz = 1 - hs * hs  # tanh's derivative, then each step's gradient on its sum
+    dz = np.multiply(hs, hs, out=mode.empty("dz", hs.shape, hs.dtype))
+    np.subtract(1, dz, out=dz)  # tanh's derivative, then each step's gradient on its sum
     for s in reversed(range(hs.shape[0])):
         if dhs is not None:
             dh += dhs[s]
         dz[s] *= dh
         if s:
             np.matmul(dz[s], w["U"].T, out=dh)
-    return _weight_grads(w, x, hs, dz, dz, need_dx)
+    return _weight_grads(w, x, hs, dz, dz, need_dx, mode)
 
 
 def _sequence_output(p, hs):
@@ -88,14 +94,17 @@ def _step_gradients(p, dy, hs):
     return None, dy.astype(hs.dtype, copy=True)
 
 
-def _time_major_projection(w, x):
-    """x (batch, time, features) -> x W + b as (time, batch, k): each step's rows
-    contiguous, which the loops below read and write step by step."""
+def _time_major_projection(w, x, mode, slot):
+    """x (batch, time, features) -> x W + b as (time, batch, k), in mode's buffer
+    `slot`: each step's rows contiguous, which the loops below read and write
+    step by step."""
     n, t, f = x.shape
-    xw = x.transpose(1, 0, 2).reshape(t * n, f) @ w["W"]
+    k = w["W"].shape[1]
+    xw = np.matmul(x.transpose(1, 0, 2).reshape(t * n, f), w["W"],
+                   out=mode.empty(slot, (t * n, k), x.dtype))
     if "b" in w:
         xw += w["b"]
-    return xw.reshape(t, n, -1)
+    return xw.reshape(t, n, k)
 
 
 def _lstm_gate_scales(h_n, dtype):
@@ -126,7 +135,7 @@ def _lstm_gates(z, h, u, hu, a, b):
 CHUNK_BYTES = 1 << 20  # the input projections inference computes at a time
 
 
-def _lstm_last_state(p, w, x):
+def _lstm_last_state(p, w, x, mode):
     """lstm_forward's last state without the every-step states training keeps for
     backward: inference holds only this step's c and h, and projects the input
     a chunk of steps at a time (about CHUNK_BYTES of gates, which stay in the
@@ -137,13 +146,12 @@ def _lstm_last_state(p, w, x):
     n, t, _ = x.shape
     h_n = p["units"]
     a, b = _lstm_gate_scales(h_n, x.dtype)
-    c, tc, h = (np.empty((n, h_n), x.dtype) for _ in range(3))
-    hu = np.empty((n, 4 * h_n), x.dtype)
-    ig = np.empty((n, h_n), x.dtype)
+    c, tc, h, ig = (mode.empty(slot, (n, h_n), x.dtype) for slot in ("c", "tc", "h", "ig"))
+    hu = mode.empty("hu", (n, 4 * h_n), x.dtype)
     chunk = max(1, CHUNK_BYTES // hu.nbytes)
     for s in range(t):
         if s % chunk == 0:
-            gates = _time_major_projection(w, x[:, s:s + chunk])
+            gates = _time_major_projection(w, x[:, s:s + chunk], mode, "gates")
         i, f, g, o = _lstm_gates(gates[s % chunk], h if s else None, w["U"], hu, a, b)
         if s:
             c *= f
@@ -161,21 +169,20 @@ def lstm_forward(p, w, x, mode):
     benchmark's LSTM 64 over 32 steps spends nearly all its time in them)."""
     if not mode.training and not p["return_sequences"]:
         # backward after an inference pass (seldom asked for) runs the steps again
-        return _lstm_last_state(p, w, x), x
-    return _lstm_steps(p, w, x)
+        return _lstm_last_state(p, w, x, mode), (x, mode)
+    return _lstm_steps(p, w, x, mode)
 
 
-def _lstm_steps(p, w, x):
+def _lstm_steps(p, w, x, mode):
     """(output, cache): every step's gates and states, as backward needs them."""
     n, t, _ = x.shape
     h_n = p["units"]
-    gates = _time_major_projection(w, x)  # becomes i, f, g, o after their activations
+    gates = _time_major_projection(w, x, mode, "gates")  # becomes i, f, g, o, activated
     a, b = _lstm_gate_scales(h_n, x.dtype)
-    cs = np.empty((t, n, h_n), x.dtype)
-    tcs = np.empty((t, n, h_n), x.dtype)  # tanh(c), which backward needs too
-    hs = np.empty((t, n, h_n), x.dtype)
-    hu = np.empty((n, 4 * h_n), x.dtype)
-    ig = np.empty((n, h_n), x.dtype)
+    # tanh(c) too, which backward needs
+    cs, tcs, hs = (mode.empty(slot, (t, n, h_n), x.dtype) for slot in ("cs", "tcs", "hs"))
+    hu = mode.empty("hu", (n, 4 * h_n), x.dtype)
+    ig = mode.empty("ig", (n, h_n), x.dtype)
     for s in range(t):
         i, f, g, o = _lstm_gates(gates[s], hs[s - 1] if s else None, w["U"], hu, a, b)
         if s:
@@ -185,21 +192,24 @@ def _lstm_steps(p, w, x):
             np.multiply(i, g, out=cs[s])
         np.tanh(cs[s], out=tcs[s])
         np.multiply(o, tcs[s], out=hs[s])
-    return _sequence_output(p, hs), (x, gates, cs, tcs, hs)
+    return _sequence_output(p, hs), (x, gates, cs, tcs, hs, mode)
 
 
 def lstm_backward(p, w, cache, dy, need_dx):
-    if not isinstance(cache, tuple):  # an inference pass's: x alone
-        cache = _lstm_steps(p, w, cache)[1]
-    x, gates, cs, tcs, hs = cache
+    if len(cache) == 2:  # an inference pass's: x and its mode
+        cache = _lstm_steps(p, w, *cache)[1]
+    x, gates, cs, tcs, hs, mode = cache
     t, n, h_n = hs.shape
     dhs, dh = _step_gradients(p, dy, hs)
     # each gate's activation derivative: s (1 - s) for i, f, o; 1 - g^2 for g
-    deriv = gates * (1 - gates)
-    deriv[..., 2 * h_n:3 * h_n] = 1 - gates[..., 2 * h_n:3 * h_n] ** 2
-    dz = np.empty_like(gates)
-    dc = np.zeros((n, h_n), hs.dtype)
-    tmp = np.empty((n, h_n), hs.dtype)
+    deriv = np.subtract(1, gates, out=mode.empty("deriv", gates.shape, gates.dtype))
+    deriv *= gates
+    g = gates[..., 2 * h_n:3 * h_n]
+    np.multiply(g, g, out=deriv[..., 2 * h_n:3 * h_n])
+    np.subtract(1, deriv[..., 2 * h_n:3 * h_n], out=deriv[..., 2 * h_n:3 * h_n])
+    dz = mode.empty("dz", gates.shape, gates.dtype)
+    dc = mode.zeros("dc", (n, h_n), hs.dtype)
+    tmp = mode.empty("tmp", (n, h_n), hs.dtype)
     for s in reversed(range(t)):
         if dhs is not None:
             dh += dhs[s]
@@ -221,16 +231,18 @@ def lstm_backward(p, w, cache, dy, need_dx):
         dc *= f
         if s:
             np.matmul(d, w["U"].T, out=dh)
-    return _weight_grads(w, x, hs, dz, dz, need_dx)
+    return _weight_grads(w, x, hs, dz, dz, need_dx, mode)
 
 
-def _weight_grads(w, x, hs, dxw, dhu, need_dx):
+def _weight_grads(w, x, hs, dxw, dhu, need_dx, mode):
     """(dx or None, {dW, db, dU, and gru's drb}) as whole-sequence matmuls, from the
     time-major states hs (time, batch, units) and the gradients on the input
     projections (dxw) and on the recurrent ones (dhu), (time, batch, k)."""
     n, t, f = x.shape
     k = dxw.shape[-1]
-    hprev = np.concatenate([np.zeros_like(hs[:1]), hs[:-1]])  # h_{t-1}, h_0 = 0
+    hprev = mode.empty("hprev", hs.shape, hs.dtype)  # h_{t-1}, h_0 = 0
+    hprev[0] = 0
+    hprev[1:] = hs[:-1]
     xt = x.transpose(1, 0, 2).reshape(t * n, f)
     grads = {"W": xt.T @ dxw.reshape(t * n, k),
              "U": hprev.reshape(t * n, -1).T @ dhu.reshape(t * n, k)}
@@ -240,7 +252,8 @@ def _weight_grads(w, x, hs, dxw, dhu, need_dx):
         grads["rb"] = dhu.sum(axis=(0, 1))
     dx = None
     if need_dx:
-        dx = (dxw.reshape(t * n, k) @ w["W"].T).reshape(t, n, f).transpose(1, 0, 2)
+        dx = np.matmul(dxw.reshape(t * n, k), w["W"].T, out=mode.empty("dx", (t * n, f), x.dtype))
+        dx = dx.reshape(t, n, f).transpose(1, 0, 2)
     return dx, grads
 
 
@@ -274,18 +287,18 @@ def _gru_step(g, h_prev, w, hu, tmp, hus, h):
     np.add(nn, tmp, out=h)
 
 
-def _gru_last_state(p, w, x):
+def _gru_last_state(p, w, x, mode):
     """gru_forward's last state, kept alone, with the input projected a chunk of
     steps at a time, as _lstm_last_state does: the benchmark's GRU 64 over 32
     steps predicted 52-54k -> 63-66k samples/s (alternated in one process)."""
     n, t, _ = x.shape
     h_n = p["units"]
-    h, tmp, hus = (np.empty((n, h_n), x.dtype) for _ in range(3))
-    hu = np.empty((n, 3 * h_n), x.dtype)
+    h, tmp, hus = (mode.empty(slot, (n, h_n), x.dtype) for slot in ("h", "tmp", "hus"))
+    hu = mode.empty("hu", (n, 3 * h_n), x.dtype)
     chunk = max(1, CHUNK_BYTES // hu.nbytes)
     for s in range(t):
         if s % chunk == 0:
-            rzn = _time_major_projection(w, x[:, s:s + chunk])
+            rzn = _time_major_projection(w, x[:, s:s + chunk], mode, "rzn")
         _gru_step(rzn[s % chunk], h if s else None, w, hu, tmp, hus, h)
     return h
 
@@ -293,34 +306,39 @@ def _gru_last_state(p, w, x):
 def gru_forward(p, w, x, mode):
     """gru_reference's math in time-major arrays with in-place calls (14 a step, from 22)."""
     if not mode.training and not p["return_sequences"]:
-        return _gru_last_state(p, w, x), x  # backward after it runs the steps again
-    return _gru_steps(p, w, x)
+        # backward after it runs the steps again
+        return _gru_last_state(p, w, x, mode), (x, mode)
+    return _gru_steps(p, w, x, mode)
 
 
-def _gru_steps(p, w, x):
+def _gru_steps(p, w, x, mode):
     n, t, _ = x.shape
     h_n = p["units"]
-    rzn = _time_major_projection(w, x)  # becomes r, z, n after their activations
-    hus = np.empty((t, n, h_n), x.dtype)  # h_{t-1} U_n + rb_n, inside the reset gate
-    hs = np.empty((t, n, h_n), x.dtype)
-    hu = np.empty((n, 3 * h_n), x.dtype)
-    tmp = np.empty((n, h_n), x.dtype)
+    rzn = _time_major_projection(w, x, mode, "rzn")  # becomes r, z, n, activated
+    # h_{t-1} U_n + rb_n (inside the reset gate), and the states
+    hus, hs = (mode.empty(slot, (t, n, h_n), x.dtype) for slot in ("hus", "hs"))
+    hu = mode.empty("hu", (n, 3 * h_n), x.dtype)
+    tmp = mode.empty("tmp", (n, h_n), x.dtype)
     for s in range(t):
         _gru_step(rzn[s], hs[s - 1] if s else None, w, hu, tmp, hus[s], hs[s])
-    return _sequence_output(p, hs), (x, rzn, hus, hs)
+    return _sequence_output(p, hs), (x, rzn, hus, hs, mode)
 
 
 def gru_backward(p, w, cache, dy, need_dx):
-    if not isinstance(cache, tuple):  # an inference pass's: x alone
-        cache = _gru_steps(p, w, cache)[1]
-    x, rzn, hus, hs = cache
+    if len(cache) == 2:  # an inference pass's: x and its mode
+        cache = _gru_steps(p, w, *cache)[1]
+    x, rzn, hus, hs, mode = cache
     t, n, h_n = hs.shape
     dhs, dh = _step_gradients(p, dy, hs)
-    d_rz = rzn[..., :2 * h_n] * (1 - rzn[..., :2 * h_n])  # the gates' derivatives
-    d_n = 1 - rzn[..., 2 * h_n:] ** 2
-    dxw = np.empty_like(rzn)
-    dhu = np.empty_like(rzn)
-    kept = np.empty((n, h_n), hs.dtype)
+    # the gates' derivatives: s (1 - s) for r and z, 1 - n^2 for n
+    deriv = np.subtract(1, rzn, out=mode.empty("deriv", rzn.shape, rzn.dtype))
+    deriv *= rzn
+    nn = rzn[..., 2 * h_n:]
+    np.multiply(nn, nn, out=deriv[..., 2 * h_n:])
+    np.subtract(1, deriv[..., 2 * h_n:], out=deriv[..., 2 * h_n:])
+    d_rz, d_n = deriv[..., :2 * h_n], deriv[..., 2 * h_n:]
+    dxw, dhu = (mode.empty(slot, rzn.shape, rzn.dtype) for slot in ("dxw", "dhu"))
+    kept = mode.empty("kept", (n, h_n), hs.dtype)
     for s in reversed(range(t)):
         if dhs is not None:
             dh += dhs[s]
@@ -341,7 +359,7 @@ def gru_backward(p, w, cache, dy, need_dx):
         np.multiply(dn, r, out=dhu[s, :, 2 * h_n:])
         np.matmul(dhu[s], w["U"].T, out=dh)
         dh += kept
-    return _weight_grads(w, x, hs, dxw, dhu, need_dx)
+    return _weight_grads(w, x, hs, dxw, dhu, need_dx, mode)
 
 
 def reference(kind, p, w, x):
