@@ -412,3 +412,21 @@ def test_attention_softmax_by_head_is_the_plain_softmax(case, dtype, rng):
     if case in ("close", "large"):  # the head's shift was taken, not the plain one
         with mock.patch.object(attention, "softmax_into", side_effect=AssertionError):
             attention._softmax_scores(scores.copy())
+
+
+@pytest.mark.parametrize("filters", [1, 3, 7, 8])
+def test_a_narrow_convs_weight_gradient_by_vectors_is_the_matrix_product(filters, rng):
+    """Below conv.GEMV_FILTERS filters the narrow layout's weight gradient is one
+    matrix-vector product a filter; it sums the same terms as the matrix product
+    (float64, 1e-12 for their order)."""
+    from nnspec.engine.layers import conv
+    model = nnspec.compile(f"input 9x7x2\nconv 3x3x{filters} same", dtype="float64")
+    x = rng.normal(size=(5,) + model.graph.input_shape)
+    dy = rng.normal(size=(5,) + model.graph.output_shape)
+    grads = []
+    for below in (0, 1 << 20):
+        with mock.patch.object(conv, "GEMV_FILTERS", below):
+            out, tape = model.graph.forward(model.weights, x, Mode(True))
+            grads.append(model.graph.backward(tape, dy)[0])
+    for key in grads[0]:
+        np.testing.assert_allclose(grads[1][key], grads[0][key], rtol=1e-12, atol=1e-13)
