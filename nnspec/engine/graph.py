@@ -135,8 +135,14 @@ class Graph:
             for key, value in g.items():
                 grads[f"{node.name}.{key}"] = value
             for src, dxi in zip(node.inputs, dx if KINDS[node.kind].merge else [dx]):
-                if dxi is not None:  # a layer read by several gets the sum of their gradients
-                    pending[src] = pending[src] + dxi if src in pending else dxi
+                if dxi is None:
+                    continue
+                if src in pending:  # a layer read by several gets the sum of their
+                    # gradients, in a buffer of this pass (not over either: a layer
+                    # may hand the same array to several inputs, as add does)
+                    dxi = np.add(pending[src], dxi, out=mode.empty(f"sum {src}", dxi.shape,
+                                                                    dxi.dtype))
+                pending[src] = dxi
         return grads, pending.get(self.input_name)
 
     def loss_and_grads(self, weights, x, y, loss, mode=True, input_grad=False, share=1.0):
