@@ -319,8 +319,8 @@ def test_bias_add_and_sum_fold_rows_without_changing_the_result(rows, width, con
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, sequences):
     """The fast loops (time-major, in place, sigmoid through tanh) against
-    recurrent.reference, in float64: rounding in another order, 1e-12."""
-    from nnspec.engine.layers import recurrent
+    recurrent_reference.reference, in float64: rounding in another order, 1e-12."""
+    from nnspec.engine.layers import recurrent, recurrent_reference
     model = nnspec.compile(f"input 6x3\n{kind} 5 return_sequences={str(sequences).lower()}",
                            dtype="float64")
     rng = np.random.default_rng(7)
@@ -328,7 +328,7 @@ def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, seq
     node = model.graph.nodes[0]
     w = {short: model.weights[full] for short, full in model.graph.keys[node.name]}
     x = rng.normal(0, 1, (4, 6, 3))
-    want = recurrent.reference(kind, node.p, w, x)
+    want = recurrent_reference.reference(kind, node.p, w, x)
     layer, dy = recurrent.LAYERS[kind], rng.normal(0, 1, want.shape)
     grads = []
     for training in (True, False):  # inference's own loop (lstm: chunks of steps)

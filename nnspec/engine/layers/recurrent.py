@@ -1,7 +1,7 @@
 """Recurrent layers over (batch, time, features): rnn, lstm and gru.
 
-Each step is h_t = cell(x_t, h_{t-1}) from h_0 = 0; `reference` writes the
-cells as their equations read. The input projections of all steps are one
+Each step is h_t = cell(x_t, h_{t-1}) from h_0 = 0; recurrent_reference.py
+writes the cells as their equations read. The input projections of all steps are one
 matmul before the loop (x @ W), so the loop over time does only the recurrent
 matmul and the gates; backward through time loops back over the steps for the
 gate gradients and then forms dW, dU and dx as single matmuls over all steps.
@@ -23,7 +23,6 @@ import numpy as np
 
 from ...lang.kinds.recurrent import GATES
 from .. import init as initializers
-from ..activations import forward as act
 from .base import Layer, init_weights
 
 
@@ -40,20 +39,6 @@ def _initializer(kind):
             w["rb"] = initializers.weights(p.get("bias_init") or "zeros", rng, (k * h,), f, k * h, dtype)
         return w
     return init
-
-
-def _sigmoid(z):
-    return act("sigmoid", z)
-
-
-def _project(w, x):
-    n, t, f = x.shape
-    xw = (x.reshape(n * t, f) @ w["W"]).reshape(n, t, -1)
-    return xw + w["b"] if "b" in w else xw
-
-
-def _output(p, hs):
-    return hs if p["return_sequences"] else hs[:, -1]
 
 
 def rnn_forward(p, w, x, mode):
@@ -164,9 +149,9 @@ def _lstm_last_state(p, w, x, mode):
 
 
 def lstm_forward(p, w, x, mode):
-    """The reference math is lstm_reference below; this is it step by step in time-
-    major arrays with in-place numpy calls: 11 calls a step instead of 25 (the
-    benchmark's LSTM 64 over 32 steps spends nearly all its time in them)."""
+    """recurrent_reference.py's lstm cell, step by step in time-major arrays with
+    in-place numpy calls: 11 calls a step instead of 25 (the benchmark's LSTM
+    64 over 32 steps spends nearly all its time in them)."""
     if not mode.training and not p["return_sequences"]:
         # backward after an inference pass (seldom asked for) runs the steps again
         return _lstm_last_state(p, w, x, mode), (x, mode)
@@ -258,10 +243,11 @@ def _weight_grads(w, x, hs, dxw, dhu, need_dx, mode):
 
 
 def _gru_step(g, h_prev, w, hu, tmp, hus, h):
-    """One step of gru_reference's math, in place: g is the step's input projection
-    (becomes r, z, n), h_prev the previous state (None at the first step), hus gets
-    h_prev U_n + rb_n (inside the reset gate, as backward needs it) and h the new
-    state (it may be h_prev itself, which is read before h is written)."""
+    """One step of recurrent_reference.py's gru cell, in place: g is the step's
+    input projection (becomes r, z, n), h_prev the previous state (None at the
+    first step), hus gets h_prev U_n + rb_n (inside the reset gate, as backward
+    needs it) and h the new state (it may be h_prev itself, which is read
+    before h is written)."""
     h_n = hus.shape[1]
     if h_prev is not None:
         np.matmul(h_prev, w["U"], out=hu)
@@ -304,7 +290,8 @@ def _gru_last_state(p, w, x, mode):
 
 
 def gru_forward(p, w, x, mode):
-    """gru_reference's math in time-major arrays with in-place calls (14 a step, from 22)."""
+    """recurrent_reference.py's gru in time-major arrays with in-place calls (14 a
+    step, from 22)."""
     if not mode.training and not p["return_sequences"]:
         # backward after it runs the steps again
         return _gru_last_state(p, w, x, mode), (x, mode)
@@ -360,33 +347,6 @@ def gru_backward(p, w, cache, dy, need_dx):
         np.matmul(dhu[s], w["U"].T, out=dh)
         dh += kept
     return _weight_grads(w, x, hs, dxw, dhu, need_dx, mode)
-
-
-def reference(kind, p, w, x):
-    """Each kind's cell as its equations read, one step at a time, in (batch, time)
-    order: what the loops above compute, for tests and readers."""
-    n, t, _ = x.shape
-    h_n = p["units"]
-    h = np.zeros((n, h_n), x.dtype)
-    c = np.zeros((n, h_n), x.dtype)
-    xw = _project(w, x)
-    hs = []
-    for s in range(t):
-        hu = h @ w["U"] + (w["rb"] if "rb" in w else 0)
-        if kind == "rnn":
-            h = np.tanh(xw[:, s] + hu)
-        elif kind == "lstm":
-            z = xw[:, s] + hu
-            i, f, o = (_sigmoid(z[:, k * h_n:(k + 1) * h_n]) for k in (0, 1, 3))
-            c = f * c + i * np.tanh(z[:, 2 * h_n:3 * h_n])
-            h = o * np.tanh(c)
-        else:
-            r = _sigmoid(xw[:, s, :h_n] + hu[:, :h_n])
-            z = _sigmoid(xw[:, s, h_n:2 * h_n] + hu[:, h_n:2 * h_n])
-            nn = np.tanh(xw[:, s, 2 * h_n:] + r * hu[:, 2 * h_n:])
-            h = (1 - z) * nn + z * h
-        hs.append(h)
-    return _output(p, np.stack(hs, axis=1))
 
 
 def _flops(kind):
