@@ -54,8 +54,8 @@ class Layer:
     backward: Callable
     init: Callable = None  # None: the kind has no weights
     flops: Callable = None
-    # a sample's output depends on the others' (batch norm): such a graph's
-    # training step must not be split among threads (parallel.py)
+    # a sample's output depends on the others' (batch norm): a training step
+    # split among threads sums its statistics over the parts (parallel.Team)
     couples_batch: bool = False
 
 

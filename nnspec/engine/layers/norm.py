@@ -44,7 +44,7 @@ def batch_forward(p, w, x, mode):
     # temporaries, and was a third of its step; with this forward and backward the
     # benchmark's training went from 437-443 to 513-550 samples/s (two runs each,
     # python benchmarks/vs_torch.py --nets vgg_bn); its arrays from the pass's
-    # buffers, and inference as x scale + shift: 1.04x training, 1.14x inference
+    # buffers, and inference as x scale + shift: 1.04x training, 1.14x inference.
     # Split among threads (parallel.py), each part sums its own rows and
     # mode.batch_sum adds the parts' sums, so all normalize by the whole batch.
     rows = x.reshape(-1, x.shape[-1])
@@ -70,15 +70,15 @@ def batch_forward(p, w, x, mode):
 
 
 def batch_backward(p, w, cache, dy, need_dx):
-    xhat, inv_std, mode = cache[:3]
-    if mode is None:  # after inference: x, normalized by the running statistics
-        return _backward(w, (xhat - w["mean"]) * inv_std, inv_std, dy)
+    if cache[2] is None:  # after inference: x, normalized by the running statistics
+        x, inv_std, _ = cache
+        return _backward(w, (x - w["mean"]) * inv_std, inv_std, dy)
+    xhat, inv_std, mode, m = cache
     # dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) inv_std, dxhat = dy gamma,
     # the means over the batch: mean(dxhat) is gamma mean(dy) and mean(dxhat xhat)
     # gamma mean(dy xhat), the sums of the parameters' gradients
     # (a part's gradients are its own rows' sums; the step adds the parts')
     rows = dy.reshape(xhat.shape)
-    m = cache[3]
     grads = {"gamma": np.einsum("ij,ij->j", rows, xhat), "beta": np.add.reduce(rows, axis=0)}
     if not need_dx:
         return None, grads
@@ -109,8 +109,9 @@ def layer_forward(p, w, x, mode):
 
 
 def layer_backward(p, w, cache, dy, need_dx):
-    """_backward's formula over each row, its two row means as products with
-    gamma: mean(dy gamma) and mean(dy xhat gamma)."""
+    """dx = (dxhat - mean(dxhat) - xhat mean(dxhat xhat)) inv_std over each row,
+    dxhat = dy gamma, its two row means as products with gamma: mean(dy gamma)
+    and mean(dy xhat gamma)."""
     xhat, inv_std, mode = cache
     rows = dy.reshape(xhat.shape)
     d = dy.dtype.type(rows.shape[1])
