@@ -4,11 +4,13 @@
 
 For each network of vs_torch.py this times only the matrix products its
 training epoch and its inference need, at the shapes nnspec's math gives them
-(a convolution as an im2col product, a recurrent layer as one projection of
-all steps and one small product a step, attention as batched products per
-head), each shape in whichever orientation BLAS runs faster, and nothing
-else: no im2col copy, no activation, no optimizer, no Python. The sum is a
-floor under any numpy implementation that computes these products with BLAS.
+(a convolution as an im2col product, or at stride 1 as one product a kernel
+offset over the flat padded input, whichever is faster; a recurrent layer as
+one projection of all steps and one small product a step; attention as
+batched products per head), each shape in whichever orientation BLAS runs
+faster, and nothing else: no copy, no activation, no optimizer, no Python.
+The sum is a floor under any numpy implementation that computes these
+products with BLAS.
 PyTorch's whole epoch and inference run in a worker process of vs_torch.py,
 alternated round by round with the floor's timing, and the table gives the
 median of per-round ratios PyTorch time / floor time: the highest ratio
@@ -25,18 +27,36 @@ import time
 import numpy as np
 
 import nnspec
+from nnspec.lang.kinds.conv import pads, span
 from vs_torch import INFER_BATCH, NETS, Worker
 
 REPEATS = 5  # timings of each product shape; the best is kept
 
 
+class Choice(list):
+    """Alternative lists of products for one part of a layer's work: the floor
+    takes the fastest, the FLOP count the first."""
+
+
 def _conv(p, shape_in, shape_out, batch, training, need_dx):
+    """As an im2col product (nnspec's), or, at stride 1, as one product a kernel
+    offset over the padded input read as a flat run of rows (each offset's
+    rows are one contiguous slice of it, so no copy is needed); and the input
+    gradient also as one product an offset (nnspec's)."""
     kh, kw, f = p["kernel"]
-    c = shape_in[-1]
+    h, w, c = shape_in
     m = batch * shape_out[0] * shape_out[1]
     k = kh * kw * c + (1 if p.get("bias", True) else 0)  # the bias rides as a ones column
-    return [(1, (), m, k, f)] + [(1, (), k, m, f)] * training + \
-        [(1, (), m, f, kh * kw * c)] * need_dx
+    offsets = kh * kw
+    forward, dw = [[(1, (), m, k, f)]], [[(1, (), k, m, f)]]
+    dx = [[(1, (), m, f, kh * kw * c)], [(offsets, (), m, f, c)]]
+    if p["stride"] == 1 and p["dilation"] == 1:
+        (sh, sw), padding = span(p), p["padding"]
+        grid = batch * (h + sum(pads(h, sh, 1, padding))) * (w + sum(pads(w, sw, 1, padding)))
+        forward.append([(offsets, (), grid, c, f)])
+        dw.append([(offsets, (), c, grid, f)])
+        dx.append([(offsets, (), grid, f, c)])
+    return [Choice(forward)] + [Choice(dw)] * training + [Choice(dx)] * need_dx
 
 
 def _dense(p, shape_in, shape_out, batch, training, need_dx):
@@ -79,10 +99,10 @@ PRODUCTS = {"conv": _conv, "dense": _dense, "rnn": _recurrent(1), "lstm": _recur
 
 
 def products(graph, batch, training):
-    """[(count, batch_dims, m, k, n)]: the matrix products of one step of `batch`
-    samples (training: forward and backward, and no input gradient for the
-    first layer; else forward alone), as count calls of a
-    (batch_dims..., m, k) @ (k, n) product."""
+    """[(count, batch_dims, m, k, n) or a Choice of such lists]: the matrix
+    products of one step of `batch` samples (training: forward and backward,
+    and no input gradient for the first layer; else forward alone), as count
+    calls of a (batch_dims..., m, k) @ (k, n) product."""
     out = []
     for i, node in enumerate(graph.nodes):
         if node.kind in PRODUCTS:
@@ -113,14 +133,27 @@ def product_time(batch_dims, m, k, n):
     return _timed[key]
 
 
+def flops(products):
+    """FLOPs of a list of products, a Choice counted by its first alternative."""
+    return sum(flops(item[0]) if isinstance(item, Choice) else
+               2 * item[0] * int(np.prod(item[1])) * item[2] * item[3] * item[4]
+               for item in products)
+
+
+def seconds(products):
+    """Seconds of a list of products, a Choice by its fastest alternative."""
+    return sum(min(seconds(alt) for alt in item) if isinstance(item, Choice) else
+               item[0] * product_time(*item[1:]) for item in products)
+
+
 def floor(name, samples, training):
     """Seconds of products in one epoch (training) or one inference of `samples`."""
     graph = nnspec.compile(NETS[name][0]).graph
     batch = NETS[name][1] if training else INFER_BATCH
     steps, last = divmod(samples, batch)
-    total = steps * sum(c * product_time(*s) for c, *s in products(graph, batch, training))
+    total = steps * seconds(products(graph, batch, training))
     if last:
-        total += sum(c * product_time(*s) for c, *s in products(graph, last, training))
+        total += seconds(products(graph, last, training))
     return total
 
 

@@ -4,7 +4,6 @@ summary counts for it, forward and training."""
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 import nnspec
@@ -24,10 +23,6 @@ ONE_OF_EACH = {  # a network whose second layer is each kind floors.PRODUCTS kno
 }
 
 
-def _flop(products):
-    return sum(2 * count * int(np.prod(dims)) * m * k * n for count, dims, m, k, n in products)
-
-
 @pytest.mark.parametrize("kind", sorted(floors.PRODUCTS))
 def test_every_matrix_layers_products_count_the_summarys_flops(kind):
     graph = nnspec.compile(ONE_OF_EACH[kind]).graph
@@ -37,13 +32,13 @@ def test_every_matrix_layers_products_count_the_summarys_flops(kind):
         graph.shapes[node.name]
     batch = 3
     summary = flops(node, graph.shapes) * batch
-    forward = _flop(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, False, False))
-    training = _flop(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, True, True))
+    forward = floors.flops(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, False, False))
+    training = floors.flops(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, True, True))
     # exact but for a conv's bias column (1 in kh*kw*c + 1) and a recurrent
     # layer's first step, whose state is zero (1 step in t)
     assert summary * 5 / 6 <= forward <= summary * 28 / 27
     assert 2.9 * forward <= training <= 3.2 * forward
-    no_dx = _flop(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, True, False))
+    no_dx = floors.flops(floors.PRODUCTS[kind](p, shape_in, shape_out, batch, True, False))
     assert no_dx < training  # the input gradient is a product of its own
 
 
@@ -51,8 +46,28 @@ def test_every_matrix_layers_products_count_the_summarys_flops(kind):
 def test_a_benchmark_networks_products_cover_its_matrix_layers(name):
     graph = nnspec.compile(vs_torch.NETS[name][0]).graph
     matrix = sum(flops(n, graph.shapes) for n in graph.nodes if n.kind in floors.PRODUCTS)
-    forward = _flop(floors.products(graph, 1, False))
+    forward = floors.flops(floors.products(graph, 1, False))
     assert matrix * 0.9 <= forward <= matrix * 1.1
     first = graph.nodes[0]
-    training = _flop(floors.products(graph, 1, True))
+    training = floors.flops(floors.products(graph, 1, True))
     assert training < 3 * forward or first.kind not in floors.PRODUCTS  # no dx for the input
+
+
+@pytest.mark.parametrize("spec,grid", [("input 12x10x5\nconv 3x3x7 same", 14 * 12),
+                                       ("input 12x10x5\nconv 5x3x7 valid", 12 * 10),
+                                       ("input 12x10x5\nconv 3x3x7 same stride=2", None)])
+def test_a_convs_alternative_products_do_the_same_work(spec, grid):
+    """Each alternative of a Choice computes the same sums: the flat grid's
+    FLOPs are the im2col product's without its bias column, over every
+    position of the padded input (`grid`) instead of the output's. It serves
+    stride 1 only."""
+    graph = nnspec.compile(spec).graph
+    forward, dw = floors.products(graph, 4, True)  # the first layer: no input gradient
+    kh, kw, _ = graph.params[graph.nodes[0].name]["kernel"]
+    k = kh * kw * 5
+    positions = graph.output_shape[0] * graph.output_shape[1]
+    assert len(forward) == len(dw) == (1 if grid is None else 2)
+    for choice in (forward, dw):
+        if grid is not None:
+            assert floors.flops(choice[1]) * positions * (k + 1) == \
+                floors.flops(choice[0]) * grid * k
