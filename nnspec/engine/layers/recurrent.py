@@ -1,23 +1,23 @@
 """Recurrent layers over (batch, time, features): rnn, lstm and gru.
 
 Each step is h_t = cell(x_t, h_{t-1}) from h_0 = 0; recurrent_reference.py
-writes the cells as their equations read. The input projections of all steps are one
-matmul before the loop (x @ W), so the loop over time does only the recurrent
-matmul and the gates; backward through time loops back over the steps for the
-gate gradients and then forms dW, dU and dx as single matmuls over all steps.
-The loops keep time-major arrays (each step's rows contiguous) and work in
-place, since numpy's per-call cost is most of a small step: on the benchmark's
-LSTM 64 over 32 steps (batch 64) this took training from 12.2k to 22.5k
-samples/s and prediction from 23.6k to 51.5k (python benchmarks/vs_torch.py
---nets lstm,gru). Their arrays of all steps come from the pass's buffers
-(Mode.empty), as the conv layers' do: allocated afresh, each megabyte was
-unmapped and page-faulted back every step, and the benchmark's LSTM and GRU
-trained 2.08x and 1.89x faster with buffers (8.9k -> 18.7k and 8.5k ->
-16.1k samples/s, alternated in one process). Layouts follow PyTorch: W (features, k*units), U
-(units, k*units), gates in order lstm (i, f, g, o) and gru (r, z, n); gru has
-a second bias `rb` inside its reset gate, as PyTorch's b_hh. The output is
-the last state (batch, units), or every state (batch, time, units) with
-return_sequences=true.
+writes the cells as their equations read. The input projections of all steps
+are one matmul before the loop (x @ W), so the loop over time does only the
+recurrent matmul and the gates; backward through time loops back over the
+steps for the gate gradients and then forms dW, dU and dx as single matmuls
+over all steps. The loops keep time-major arrays (each step's rows contiguous)
+and work in place, since numpy's per-call cost is most of a small step: on the
+benchmark's LSTM 64 over 32 steps (batch 64) this took training from 12.2k to
+22.5k samples/s and prediction from 23.6k to 51.5k (python
+benchmarks/vs_torch.py --nets lstm,gru). Their arrays of all steps come from
+the pass's buffers (Mode.empty), as the conv layers' do: allocated afresh,
+each megabyte was unmapped and page-faulted back every step, and the
+benchmark's LSTM and GRU trained 2.08x and 1.89x faster with buffers (8.9k ->
+18.7k and 8.5k -> 16.1k samples/s, alternated in one process). Layouts follow
+PyTorch: W (features, k*units), U (units, k*units), gates in order lstm (i, f,
+g, o) and gru (r, z, n); gru has a second bias `rb` inside its reset gate, as
+PyTorch's b_hh. The output is the last state (batch, units), or every state
+(batch, time, units) with return_sequences=true.
 """
 import numpy as np
 
