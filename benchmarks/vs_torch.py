@@ -6,8 +6,8 @@ The same networks are built in both (random data of the right shapes, token
 ids for embeddings, Adam, cross-entropy), PyTorch limited to the threads
 numpy's BLAS uses: the four the project started with, and one of each family
 a user writes at a typical size (LeNet-5, a wide MLP, a VGG-style net with
-batch norm, a small ResNet, a strided all-conv net, LSTM, GRU, an attention
-block with embedding and layer norm, a tiny net). `peak %` is the share of
+batch norm, a small ResNet, a strided all-conv net, a plain RNN, LSTM, GRU,
+an attention block with embedding and layer norm, a tiny net). `peak %` is the share of
 this machine's float32 matmul rate (measured first, on a square matmul) that
 nnspec's training reaches, counting 3x the forward FLOPs of the summary. Each
 round times one training epoch and one inference pass of every network in
@@ -52,6 +52,7 @@ NETS = {  # name: (spec, batch size)
                 "stride=2 -> conv 3x3x64 same relu stride=2 -> globalavgpool "
                 "-> dense 10 softmax", 64),
     "lstm": ("input 32x16\nlstm 64 -> dense 10 softmax", 64),
+    "rnn": ("input 32x16\nrnn 64 -> dense 10 softmax", 64),
     "gru": ("input 32x16\ngru 64 -> dense 10 softmax", 64),
     "attention": ("input 32\nblock encoder() {\n  attention 4 -> add(in) -> layernorm\n}\n"
                   "embedding 1000x64 -> encoder() -> globalavgpool -> dense 10 softmax", 64),
@@ -173,6 +174,7 @@ def torch_net(name):
                             tnn.Conv2d(32, 64, 3, 2, padding=1), tnn.ReLU(), *pool,
                             tnn.Linear(64, 10)],
         "lstm": lambda: [Last(tnn.LSTM(16, 64, batch_first=True)), tnn.Linear(64, 10)],
+        "rnn": lambda: [Last(tnn.RNN(16, 64, batch_first=True)), tnn.Linear(64, 10)],
         "gru": lambda: [Last(tnn.GRU(16, 64, batch_first=True)), tnn.Linear(64, 10)],
         "attention": lambda: [Encoder()],
         "tiny": lambda: [tnn.Linear(2, 8), tnn.Tanh(), tnn.Linear(8, 2)],
