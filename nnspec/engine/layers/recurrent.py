@@ -121,7 +121,7 @@ CHUNK_BYTES = 1 << 20  # the input projections inference computes at a time
 
 
 def _lstm_last_state(p, w, x, mode):
-    """lstm_forward's last state without the every-step states training keeps for
+    """the lstm's last state without the every-step states training keeps for
     backward: inference holds only this step's c and h, and projects the input
     a chunk of steps at a time (about CHUNK_BYTES of gates, which stay in the
     cache while the steps read them). The benchmark's LSTM 64 over 32 steps
@@ -148,18 +148,11 @@ def _lstm_last_state(p, w, x, mode):
     return h
 
 
-def lstm_forward(p, w, x, mode):
-    """recurrent_reference.py's lstm cell, step by step in time-major arrays with
-    in-place numpy calls: 11 calls a step instead of 25 (the benchmark's LSTM
-    64 over 32 steps spends nearly all its time in them)."""
-    if not mode.training and not p["return_sequences"]:
-        # backward after an inference pass (seldom asked for) runs the steps again
-        return _lstm_last_state(p, w, x, mode), (x, mode)
-    return _lstm_steps(p, w, x, mode)
-
-
 def _lstm_steps(p, w, x, mode):
-    """(output, cache): every step's gates and states, as backward needs them."""
+    """(output, cache): every step's gates and states, as backward needs them:
+    recurrent_reference.py's lstm cell, step by step in time-major arrays with
+    in-place numpy calls, 11 a step instead of 25 (the benchmark's LSTM 64 over
+    32 steps spends nearly all its time in them)."""
     n, t, _ = x.shape
     h_n = p["units"]
     gates = _time_major_projection(w, x, mode, "gates")  # becomes i, f, g, o, activated
@@ -181,8 +174,6 @@ def _lstm_steps(p, w, x, mode):
 
 
 def lstm_backward(p, w, cache, dy, need_dx):
-    if len(cache) == 2:  # an inference pass's: x and its mode
-        cache = _lstm_steps(p, w, *cache)[1]
     x, gates, cs, tcs, hs, mode = cache
     t, n, h_n = hs.shape
     dhs, dh = _step_gradients(p, dy, hs)
@@ -274,7 +265,7 @@ def _gru_step(g, h_prev, w, hu, tmp, hus, h):
 
 
 def _gru_last_state(p, w, x, mode):
-    """gru_forward's last state, kept alone, with the input projected a chunk of
+    """the gru's last state, kept alone, with the input projected a chunk of
     steps at a time, as _lstm_last_state does: the benchmark's GRU 64 over 32
     steps predicted 52-54k -> 63-66k samples/s (alternated in one process)."""
     n, t, _ = x.shape
@@ -289,16 +280,9 @@ def _gru_last_state(p, w, x, mode):
     return h
 
 
-def gru_forward(p, w, x, mode):
-    """recurrent_reference.py's gru in time-major arrays with in-place calls (14 a
-    step, from 22)."""
-    if not mode.training and not p["return_sequences"]:
-        # backward after it runs the steps again
-        return _gru_last_state(p, w, x, mode), (x, mode)
-    return _gru_steps(p, w, x, mode)
-
-
 def _gru_steps(p, w, x, mode):
+    """(output, cache): recurrent_reference.py's gru in time-major arrays with
+    in-place calls (14 a step, from 22)."""
     n, t, _ = x.shape
     h_n = p["units"]
     rzn = _time_major_projection(w, x, mode, "rzn")  # becomes r, z, n, activated
@@ -312,8 +296,6 @@ def _gru_steps(p, w, x, mode):
 
 
 def gru_backward(p, w, cache, dy, need_dx):
-    if len(cache) == 2:  # an inference pass's: x and its mode
-        cache = _gru_steps(p, w, *cache)[1]
     x, rzn, hus, hs, mode = cache
     t, n, h_n = hs.shape
     dhs, dh = _step_gradients(p, dy, hs)
@@ -349,6 +331,22 @@ def gru_backward(p, w, cache, dy, need_dx):
     return _weight_grads(w, x, hs, dxw, dhu, need_dx, mode)
 
 
+def _gated(last_state, steps, backward):
+    """A gated layer's (forward, backward): inference of the last state alone
+    runs last_state, which keeps only the step's state; backward after it
+    (seldom asked for) runs the steps again, from x and the pass's mode."""
+    def forward(p, w, x, mode):
+        if not mode.training and not p["return_sequences"]:
+            return last_state(p, w, x, mode), (x, mode)
+        return steps(p, w, x, mode)
+
+    def backward_any(p, w, cache, dy, need_dx):
+        if len(cache) == 2:  # an inference pass's: x and its mode
+            cache = steps(p, w, *cache)[1]
+        return backward(p, w, cache, dy, need_dx)
+    return forward, backward_any
+
+
 def _flops(kind):
     def flops(p, in_shape, out_shape):
         t, f = in_shape
@@ -358,5 +356,7 @@ def _flops(kind):
 
 
 LAYERS = {"rnn": Layer(rnn_forward, rnn_backward, _initializer("rnn"), _flops("rnn")),
-          "lstm": Layer(lstm_forward, lstm_backward, _initializer("lstm"), _flops("lstm")),
-          "gru": Layer(gru_forward, gru_backward, _initializer("gru"), _flops("gru"))}
+          "lstm": Layer(*_gated(_lstm_last_state, _lstm_steps, lstm_backward),
+                        _initializer("lstm"), _flops("lstm")),
+          "gru": Layer(*_gated(_gru_last_state, _gru_steps, gru_backward),
+                       _initializer("gru"), _flops("gru"))}
