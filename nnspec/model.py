@@ -9,15 +9,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import losses, preprocess, staging, summary
+from .engine import losses, memory, preprocess, staging, summary
 from .engine.graph import Graph
 from .engine.layers.base import Mode
 from .engine.staging import PREDICT_BATCH
 from .errors import BundleError, DataError, NNSpecError, SpecError
 from .files import bundle, checkpoints, data, document
 from .files.document import DTYPES
+from .files.inputs import conform
 from .files.io import read_spec
-from .lang import parse, shapes
+from .lang import heads, parse, shapes
+from .lang.kinds.base import fmt_shape
 from .lang.settings import BY_KEY, TrainConfig
 from .training import config as settings
 from .training import loop as train
@@ -55,11 +57,6 @@ def load(path, data=None):
     return model
 
 
-def _finite(x, what):
-    if not np.isfinite(x).all():
-        raise DataError(f"{what} contains NaN or infinite values")
-
-
 def _check_pass_size(what, batch_size):
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
             or batch_size < 1:
@@ -83,8 +80,13 @@ class Model:
         except SpecError as e:
             raise e.located(source, text)
         self.graph = Graph(network, self.shapes, dtype)
+        self.graph.source = source
         self.overrides = {}
         self.configure(seed=seed, **overrides)
+        try:  # what a training step would hold, before any weight exists
+            memory.check(self.graph, self.config.batch_size)
+        except SpecError as e:
+            raise e.located(source, text)
         # init, shuffle, data, and the random numbers of training passes (dropout)
         self._seeds = np.random.SeedSequence(self.config.seed).spawn(4)
         if weights is None:
@@ -127,13 +129,25 @@ class Model:
         self.overrides = dict(overrides)
         # an overridden setting no longer comes from the spec: forget its location
         overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
+        output = self.network.node(self.graph.output)
+        written, width = heads.activation_of(self.network, output.name), self.graph.output_shape[-1]
         if "loss" not in overrides and config.loc("loss") is None:
-            overrides["loss"] = settings.default_loss(self.graph)
+            overrides["loss"] = heads.default_loss(written, self.graph.output_shape)
         self.config = dataclasses.replace(config, **overrides)
-        for key, message in settings.check(self.config, self.graph.output_shape[-1]):
+        if self.config.lr is None:  # the optimizer's own default rate
+            self.config = dataclasses.replace(self.config, lr=settings.default_lr(self.config))
+        for key, message in settings.check(self.config, width):
             loc = self.config.loc(key)  # the first problem, at its line if the spec set it
             raise SpecError(message, loc.line if loc else None, loc.column if loc else None,
                             self.source, self.text)
+        try:  # what the output is under this loss: probabilities, logits or values
+            head = heads.head(self.config.loss, written, width,
+                              heads.passed_on(self.network, output.name))
+        except heads.HeadProblem as e:
+            loc = output.loc
+            raise SpecError(f"{output.name}: {e}", loc.line if loc else None,
+                            loc.column if loc else None, self.source, self.text) from None
+        self.graph.use_heads({output.name: head})
         checkpoints.encode_overrides(self.overrides)  # each must be storable in a checkpoint
 
     def data(self, data_dir=None):
@@ -165,32 +179,46 @@ class Model:
 
     # -- data checks -------------------------------------------------------
 
-    def _inputs(self, x, what="x", finite=True):
-        """Raw x -> the network's inputs (preprocessed, the model's dtype), with its
-        shape checked; and its values, unless finite=False (the caller checks them,
-        as predict does pass by pass)."""
+    def _inputs(self, x, what="x"):
+        """Raw x -> the network's inputs (preprocessed, the model's dtype), its shape
+        and values checked."""
+        x, vet = self._prepare(x, what)
+        vet(x)
+        return x
+
+    def _prepare(self, x, what="x"):
+        """Raw x -> (the network's inputs, shape checked, vet: check(part) of their
+        values), for a caller that checks part by part (predict)."""
         x = np.asarray(x)
-        want = self.graph.input_shape
-        if x.shape == want:
-            x = x[None]
-        if x.shape[1:] != want:
-            raise DataError(f"{what} has shape {x.shape}, the model takes (batch, "
-                            f"{', '.join(map(str, want))})")
+        fitted = conform(x, self.graph.input_shape) if x.ndim else None
+        if fitted is None:
+            raise self._shape_error(x, what)
+        x = fitted
         if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
             raise DataError(f"{what} must be numeric, got dtype {x.dtype}")
         if not preprocess.fitted(self.preprocess):
             raise DataError(f"the model's {self.preprocess['kind']} scaling is not fitted: "
                             "train it first (fit, or nnspec train)")
-        x = preprocess.apply(self.preprocess, x, self.graph.dtype)
-        if finite:
-            _finite(x, what)
-        return x
+        vet = preprocess.vet(self.preprocess, x.dtype, what)
+        return preprocess.apply(self.preprocess, x, self.graph.dtype), vet
+
+    def _shape_error(self, x, what):
+        """x's shape against the spec's input line, and what to write instead."""
+        want = self.graph.input_shape
+        node = self.network.input
+        where = f"{self.source}:{node.loc.line}" if node.loc else self.source
+        sample = x.shape[1:] if x.ndim > 1 else x.shape
+        hint = f": write input {fmt_shape(sample)}, or reshape {what}" \
+            if len(sample) and min(sample) > 0 else ""
+        return DataError(f"{what} has shape {x.shape}: samples of {fmt_shape(sample) or 'one value'}"
+                         f", but the spec's input ({where}) takes {fmt_shape(want)}{hint}")
 
     def _targets(self, x, y, what="y"):
         y = np.asarray(y)
         if len(y) != len(x):
             raise DataError(f"{what} has {len(y)} rows but the inputs have {len(x)}")
-        t = losses.targets(y, self.graph.output_shape[-1], self.graph.dtype)
+        t = losses.targets(y, self.graph.output_shape[-1], self.graph.dtype, self.config.loss,
+                           what)
         if t.shape[1:] != self.graph.output_shape:
             raise DataError(f"{what} has shape {y.shape}, the model outputs "
                             f"(batch, {', '.join(map(str, self.graph.output_shape))})")
@@ -216,6 +244,11 @@ class Model:
         if batch_size < 1 or epochs < 0:
             raise DataError(f"fit: batch_size must be at least 1 and epochs at least 0, got "
                             f"batch_size={batch_size}, epochs={epochs}")
+        if batch_size != self.config.batch_size:
+            try:
+                memory.check(self.graph, batch_size)
+            except SpecError as e:
+                raise DataError(f"fit: {e}") from None
         redraw = self._redraw(x) if self.config.resample else None
         if not preprocess.fitted(self.preprocess):  # its numbers come from this x
             self._fit_scaling(x)
@@ -264,10 +297,10 @@ class Model:
 
     def _fit_scaling(self, x):
         x = np.asarray(x)
-        if x.shape == self.graph.input_shape:
-            x = x[None]
-        if x.shape[1:] != self.graph.input_shape:
-            self._inputs(x[:0])  # its shape error, before any statistics
+        fitted = conform(x, self.graph.input_shape) if x.ndim else None
+        if fitted is None:
+            raise self._shape_error(x, "x")
+        x = fitted
         if not np.issubdtype(x.dtype, np.number) or not np.isfinite(x).all():
             raise DataError("x must hold finite numbers to fit the model's "
                             f"{self.preprocess['kind']} scaling")
@@ -286,8 +319,8 @@ class Model:
         _check_pass_size("predict", batch_size)
         # checked part by part: a pass over all of x first, which the passes then
         # read again from memory, cost 11% of the MLP benchmark's inference
-        return staging.predict(self.graph, self.weights, self._inputs(x, finite=False),
-                               batch_size, check=lambda part: _finite(part, "x"))
+        x, vet = self._prepare(x)
+        return staging.predict(self.graph, self.weights, x, batch_size, check=vet)
 
     def predict_classes(self, x):
         """Predicted class per sample: names where the model knows them, else indices."""

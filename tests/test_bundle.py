@@ -454,3 +454,34 @@ def test_a_1_3_bundle_whose_dense_flattened_a_sequence_loads_as_it_computed(tmp_
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
     loaded.save(tmp_path / "again.nnb")  # written as 1.4, with the flattens in its text
     np.testing.assert_array_equal(nnspec.load(tmp_path / "again.nnb").predict(x), model.predict(x))
+
+
+@pytest.mark.parametrize("train,overrides,written", [
+    ("train {\n  optimizer = adam\n  epochs = 2\n}", {}, True),
+    ("train { optimizer = rmsprop }", {}, True),
+    ("train {\n  optimizer = adam\n  lr = 0.003\n}", {}, False),  # its own rate stays
+    ("train {\n  optimizer = sgd\n}", {}, False),  # sgd's default is still 0.01
+    ("", {"optimizer": "adam"}, True),  # --optimizer adam, no train block
+    ("train {\n  optimizer = adam\n}", {"lr": 0.2}, False),  # --lr 0.2 stays the override
+])
+def test_a_bundle_before_1_5_resumes_at_the_rate_it_trained_with(tmp_path, rng, train,
+                                                                   overrides, written):
+    """Before 1.5 a spec that named no rate trained at 0.01 with every optimizer; now
+    adam starts at 0.001. An older checkpoint gets `lr = 0.01` written into its spec,
+    where that differs, and resumes as the run it was."""
+    spec = "input 4\ndense 3 softmax\n" + train
+    x, y = rng.random((8, 4)), rng.integers(0, 3, 8)
+    model = nnspec.compile(spec, **overrides)
+    model.fit(x, y, epochs=1, batch_size=4)
+    model.save(tmp_path / "ck.nnb", checkpoint=True)
+
+    def as_1_4(outer, doc):
+        outer["version"] = [1, 4]
+    (tmp_path / "old.nnb").write_bytes(_repack((tmp_path / "ck.nnb").read_bytes(), as_1_4))
+    old = nnspec.load(tmp_path / "old.nnb")
+    expected = overrides.get("lr", 0.003 if "0.003" in train else 0.01)
+    assert old.config.lr == expected
+    assert ("lr = 0.01" in old.text) == written
+    assert nnspec.compile(old.text, **overrides).config.lr == expected
+    fresh = nnspec.load(tmp_path / "ck.nnb")  # written as 1.5: the optimizer's own default
+    assert fresh.text == spec and fresh.config.lr == model.config.lr

@@ -7,8 +7,9 @@ from nnspec.engine import staging
 
 
 def _as_written(graph):
-    """The activations the spec wrote, node by node: the graph without rewrites."""
-    return {n.name: graph.params[n.name].get("activation", "linear") for n in graph.nodes}
+    """The activations the spec wrote, node by node (an output's head, lang/heads.py,
+    included): the graph without rewrites."""
+    return {n.name: graph.activation(n.name) for n in graph.nodes}
 
 
 def _run(graph, weights, x, dy_seed=1):

@@ -75,7 +75,7 @@ def test_evaluate_returns_loss_and_accuracy(rng):
 @pytest.mark.parametrize("x,y,message", [
     (np.zeros((4, 5, 5, 1)), [0, 1, 2, 0], "has shape (4, 5, 5, 1)"),
     (np.zeros((4, 6, 6, 1)), [0, 1, 2], "3 rows but the inputs have 4"),
-    (np.zeros((4, 6, 6, 1)), [0, 1, 3, 0], "label 3 is out of range for 3 classes"),
+    (np.zeros((4, 6, 6, 1)), [0, 1, 3, 0], "y[2] is label 3, out of range for 3 classes"),
     (np.full((2, 6, 6, 1), np.nan), [0, 1], "NaN"),
     (np.array([["a"] * 36] * 2).reshape(2, 6, 6, 1), [0, 1], "must be numeric"),
 ])
@@ -175,8 +175,10 @@ def test_summary_counts_running_statistics_apart():
 def test_embedding_ids_outside_the_vocabulary_are_a_data_error():
     model = nnspec.compile("input 3\nembedding 5x2 -> flatten -> dense 2 softmax")
     assert model.predict(np.array([[0, 4, 2]])).shape == (1, 2)
-    with pytest.raises(nnspec.DataError, match="holds 5, outside its vocabulary 0..4"):
-        model.predict(np.array([[0, 5, 2]]))
+    with pytest.raises(nnspec.DataError, match=r"<spec>:2:1: embedding1 \(embedding 5x2\): the "
+                       r"input holds ids up to 7, outside the vocabulary 0..4: write embedding "
+                       r"8x2"):
+        model.predict(np.array([[0, 7, 2]]))
 
 
 def test_dtype_is_a_train_setting_and_compile_overrides_it():

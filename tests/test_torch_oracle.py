@@ -138,7 +138,9 @@ ROWS = [
 
 @pytest.mark.parametrize("spec,reference", ROWS, ids=[r[0].replace("\n", " | ") for r in ROWS])
 def test_forward_and_gradients_match_pytorch(spec, reference, rng):
-    model = nnspec.compile(spec, dtype="float64", seed=5)
+    # loss = mse: the output as the layer computes it (a linear output under the
+    # default cross_entropy would be logits, softmax applied: lang/heads.py)
+    model = nnspec.compile(spec, dtype="float64", seed=5, loss="mse")
     graph, weights = model.graph, model.weights
     for name in graph.trainable:  # away from the initial zeros and ones
         weights[name] += rng.normal(0, 0.2, weights[name].shape)

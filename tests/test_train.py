@@ -549,8 +549,8 @@ def test_a_spec_that_names_no_loss_gets_the_one_its_output_needs(spec, loss):
 def test_cross_entropy_on_one_output_is_an_error_at_its_line():
     """-y log p with no class against it is smallest at p = 1 for every sample: a
     sigmoid classifier trained so predicts one class (it did, silently)."""
-    with pytest.raises(nnspec.SpecError, match=r"<spec>:3:9: cross_entropy needs an output "
-                       r"per class.*binary_cross_entropy"):
+    with pytest.raises(nnspec.SpecError, match=r"<spec>:2:1: dense1: cross_entropy needs an "
+                       r"output per class.*binary_cross_entropy"):
         nnspec.compile("input 2\ndense 1 sigmoid\ntrain { loss = cross_entropy }")
     with pytest.raises(nnspec.SpecError, match="cross_entropy needs an output per class"):
         nnspec.compile("input 2\ndense 1 sigmoid", loss="cross_entropy")

@@ -131,6 +131,9 @@ def _parser():
                    help="the ONNX file, or with --format torch the folder for model.py and "
                         "model.safetensors")
     e.add_argument("--format", choices=("onnx", "torch"), default="onnx")
+    e.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="ONNX: the graph's float type (float32 runs everywhere; a float64 "
+                        "model's weights are rounded to it)")
     e.set_defaults(run=_export)
 
     m = sub.add_parser("import", help="bring weights trained elsewhere (safetensors) back "
@@ -269,8 +272,15 @@ def _export(args):
         print(f"wrote {directory / 'model.py'} and {directory / 'model.safetensors'}")
         return
     check_writable(args.output, NNSpecError)
-    to_onnx(model, args.output)
-    print(f"wrote {args.output}")
+    from ..export.onnx import float64_gaps
+    proto = to_onnx(model, args.output, args.dtype)
+    print(f"wrote {args.output}" + (f" (float32; the model computes in {model.graph.dtype}: "
+                                    "--dtype float64 keeps it)" if args.dtype != model.graph.dtype
+                                    and args.dtype == "float32" else ""))
+    gaps = float64_gaps(proto)
+    if gaps:
+        print(f"warning: onnxruntime has no float64 kernel for {', '.join(gaps)}: this file "
+              "runs in ONNX runtimes that have one, not in onnxruntime", file=sys.stderr)
 
 
 def _import(args):

@@ -21,6 +21,10 @@ from ..training.loop import TrainingDiverged, TrainingInterrupted
 from ..training.progress import JsonLog, Progress
 
 
+def plural(n, word):
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def overrides(args):
     """The train block settings the command line replaces."""
     out = {"seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
@@ -104,9 +108,10 @@ def train(args):
     out = (lambda *a, **k: None) if args.quiet else print
     sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
-        f"{config.epochs} epochs, batch {config.batch_size}, seed {config.seed}; "
+        f"{plural(config.epochs, 'epoch')}, batch {config.batch_size}, seed {config.seed}; "
         f"scale {format_value(config.scale) if config.scale else model.preprocess['kind']} "
-        f"(as the {'spec' if config.scale else 'data set'} says)", flush=True)
+        f"(as the {'spec' if config.scale else 'data set'} says)"
+        + (f"; {splits.label}" if splits.label else ""), flush=True)
     callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None, args.print_every)]
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None
@@ -175,7 +180,7 @@ def _launch(args):
         elif not word.startswith("--nproc="):
             argv.append(word)
     command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
-               f"--nproc-per-node={args.nproc}", "-m", "nnspec.cli", *argv]
+               f"--nproc-per-node={args.nproc}", "-m", "nnspec", *argv]
     return subprocess.call(command)
 
 

@@ -10,7 +10,7 @@ whether a training step is split among threads (parallel.py).
 """
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import DataError, ShapeError
 from ..lang.kinds import KINDS, ROLES
 from ..lang.printer import describe
 from . import activations, losses, passes
@@ -19,8 +19,9 @@ from .layers.base import Mode
 
 
 class Graph:
-    def __init__(self, network, shapes, dtype="float32"):
+    def __init__(self, network, shapes, dtype="float32", heads=None):
         self.network = network
+        self.source = "<spec>"  # the spec's file, for messages (Model names it)
         self.shapes = shapes
         self.dtype = np.dtype(dtype)
         self.nodes = tuple(n for n in network.nodes if n.kind != "input")
@@ -29,8 +30,8 @@ class Graph:
         self.input_shape = shapes[self.input_name]
         self.output = network.outputs[0]
         self.output_shape = shapes[self.output]
-        self.output_activation = self.params[self.output].get("activation", "linear")
         self.acts = passes.activations(self.nodes, self.params, self.output)
+        self.use_heads(heads or {})
         self.crops = passes.crops(self.nodes, self.params, shapes, self.output)
         # reused arrays (Mode.buffers): one set for training steps, one for predict,
         # and ("train", r) for the r-th part of a step split among threads
@@ -48,6 +49,24 @@ class Graph:
                 self.keys[node.name].append((short, full))
         self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role][2])
         self.roles = {k: role for k, (_, role) in self.declared.items()}
+
+    def use_heads(self, heads):
+        """heads: {output: the activation it applies} (lang/heads.py): as written, or
+        softmax or sigmoid on an output its loss reads as logits."""
+        for name, activation in heads.items():
+            self.acts[name] = activation
+        self.output_activation = self.acts[self.output]
+
+    def activation(self, name):
+        """The activation a layer applies, as an export writes it: as written, and
+        the head on an output (passes.py's relu moves are the engine's own)."""
+        return self.output_activation if name == self.output else \
+            self.params[name].get("activation", "linear")
+
+    def where(self, node):
+        """FILE:LINE:COL of a node, for messages about data it is given."""
+        loc = node.loc
+        return f"{self.source}:{loc.line}:{loc.column}" if loc else self.source
 
     def _declare(self, node):
         kind = KINDS[node.kind]
@@ -101,7 +120,11 @@ class Graph:
                 rows, cols = self.crops[node.name]
                 x = x[:, :rows, :cols]
             mode.node = node.name
-            z, cache = layer.forward(p, w, x, mode)
+            try:
+                z, cache = layer.forward(p, w, x, mode)
+            except DataError as e:  # data a layer cannot take (token ids): say which layer
+                raise DataError(f"{self.where(node)}: {node.name} ({describe(node)}): {e}") \
+                    from None
             act = self.acts[node.name]
             if act == "linear":
                 a = z

@@ -14,9 +14,9 @@ _EPS = 1e-7
 
 
 def _cross_entropy(out, y):
-    n = len(out)
-    p = np.clip(out, _EPS, 1.0)
-    return float(-(y * np.log(p)).sum() / n), (-y / p / n).astype(out.dtype, copy=False)
+    # lang/heads.py gives every output trained with cross_entropy a softmax head,
+    # and FUSED computes the pair from the logits; there is no other form
+    raise AssertionError("cross_entropy runs fused with its softmax head")
 
 
 def _mse(out, y):
@@ -84,23 +84,76 @@ FUSED = {("cross_entropy", "softmax"): _softmax_cross_entropy,
          ("binary_cross_entropy", "sigmoid"): _sigmoid_binary_cross_entropy}
 
 
-def targets(y, out_width, dtype):
-    """Labels as the network's output: integer class labels become one-hot."""
+def targets(y, out_width, dtype, loss=None, what="y"):
+    """Labels as the network's output: integer class labels become one-hot. Every
+    value is checked first (finite, within dtype's range), and against what the
+    loss can learn from: cross_entropy one class per sample (a row of
+    probabilities summing to 1), binary_cross_entropy targets from 0 to 1."""
     y = np.asarray(y)
+    if y.dtype.kind not in "biuf":
+        held = "text" if y.dtype.kind in "US" else f"{y.dtype} values"
+        raise DataError(f"{what} holds {held}; labels are numbers (class indices, one-hot rows "
+                        "or values): names become indices with np.unique(y, return_inverse=True)")
+    _check_values(y, dtype, what)
     if y.ndim == 1 and out_width > 1:
         if not np.issubdtype(y.dtype, np.integer):
-            if not np.all(np.mod(y, 1) == 0):
-                raise DataError("labels must be integers (class indices) or one-hot rows")
+            whole = np.mod(y, 1) == 0
+            if not whole.all():
+                i = int(np.argmin(whole))
+                raise DataError(f"{what}[{i}] is {y[i]:g}: labels for {out_width} outputs are "
+                                "class indices (whole numbers) or one-hot rows")
             y = y.astype(np.int64)
         if len(y) and (y.min() < 0 or y.max() >= out_width):
-            bad = y.min() if y.min() < 0 else y.max()
-            raise DataError(f"label {bad} is out of range for {out_width} classes (0..{out_width - 1})")
+            i = int(np.argmin(y)) if y.min() < 0 else int(np.argmax(y))
+            raise DataError(f"{what}[{i}] is label {y[i]}, out of range for {out_width} classes "
+                            f"(0..{out_width - 1})")
         onehot = np.zeros((len(y), out_width), dtype=dtype)
         onehot[np.arange(len(y)), y] = 1
         return onehot
     if y.ndim == 1:
         y = y[:, None]
-    return y.astype(dtype, copy=False)
+    t = y.astype(dtype, copy=False)
+    _check_for(loss, t, what)
+    return t
+
+
+def _row(bad):
+    """The first sample (row) where a boolean array of samples is True."""
+    return int(np.argmax(bad.reshape(len(bad), -1).any(axis=1)))
+
+
+def _check_values(y, dtype, what):
+    if y.dtype.kind != "f" or not len(y):
+        return
+    limit = np.finfo(dtype).max
+    bad = ~np.isfinite(y) | (np.abs(y, where=np.isfinite(y), out=np.zeros(y.shape)) > limit)
+    if bad.any():
+        i = _row(bad)
+        value = y[i].flat[int(np.argmax(bad[i].ravel()))] if y.ndim > 1 else y[i]
+        raise DataError(f"{what}[{i}] holds {value:g}; targets must be finite numbers"
+                        + (f" within {np.dtype(dtype).name}'s range" if np.isfinite(value)
+                           else ""))
+
+
+def _check_for(loss, t, what):
+    """Targets a probability loss cannot learn from: one line naming the sample."""
+    if not len(t) or loss not in ("cross_entropy", "binary_cross_entropy"):
+        return
+    outside = (t < 0) | (t > 1)
+    if outside.any():
+        i = _row(outside)
+        raise DataError(f"{what}[{i}] holds {t[i][outside[i]].flat[0]:g}; {loss} takes targets "
+                        "from 0 to 1 (for values write loss = mse)")
+    if loss == "cross_entropy":
+        sums = t.reshape(len(t), -1, t.shape[-1]).sum(axis=-1)
+        off = np.abs(sums - 1) > 1e-3  # rows of probabilities, rounded as float32 rounds
+        if off.any():
+            i = _row(off)
+            raise DataError(
+                f"{what}[{i}] sums to {sums[i].flat[int(np.argmax(off[i]))]:g}; cross_entropy "
+                "takes one class per sample (a class index, or a row of probabilities summing "
+                "to 1): for several labels a sample write sigmoid and loss = "
+                "binary_cross_entropy, for values loss = mse")
 
 
 def value_and_grad(loss, activation, z, out, y):

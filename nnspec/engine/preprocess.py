@@ -16,7 +16,11 @@ A feature that never varies in the training split (or only by rounding, or by
 less than float32's smallest normal number) keeps scale 1 and is only shifted,
 as scikit-learn's StandardScaler and MinMaxScaler do.
 """
+import math
+
 import numpy as np
+
+from ..errors import DataError
 
 from ..lang.ir import Call
 from ..lang.settings import CHOICES
@@ -106,6 +110,38 @@ def apply(pre, x, dtype):
     out *= np.asarray(pre["scale"], dtype=work)
     out += np.asarray(pre["offset"], dtype=work)
     return out.astype(dtype, copy=False)
+
+
+def vet(pre, raw_dtype, what="x"):
+    """check(part) for parts of inputs as apply() prepared them from raw data of
+    raw_dtype: a DataError for NaN or infinite values, and for values that
+    contradict a pixels scaling (floats outside [LOW, HIGH], which it takes as
+    already scaled; integers outside 0..255). One min and one max per part: they
+    see NaN and infinities too, so no other pass over the data is needed."""
+    raw = np.dtype(raw_dtype)
+    low, high = (pre["offset"], pre["offset"] + 255 * pre["scale"]) \
+        if pre["kind"] == "pixels" else (-np.inf, np.inf)
+    slack = (high - low) / 255 if pre["kind"] == "pixels" else 0  # one 8-bit step
+
+    def check(part):
+        if not part.size:
+            return
+        least, most = float(part.min()), float(part.max())
+        if not (math.isfinite(least) and math.isfinite(most)):
+            raise DataError(f"{what} contains NaN or infinite values")
+        if least >= low - slack and most <= high + slack:
+            return
+        if raw.kind == "f":
+            raise DataError(f"{what} holds {raw.name} values from {least:g} to {most:g}, but the "
+                            f"model's scale is pixels, which maps 8-bit integers onto "
+                            f"[{low:g}, {high:g}] and takes floats as already there: give the "
+                            f"pixels as integers (x.astype('uint8')), or as floats in "
+                            f"[{low:g}, {high:g}]")
+        value = (most if most > high + slack else least) - pre["offset"]
+        raise DataError(f"{what} holds the integer {value / pre['scale']:.0f}, but the model's "
+                        "scale is pixels, for 8-bit values 0..255: scale other integers "
+                        "yourself, or train with scale = standard")
+    return check
 
 
 def describe(pre):

@@ -13,10 +13,11 @@ def need(module, extra, purpose="exporting"):
         raise NNSpecError(f"{purpose} needs {module}: pip install \"nnspec[{extra}]\"") from None
 
 
-def to_onnx(model, path=None):
-    """A Model -> onnx.ModelProto, written to `path` when given (onnx.py)."""
+def to_onnx(model, path=None, dtype="float32"):
+    """A Model -> onnx.ModelProto computing in dtype (float32 by default, whatever the
+    model's), written to `path` when given (onnx.py)."""
     from .onnx import export
-    return export(model, path)
+    return export(model, path, dtype)
 
 
 def to_torch(model, directory):

@@ -30,11 +30,18 @@ IR_VERSION = 8  # onnxruntime 1.14 and later read it
 _SIMPLE = {"relu": "Relu", "tanh": "Tanh", "sigmoid": "Sigmoid", "softplus": "Softplus"}
 
 
+# Operators onnxruntime (1.16 to 1.23, CPU) has no float64 kernel for: a float64
+# graph with one of them loads nowhere onnxruntime runs (tests/test_export.py
+# checks this list against the installed onnxruntime)
+NO_FLOAT64_IN_ONNXRUNTIME = ("Conv", "AveragePool", "Softplus", "Elu", "RNN", "LSTM", "GRU")
+DTYPES = ("float32", "float64")
+
+
 class _Builder:
-    def __init__(self, model, onnx):
+    def __init__(self, model, onnx, dtype):
         self.model, self.onnx, self.helper = model, onnx, onnx.helper
         self.nodes, self.inits, self.count = [], [], 0
-        self.dtype = model.graph.dtype
+        self.dtype = np.dtype(dtype)
 
     def name(self, hint):
         self.count += 1
@@ -84,9 +91,14 @@ class _Builder:
         return self.op("Transpose", [x], perm=[0, 2, 3, 1])
 
 
-def export(model, path=None):
+def export(model, path=None, dtype="float32"):
+    """The model as an onnx.ModelProto computing in dtype: float32 by default, which
+    every ONNX runtime runs (a float64 model's weights are rounded to it);
+    float64 where asked (see float64_gaps)."""
     onnx = need("onnx", "onnx")
-    b = _Builder(model, onnx)
+    if dtype not in DTYPES:
+        raise NNSpecError(f"an ONNX export computes in {' or '.join(DTYPES)}, not {dtype!r}")
+    b = _Builder(model, onnx, dtype)
     graph = model.graph
     values = {graph.input_name: "input"}
     if model.preprocess["kind"] in FITTED:
@@ -103,9 +115,9 @@ def export(model, path=None):
         ins = [values[s] for s in node.inputs]
         in_shape = graph.shapes[node.inputs[0]]
         y = rule(b, node.p, w, ins, in_shape, graph.shapes[node.name])
-        values[node.name] = b.activation(node.p.get("activation", "linear"), y)
+        values[node.name] = b.activation(graph.activation(node.name), y)
     tensor = onnx.helper.tensor_dtype_to_np_dtype
-    elem = next(k for k in range(1, 17) if _np_of(tensor, k) == graph.dtype)
+    elem = next(k for k in range(1, 17) if _np_of(tensor, k) == b.dtype)
     inp = onnx.helper.make_tensor_value_info("input", elem, ["batch", *graph.input_shape])
     out = onnx.helper.make_tensor_value_info(values[graph.output], elem,
                                              ["batch", *graph.output_shape])
@@ -114,6 +126,7 @@ def export(model, path=None):
                                    opset_imports=[onnx.helper.make_opsetid("", OPSET)])
     proto.ir_version = IR_VERSION
     meta = {"classes": json.dumps(list(model.classes) if model.classes else None),
+            "dtype": b.dtype.name,
             "preprocess": json.dumps(model.preprocess), "spec": model.text,
             "layout": "channels last, as the bundle: (batch, " +
                       ", ".join(map(str, graph.input_shape)) + ")"}
@@ -122,6 +135,14 @@ def export(model, path=None):
         from ..files.io import write_atomic
         write_atomic(path, proto.SerializeToString())
     return proto
+
+
+def float64_gaps(proto):
+    """The operators of a float64 graph that onnxruntime cannot run, in graph order."""
+    if proto.graph.input[0].type.tensor_type.elem_type != 11:  # DOUBLE
+        return []
+    return list(dict.fromkeys(n.op_type for n in proto.graph.node
+                              if n.op_type in NO_FLOAT64_IN_ONNXRUNTIME))
 
 
 def _np_of(tensor, k):

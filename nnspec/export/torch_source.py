@@ -286,7 +286,7 @@ def source(model, engine=False):
         if made is not None:
             lines.append(f"        self.{name} = {made}")
             expression = f"self.{name}({attribute(node.inputs[0])})"
-        activate = _ACTIVATE[node.p.get("activation", "linear")]
+        activate = _ACTIVATE[graph.activation(node.name)]
         if node.name == graph.output:
             forward.append(f"        {name} = {expression}  # {format_node(node)}")
             forward.append(f"        return {name} if logits else {activate.format(name)}")

@@ -25,6 +25,7 @@ from ..engine.graph import Graph
 from ..errors import BundleError, NNSpecError
 from ..lang import parse, shapes
 from ..lang.settings import CHOICES
+from ..training.optimizers import OPTIMIZERS
 from . import bundle, checkpoints
 from .io import shown
 
@@ -95,6 +96,9 @@ def read(path, data=None):
         if tuple(version) < (1, 4):
             doc["spec"] = flatten_before_dense(doc["spec"], network)
             network = parse(doc["spec"], source)
+        if tuple(version) < (1, 5):
+            doc["spec"] = rate_before_defaults(doc["spec"], network, overrides)
+            network = parse(doc["spec"], source)
         graph = Graph(network, shapes.infer(network), doc["dtype"])
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
@@ -128,6 +132,34 @@ def flatten_before_dense(text, network):
         column = label.start() if label else column
         lines[row - 1] = line[:column] + "flatten -> " + line[column:]
     return "\n".join(lines)
+
+
+OLD_LR = 0.01  # every optimizer's rate before 1.5, when a spec named none
+
+
+def rate_before_defaults(text, network, overrides):
+    """Before 1.5 a spec that named no learning rate trained at 0.01 with every
+    optimizer; since, the optimizer's own default applies (0.001 for adam). An
+    older bundle's spec gets `lr = 0.01` written into its train block where its
+    optimizer's default differs, so that it resumes at the rate it trained with."""
+    train = network.train
+    if (train is not None and train.lr is not None) or "lr" in overrides:
+        return text
+    optimizer = overrides.get("optimizer") or (train.optimizer if train else "sgd")
+    if OPTIMIZERS.get(optimizer) is None or OPTIMIZERS[optimizer].LR == OLD_LR:
+        return text
+    line = f"  lr = {OLD_LR}"
+    if train is None:
+        return text.rstrip("\n") + f"\ntrain {{\n{line}\n}}\n"
+    if train.locs:  # before the block's first setting, on a line of its own
+        first = min(loc.line for _, loc in train.locs)
+        lines = text.split("\n")
+        column = min(loc.column for key, loc in train.locs if loc.line == first)
+        before, after = lines[first - 1][:column - 1], lines[first - 1][column - 1:]
+        lines[first - 1] = before + f"lr = {OLD_LR}\n" + (before if not before.strip()
+                                                          else "  ") + after
+        return "\n".join(lines)
+    return re.sub(r"train\s*\{\s*\}", f"train {{\n{line}\n}}", text, count=1)
 
 
 def check_classes(classes, graph, field="payload.classes"):

@@ -6,7 +6,7 @@ Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
 import numpy as np
 
 from ..errors import DataError
-from .data.files import IMAGE_SUFFIXES, read_array, read_csv, read_table
+from .data.files import IMAGE_SUFFIXES, numbers, read_array, read_csv, read_table
 from .io import shown
 
 
@@ -26,7 +26,11 @@ def load_inputs(model, path, invert=False):
         raw = read_array(path, shape)
     if invert:
         raw = 255 - raw  # images are read as uint8
-    x = _fit_shape(raw, shape, path)
+    x = conform(raw, shape)
+    if x is None:
+        want = "x".join(map(str, shape))
+        raise DataError(f"{path}: holds an array of shape {raw.shape}; the model takes samples "
+                        f"of {want} (one, or a batch of them)")
     name = str(path)
     if len(x) == 1 and image:
         return [name], x
@@ -37,22 +41,20 @@ def _columns(path, features):
     """A CSV with a header -> its columns named as the model's features, in the
     model's order: a label column, or any other, is left out. Without a header,
     the columns are the features in order."""
-    header, rows = read_table(path)
-    if header is None:
+    table = read_table(path)
+    if table.header is None:
         return read_csv(path)
-    missing = [f for f in features if f not in header]
+    missing = [f for f in features if f not in table.header]
     if missing:
         raise DataError(f"{shown(path)}: no column {shown(repr(missing[0]))}; the model reads "
                         f"{', '.join(map(shown, features))}")
-    index = [header.index(f) for f in features]
-    try:
-        return np.array([[float(row[i]) for i in index] for row in rows])
-    except ValueError as e:
-        raise DataError(f"{shown(path)}: a feature is not a number ({e})") from None
+    return numbers(path, table, [table.header.index(f) for f in features])
 
 
-def _fit_shape(raw, shape, path):
-    """Accept one sample or a batch; add a missing channel axis of 1; unflatten rows."""
+def conform(raw, shape):
+    """Inputs as a model takes them, (batch, *shape), from one sample or a batch, with
+    a missing channel axis of 1 added ((n, 28, 28) for 28x28x1) and flat rows
+    unflattened (a CSV's); None where raw fits none of these."""
     size = int(np.prod(shape))
     if raw.shape == shape or (raw.shape + (1,) == shape):
         return raw.reshape((1,) + shape)
@@ -62,6 +64,4 @@ def _fit_shape(raw, shape, path):
         return raw.reshape(raw.shape + (1,))
     if raw.ndim == 2 and raw.shape[1] == size:  # CSV rows or flat vectors
         return raw.reshape((len(raw),) + shape)
-    want = "x".join(map(str, shape))
-    raise DataError(f"{path}: holds an array of shape {raw.shape}; the model takes samples of "
-                    f"{want} (one, or a batch of them)")
+    return None

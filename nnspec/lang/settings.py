@@ -34,7 +34,8 @@ class Setting:
 SETTINGS = (
     Setting("loss", "cross_entropy", ("name",), "name"),
     Setting("optimizer", "sgd", ("name", "call"), "name"),
-    Setting("lr", 0.01, NUMBER, "float", minimum=0.0),
+    # None: the optimizer's own default (training/optimizers.py: LR), as in Keras
+    Setting("lr", None, NUMBER, "float", minimum=0.0),
     Setting("schedule", None, ("name", "call"), "text"),  # None is constant
     Setting("batch_size", 32, ("int",), "int", minimum=1, maximum=MAX_COUNT),
     Setting("epochs", 10, ("int",), "int", minimum=0, maximum=MAX_COUNT),
@@ -95,7 +96,8 @@ def problems(config):
         elif s.maximum is not None and not s.minimum <= value <= s.maximum:
             yield s.key, f"{s.key} must be a whole number from {s.minimum} to {s.maximum:,}, " \
                 f"got {value!r}"
-        elif s.stored == "float" and s.minimum is not None and value < s.minimum:
+        elif s.stored == "float" and s.minimum is not None and value is not None \
+                and value < s.minimum:
             yield s.key, f"{s.key} must be at least {s.minimum}, got {value}"
         elif s.choices and value is not None and _named(value) not in s.choices:
             yield s.key, f"{s.key} must be one of {', '.join(s.choices)}, got {value!r}"

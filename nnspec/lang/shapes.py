@@ -37,7 +37,8 @@ def infer(network):
         except ShapeProblem as problem:
             where = " from " + ", ".join(node.inputs) if layer.merge else \
                 f", got {fmt_shape(in_shape)} from {node.inputs[0]}"
-            raise _error(node, f"{describe(node)} {problem}{where}") from None
+            raise _error(node, f"{describe(node)} {problem}{where}{_hint(network, node, problem)}"
+                         ) from None
         _bound(node, shapes[node.name])
         if layer.weights is not None:
             parameters += sum(math.prod(shape) for _, shape, _ in layer.weights(node.p, in_shape))
@@ -45,6 +46,20 @@ def infer(network):
                 raise _error(node, f"{describe(node)} brings the network to {parameters:,} "
                                    f"parameters; the most nnspec builds is {MAX_PARAMETERS:,}")
     return shapes
+
+
+def _hint(network, node, problem):
+    """What to write where a layer reads the spec's input and one more axis of 1
+    would fit it: a grayscale image written 28x28 (HxWxC: 28x28x1), a series
+    written 20 (TIMExFEATURES: 20x1)."""
+    source = network.node(node.inputs[0]) if len(node.inputs) == 1 else None
+    if source is None or source.kind != "input":
+        return ""
+    dims = tuple(source.p["shape"])
+    wants = {"needs an HxWxC input": 2, "needs a TIMExFEATURES input": 1}
+    if any(str(problem).startswith(w) and len(dims) == n for w, n in wants.items()):
+        return f"; write input {fmt_shape(dims + (1,))}"
+    return ""
 
 
 def _bound(node, shape):

@@ -50,6 +50,14 @@ def optimizer(config):
                        "optimizer")
 
 
+def default_lr(config):
+    """The learning rate of a spec that names none: its optimizer's (0.01 for sgd
+    and adagrad, 0.001 for rmsprop and the adams); an unknown optimizer is
+    reported by check()."""
+    cls = OPTIMIZERS.get(config.optimizer)
+    return cls.LR if cls is not None else 0.01
+
+
 def schedule(config):
     return instantiate(SCHEDULES, config.schedule or "constant", "schedule")
 
@@ -59,15 +67,6 @@ def stopper(config):
     if config.early_stopping is None:
         return None
     return instantiate(STOPPERS, config.early_stopping, "early stopping")
-
-
-def default_loss(graph):
-    """The loss of a spec that names none: cross_entropy for one output per class;
-    for one output, binary_cross_entropy after a sigmoid, else mse."""
-    if graph.output_shape[-1] > 1:
-        return "cross_entropy"
-    last = next(n for n in graph.nodes if n.name == graph.output)
-    return "binary_cross_entropy" if last.p.get("activation") == "sigmoid" else "mse"
 
 
 def check(config, out_width):
@@ -81,10 +80,6 @@ def check(config, out_width):
             preprocess.make(config.scale)
         except ValueError as e:
             yield "scale", str(e)
-    if config.loss == "cross_entropy" and out_width == 1:
-        # -y log p alone, with no class against it, is smallest at p = 1 for every sample
-        yield "loss", ("cross_entropy needs an output per class; for one output (a sigmoid) "
-                       "write loss = binary_cross_entropy, for values loss = mse")
     for key, make in (("optimizer", optimizer), ("schedule", schedule),
                       ("early_stopping", stopper),
                       ("metrics", lambda c: metrics.resolve(c.metrics, out_width, c.loss))):

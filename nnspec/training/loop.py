@@ -16,6 +16,7 @@ import numpy as np
 from ..engine import losses, parallel, staging
 from ..engine.staging import PREDICT_BATCH
 from ..errors import NNSpecError
+from ..lang.heads import PROBABILITY_LOSSES
 from ..lang.kinds import ROLES
 from ..lang.settings import CHOICES
 from . import metrics, packing
@@ -126,6 +127,19 @@ def _logits(graph, out):
         p = np.clip(out, 1e-30, 1 - 1e-7)
         return np.log(p) - np.log1p(-p)
     return out
+
+
+def _far_targets(t, loss):
+    """Why a regression may have diverged: targets far from unit scale (a price in
+    dollars) make the first steps' gradients that large."""
+    if loss in PROBABILITY_LOSSES or not t.size:
+        return ""
+    largest = float(np.max(np.abs(t)))
+    if largest < 1e3:
+        return ""
+    return (f"; the targets reach {largest:,.6g}: a network's outputs start near 0, so "
+            f"scale the targets to about unit size (e.g. divide them by {largest:.0e})")
+
 
 
 class _CtrlC:
@@ -253,7 +267,8 @@ def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ct
             engine.sync()
             raise TrainingDiverged(
                 f"epoch {model.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
-                f"learning rate (lr is {max(c[0] for c in coefs.values()):g})")
+                f"learning rate (lr is {max(c[0] for c in coefs.values()):g})"
+                + _far_targets(t, model.config.loss))
         sums["loss"] += value * len(idx)
         for key, fn in found.items():
             sums[key] += fn(out, tb) * len(idx)

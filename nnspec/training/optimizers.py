@@ -32,6 +32,7 @@ class Optimizer:
     the pack's, and its state slots are that pack's vectors."""
 
     OPTIONS = ()
+    LR = 0.01  # the learning rate of a spec that names none: Keras' and PyTorch's defaults
     FLAT = True
     DECOUPLED = False  # decays the parameters in `decayed` (AdamW)
     # the parameters (or packs) that decoupled weight decay reaches (AdamW): the
@@ -129,6 +130,7 @@ class RMSProp(Optimizer):
     """cache = rho * cache + (1 - rho) * g^2;  w -= lr * g / (sqrt(cache) + eps)."""
 
     OPTIONS = ("rho", "eps")
+    LR = 0.001
 
     def __init__(self, rho=0.9, eps=1e-7):
         super().__init__()
@@ -147,6 +149,7 @@ class Adam(Optimizer):
     w -= lr * m_hat / (sqrt(v_hat) + eps), with m_hat = m / (1 - b1^t), v_hat likewise."""
 
     OPTIONS = ("beta1", "beta2", "eps")
+    LR = 0.001
 
     def __init__(self, beta1=0.9, beta2=0.999, eps=1e-7):
         super().__init__()

@@ -23,13 +23,16 @@ def _ids(p, x):
     ids = np.rint(x)
     if not np.array_equal(ids, x):  # token ids are whole numbers: 2.5 is no token
         bad = x[ids != x].flat[0]
-        raise DataError(f"embedding input holds {float(bad):.10g}, which is not a whole number "
+        raise DataError(f"the input holds {float(bad):.10g}, which is not a whole number "
                         "(a token id)")
     ids = ids.astype(np.int64)
     vocab = p["table"][0]
-    if ids.size and (ids.min() < 0 or ids.max() >= vocab):
-        bad = ids.min() if ids.min() < 0 else ids.max()
-        raise DataError(f"embedding input holds {bad}, outside its vocabulary 0..{vocab - 1}")
+    if ids.size and ids.min() < 0:
+        raise DataError(f"the input holds the id {ids.min()}; token ids start at 0")
+    if ids.size and ids.max() >= vocab:
+        raise DataError(f"the input holds ids up to {ids.max()}, outside the vocabulary "
+                        f"0..{vocab - 1}: write embedding {ids.max() + 1}x{p['table'][1]}, or "
+                        f"map rarer ids below {vocab}")
     return ids
 
 

@@ -9,16 +9,7 @@ from ...errors import DataError
 from ...lang.ir import Call
 from ...lang.signature import suggest
 from . import generators, named, sets
-
-
-@dataclass
-class Dataset:
-    x: np.ndarray
-    y: np.ndarray
-    classes: tuple = None
-    pixels: bool = False  # whether x holds images: their preprocessing is then "pixels"
-    test: tuple = None  # (x, y) of a data set's own test part (MNIST's t10k files)
-    features: tuple = None  # a CSV's feature column names, in x's order
+from .sets import Dataset
 
 
 GENERATORS = {"shapes": generators.shapes, "spiral": generators.spiral,
@@ -30,8 +21,7 @@ def load(spec, rng, data_dir=None, base=None, input_shape=()):
     """A train block's `data` value (a name, a path or a Call) -> Dataset.
     base: the folder relative paths start from; input_shape: the spec's, for images."""
     if sets.is_file_set(spec):
-        x, y, test, classes, pixels, features = sets.load(spec, base, input_shape)
-        return Dataset(x, y, classes, pixels, test, features)
+        return sets.load(spec, base, input_shape)
     call = spec if isinstance(spec, Call) else Call(str(spec))
     if call.name in named.SETS:
         n, test = _sizes(call)
@@ -70,7 +60,8 @@ class Splits:
     classes: tuple = None
     scale: object = "none"  # the `scale` setting's value (engine/preprocess.py: make)
     features: tuple = None
-    draw: object = None  # resample = true: epoch -> that epoch's training (x, y)
+    draw: object = None
+    label: str = None  # where the labels come from (a CSV's column), for the header  # resample = true: epoch -> that epoch's training (x, y)
 
 
 def prepare(config, rng, data_dir=None, base=None, input_shape=()):
@@ -102,7 +93,8 @@ def prepare(config, rng, data_dir=None, base=None, input_shape=()):
         raise DataError(f"split {'/'.join(f'{f:g}' for f in config.split)} of {len(ds.x)} "
                         "samples leaves none for training")
     draw = _redraw(config, parts[0], fractions, scale, rng) if config.resample else None
-    return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features, draw=draw)
+    return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features, draw=draw,
+                  label=ds.label)
 
 
 def _redraw(config, first, fractions, scale, rng):

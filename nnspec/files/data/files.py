@@ -8,9 +8,11 @@ import csv
 import io
 import math
 import struct
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,7 +28,8 @@ _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 
 EXPANSION = 64
 EXPANDED_MIN = 64 << 20
 MAX_PIXELS = 1 << 26
-MAX_DIMS = 8  # numpy allows 64; no data nnspec reads has more than 4
+MAX_DIMS = 8
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # a value in a data file must fit a float32 model  # numpy allows 64; no data nnspec reads has more than 4
 
 
 def _expanded_limit(size):
@@ -87,7 +90,12 @@ def read_image(path, shape):
         raise DataError(f"{path}: cannot turn an image into {c} channels")
     data = read_bytes(path)
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():
+            # Pillow warns of a large image as it opens it; nnspec's own bound below
+            # is lower, and says so in one line
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        with img:
             if img.width * img.height > MAX_PIXELS:
                 raise DataError(f"{shown(path)}: an image of {img.width}x{img.height} pixels; "
                                 f"nnspec reads at most {MAX_PIXELS:,}")
@@ -99,35 +107,66 @@ def read_image(path, shape):
     return arr.reshape(shape)
 
 
+class Table(NamedTuple):
+    header: list  # the column names, or None
+    rows: list  # rows of stripped strings
+    lines: list  # each row's line in the file (1-based), for messages
+
+
 def read_table(path):
-    """A CSV -> (header or None, rows of stripped strings), read by the csv module:
-    quoted fields (commas and line breaks inside them), a UTF-8 byte-order mark,
-    blank lines skipped. A first row whose first value is not a number is the
-    header. Every row must be as wide as the first."""
+    """A CSV -> Table, read by the csv module: quoted fields (commas and line
+    breaks inside them), a UTF-8 byte-order mark, blank lines skipped. A first
+    row whose first value is not a number is the header. Every row must be as
+    wide as the first."""
     path = Path(path)
     text = read_bytes(path).decode("utf-8-sig", "replace")  # -sig: drops a byte-order mark
+    rows, lines = [], []
     try:
-        rows = [[v.strip() for v in row] for row in csv.reader(io.StringIO(text, newline=""))
-                if any(v.strip() for v in row)]
+        reader = csv.reader(io.StringIO(text, newline=""))
+        for row in reader:
+            if any(v.strip() for v in row):
+                rows.append([v.strip() for v in row])
+                lines.append(reader.line_num)
     except csv.Error as e:
         raise DataError(f"{shown(path)}: not readable CSV ({e})") from None
-    header = rows.pop(0) if rows and not _numeric(rows[0][0]) else None
+    header = None
+    if rows and not _numeric(rows[0][0]):
+        header = rows.pop(0)
+        lines.pop(0)
     width = len(header or (rows[0] if rows else ()))
-    for i, row in enumerate(rows, start=2 if header else 1):
+    for row, line in zip(rows, lines):
         if len(row) != width:
-            raise DataError(f"{path}:{i}: {len(row)} values, the first row has {width}")
-    return header, rows
+            raise DataError(f"{shown(path)}:{line}: {len(row)} values, the first row has {width}")
+    return Table(header, rows, lines)
+
+
+def numbers(path, table, columns, hint=""):
+    """The given columns (indices) of a table as a float array (rows, columns);
+    a value that is not a finite number is a DataError naming its column and line,
+    with `hint` (what to do) after it."""
+    out = np.empty((len(table.rows), len(columns)))
+    for i, row in enumerate(table.rows):
+        for j, col in enumerate(columns):
+            try:
+                out[i, j] = value = float(row[col])
+            except ValueError:
+                value = None
+            if value is None or not abs(value) <= FLOAT32_MAX:
+                name = f"column {shown(repr(table.header[col]))}" if table.header \
+                    else f"column {col + 1}"
+                what = "a number" if value is None else \
+                    "a finite number" if not math.isfinite(value) else "within float32's range"
+                raise DataError(f"{shown(path)}:{table.lines[i]}: {name} holds "
+                                f"{shown(repr(row[col]), 40)}, which is not {what}{hint}")
+    return out
 
 
 def read_csv(path):
     """A CSV of numbers (an optional header line is skipped) -> 2-D float array."""
-    _, rows = read_table(path)
-    if not rows:
-        raise DataError(f"{path}: no rows")
-    try:
-        return np.asarray([[float(v) for v in row] for row in rows])
-    except ValueError as e:
-        raise DataError(f"{path}: not numeric CSV ({e})") from None
+    table = read_table(path)
+    if not table.rows:
+        raise DataError(f"{shown(path)}: no rows")
+    return numbers(path, table, range(len(table.rows[0])))
 
 
 def read_array(path, input_shape=None):

@@ -10,13 +10,26 @@ Relative paths are taken from the spec file's folder (or the current one for
 spec text). CSV labels that are not numbers become class indices, in sorted
 order, and their names travel into the bundle, as an image folder's do.
 """
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ...errors import DataError
 from ...lang.ir import Call
-from .files import IMAGE_SUFFIXES, read_image, read_npz, read_table
+from ...lang.signature import suggest
+from .files import IMAGE_SUFFIXES, numbers, read_image, read_npz, read_table
+
+@dataclass
+class Dataset:
+    x: np.ndarray
+    y: np.ndarray
+    classes: tuple = None
+    pixels: bool = False  # whether x holds images: their preprocessing is then "pixels"
+    test: tuple = None  # (x, y) of a data set's own test part (MNIST's t10k files)
+    features: tuple = None  # a CSV's feature column names, in x's order
+    label: str = None  # where the labels come from, for the training header (a CSV's column)
+
 
 FORMS = {"csv": ("label",), "images": (), "npz": ()}  # form -> its options
 
@@ -29,8 +42,7 @@ def is_file_set(spec):
 
 
 def load(spec, base, input_shape):
-    """-> (x, y, test or None, classes or None, pixels: whether x is images (a folder),
-    feature names or None: a CSV's columns, which infer then reads by name)."""
+    """-> Dataset."""
     call = spec if isinstance(spec, Call) else Call("", (spec,))
     if not call.args or not isinstance(call.args[0], str):
         raise DataError(f"data {call}: give the path first, e.g. {call.name}(\"file\")")
@@ -78,29 +90,38 @@ def _npz(path):
         if test is not None:
             test = (test[0], np.array([index[str(c)] for c in test[1].ravel()]))
     # 8-bit x may be pixels or counts: only the spec's `scale = pixels` says which
-    return arrays["x"], y, test, classes, False, None
+    return Dataset(arrays["x"], y, classes, test=test)
 
 
 def _csv(path, label):
-    header, rows = read_table(path)
+    table = read_table(path)
+    header, rows = table.header, table.rows
     if header is None or not rows:
         raise DataError(f"{path}: needs a header row and at least one row of data")
     name = label or ("label" if "label" in header else header[-1])
     if name not in header:
-        raise DataError(f"{path}: no column '{name}' (columns: {', '.join(header)})")
+        raise DataError(f"{path}: no column {name!r}{suggest(name, header)} "
+                        f"(columns: {', '.join(header)})")
     col = header.index(name)
-    try:
-        x = np.array([[float(v) for j, v in enumerate(r) if j != col] for r in rows])
-    except ValueError as e:
-        raise DataError(f"{path}: a feature is not a number ({e})") from None
+    said = f"label column {name!r}" + ("" if label or name == "label" else
+                                       " (the last; csv(FILE, label=NAME) names another)")
+    features = [j for j in range(len(header)) if j != col]
+    x = numbers(path, table, features, "; the features are numbers: leave the column out of "
+                "the file, or name it as the label")
     labels = [r[col] for r in rows]
-    features = tuple(h for j, h in enumerate(header) if j != col)
+    if "" in labels:
+        line = table.lines[labels.index("")]
+        raise DataError(f"{path}:{line}: column {name!r} is empty there; every row needs "
+                        "its label")
     try:
-        return x, np.array([float(v) for v in labels]), None, None, False, features
+        y = np.array([float(v) for v in labels])
     except ValueError:
         classes = tuple(sorted(set(labels)))
         index = {c: i for i, c in enumerate(classes)}
-        return x, np.array([index[v] for v in labels]), None, classes, False, features
+        return Dataset(x, np.array([index[v] for v in labels]), classes,
+                       features=tuple(header[j] for j in features), label=said)
+    numbers(path, table, [col])  # a label of inf or nan: named at its line
+    return Dataset(x, y, features=tuple(header[j] for j in features), label=said)
 
 
 def _images(path, input_shape):
@@ -117,4 +138,4 @@ def _images(path, input_shape):
         ys += [i] * len(files)
     if not xs:
         raise DataError(f"{path}: its class folders hold no images ({', '.join(IMAGE_SUFFIXES)})")
-    return np.stack(xs), np.array(ys), None, classes, True, None
+    return Dataset(np.stack(xs), np.array(ys), classes, pixels=True)

@@ -11,7 +11,7 @@ SIGNATURE = Signature(usage="attention HEADS [causal=true] [lr=..] [l2=..] [init
 
 def shape(p, in_shape):
     if len(in_shape) != 2:
-        raise ShapeProblem(f"needs a TIMExFEATURES input, got {fmt_shape(in_shape)}")
+        raise ShapeProblem("needs a TIMExFEATURES input")
     if p["heads"] < 1 or in_shape[-1] % p["heads"]:
         raise ShapeProblem(f"needs a head count that divides the {in_shape[-1]} features, "
                            f"got {p['heads']}")

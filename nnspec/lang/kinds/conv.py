@@ -49,7 +49,7 @@ def shape(p, in_shape):
     _, _, f = p["kernel"]
     kh, kw = span(p)
     if len(in_shape) != 3:
-        raise ShapeProblem(f"needs an HxWxC input, got {fmt_shape(in_shape)}")
+        raise ShapeProblem("needs an HxWxC input")
     if min(p["kernel"]) < 1:
         raise ShapeProblem("needs a kernel of at least 1x1x1")
     h, w, _ = in_shape

@@ -32,7 +32,7 @@ POSITIONAL = Signature(usage="positional [lr=..] [init=..]",
 
 def positional_shape(p, in_shape):
     if len(in_shape) != 2:
-        raise ShapeProblem(f"needs a TIMExFEATURES input, got {fmt_shape(in_shape)}")
+        raise ShapeProblem("needs a TIMExFEATURES input")
     return tuple(in_shape)
 
 

@@ -29,7 +29,7 @@ def reshape_shape(p, in_shape):
 
 def _upsample_shape(p, in_shape):
     if len(in_shape) != 3:
-        raise ShapeProblem(f"needs an HxWxC input, got {fmt_shape(in_shape)}")
+        raise ShapeProblem("needs an HxWxC input")
     (sh, sw), (h, w, c) = p["size"], in_shape
     if min(sh, sw) < 1:
         raise ShapeProblem("needs a size of at least 1x1")

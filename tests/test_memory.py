@@ -1,0 +1,82 @@
+"""The plan of a training step's memory (engine/memory.py) bounds what numpy
+allocates: tracemalloc's peak over compiling and training a few batches stays
+under the plan plus OVERHEAD for every layer kind, every row of the gradient
+table and every shipped model, at two batch sizes; and a spec whose plan is over
+MAX_STEP_BYTES is refused at the line of its heaviest layer, before any weight
+exists."""
+import tracemalloc
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.engine import memory
+from nnspec.lang.kinds import KINDS
+
+import test_gradients
+from conftest import MODELS
+from test_export import _how, _inputs
+
+ROWS = [(KINDS[k].example + "\n-> flatten -> dense 3 softmax", _how(k)) for k in sorted(KINDS)]
+ROWS += [(row[0] + "\n-> flatten -> dense 3 softmax",
+          row[2] if len(row) > 2 and str(row[2]).startswith("ids") else "")
+         for row in test_gradients.LAYER_ROWS]
+ROWS += [(p.read_text(), "") for p in sorted(MODELS.glob("*.nn"))]
+# larger networks, where the arrays outweigh the Python objects
+ROWS += [(spec, "") for spec in (
+    "input 48x48x3\nconv 3x3x16 same tanh -> conv 3x3x32 valid stride=2 -> flatten -> dense 3",
+    "input 32x32x8\nconv 5x5x16 full dilation=2 -> maxpool 3 same stride=1 -> avgpool 2 "
+    "-> globalmaxpool -> dense 3",
+    "input 40x32\nlstm 64 return_sequences=true -> gru 32 return_sequences=true -> rnn 16 "
+    "-> dense 3",
+    "input 64x64\nlayernorm -> attention 4 causal=true -> positional -> globalavgpool -> dense 3",
+    "input 500\ndense 1000 relu -> dense 1000 gelu -> dense 3",
+)]
+
+
+def _peak(spec, how, batch_size, rng):
+    probe = nnspec.compile(spec, batch_size=batch_size, epochs=1, optimizer="adam")
+    x = _inputs(probe, how, 2 * batch_size, rng)
+    shape = probe.graph.output_shape
+    y = rng.integers(0, shape[-1], 2 * batch_size) if probe.config.loss == "cross_entropy" \
+        and len(shape) == 1 else rng.random((2 * batch_size,) + shape)
+    tracemalloc.start()
+    try:
+        model = nnspec.compile(spec, batch_size=batch_size, epochs=1, optimizer="adam")
+        model.fit(x, y, validation_data=(x, y))
+        return tracemalloc.get_traced_memory()[1], memory.plan(model.graph, batch_size)[0]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("batch_size", [4, 32])
+@pytest.mark.parametrize("spec,how", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
+def test_a_training_step_holds_no_more_than_its_plan(spec, how, batch_size):
+    peak, planned = _peak(spec, how, batch_size, np.random.default_rng(0))
+    assert peak <= planned + memory.OVERHEAD, f"{peak:,} > {planned:,} + overhead"
+
+
+def test_a_spec_that_asks_for_too_much_is_refused_at_its_line_before_any_weight():
+    """input 3x3x100000 (a typo's extra zeros) asked for 20 GiB at the first step."""
+    spec = "input 3x3x100000\nconv 7x7x32 same -> maxpool 4 same stride=1 -> dense 100"
+    tracemalloc.start()
+    try:
+        with pytest.raises(nnspec.ShapeError) as info:
+            nnspec.compile(spec)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(info.value).startswith("<spec>:2:1: conv1: conv 7x7x32 same: a training step "
+                                      "at batch size 32 would hold about ")
+    assert "lower batch_size" in str(info.value)
+    assert peak < 16 << 20  # nothing of the layer's size was allocated
+
+
+def test_fit_checks_the_batch_size_it_is_given():
+    model = nnspec.compile("input 64x64x3\nconv 3x3x64 same relu -> flatten -> dense 2")
+    _, by_node = memory.plan(model.graph, 1)
+    per_sample = sum(values for _, values, _ in by_node.values()) * 4
+    too_many = memory.MAX_STEP_BYTES // per_sample + 1
+    with pytest.raises(nnspec.DataError, match=f"fit: .*conv1: .* batch size {too_many} would "
+                                               "hold"):
+        model.fit(np.zeros((2, 64, 64, 3)), [0, 1], batch_size=too_many)
