@@ -360,3 +360,10 @@ def test_the_lsp_modules_import_nothing_optional():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
 
+
+def test_nnspec_lsp_without_the_extra_says_what_to_install():
+    code = ("import sys; sys.modules['pygls'] = None\nfrom nnspec.cli import main\n"
+            "sys.exit(main(['lsp']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr == 'error: nnspec lsp needs the lsp extra: pip install "nnspec[lsp]"\n'
