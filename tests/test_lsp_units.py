@@ -113,7 +113,12 @@ def test_a_template_s_placeholders_are_no_error():
     text = "input {n_features}\ndense {width} relu -> dense {n_outputs} softmax\n"
     (note,) = index(text).problems
     assert note.severity == "information" and "{width}" in note.message
-    assert all(layer.shape is None for layer in index(text).layers)  # no stand-in numbers
+    ix = index(text)
+    assert all(layer.shape is None for layer in ix.layers)  # no stand-in numbers
+    found, _ = hover.hover(ix, 1, 1)
+    assert "`dense1` dense: its shape is known once the template's placeholders" in found
+    classes = "input {n}\ndense {n_outputs} softmax\ntrain {\n  loss = cross_entropy\n}\n"
+    assert [p.severity for p in index(classes).problems] == ["information"]  # not n_outputs=1
     broken = text + "dense 3 softmaxx\n"
     assert any("did you mean 'softmax'" in p.message for p in index(broken).problems)
 
@@ -142,6 +147,12 @@ def test_hover_on_every_layer_shows_the_summary_s_numbers(path):
         shape, params, flops = rows[layer.name]
         assert f"`{layer.name}` {layer.spec} -> **{shape}**, {params} parameters, {flops} FLOPs" \
             in text
+
+
+def test_hover_on_a_repeated_layer_lists_a_few_and_counts_the_rest():
+    found, _ = hover.hover(index("input 4\n(dense 2 relu) x30\ndense 1\n"), 1, 2)
+    assert found.startswith("30 layers, one per call or repeat:")
+    assert "`dense10`" in found and "`dense11`" not in found and "and 20 more" in found
 
 
 def test_hover_on_a_kind_shows_its_documentation():

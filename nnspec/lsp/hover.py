@@ -10,7 +10,7 @@ def hover(ix, line, column):
     """-> (markdown, Span) for the word at a position, or None."""
     layers = [layer for layer in ix.layers if layer.span.contains(line, column)]
     if layers:
-        return _layers(layers), layers[0].span
+        return _layers(ix, layers), layers[0].span
     setting = next((s for s in ix.settings if s.span.contains(line, column)), None)
     if setting is not None:
         return vocabulary.setting_doc(setting.key), setting.span
@@ -20,18 +20,25 @@ def hover(ix, line, column):
     return None
 
 
-def layer_line(layer):
+def layer_line(layer, template=False):
     """`stem` conv 3x3x8 same relu -> 16x16x8, 80 parameters, 36.9k FLOPs"""
     if layer.shape is None:
-        return f"`{layer.name}` {layer.spec}: shape not known (see the error above it)"
+        why = "once the template's placeholders are filled" if template else \
+            "when the error before it is mended"
+        return f"`{layer.name}` {layer.spec}: its shape is known {why}"
     return (f"`{layer.name}` {layer.spec} -> **{layer.shape}**, {layer.params:,} parameters, "
             f"{layer.flops_text} FLOPs")
 
 
-def _layers(layers):
-    lines = [layer_line(layer) for layer in layers]
+SHOWN = 10  # layers listed for one word of a block or repeat; the rest are counted
+
+
+def _layers(ix, layers):
+    lines = [layer_line(layer, ix.template) for layer in layers[:SHOWN]]
     if len(layers) > 1:  # one per block call or repeat
-        lines.insert(0, f"{len(layers)} layers, one per call or repeat:")
+        lines.insert(0, f"{len(layers):,} layers, one per call or repeat:")
+    if len(layers) > SHOWN:
+        lines.append(f"and {len(layers) - SHOWN:,} more")
     kind = layers[0].kind
     doc = "the network's input" if kind == "input" else vocabulary.kind_doc(kind)
     return "\n\n".join(["\n\n".join(lines), "---", doc])
@@ -49,7 +56,7 @@ def _name(ix, name):
     found = navigation.definition(ix, name)
     where = f"defined at line {found.span.line + 1}" if found else "not defined before here"
     lines = [f"`{name.name}`: {where}"]
-    lines += [layer_line(layer) for layer in navigation.layers_of(ix, name)]
+    lines += [layer_line(layer, ix.template) for layer in navigation.layers_of(ix, name)]
     return "\n\n".join(lines)
 
 

@@ -64,7 +64,7 @@ def index(text, source="<spec>"):
     if tree is not None:
         _Walker(out, lines).statements(tree)
     if network is not None:
-        out.layers = _layers(network, {} if holes else sizes, lines)  # no stand-in numbers
+        out.layers = _layers(network, sizes, lines, template=bool(holes))
         _default_names(out, network)
     return out
 
@@ -113,6 +113,10 @@ def _partial(network, error):
         return {}
 
 
+class _SettingError(SpecError):
+    """A train block's value that compile() refuses (training/config.py's checks)."""
+
+
 def _train_error(network, sizes):
     """The train block's first problem, as compile() finds it (Model.configure),
     without drawing any weights."""
@@ -122,22 +126,22 @@ def _train_error(network, sizes):
         config = dataclasses.replace(config, loss=default_loss(graph))
     for key, message in check(config, graph.output_shape[-1]):
         loc = config.loc(key)
-        return SpecError(message, loc.line if loc else None, loc.column if loc else None)
+        return _SettingError(message, loc.line if loc else None, loc.column if loc else None)
     return None
 
 
 def _problem(error, lines, holes):
     """The error as a Problem; None in a template where it may come from the stand-in
-    values of its placeholders (shapes, the train block, a placeholder's own word)."""
+    values of its placeholders: shapes, the train block's checks, a placeholder's line."""
     span = tx.word_span(lines, error.line, error.column)
-    if holes and (isinstance(error, ShapeError) or error.line is None
-                  or any(h.line == span.line and h.start <= span.start < h.end for h in holes)
-                  or "train setting" in error.message):
+    if holes and (isinstance(error, (ShapeError, _SettingError)) or error.line is None
+                  or any(h.line == span.line for h in holes)):
         return None
     return Problem(span, error.message)
 
 
-def _layers(network, sizes, lines):
+def _layers(network, sizes, lines, template):
+    """Every layer with its numbers; a template's, without its placeholders' stand-ins."""
     out = []
     for node in network.nodes:
         loc = node.loc
@@ -146,10 +150,11 @@ def _layers(network, sizes, lines):
             head = lines[span.line][:span.start].rstrip()
             if head.endswith("input"):
                 span = Span(span.line, len(head) - len("input"), span.end)
-        shape, params, count = sizes.get(node.name), None, None
+        shape, params, count = None if template else sizes.get(node.name), None, None
         if shape is not None:
             params, count = _numbers(node, sizes)
-        out.append(Layer(node.name, node.kind, span, format_node(node), node.inputs,
+        spec = node.kind if template else format_node(node)
+        out.append(Layer(node.name, node.kind, span, spec, node.inputs,
                          fmt_shape(shape) if shape is not None else None, params, count,
                          count_text(count) if count is not None else None))
     return out
