@@ -40,6 +40,7 @@ class Server(LanguageServer):
                          text_document_sync_kind=lsp.TextDocumentSyncKind.Incremental)
         self.indexes = {}  # uri -> Index of the text last indexed
         self.pending = {}  # uri -> the timer of a debounced check
+        self.checks = set()  # checks under way: asyncio keeps only weak references to tasks
         self.worker = ThreadPoolExecutor(4, thread_name_prefix="nnspec-index")
 
     async def index(self, uri):
@@ -75,7 +76,9 @@ class Server(LanguageServer):
 
     def _checked_later(self, uri):
         self.pending.pop(uri, None)
-        asyncio.ensure_future(guard(Server.publish)(self, uri))
+        task = asyncio.ensure_future(guard(Server.publish)(self, uri))
+        self.checks.add(task)
+        task.add_done_callback(self.checks.discard)
 
     def to_range(self, uri, span):
         doc = self.workspace.get_text_document(uri)
