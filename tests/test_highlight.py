@@ -146,8 +146,8 @@ def test_the_committed_grammar_is_the_generated_one():
     r = subprocess.run([sys.executable, "-m", "nnspec.highlight", "--textmate"],
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == GRAMMAR.read_text(), \
-        "run: python -m nnspec.highlight --textmate > editors/vscode/syntaxes/nnspec.tmLanguage.json"
+    assert r.stdout == GRAMMAR.read_text(), "remake it: python -m nnspec.highlight " \
+        "--textmate > editors/vscode/syntaxes/nnspec.tmLanguage.json"
     assert json.loads(r.stdout)["scopeName"] == "source.nnspec"
 
 

@@ -166,7 +166,8 @@ async def test_definition_references_symbols_rename_and_formatting(client):
         lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(uri)))
     assert [s.name for s in outline] == ["input", "stem", "conv1", "conv2", "add1", "side",
                                          "concat1", "dense1"]
-    edit = await client.text_document_rename_async(lsp.RenameParams(**at(uri, 1, 1), new_name="trunk"))
+    edit = await client.text_document_rename_async(lsp.RenameParams(**at(uri, 1, 1),
+                                                                    new_name="trunk"))
     assert len(edit.changes[uri]) == 3 and {e.new_text for e in edit.changes[uri]} == {"trunk"}
     with pytest.raises(Exception, match="default name"):
         await client.text_document_prepare_rename_async(lsp.PrepareRenameParams(

@@ -69,7 +69,7 @@ def _train(before):
         given = set(re.findall(rf"({_WORD})\s*=", args))
         return [Item(o, "option", f"{name} option", f"{o}=")
                 for o in vocabulary.call_options(key, name) if o not in given]
-    if re.fullmatch(rf"\[?(?:[^\]]*,\s*)?[\w-]*", value):  # a name, or one in a list
+    if re.fullmatch(r"\[?(?:[^\]]*,\s*)?[\w-]*", value):  # a name, or one in a list
         return [Item(v, "value", f"{key} value") for v in vocabulary.setting_values(key)]
     return []
 
