@@ -112,7 +112,7 @@ async def test_a_burst_of_edits_is_checked_once_at_its_end(client):
     assert [u for _, u, _ in client.diagnostics.log[seen:]] == [uri]
 
 
-@pytest.mark.parametrize("path", sorted(MODELS.rglob("*.nn")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", sorted(MODELS.rglob("*.nn")), ids=lambda p: str(p.relative_to(MODELS)))
 async def test_hover_on_every_layer_shows_the_summary_s_shape_and_parameters(client, path):
     uri = path.as_uri() + "?hover"
     text = path.read_text()

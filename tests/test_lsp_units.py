@@ -137,7 +137,7 @@ def test_names_come_from_the_lines_around_a_line_that_does_not_parse():
 
 # -- hover -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", SPECS, ids=lambda p: str(p.relative_to(MODELS)))
 def test_hover_on_every_layer_shows_the_summary_s_numbers(path):
     ix = index(path.read_text())
     rows = summary_rows(path)
@@ -250,7 +250,7 @@ GRAPH = "input 16x16x1\nstem: conv 3x3x8 same relu\nconv 3x3x8 same relu -> conv
         "-> add(stem) relu\nstem -> side: conv 1x1x8 same\nconcat(add1, side) -> dense 4 softmax\n"
 
 
-@pytest.mark.parametrize("path", SPECS + [None], ids=lambda p: p.name if p else "graph")
+@pytest.mark.parametrize("path", SPECS + [None], ids=lambda p: str(p.relative_to(MODELS)) if p else "graph")
 def test_every_reference_goes_to_its_definition(path):
     text = path.read_text() if path else GRAPH
     ix = index(text)
