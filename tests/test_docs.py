@@ -41,16 +41,17 @@ def test_block_instance_names_are_as_documented():
 # -- every command and snippet of README.md and docs/ runs ------------------------------
 #
 # Fences say what a block is: ```nn a spec (compiled), ```sh commands, ```python code,
-# ```text output or a picture (not run). "```sh setup" are the README's set-up commands,
-# which .ci/run runs as a newcomer would; "extras=onnx,torch" marks blocks that need an
-# optional extra (their `pip install` lines are .ci/run's too). A page's blocks run in
-# order in one scratch folder where models/ is the repository's, its Python blocks in
-# one namespace, so a later block uses what an earlier one made.
+# ```text output or a picture, ```json, ```lua and ```elisp an editor's settings (not
+# run). "```sh setup" are the README's set-up commands, which .ci/run runs as a newcomer
+# would; "extras=onnx,torch" marks blocks that need an optional extra (their `pip
+# install` lines are .ci/run's too). A page's blocks run in order in one scratch folder
+# where models/ is the repository's, its Python blocks in one namespace, so a later
+# block uses what an earlier one made.
 
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", flags=re.S | re.M)
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 IMPORTS = {"onnx": ("onnx", "onnxruntime"), "torch": ("torch", "safetensors"),
-           "sklearn": ("sklearn",)}
+           "sklearn": ("sklearn",), "lsp": ("pygls", "pygments")}
 
 
 def fences(page):
@@ -75,8 +76,9 @@ def _installed(extras):
 def test_every_block_says_what_it_is_and_names_known_extras():
     for page in PAGES:
         for kind, extras, _, line in fences(page):
-            assert kind in ("nn", "sh", "sh setup", "python", "text"), \
-                f"{page.name}:{line}: a fence of {kind or 'no language'}; say nn, sh, python or text"
+            assert kind in ("nn", "sh", "sh setup", "python", "text", "json", "lua", "elisp"), \
+                f"{page.name}:{line}: a fence of {kind or 'no language'}; say nn, sh, python, " \
+                "text, json, lua or elisp"
             assert set(extras) <= set(IMPORTS), f"{page.name}:{line}: unknown extras {extras}"
 
 

@@ -1,6 +1,6 @@
-"""`nnspec compile | fmt | train | infer | plot | export | inspect`: argparse wiring and exit
-codes only. Each command imports what it needs when it runs, so `nnspec fmt` and
-`nnspec compile --json` start without numpy.
+"""`nnspec compile | fmt | train | infer | plot | export | inspect | lsp`: argparse
+wiring and exit codes only. Each command imports what it needs when it runs, so
+`nnspec fmt` and `nnspec compile --json` start without numpy.
 
 A user's mistake prints `error: <where>: <what>` (plus the source line and a
 caret for spec errors) on stderr and exits 2; a diverged run exits 1.
@@ -147,6 +147,12 @@ def _parser():
     s = sub.add_parser("inspect", help="print a bundle's metadata, summary and history")
     s.add_argument("bundle", help="a .nnb file")
     s.set_defaults(run=_inspect)
+
+    ls = sub.add_parser("lsp", help="run the language server on stdin and stdout, for "
+                                    "editors (needs nnspec[lsp])")
+    ls.add_argument("--stdio", action="store_true", help="accepted for editors that pass it; "
+                    "stdio is the only transport")
+    ls.set_defaults(run=_lsp)
     return p
 
 
@@ -260,6 +266,15 @@ def _inspect(args):
     from .. import load
     from . import report
     print(report.inspect(load(args.bundle), args.bundle))
+
+
+def _lsp(args):
+    try:
+        import pygls  # noqa: F401 - the optional extra, asked for here alone
+    except ImportError:
+        raise NNSpecError('nnspec lsp needs the lsp extra: pip install "nnspec[lsp]"') from None
+    from ..lsp.server import main
+    main()
 
 
 def _export(args):
