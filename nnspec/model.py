@@ -4,7 +4,6 @@
     model.fit(x, y); model.predict(x); model.save("shapes.nnb")
     model = nnspec.load("shapes.nnb")
 """
-import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -18,9 +17,9 @@ from .files import bundle, checkpoints, data, document
 from .files.document import DTYPES
 from .files.inputs import conform
 from .files.io import read_spec
-from .lang import heads, parse, shapes
+from .lang import parse, shapes
 from .lang.kinds.base import fmt_shape
-from .lang.settings import BY_KEY, TrainConfig
+from .lang.settings import BY_KEY
 from .training import config as settings
 from .training import loop as train
 from .training import packing
@@ -119,7 +118,6 @@ class Model:
         """Replace train-block settings (seed, lr, batch_size, epochs, ...); None
         leaves one as it is. Overrides are kept in checkpoints, so a resumed run
         is the same run. Call before training: the optimizer is not rebuilt."""
-        config = self.network.train or TrainConfig()
         unknown = set(overrides) - set(BY_KEY)
         if unknown:
             raise TypeError(f"unknown override {sorted(unknown)[0]!r}")
@@ -127,27 +125,11 @@ class Model:
         if "optimizer" in overrides and "optimizer_options" not in overrides:
             overrides["optimizer_options"] = ()  # another optimizer: the spec's options don't apply
         self.overrides = dict(overrides)
-        # an overridden setting no longer comes from the spec: forget its location
-        overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
-        output = self.network.node(self.graph.output)
-        written, width = heads.activation_of(self.network, output.name), self.graph.output_shape[-1]
-        if "loss" not in overrides and config.loc("loss") is None:
-            overrides["loss"] = heads.default_loss(written, self.graph.output_shape)
-        self.config = dataclasses.replace(config, **overrides)
-        if self.config.lr is None:  # the optimizer's own default rate
-            self.config = dataclasses.replace(self.config, lr=settings.default_lr(self.config))
-        for key, message in settings.check(self.config, width):
-            loc = self.config.loc(key)  # the first problem, at its line if the spec set it
-            raise SpecError(message, loc.line if loc else None, loc.column if loc else None,
-                            self.source, self.text)
-        try:  # what the output is under this loss: probabilities, logits or values
-            head = heads.head(self.config.loss, written, width,
-                              heads.passed_on(self.network, output.name))
-        except heads.HeadProblem as e:
-            loc = output.loc
-            raise SpecError(f"{output.name}: {e}", loc.line if loc else None,
-                            loc.column if loc else None, self.source, self.text) from None
-        self.graph.use_heads({output.name: head})
+        try:
+            self.config, output_heads = settings.resolve(self.network, self.shapes, overrides)
+        except SpecError as e:
+            raise e.located(self.source, self.text)
+        self.graph.use_heads(output_heads)
         checkpoints.encode_overrides(self.overrides)  # each must be storable in a checkpoint
 
     def data(self, data_dir=None):

@@ -15,7 +15,6 @@ import dataclasses
 import math
 import threading
 
-from ..engine.graph import Graph
 from ..engine.layers import flops as layer_flops
 from ..engine.summary import _count as count_text  # the summary table's own rounding
 from ..errors import ShapeError, SpecError
@@ -23,9 +22,8 @@ from ..lang import build, fmt, shapes
 from ..lang.kinds import KINDS
 from ..lang.kinds.base import fmt_shape
 from ..lang.printer import format_node
-from ..lang.settings import TrainConfig
 from ..lang.syntax import syntax
-from ..training.config import check, default_loss
+from ..training.config import resolve
 from . import text as tx
 from .document import Block, Index, Layer, Name, Problem, Setting
 from .text import Span
@@ -118,15 +116,12 @@ class _SettingError(SpecError):
 
 
 def _train_error(network, sizes):
-    """The train block's first problem, as compile() finds it (Model.configure),
-    without drawing any weights."""
-    graph = Graph(network, sizes)
-    config = network.train or TrainConfig()
-    if config.loc("loss") is None:
-        config = dataclasses.replace(config, loss=default_loss(graph))
-    for key, message in check(config, graph.output_shape[-1]):
-        loc = config.loc(key)
-        return _SettingError(message, loc.line if loc else None, loc.column if loc else None)
+    """The train block's first problem, as compile() finds it (Model.configure:
+    training/config.resolve), without drawing any weights."""
+    try:
+        resolve(network, sizes)
+    except SpecError as e:
+        return _SettingError(e.message, e.line, e.column)
     return None
 
 

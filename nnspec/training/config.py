@@ -2,11 +2,14 @@
 the learning-rate schedule, the metrics and early stopping. Each setting is
 checked here, so that a mistake is reported at its line before any training.
 """
+import dataclasses
 import inspect
 
 from ..engine import losses, preprocess
+from ..errors import SpecError
+from ..lang import heads
 from ..lang.ir import Call
-from ..lang.settings import problems
+from ..lang.settings import TrainConfig, problems
 from ..lang.signature import suggest
 from . import metrics
 from .callbacks import EarlyStopping
@@ -67,6 +70,37 @@ def stopper(config):
     if config.early_stopping is None:
         return None
     return instantiate(STOPPERS, config.early_stopping, "early stopping")
+
+
+def resolve(network, shapes, overrides=None):
+    """The settings a network trains with, and each output's head: the train block,
+    `overrides` (given on the command line or to compile) replacing its settings,
+    the defaults that follow from the network resolved (the loss from the output,
+    lr from the optimizer), every setting checked. Raises SpecError at the line of
+    the first problem: a setting's, or the output layer's for a loss that does not
+    fit it (lang/heads.py). -> (TrainConfig, {output: activation it applies})."""
+    config = network.train or TrainConfig()
+    overrides = dict(overrides or {})
+    # an overridden setting no longer comes from the spec: forget its location
+    overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
+    output = network.node(network.outputs[0])
+    shape = shapes[output.name]
+    written = heads.activation_of(network, output.name)
+    if "loss" not in overrides and config.loc("loss") is None:
+        overrides["loss"] = heads.default_loss(written, shape)
+    config = dataclasses.replace(config, **overrides)
+    if config.lr is None:  # the optimizer's own default rate
+        config = dataclasses.replace(config, lr=default_lr(config))
+    for key, message in check(config, shape[-1]):
+        loc = config.loc(key)  # the first problem, at its line if the spec set it
+        raise SpecError(message, loc.line if loc else None, loc.column if loc else None)
+    try:  # what the output is under this loss: probabilities, logits or values
+        head = heads.head(config.loss, written, shape[-1], heads.passed_on(network, output.name))
+    except heads.HeadProblem as e:
+        loc = output.loc
+        raise SpecError(f"{output.name}: {e}", loc.line if loc else None,
+                        loc.column if loc else None) from None
+    return config, {output.name: head}
 
 
 def check(config, out_width):
