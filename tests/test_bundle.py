@@ -342,7 +342,7 @@ def test_malformed_checkpoints_are_bundle_errors(tmp_path, rng):
     stopper = {"state": lambda d: d["checkpoint"]["stopper"]}
     cases = {
         "negative seed": (lambda o, d: d["checkpoint"]["overrides"].update(seed=-1),
-                          "seed must be a whole number"),
+                          "'seed' must be a whole number"),
         "running sums without a metric": (lambda o, d: d["checkpoint"].update(position={
             "batch": 1, "rng": d["checkpoint"]["rng"], "sums": {"loss": 1.0, "seen": 4}}),
             "not a position inside an epoch"),
@@ -426,7 +426,7 @@ def test_api_overrides_travel_in_checkpoints(tmp_path, rng):
     back = nnspec.load(tmp_path / "x.nnb").config
     assert (back.metrics, back.early_stopping, back.data, back.schedule) == (
         metrics, stopping, data, "cosine")
-    with pytest.raises(nnspec.SpecError, match="seed must be a whole number from 0 to"):
+    with pytest.raises(nnspec.SpecError, match="'seed' must be a whole number from 0 to"):
         nnspec.compile(SPEC, seed=1 << 64)  # refused when set, not when the run is saved
 
 

@@ -91,7 +91,7 @@ def test_infer_rejects_inputs_of_the_wrong_shape(tmp_path):
 
 def test_bad_overrides_are_one_line_errors(tmp_path):
     r = run_cli("train", MODELS / "shapes.nn", "-o", tmp_path / "x.nnb", "--batch-size", "0")
-    assert r.returncode == 2 and "batch_size must be a whole number from 1 to 2,147,483,647, got 0" in r.stderr
+    assert r.returncode == 2 and "--batch-size: train setting 'batch_size' must be a whole number from 1 to 2,147,483,647, got 0" in r.stderr
     assert r.stderr.count("\n") == 1
     r = run_cli("train", MODELS / "shapes.nn", "-o", tmp_path / "no" / "such" / "dir.nnb",
                 "--epochs", "1")

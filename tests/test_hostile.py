@@ -223,10 +223,10 @@ def test_malformed_input_files_are_one_line_in_bounded_memory(name, make, words,
 
 
 @pytest.mark.parametrize("flag,value,words", [
-    ("--seed", "-1", "seed must be a whole number from 0 to"),
-    ("--seed", str(2 ** 70), "seed must be a whole number from 0 to"),
-    ("--batch-size", str(2 ** 70), "batch_size must be a whole number from 1 to"),
-    ("--epochs", str(2 ** 40), "epochs must be a whole number from 0 to"),
+    ("--seed", "-1", "'seed' must be a whole number from 0 to"),
+    ("--seed", str(2 ** 70), "'seed' must be a whole number from 0 to"),
+    ("--batch-size", str(2 ** 70), "'batch_size' must be a whole number from 1 to"),
+    ("--epochs", str(2 ** 40), "'epochs' must be a whole number from 0 to"),
 ])
 def test_numbers_beyond_what_a_checkpoint_holds_fail_before_training(flag, value, words,
                                                                     tmp_path):

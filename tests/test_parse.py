@@ -98,7 +98,7 @@ BAD_SPECS = [
                                                       "did you mean 'epochs'"]),
     ("input 4\ndense 2\ntrain {\n  loss = crossentropy\n}", 4, 3, ["unknown loss 'crossentropy'",
                                                                   "did you mean 'cross_entropy'"]),
-    ("input 4\ndense 2\ntrain {\n  batch_size = 0\n}", 4, 3, ["at least 1"]),
+    ("input 4\ndense 2\ntrain {\n  batch_size = 0\n}", 4, 3, ["a whole number from 1 to"]),
     ("input 8x8x1\nconv 3x3x2 same tanh\n  dense 4 = 3", 3, 11, ["unexpected '='"]),
     ("nnspec 2\ninput 4\ndense 2", 1, 8, ["version 1 specs, not version 2"]),
     # graphs: names, references, merges, repeats, blocks

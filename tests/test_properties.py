@@ -19,7 +19,6 @@ import nnspec
 from nnspec.lang import shapes
 from nnspec.lang.kinds import KINDS
 from nnspec.lang.names import ACTIVATIONS as ACTIVATION_LAYERS
-from nnspec.training import packing
 from nnspec.training.optimizers import OPTIMIZERS
 from nnspec.lang import parse
 
@@ -235,7 +234,8 @@ def test_penalties_and_decay_reach_every_weight_their_role_names(kind):
     assert names, "the layer declares no weights"
     for name in names:
         role = graph.roles[name]
-        (l1_opt, l2_opt), decays, trained = (ROLES[role][0] or (None, None)), *ROLES[role][1:]
+        (l1_opt, l2_opt) = ROLES[role].penalties or (None, None)
+        decays, trained = ROLES[role].decayed, ROLES[role].trained
         if not trained:
             assert name not in g1
             continue
@@ -248,14 +248,14 @@ def test_penalties_and_decay_reach_every_weight_their_role_names(kind):
     adamw = nnspec.compile(spec + "\ntrain {\n optimizer = adamw(weight_decay=0.5)\n}",
                            dtype="float64")
     adamw.fit(x, y, epochs=1, batch_size=len(x))
-    decayed = {k for k in graph.trainable if ROLES[graph.roles[k]][1]}
+    decayed = {k for k in graph.trainable if ROLES[graph.roles[k]].decayed}
     assert {k for k in adamw.optimizer.decayed if k in graph.declared} == decayed
     # a fresh AdamW given zero gradients moves nothing but by the decay, on exactly those
     fresh = OPTIMIZERS["adamw"](weight_decay=0.5)
-    fresh.decayed = frozenset(decayed)
+    fresh.decay(decayed)
     before = adamw.get_weights()
     trained = {k: np.zeros_like(adamw.weights[k]) for k in graph.trainable}
-    packing.step(fresh, adamw.weights, trained, dict.fromkeys(trained, 0.1), {})
+    fresh.step(adamw.weights, trained, dict.fromkeys(trained, 0.1))
     for key in trained:
         factor = 1 - 0.1 * 0.5 if key in decayed else 1.0
         np.testing.assert_allclose(adamw.weights[key], before[key] * factor, rtol=1e-12,

@@ -10,6 +10,7 @@ import pytest
 import nnspec
 from nnspec.training import loop as train
 from nnspec.training import optimizers as optim
+from nnspec.engine import storage
 from nnspec.training import packing, schedules
 from nnspec.training.callbacks import EarlyStopping
 from nnspec.files.data import generators
@@ -20,18 +21,18 @@ def _two_steps(optimizer, lr=0.1, packed=False):
     """w = [1, -2] after gradients [0.5, 0.1] then [-0.2, 0.3]; packed: as two
     parameters, which the trainer's packing updates as one vector. Both are
     weight matrices, which AdamW decays."""
-    optimizer.decayed = frozenset({"p.W", "q.W"})
-    packs = {}
+    optimizer.decay({"p.W", "q.W"})
     if not packed:
         w = {"p.W": np.array([1.0, -2.0])}
         for g in ([0.5, 0.1], [-0.2, 0.3]):
             optimizer.step(w, {"p.W": np.array(g)}, {"p.W": lr})
         return w["p.W"]
-    w = packing.contiguous({"p.W": np.array([1.0]), "q.W": np.array([-2.0])}, ["p.W", "q.W"])
+    w = storage.contiguous({"p.W": np.array([1.0]), "q.W": np.array([-2.0])}, ["p.W", "q.W"])
     for g in ([0.5, 0.1], [-0.2, 0.3]):
-        packing.step(optimizer, w, {"p.W": np.array(g[:1]), "q.W": np.array(g[1:])},
-                     {"p.W": lr, "q.W": lr}, packs)
-    assert all(p is not None for p in packs.values()) or not optimizer.FLAT  # one pack
+        optimizer.step(w, {"p.W": np.array(g[:1]), "q.W": np.array(g[1:])},
+                       {"p.W": lr, "q.W": lr})
+    packs = optimizer.packs.packs
+    assert (packs and all(p is not None for p in packs.values())) or not optimizer.FLAT
     return np.concatenate([w["p.W"], w["q.W"]])
 
 
@@ -106,15 +107,12 @@ def _parameters(rng, dtype):
     return {n: rng.standard_normal(s).astype(dtype) for n, s in shapes.items()}
 
 
-def _run(optimizer, weights, steps, rng, lrs=None, packs=None):
-    """Steps of random gradients; packs: a dict to step as the trainer does, packed."""
+def _run(optimizer, weights, steps, rng, lrs=None):
+    """Steps of random gradients: packed where the weights are views of one vector
+    (storage.contiguous), one parameter at a time where they are arrays of their own."""
     for _ in range(steps):
         grads = {n: rng.standard_normal(w.shape).astype(w.dtype) for n, w in weights.items()}
-        lrs_ = lrs or dict.fromkeys(weights, 0.01)
-        if packs is None:
-            optimizer.step(weights, grads, lrs_)
-        else:
-            packing.step(optimizer, weights, grads, lrs_, packs)
+        optimizer.step(weights, grads, lrs or dict.fromkeys(weights, 0.01))
 
 
 @pytest.mark.parametrize("split", [False, True], ids=["whole", "in-parts"])
@@ -130,12 +128,13 @@ def test_packed_steps_equal_per_parameter_steps_bit_for_bit(name, options, dtype
         monkeypatch.setattr(packing, "MIN_PART", 8)
         monkeypatch.setattr(parallel, "THREADS", 3)
     packed, plain = optim.OPTIMIZERS[name](**options), optim.OPTIMIZERS[name](**options)
-    packed.decayed = plain.decayed = frozenset({"c.W", "d.W"})
+    packed.decay({"c.W", "d.W"})
+    plain.decay({"c.W", "d.W"})
     w1 = _parameters(np.random.default_rng(0), dtype)
-    w1 = packing.contiguous(w1, sorted(w1, key=lambda n: n not in packed.decayed))
+    w1 = storage.contiguous(w1, sorted(w1, key=lambda n: n not in packed.decayed))
     w2 = _parameters(np.random.default_rng(0), dtype)
-    packs = {}
-    _run(packed, w1, 4, np.random.default_rng(1), packs=packs)
+    _run(packed, w1, 4, np.random.default_rng(1))
+    packs = packed.packs.packs
     assert any(p is not None for p in packs.values()) or not packed.FLAT
     assert any(isinstance(p, packing.Part) for p in packs.values()) == (split and packed.FLAT)
     _run(plain, w2, 4, np.random.default_rng(1))
@@ -150,17 +149,17 @@ def test_packing_follows_weights_and_state_replaced_between_steps():
     # set_weights and a checkpoint restore put new arrays in the dicts; the
     # optimizer must read those, not its own stale vectors
     rng = np.random.default_rng(0)
-    packed, plain, packs = optim.Adam(), optim.Adam(), {}
+    packed, plain = optim.Adam(), optim.Adam()
     w1 = _parameters(rng, np.float64)
     w2 = {n: a.copy() for n, a in w1.items()}
-    w1 = packing.contiguous(w1, list(w1))
-    _run(packed, w1, 2, np.random.default_rng(1), packs=packs)
+    w1 = storage.contiguous(w1, list(w1))
+    _run(packed, w1, 2, np.random.default_rng(1))
     _run(plain, w2, 2, np.random.default_rng(1))
     for w in (w1, w2):
         w["d.W"] = w["d.W"] + 1.0
     packed.state = {k: v * 2 for k, v in packed.state.items()}
     plain.state = {k: v * 2 for k, v in plain.state.items()}
-    _run(packed, w1, 2, np.random.default_rng(2), packs=packs)
+    _run(packed, w1, 2, np.random.default_rng(2))
     _run(plain, w2, 2, np.random.default_rng(2))
     for n in w1:
         assert np.array_equal(w1[n], w2[n]), n
@@ -170,10 +169,12 @@ def test_packing_follows_weights_and_state_replaced_between_steps():
 
 def test_per_layer_rates_are_applied_per_parameter():
     rng = np.random.default_rng(0)
-    w = _parameters(rng, np.float64)
+    w = storage.contiguous(_parameters(rng, np.float64), list(_parameters(rng, np.float64)))
     before = {n: a.copy() for n, a in w.items()}
     lrs = {n: (0.0 if n.startswith("c.") else 0.01) for n in w}  # a frozen layer
-    _run(optim.Adam(), w, 2, rng, lrs, packs={})  # packed in two groups, by rate
+    adam = optim.Adam()
+    _run(adam, w, 2, rng, lrs)  # packed in two groups, by rate
+    assert len([p for p in adam.packs.packs.values() if p is not None]) == 2
     assert all(np.array_equal(w[n], before[n]) for n in ("c.W", "c.b"))
     assert not np.array_equal(w["d.W"], before["d.W"])
 
@@ -201,7 +202,7 @@ def test_lazy_adam_leaves_rows_without_gradient_alone():
 def test_adamw_decays_weights_not_biases():
     w = {"d.W": np.array([2.0]), "d.b": np.array([2.0])}
     adamw = optim.AdamW(weight_decay=0.5)
-    adamw.decayed = frozenset({"d.W"})  # what the trainer marks from the layer's roles
+    adamw.decay({"d.W"})  # what the trainer marks from the layer's roles
     adamw.step(w, {"d.W": np.zeros(1), "d.b": np.zeros(1)},
                                        {"d.W": 0.1, "d.b": 0.1})
     assert w["d.W"][0] == pytest.approx(2.0 * (1 - 0.05)) and w["d.b"][0] == 2.0
@@ -239,9 +240,9 @@ def test_schedule_factors_match_hand_computation(name, options, step, epoch, fac
 
 def _record_rates(monkeypatch, rates):
     """Each step's rate of dense1.W, as the trainer hands it to the optimizer."""
-    real = packing.step
-    monkeypatch.setattr(packing, "step", lambda opt, w, g, lrs, packs: (
-        rates.append(lrs["dense1.W"]), real(opt, w, g, lrs, packs)))
+    real = optim.Optimizer.step
+    monkeypatch.setattr(optim.Optimizer, "step", lambda opt, w, g, lrs: (
+        rates.append(lrs["dense1.W"]), real(opt, w, g, lrs)))
 
 
 def test_cosine_rises_to_lr_once_and_lands_on_the_floor_at_the_last_update(monkeypatch):
@@ -595,7 +596,7 @@ def test_shuffle_is_true_or_false_and_travels_in_checkpoints(tmp_path):
     with pytest.raises(nnspec.SpecError, match="<spec>:3:9: train setting 'shuffle' is true or "
                        "false, got no"):
         nnspec.compile("input 2\ndense 2 softmax\ntrain { shuffle = no }")
-    with pytest.raises(nnspec.SpecError, match="shuffle must be true or false, got 'no'"):
+    with pytest.raises(nnspec.SpecError, match="train setting 'shuffle' is true or false, got no"):
         nnspec.compile("input 2\ndense 2 softmax", shuffle="no")
     model = nnspec.compile("input 2\ndense 2 softmax", shuffle=False)
     model.save(tmp_path / "m.nnb", checkpoint=True)

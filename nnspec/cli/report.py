@@ -10,8 +10,8 @@ import numpy as np
 from ..engine import preprocess
 from ..engine.losses import REGRESSION
 from ..engine.summary import table
+from ..errors import shown
 from ..files.bundle import VERSION
-from ..files.io import shown
 
 
 def results(model, names, out, top=5):

@@ -15,6 +15,7 @@ from ..files.data import sets
 from ..files.io import check_writable, read_spec
 from ..lang import parse
 from ..lang.ir import Call, format_value
+from ..lang.settings import read
 from ..lang.syntax import parse_value
 from ..training.callbacks import Checkpoints, latest_checkpoint
 from ..training.loop import TrainingDiverged, TrainingInterrupted
@@ -25,23 +26,35 @@ def plural(n, word):
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+FLAGS = ("seed", "epochs", "batch_size", "lr", "optimizer")  # settings with a flag of their own
+
+
 def overrides(args):
-    """The train block settings the command line replaces."""
-    out = {"seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
-    if args.optimizer:
-        form, value = parse_value(args.optimizer, "--optimizer")
-        if form == "name":
-            out["optimizer"], out["optimizer_options"] = value, ()
-        elif form == "call" and not value.args:
-            out["optimizer"], out["optimizer_options"] = value.name, tuple(sorted(value.kwargs))
-        else:
-            raise DataError(f"--optimizer: expected a name like adam or sgd(momentum=0.9), "
-                            f"got {args.optimizer!r}")
-        if "lr" in dict(out["optimizer_options"]):
+    """The train block settings the command line replaces: its flags, and each
+    `--set KEY=VALUE`, read as the spec's settings are (lang/settings.read)."""
+    given = [(f"--{key.replace('_', '-')}", key, getattr(args, key)) for key in FLAGS]
+    for item in getattr(args, "set", None) or ():
+        key, equals, text = item.partition("=")
+        if not equals:
+            raise DataError(f"--set {item}: write KEY=VALUE, e.g. --set lr=0.01")
+        given.append((f"--set {key}", key.strip(), text.strip()))
+    out = {}
+    for flag, key, value in given:
+        if value is None:
+            continue
+        if key == "data":
+            out["data"] = data_flag(value)
+            continue
+        try:
+            setting = read(key, value)
+        except SpecError as e:
+            raise DataError(f"{flag}: {e.message}") from None
+        if flag == "--optimizer" and "lr" in setting:
             raise DataError("--optimizer: give the learning rate with --lr")
+        out.update(setting)
     if args.data:
         out["data"] = data_flag(args.data)
-    return {k: v for k, v in out.items() if v is not None}
+    return out
 
 
 def data_flag(text):
@@ -171,7 +184,7 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
 
 def _launch(args):
     """--nproc N: this same command under torchrun, N processes on this machine."""
-    from ..export import need
+    from ..optional import need
     need("torch", "torch", "--nproc")
     argv, words = [], iter(args.argv)
     for word in words:

@@ -19,9 +19,11 @@ from .layers.base import Mode
 
 
 class Graph:
-    def __init__(self, network, shapes, dtype="float32", heads=None):
+    def __init__(self, network, shapes, dtype="float32", heads=None, source="<spec>"):
+        """heads: {output: the activation it applies} (see use_heads); source: the
+        spec's file, for messages about data a layer cannot take."""
         self.network = network
-        self.source = "<spec>"  # the spec's file, for messages (Model names it)
+        self.source = source
         self.shapes = shapes
         self.dtype = np.dtype(dtype)
         self.nodes = tuple(n for n in network.nodes if n.kind != "input")
@@ -47,7 +49,7 @@ class Graph:
                 full = f"{node.name}.{short}"
                 self.declared[full] = (tuple(shape), role)
                 self.keys[node.name].append((short, full))
-        self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role][2])
+        self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role].trained)
         self.roles = {k: role for k, (_, role) in self.declared.items()}
 
     def use_heads(self, heads):
@@ -85,8 +87,9 @@ class Graph:
             layer = REGISTRY[node.kind]
             if layer.init is None:
                 continue
+            declared = {short: self.declared[full][0] for short, full in self.keys[node.name]}
             try:
-                own = layer.init(self.params[node.name], self._in_shape(node), rng, self.dtype)
+                own = layer.init(self.params[node.name], declared, rng, self.dtype)
             except MemoryError as e:  # a spec can ask for any size; say which layer
                 loc = node.loc
                 raise ShapeError(f"{node.name}: {describe(node)} has more weights than fit in "
@@ -94,6 +97,7 @@ class Graph:
                                  loc.column if loc else None) from None
             for short, full in self.keys[node.name]:
                 weights[full] = own.pop(short)
+                assert weights[full].shape == declared[short], f"{full}: not as declared"
             assert not own, f"{node.kind}.init made weights it does not declare: {list(own)}"
         return weights
 

@@ -9,7 +9,7 @@ on them. graph.py asks this module which activation a node applies
 from dataclasses import dataclass
 from typing import Callable
 
-from .layers import conv, pool
+from .layers import conv, pool_valid
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ class Hint:
 HINTS = {
     "conv": Hint(owns_output=True, needs=conv.needs),
     "dense": Hint(owns_output=True),
-    "maxpool": Hint(reads=pool.reads),
-    "avgpool": Hint(reads=pool.reads),
+    "maxpool": Hint(reads=pool_valid.reads),
+    "avgpool": Hint(reads=pool_valid.reads),
 }
 _NONE = Hint()
 

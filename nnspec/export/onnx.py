@@ -23,7 +23,7 @@ from ..lang.kinds.conv import pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import padding, stride
 from ..lang.printer import describe
-from . import need
+from ..optional import need
 
 OPSET = 17
 IR_VERSION = 8  # onnxruntime 1.14 and later read it

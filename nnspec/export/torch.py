@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import BundleError, NNSpecError
 from ..files import document
 from ..files.io import read_bytes, write_atomic
-from . import need
+from ..optional import need
 from .torch_source import attribute, source
 
 
@@ -91,11 +91,14 @@ def import_weights(model, path):
                   if f"nnspec_{key}" in metadata}
     except ValueError:
         raise BundleError(f"{field}is not JSON") from None
+    checked = {}
     if "classes" in extras:
-        model.classes = document.check_classes(extras["classes"], graph, field + "classes")
+        checked["classes"] = document.check_classes(extras["classes"], graph, field + "classes")
     if "features" in extras:
-        model.features = document.check_features(extras["features"], graph, field + "features")
+        checked["features"] = document.check_features(extras["features"], graph,
+                                                      field + "features")
     if "preprocess" in extras:
-        model.preprocess = document.check_preprocess(extras["preprocess"], graph,
-                                                     field=field + "preprocess")
+        checked["preprocess"] = document.check_preprocess(extras["preprocess"], graph,
+                                                          field=field + "preprocess")
+    model.set_extras(**checked)
     return model

@@ -13,9 +13,8 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
-from ..errors import BundleError
+from ..errors import BundleError, shown
 from . import io as fileio
-from .io import shown
 
 FORMAT = "nnspec-bundle"
 # 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py); 1.3: features;

@@ -3,7 +3,7 @@
     write(path, model, checkpoint)   model: anything with text, graph, weights,
                                      classes, preprocess and history
     document(model, checkpoint)      the payload map, which bundle.pack makes bytes
-    read(path) -> Stored             every field checked, nothing built
+    read(path) -> Stored             every field checked; the graph built once
 
 Reading checks the stored weights against the shapes the stored spec
 declares before anything is allocated, so a small file cannot make nnspec
@@ -22,12 +22,11 @@ import numpy as np
 from .. import __version__
 from ..engine import preprocess as scaling
 from ..engine.graph import Graph
-from ..errors import BundleError, NNSpecError
+from ..errors import BundleError, NNSpecError, shown
 from ..lang import parse, shapes
 from ..lang.settings import CHOICES
 from ..training.optimizers import OPTIMIZERS
 from . import bundle, checkpoints
-from .io import shown
 
 DTYPES = CHOICES["dtype"]
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
@@ -41,6 +40,7 @@ class Stored:
     source: str  # where the spec came from, for messages: "m.nnb:spec"
     dtype: str
     network: object
+    graph: object  # built once, here, to check the weights; the Model takes it
     weights: dict
     classes: tuple
     preprocess: dict
@@ -99,7 +99,7 @@ def read(path, data=None):
         if tuple(version) < (1, 5):
             doc["spec"] = rate_before_defaults(doc["spec"], network, overrides)
             network = parse(doc["spec"], source)
-        graph = Graph(network, shapes.infer(network), doc["dtype"])
+        graph = Graph(network, shapes.infer(network), doc["dtype"], source=source)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
     weights = _weights(doc["weights"], graph)
@@ -109,7 +109,7 @@ def read(path, data=None):
     meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc,
                 trained=doc.get("trained"))
-    return Stored(doc["spec"], source, doc["dtype"], network, weights,
+    return Stored(doc["spec"], source, doc["dtype"], network, graph, weights,
                   classes, preprocess, _history(doc["history"]), overrides,
                   doc.get("checkpoint"), features, tuple(version), meta)
 

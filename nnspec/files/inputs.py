@@ -5,9 +5,8 @@ Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
 """
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, shown
 from .data.files import IMAGE_SUFFIXES, numbers, read_array, read_csv, read_table
-from .io import shown
 
 
 def load_inputs(model, path, invert=False):

@@ -22,7 +22,7 @@ import os
 import numpy as np
 
 from ..errors import NNSpecError
-from ..export import need
+from ..optional import need
 from . import losses, optimizers
 from .net import build
 
@@ -46,20 +46,21 @@ class TorchSteps:
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
+        self.optimizer = model.state.optimizer
         self.state = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
-                      for k, v in model.optimizer.state.items()}
+                      for k, v in self.optimizer.state.items()}
         self.dropouts = [m for m in self.net.modules() if type(m).__name__ == "Dropout"]
-        model.trained = {"engine": "torch", "device": self.device.type,
-                         "processes": self.world}
+        self.trained = {"engine": "torch", "device": self.device.type,
+                        "processes": self.world}  # what the bundle records
 
     def _tensor(self, a):
         return self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
 
-    def step(self, x, t, coefs, factor):
+    def step(self, x, targets, rates, factor):
         torch, model, config = self.torch, self.model, self.model.config
         n = len(x)
         local = slice(self.rank, None, self.world)  # this process's share of the batch
-        xb, tb = self._tensor(x[local]), self._tensor(t[local])
+        xb, tb = self._tensor(x[local]), self._tensor(targets[local])
         self._seed_dropout()
         self.net.train(True)
         self.net.zero_grad(set_to_none=True)
@@ -75,23 +76,23 @@ class TorchSteps:
         with torch.no_grad():
             value = self._whole(value.detach() * len(xb)) / n
             total = value * n if config.reduction == "sum" else value
-            total = total + self._penalize(coefs)
+            total = total + self._penalize(rates)
             outputs = self._gather(out.detach(), n)
             if not math.isfinite(total):
                 return total, value, outputs
-            grads = {name: self.tensors[name].grad for name in coefs}
+            grads = {name: self.tensors[name].grad for name in rates}
             if config.clip_norm:
                 self._clip(grads, config.clip_norm)
-            model.optimizer.t += 1
+            self.optimizer.t += 1
             for name, g in grads.items():
-                optimizers.update(torch, model.optimizer, name, self.tensors[name], g,
-                                  float(coefs[name][0] * factor), self._slot(name))
+                optimizers.update(torch, self.optimizer, name, self.tensors[name], g,
+                                  float(rates[name].lr * factor), self._slot(name))
         return total, value, outputs
 
-    def _penalize(self, coefs):
+    def _penalize(self, rates):
         """l1 sum|w| + l2 sum w^2 on the gradients, as training/loop.regularize does."""
         torch, terms = self.torch, []
-        for name, (_, l1, l2) in coefs.items():
+        for name, (_, l1, l2) in rates.items():
             w = self.tensors[name]
             if w.grad is None:  # a parameter no path reached: a zero gradient
                 w.grad = torch.zeros_like(w)
@@ -159,10 +160,11 @@ class TorchSteps:
             np.copyto(model.weights[name], tensor.detach().cpu().numpy())
         for key, tensor in self.state.items():
             value = tensor.detach().cpu().numpy()
-            if key in model.optimizer.state and model.optimizer.state[key].shape == value.shape:
-                np.copyto(model.optimizer.state[key], value)
+            state = self.optimizer.state
+            if key in state and state[key].shape == value.shape:
+                np.copyto(state[key], value)
             else:
-                model.optimizer.state[key] = value.copy()
+                state[key] = value.copy()
 
 
 def _distributed(torch, device):

@@ -9,7 +9,7 @@ from ..engine import losses, preprocess
 from ..errors import SpecError
 from ..lang import heads
 from ..lang.ir import Call
-from ..lang.settings import TrainConfig, problems
+from ..lang.settings import TrainConfig
 from ..lang.signature import suggest
 from . import metrics
 from .callbacks import EarlyStopping
@@ -105,7 +105,6 @@ def resolve(network, shapes, overrides=None):
 
 def check(config, out_width):
     """Yield (setting, message) for each problem in a train config."""
-    yield from problems(config)  # bounds and choices, as the train block declares them
     if config.loss not in losses.LOSSES:
         yield "loss", (f"unknown loss '{config.loss}'{suggest(config.loss, losses.LOSSES)} "
                        f"(one of: {', '.join(losses.LOSSES)})")

@@ -1,15 +1,16 @@
 """The fit loop: shuffled mini-batches, regularization, clipping, schedules,
 per-epoch metrics, callbacks, and stopping cleanly on Ctrl-C.
 
-The model's weights are updated in place. Every random choice comes from the
-model's shuffling Generator, so a seed gives the same run, and an interrupted
-run resumes exactly: the generator's state at the start of the current epoch
-and the batches already done are kept in `model.position`.
+The model's weights are updated in place, and its training state (state.py)
+moved on. Every random choice comes from the state's shuffling Generator, so a
+seed gives the same run, and an interrupted run resumes exactly: the
+generator's state at the start of the current epoch and the batches already
+done are kept in its `position`.
 """
 import math
 import signal
 import threading
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -19,7 +20,8 @@ from ..errors import NNSpecError
 from ..lang.heads import PROBABILITY_LOSSES
 from ..lang.kinds import ROLES
 from ..lang.settings import CHOICES
-from . import metrics, packing
+from . import metrics
+from .state import Position
 
 
 class TrainingDiverged(NNSpecError):
@@ -31,17 +33,16 @@ class TrainingInterrupted(KeyboardInterrupt):
     `model.save(path, checkpoint=True)` writes a checkpoint that resumes exactly."""
 
 
-@dataclass
-class Position:
-    """Where an unfinished epoch stopped."""
+class Rates(NamedTuple):
+    """A trained parameter's learning rate and penalties."""
 
-    batch: int  # batches done in the epoch
-    rng_state: dict  # the shuffling generator's state when the epoch began
-    sums: dict = field(default_factory=dict)  # sample-weighted sums of loss and metrics
+    lr: float
+    l1: float
+    l2: float
 
 
 def coefficients(graph, config, overrides):
-    """Per-parameter (lr, l1, l2): a layer's own options, else the train block's.
+    """Per-parameter Rates (lr, l1, l2): a layer's own options, else the train block's.
     Which penalty options reach a parameter is its role's (lang/kinds/base.py: ROLES):
     weight matrices take l1/l2, biases l1_bias/l2_bias, the rest none. An lr given
     as an override (`--lr`, compile(lr=...)) is every layer's rate, a layer's own
@@ -56,16 +57,16 @@ def coefficients(graph, config, overrides):
 
         lr = pick("lr") if layer_lr else config.lr
         for _, name in graph.keys[node.name]:
-            penalties, _, trained = ROLES[graph.roles[name]]
-            if trained:
-                out[name] = (lr,) + (tuple(pick(o) for o in penalties) or (0.0, 0.0))
+            role = ROLES[graph.roles[name]]
+            if role.trained:
+                out[name] = Rates(lr, *(tuple(pick(o) for o in role.penalties) or (0.0, 0.0)))
     return out
 
 
-def regularize(weights, grads, coefs):
+def regularize(weights, grads, rates):
     """Add l1*sum|w| + l2*sum(w^2) to the gradients; return the penalty."""
     penalty = 0.0
-    for name, (_, l1, l2) in coefs.items():
+    for name, (_, l1, l2) in rates.items():
         w = weights[name]
         if l1:
             penalty += l1 * float(np.abs(w).sum())
@@ -90,7 +91,7 @@ def clip(grads, max_norm):
 REDUCTIONS = CHOICES["reduction"]
 
 
-def objective(graph, weights, x, t, config, coefs, mode=True):
+def objective(graph, weights, x, targets, config, rates, mode=True):
     """One batch: (objective, mean data loss, output, grads).
 
     The objective is the reduced loss plus the penalty; history reports the
@@ -100,22 +101,34 @@ def objective(graph, weights, x, t, config, coefs, mode=True):
     classic from-scratch code accumulates per-sample gradients), so the
     gradient is len(x) times the mean's; the penalty is added once per batch.
     """
-    value, out, grads, _ = parallel.loss_and_grads(graph, weights, x, t, config.loss, mode)
+    value, out, grads, _ = parallel.loss_and_grads(graph, weights, x, targets, config.loss, mode)
     total = value
     if config.reduction == "sum":
         total = value * len(x)
         for g in grads.values():
             g *= len(x)
-    return total + regularize(weights, grads, coefs), value, out, grads
+    return total + regularize(weights, grads, rates), value, out, grads
 
 
-def evaluate(graph, weights, x, t, loss, names=(), batch_size=PREDICT_BATCH):
-    """{'loss': ..., metric: ...} over (x, t) with t already as targets."""
+def gradients(graph, weights, x, targets, config, rates, mode):
+    """(objective, {parameter: gradient}) of one batch, as training minimises it,
+    without moving the running statistics (batch norm) as a training pass does."""
+    kept = {k: weights[k].copy() for k, r in graph.roles.items() if r == "statistic"}
+    try:
+        value, _, _, grads = objective(graph, weights, x, targets, config, rates, mode)
+    finally:
+        for key, saved in kept.items():
+            np.copyto(weights[key], saved)
+    return value, grads
+
+
+def evaluate(graph, weights, x, targets, loss, names=(), batch_size=PREDICT_BATCH):
+    """{'loss': ..., metric: ...} over (x, targets), the targets as the network's output."""
     out = staging.predict(graph, weights, x, batch_size)
     value, _, _ = losses.value_and_grad(loss, graph.output_activation,
-                                        _logits(graph, out), out, t)
-    found = metrics.resolve(names, graph.output_shape[-1], loss)
-    return {"loss": value, **{k: fn(out, t) for k, fn in found.items()}}
+                                        _logits(graph, out), out, targets)
+    metric_fns = metrics.resolve(names, graph.output_shape[-1], loss)
+    return {"loss": value, **{k: fn(out, targets) for k, fn in metric_fns.items()}}
 
 
 def _logits(graph, out):
@@ -171,46 +184,47 @@ class _CtrlC:
 
 class NumpySteps:
     """The numpy engine's training step: the graph's loss and gradients, penalties,
-    clipping and the optimizer's packed update, on model.weights in place. Another
-    engine (nnspec/pytorch/) has the same two methods."""
+    clipping and the optimizer's update, on model.weights in place. Another engine
+    (nnspec/pytorch/) has the same two methods."""
 
     def __init__(self, model):
         self.model = model
 
-    def step(self, x, t, coefs, factor):
+    def step(self, x, targets, rates, factor):
         """One batch -> (objective, mean data loss, outputs); applied only when the
         objective is finite."""
         model = self.model
-        total, value, out, grads = objective(model.graph, model.weights, x, t, model.config,
-                                             coefs, model.training_mode())
+        total, value, out, grads = objective(model.graph, model.weights, x, targets,
+                                             model.config, rates, model.training_mode())
         if math.isfinite(total):
             if model.config.clip_norm:
                 clip(grads, model.config.clip_norm)
-            packing.step(model.optimizer, model.weights, grads,
-                         {k: c[0] * factor for k, c in coefs.items()}, model.packs)
+            model.state.optimizer.step(model.weights, grads,
+                                       {k: r.lr * factor for k, r in rates.items()})
         return total, value, out
 
     def sync(self):
         """Bring model.weights and the optimizer's state up to date (here they are)."""
 
 
-def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None, redraw=None):
+def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=None,
+        redraw=None):
     """Train model in place for `epochs` more epochs (finishing an interrupted one
-    first); returns this call's history. Raises TrainingDiverged on a NaN or
-    infinite loss (before applying that batch), TrainingInterrupted on Ctrl-C.
-    engine: what runs each step (NumpySteps by default); it syncs the model's
-    weights at the end of every epoch, so evaluation, callbacks and checkpoints
-    see them. redraw: epoch -> (x, t) of that epoch (resample = true), as many
-    samples as x."""
-    graph, weights, config = model.graph, model.weights, model.config
-    coefs = coefficients(graph, config, model.overrides)
-    model.optimizer.decayed = frozenset(k for k in coefs if ROLES[graph.roles[k]][1])
+    first), moving model.state on; returns this call's history. Raises
+    TrainingDiverged on a NaN or infinite loss (before applying that batch),
+    TrainingInterrupted on Ctrl-C. engine: what runs each step (NumpySteps by
+    default); it syncs the model's weights at the end of every epoch, so
+    evaluation, callbacks and checkpoints see them. redraw: epoch -> (x, targets)
+    of that epoch (resample = true), as many samples as x."""
+    graph, weights, config, state = model.graph, model.weights, model.config, model.state
+    rates = coefficients(graph, config, model.overrides)
+    state.optimizer.decay(k for k in rates if ROLES[graph.roles[k]].decayed)
     engine = engine or NumpySteps(model)
-    found = metrics.resolve(config.metrics, graph.output_shape[-1], config.loss)
+    metric_fns = metrics.resolve(config.metrics, graph.output_shape[-1], config.loss)
     n = len(x)
     batches = math.ceil(n / batch_size)
-    end = model.epoch + epochs
-    model.schedule.begin(end * batches)
+    end = state.epoch + epochs
+    state.schedule.begin(end * batches)
     model.stop_training = False
     history = {}
     for cb in callbacks:
@@ -218,59 +232,61 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None, 
         cb.on_train_begin({"epochs": end, "batches": batches, "samples": n})
     # overflow in a diverging run is reported once, as TrainingDiverged, not as warnings
     with _CtrlC() as ctrl_c, np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        while model.epoch < end and not model.stop_training:
+        while state.epoch < end and not model.stop_training:
             if redraw is not None:
-                x, t = redraw(model.epoch)
-            logs = _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks,
-                          ctrl_c)
+                x, targets = redraw(state.epoch)
+            logs = _epoch(model, engine, x, targets, batch_size, batches, rates, metric_fns,
+                          callbacks, ctrl_c)
             if validation is not None:
                 vals = evaluate(graph, weights, *validation, config.loss, config.metrics)
                 logs.update({"val_" + k: v for k, v in vals.items()})
             # the rate of the epoch's last update
-            logs["lr"] = config.lr * model.schedule.factor(max(model.optimizer.t - 1, 0),
-                                                           model.epoch - 1)
-            model.schedule.epoch_end(logs)
+            logs["lr"] = config.lr * state.schedule.factor(max(state.step - 1, 0),
+                                                           state.epoch - 1)
+            state.schedule.epoch_end(logs)
             for key, value in logs.items():
                 history.setdefault(key, []).append(value)
                 model.history.setdefault(key, []).append(value)
             for cb in callbacks:
-                cb.on_epoch_end(model.epoch, logs)
+                cb.on_epoch_end(state.epoch, logs)
     for cb in callbacks:
         cb.on_train_end({})
     return history
 
 
-def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ctrl_c):
+def _epoch(model, engine, x, targets, batch_size, batches, rates, metric_fns, callbacks,
+           ctrl_c):
     """One epoch (or the rest of an interrupted one); returns its mean metrics."""
-    rng = model.shuffle_rng
-    position = model.position
+    state = model.state
+    rng = state.shuffle_rng
+    position = state.position
     if position is None:
         position = Position(0, rng.bit_generator.state)
     else:
         rng.bit_generator.state = position.rng_state
     order = rng.permutation(len(x)) if model.config.shuffle else np.arange(len(x))
-    sums = dict(position.sums) or {"loss": 0.0, **{k: 0.0 for k in found}, "seen": 0}
+    sums = dict(position.sums) or {"loss": 0.0, **{k: 0.0 for k in metric_fns}, "seen": 0}
     for cb in callbacks:
-        cb.on_epoch_begin(model.epoch + 1, {"batch": position.batch})
+        cb.on_epoch_begin(state.epoch + 1, {"batch": position.batch})
     for b in range(position.batch, batches):
         if ctrl_c.fired:
             if b == 0:  # nothing done in this epoch: resume it from its start
                 rng.bit_generator.state = position.rng_state
-            model.position = Position(b, position.rng_state, sums) if b else None
+            state.position = Position(b, position.rng_state, sums) if b else None
             engine.sync()
-            raise TrainingInterrupted(f"interrupted in epoch {model.epoch + 1}, after batch {b}")
+            raise TrainingInterrupted(f"interrupted in epoch {state.epoch + 1}, after batch {b}")
         idx = order[b * batch_size:(b + 1) * batch_size]
-        xb, tb = x[idx], t[idx]
-        factor = model.schedule.factor(model.optimizer.t, model.epoch)
-        total, value, out = engine.step(xb, tb, coefs, factor)
+        xb, tb = x[idx], targets[idx]
+        factor = state.schedule.factor(state.step, state.epoch)
+        total, value, out = engine.step(xb, tb, rates, factor)
         if not math.isfinite(total):
             engine.sync()
             raise TrainingDiverged(
-                f"epoch {model.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
-                f"learning rate (lr is {max(c[0] for c in coefs.values()):g})"
-                + _far_targets(t, model.config.loss))
+                f"epoch {state.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
+                f"learning rate (lr is {max(r.lr for r in rates.values()):g})"
+                + _far_targets(targets, model.config.loss))
         sums["loss"] += value * len(idx)
-        for key, fn in found.items():
+        for key, fn in metric_fns.items():
             sums[key] += fn(out, tb) * len(idx)
         sums["seen"] += len(idx)
         if callbacks:
@@ -279,6 +295,6 @@ def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ct
             for cb in callbacks:
                 cb.on_batch_end(b + 1, running)
     engine.sync()
-    model.position = None
-    model.epoch += 1
+    state.position = None
+    state.epoch += 1
     return {k: v / max(sums["seen"], 1) for k, v in sums.items() if k != "seen"}

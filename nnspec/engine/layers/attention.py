@@ -13,10 +13,10 @@ from ..activations import row_sum, softmax_into
 from .base import Layer, add_bias, column_sums, init_weights
 
 
-def init(p, in_shape, rng, dtype):
-    d = in_shape[-1]
-    w = init_weights(p, (d, 3 * d), d, d, rng, dtype)
-    out = init_weights(p, (d, d), d, d, rng, dtype)
+def init(p, shapes, rng, dtype):
+    d = shapes["Wo"][0]  # q, k and v are each d to d, as the output projection
+    w = init_weights(p, shapes["W"], d, d, rng, dtype)
+    out = init_weights(p, shapes["Wo"], d, d, rng, dtype)
     w["Wo"] = out["W"]
     if "b" in out:
         w["bo"] = out["b"]

@@ -22,10 +22,9 @@ from ...lang.kinds.conv import pads, span
 from .base import Layer, init_weights
 
 
-def init(p, in_shape, rng, dtype):
-    kh, kw, f = p["kernel"]
-    c = in_shape[-1]
-    return init_weights(p, (kh, kw, c, f), kh * kw * c, kh * kw * f, rng, dtype)
+def init(p, shapes, rng, dtype):
+    kh, kw, c, f = shapes["W"]
+    return init_weights(p, shapes["W"], kh * kw * c, kh * kw * f, rng, dtype)
 
 
 _NARROW = 4  # fewer input channels than this: gather by kernel offsets, transposed

@@ -8,9 +8,9 @@ from ...lang.kinds.dense import per_step
 from .base import Layer, add_bias, column_sums, init_weights
 
 
-def init(p, in_shape, rng, dtype):
-    fan_in = in_shape[-1] if per_step(p, in_shape) else int(np.prod(in_shape))
-    return init_weights(p, (fan_in, p["units"]), fan_in, p["units"], rng, dtype)
+def init(p, shapes, rng, dtype):
+    fan_in, fan_out = shapes["W"]
+    return init_weights(p, shapes["W"], fan_in, fan_out, rng, dtype)
 
 
 def forward(p, w, x, mode):

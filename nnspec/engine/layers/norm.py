@@ -13,12 +13,10 @@ from ..activations import row_sum
 from .base import Layer, column_sums
 
 
-def _init(p, in_shape, rng, dtype, state):
-    c = in_shape[-1]
-    out = {"gamma": np.ones(c, dtype), "beta": np.zeros(c, dtype)}
-    if state:
-        out.update({"mean": np.zeros(c, dtype), "var": np.ones(c, dtype)})
-    return out
+def _init(p, shapes, rng, dtype):
+    """gamma and the running variance at 1, beta and the running mean at 0."""
+    ones = ("gamma", "var")
+    return {k: (np.ones if k in ones else np.zeros)(shape, dtype) for k, shape in shapes.items()}
 
 
 def _backward(w, xhat, inv_std, dy):
@@ -133,8 +131,5 @@ def _flops(p, in_shape, out_shape):
     return 4 * int(np.prod(in_shape))
 
 
-LAYERS = {"batchnorm": Layer(batch_forward, batch_backward,
-                             lambda p, s, rng, dt: _init(p, s, rng, dt, True), _flops,
-                             couples_batch=True),
-          "layernorm": Layer(layer_forward, layer_backward,
-                             lambda p, s, rng, dt: _init(p, s, rng, dt, False), _flops)}
+LAYERS = {"batchnorm": Layer(batch_forward, batch_backward, _init, _flops, couples_batch=True),
+          "layernorm": Layer(layer_forward, layer_backward, _init, _flops)}
