@@ -44,11 +44,12 @@ class Graph:
         # {full name: (shape, role)}, in node order; and each node's (short, full) names
         self.declared, self.keys = {}, {}
         for node in self.nodes:
-            self.keys[node.name] = []
+            keys = ()  # one empty tuple for every weightless layer
             for short, shape, role in self._declare(node):
                 full = f"{node.name}.{short}"
                 self.declared[full] = (tuple(shape), role)
-                self.keys[node.name].append((short, full))
+                keys += ((short, full),)
+            self.keys[node.name] = keys
         self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role].trained)
         self.roles = {k: role for k, (_, role) in self.declared.items()}
 

@@ -216,6 +216,8 @@ def decode(doc, state, graph, config, rates, version):
     state.epoch = doc["epoch"]
     if "schedule" in doc:
         _decode_schedule(state.schedule, doc["schedule"], allow_extra)
+    if version < (1, 2) and hasattr(state.schedule, "before_1_2"):
+        state.schedule.before_1_2 = True  # the cosine's first curve, which the run began on
     if opt["name"] == "sgd":
         slots = _momentum_as_gradients(state, graph, rates, slots, version)
     state.optimizer.state = slots
@@ -257,9 +259,10 @@ def _decode_schedule(schedule, doc, allow_extra):
         raise BundleError(f"{field}.name: {doc['name']!r}, but the spec's schedule is {want!r}")
     expected = schedule.state
     state = doc["state"]
-    if set(state) != set(expected) or not all(
-            _number(v) and (v >= 0 if isinstance(expected[k], int) else not math.isnan(v))
-            and isinstance(v, int) >= isinstance(expected[k], int) for k, v in state.items()):
+    if set(state) - set(schedule.OPTIONAL_STATE) != set(expected) or not all(
+            _number(v) and (v >= 0 if isinstance(expected.get(k, 0), int) else not math.isnan(v))
+            and isinstance(v, int) >= isinstance(expected.get(k, 0), int)
+            for k, v in state.items()):
         raise BundleError(f"{field}.state: expected numbers for {sorted(expected) or 'nothing'} "
                           "(counts as whole numbers of at least 0)")
     schedule.load(state)

@@ -29,6 +29,17 @@ from ..training.optimizers import OPTIMIZERS
 from . import bundle, checkpoints
 
 DTYPES = CHOICES["dtype"]
+# What loading a bundle of `size` bytes may take beside its weights' arrays: a
+# small multiple of the file, and room for the largest network the language
+# allows (100,000 layers, a few hundred bytes of Python objects each) however
+# small the file that writes it. tests/test_memory.py and test_fuzz.py hold load
+# to it.
+LOAD_FLOOR = 8 << 20
+
+
+def load_bound(size, weight_bytes):
+    """The most bytes loading a bundle of `size` bytes with these weights may hold."""
+    return 8 * max(size, LOAD_FLOOR) + weight_bytes
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
          "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
          "checkpoint": dict, "features": (list, type(None)), "trained": dict}
@@ -217,12 +228,13 @@ def _weights(stored, graph):
     """payload.weights -> {name: array}, each of the shape and dtype its layer declares,
     and finite."""
     declared = graph.declared
-    for name in sorted(set(stored) | set(declared), key=str):
-        if name not in declared:
-            raise BundleError(f"payload.weights: {shown(repr(name))} is not a parameter of the "
-                              "stored spec")
-        if name not in stored:
-            raise BundleError(f"payload.weights: parameter {name!r} is missing")
+    if stored.keys() != declared.keys():
+        for name in sorted(set(stored) | set(declared), key=str):
+            if name not in declared:
+                raise BundleError(f"payload.weights: {shown(repr(name))} is not a parameter "
+                                  "of the stored spec")
+            if name not in stored:
+                raise BundleError(f"payload.weights: parameter {name!r} is missing")
     weights = {}
     for name, (shape, _) in declared.items():
         field = f"payload.weights.{name}"
@@ -230,9 +242,12 @@ def _weights(stored, graph):
         if arr.shape != shape or arr.dtype != graph.dtype:
             raise BundleError(f"{field}: found {arr.dtype} {list(arr.shape)}, the spec needs "
                               f"{graph.dtype} {list(shape)}")
-        if not np.isfinite(arr).all():
-            raise BundleError(f"{field}: holds NaN or infinite values")
         weights[name] = arr
+    # all at once, then the culprit by name: a pass per array cost a bundle of
+    # many small layers more than reading it
+    if weights and not np.isfinite(np.concatenate([a.ravel() for a in weights.values()])).all():
+        name = next(k for k, a in weights.items() if not np.isfinite(a).all())
+        raise BundleError(f"payload.weights.{name}: holds NaN or infinite values")
     return weights
 
 

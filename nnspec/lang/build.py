@@ -50,6 +50,7 @@ class _Builder:
         self.expanding = []
         self.depth = 0  # groups and block calls being expanded
         self.steps = 0  # elements expanded, bounded with the layers (references add none)
+        self.bound = {}  # (kind, words, options) -> its parameters, bound once
         self.statements = statements
         self.later = {}  # top-level labels, to tell "defined later" from "undefined"
         for st in statements:
@@ -154,12 +155,15 @@ class _Builder:
         return self._layer(kind, loc, el.words, el.options, scope, (prev,), label)
 
     def _layer(self, kind, loc, words, options, scope, inputs, label):
-        words = [substitute(w, scope) for w in words]
-        options = [o._replace(value=substitute(o.value, scope)) for o in options]
-        params = bind(kind, KINDS[kind].signature, words, options, loc,
-                      known_kinds=KINDS)
+        words = tuple(substitute(w, scope) for w in words)
+        options = tuple(o._replace(value=substitute(o.value, scope)) for o in options)
+        key = (kind, words, options)  # a repeated group binds the same words again
+        params = self.bound.get(key)
+        if params is None:
+            params = self.bound[key] = tuple(sorted(bind(
+                kind, KINDS[kind].signature, words, options, loc, known_kinds=KINDS).items()))
         name = self._name(kind, scope, label)
-        self._add(ir.Node(name, kind, tuple(sorted(params.items())), tuple(inputs), loc))
+        self._add(ir.Node(name, kind, params, tuple(inputs), loc))
         return name
 
     def _group(self, el, scope, prev, after_arrow):

@@ -27,7 +27,10 @@ class Call:
         return f"{self.name}({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
+_PARAMS = {}  # params tuple -> its dict, one for every node that has those params
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     """One layer (or the input) of the network.
 
@@ -43,7 +46,14 @@ class Node:
 
     @property
     def p(self):
-        return dict(self.params)
+        """The params as a dict, shared by the nodes that have the same ones (a group
+        repeated 10,000 times): made once, read-only by convention."""
+        p = _PARAMS.get(self.params)
+        if p is None:
+            if len(_PARAMS) > 1 << 16:  # a bounded cache, whatever was parsed before
+                _PARAMS.clear()
+            p = _PARAMS[self.params] = dict(self.params)
+        return p
 
 
 @dataclass(frozen=True)

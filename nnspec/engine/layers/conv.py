@@ -15,6 +15,8 @@ loop over the kh*kw offsets copies whole contiguous planes into a
 with more channels, a strided window view copied once into (positions,
 kh*kw*c) is faster.
 """
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -169,7 +171,7 @@ def backward(p, w, cache, dy, need_dx):
 
 def flops(p, in_shape, out_shape):
     kh, kw, f = p["kernel"]
-    return 2 * kh * kw * in_shape[-1] * int(np.prod(out_shape))
+    return 2 * kh * kw * in_shape[-1] * math.prod(out_shape)
 
 
 def needs(p, rows, cols):

@@ -2,6 +2,8 @@
 rows are its steps (dense acts on each); a vector's or an image's row is the
 whole sample (the implicit flatten after a convolution). lang/kinds/dense.py
 says which."""
+import math
+
 import numpy as np
 
 from ...lang.kinds.dense import per_step
@@ -36,7 +38,7 @@ def backward(p, w, cache, dy, need_dx):
 
 
 def flops(p, in_shape, out_shape):
-    return 2 * int(np.prod(in_shape)) * p["units"]
+    return 2 * math.prod(in_shape) * p["units"]
 
 
 LAYERS = {"dense": Layer(forward, backward, init, flops)}

@@ -7,6 +7,8 @@ weights) toward them, as PyTorch does (momentum 0.1, unbiased variance); at
 inference it uses the running ones. layernorm normalizes each sample's last
 axis and behaves the same in training and inference.
 """
+import math
+
 import numpy as np
 
 from ..activations import row_sum
@@ -128,7 +130,7 @@ def layer_backward(p, w, cache, dy, need_dx):
 
 
 def _flops(p, in_shape, out_shape):
-    return 4 * int(np.prod(in_shape))
+    return 4 * math.prod(in_shape)
 
 
 LAYERS = {"batchnorm": Layer(batch_forward, batch_backward, _init, _flops, couples_batch=True),

@@ -15,6 +15,8 @@ splits a tie equally among the tied columns and within each among the tied
 rows (equal shares when every tied column holds as many, as in a window of
 zeros; a valid subgradient, summing to dy, always).
 """
+import math
+
 import numpy as np
 
 from ...lang.kinds.pool import shape, stride
@@ -199,7 +201,7 @@ def avg_backward(p, w, cache, dy, need_dx):
 def flops(p, in_shape, out_shape):
     """One comparison or addition per window element."""
     kh, kw = p["window"]
-    return kh * kw * int(np.prod(out_shape))
+    return kh * kw * math.prod(out_shape)
 
 
 def reads(p, in_shape, out_shape):
