@@ -68,6 +68,26 @@ def _drop(key, where="doc"):
     return mutate
 
 
+def _under_old_digest(change):
+    """The payload's bytes changed by change(payload, doc), the digest left as written."""
+    def mutate(o, d):
+        o["payload"] = change(o["payload"], d)
+    return mutate
+
+
+def _flip_first(data):
+    return bytes([data[0] ^ 0x01]) + data[1:]
+
+
+def _digest(change):
+    """The bundle with its digest replaced by change(the right digest, payload)."""
+    def make(data):
+        outer = msgpack.unpackb(data, raw=False)
+        outer["sha256"] = change(outer["sha256"], outer["payload"])
+        return msgpack.packb(outer, use_bin_type=True)
+    return make
+
+
 def _bitflip(offset):
     def make(data):
         b = bytearray(data)
@@ -82,6 +102,21 @@ CORPUS = {
        for frac in (0.0, 0.01, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)},
     "truncated by one byte": (lambda d: d[:-1], ["not valid msgpack"]),
     "bit flip in the weights": (_bitflip(-20), ["checksum mismatch"]),
+    # the digest, against other corruptions that leave the payload valid msgpack, or not
+    "a weight byte flipped under the old digest": (lambda d: _repack(d, _under_old_digest(
+        lambda p, doc: p.replace(w := doc["weights"]["dense1.W"]["data"], _flip_first(w)))),
+        ["checksum mismatch"]),
+    "classes renamed under the old digest": (lambda d: _repack(d, _under_old_digest(
+        lambda p, doc: msgpack.packb({**doc, "classes": ["x", "y", "z"]}, use_bin_type=True))),
+        ["checksum mismatch"]),
+    "payload truncated under the old digest": (lambda d: _repack(d, _under_old_digest(
+        lambda p, doc: p[:-7])), ["checksum mismatch"]),
+    # docs/bundle-format.md: the digest is lower-case hex
+    "digest in upper case": (_digest(lambda h, p: h.upper()), ["checksum mismatch"]),
+    "digest one character short": (_digest(lambda h, p: h[:-1]), ["checksum mismatch"]),
+    "digest of another length (SHA-1)": (_digest(lambda h, p: hashlib.sha1(p).hexdigest()),
+                                         ["checksum mismatch"]),
+    "empty digest": (_digest(lambda h, p: ""), ["checksum mismatch"]),
     "bit flip in the header": (_bitflip(3), []),
     "trailing garbage": (lambda d: d + b"\x00junk", ["not valid msgpack"]),
     "random bytes": (lambda d: bytes(np.random.default_rng(0).integers(0, 256, 500, np.uint8)), []),

@@ -9,6 +9,7 @@ strings meant for the terminal.
 import gzip
 import io
 import os
+import re
 import resource
 import signal
 import struct
@@ -80,14 +81,19 @@ def _limited(megabytes):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
-@pytest.mark.parametrize("extra", [[], ["--checkpoint-dir", "ck"], ["--log", "log.jsonl"]])
-def test_a_full_disk_is_one_line_naming_the_file(extra, tmp_path):
+@pytest.mark.parametrize("extra,file", [
+    ([], r"m\.nnb"),
+    (["--checkpoint-dir", "ck"], r"ck/epoch-\d+\.nnb"),  # the checkpoint, before the bundle
+    (["--log", "log.jsonl"], r"log\.jsonl"),
+], ids=["bundle", "checkpoint", "log"])
+def test_a_full_disk_is_one_line_naming_the_file(extra, file, tmp_path):
     limit = 0 if "--log" in extra else 0.05  # a bundle of shapes.nn is 0.7 MB
     r = subprocess.run([sys.executable, "-m", "nnspec.cli", "train", str(SHAPES), "-o",
                         "m.nnb", "--epochs", "1", "-q", *extra], capture_output=True, text=True,
                        cwd=tmp_path, preexec_fn=_limited(limit), timeout=300)
     _one_line_error(r)
     assert "File too large" in r.stderr
+    assert re.match(f"error: {file}: cannot write[^\n]*: File too large\n$", r.stderr), r.stderr
     assert [p.name for p in tmp_path.rglob("*.tmp")] == []  # no half-written temporaries
 
 

@@ -165,7 +165,8 @@ def test_the_cli_trains_with_torch_and_the_bundle_says_so(tmp_path):
     model = nnspec.load(tmp_path / "s.nnb")
     np.save(tmp_path / "x.npy", model.data().test[0][:3])
     r = run_cli("infer", tmp_path / "s.nnb", tmp_path / "x.npy", "--format", "json")
-    assert r.returncode == 0, r.stderr and len(json.loads(r.stdout)) == 3
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) == 3  # one row a sample
     r = run_cli("inspect", tmp_path / "s.nnb")
     assert "trained     by the torch engine on cpu" in r.stdout
 

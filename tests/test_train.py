@@ -516,6 +516,8 @@ def test_batchnorm_running_statistics_are_learned_saved_and_used_at_inference(tm
     h = x @ model.weights["dense1.W"]
     spread = h.std(axis=0)
     assert np.all(np.abs(mean - h.mean(axis=0)) < 0.1 * spread)  # batch-to-batch noise
+    # batch-to-batch noise again: this cannot tell the unbiased variance from the
+    # biased one (m/(m-1) = 1.03 at 32 a batch); the exact check below does
     np.testing.assert_allclose(var, h.var(axis=0), rtol=0.2)
     model.save(tmp_path / "m.nnb")
     loaded = nnspec.load(tmp_path / "m.nnb")
@@ -527,6 +529,27 @@ def test_batchnorm_running_statistics_are_learned_saved_and_used_at_inference(tm
     # OpenBLAS's Haswell kernels), so float32 agreement is the claim
     np.testing.assert_allclose(loaded.predict(x[:1]), first[:1], rtol=1e-6, atol=1e-7)
     assert "batchnorm1.mean" not in model.graph.trainable
+
+
+def test_batchnorm_running_variance_is_the_unbiased_batch_variance():
+    """As PyTorch: each step moves the running variance by momentum toward the
+    batch's variance times m/(m-1). One batch of all 180 samples and lr 0 make every
+    step's statistics the same, so after k steps the running values are exact:
+    v + (1 - v) (1 - momentum)^k from the initial 1, mean (1 - (1 - momentum)^k) mu.
+    The rtol of 1e-10 is float64 rounding; the biased variance is off by about
+    (1 - 0.9^5) / 179, 0.2%, which a tolerance of percents (batch noise) hides."""
+    model, x, y = _spiral_model("lr = 0\n epochs = 5\n batch_size = 180", layers=STOCHASTIC)
+    x = x * 3 + 2
+    m, k, momentum = len(x), 5, 0.1
+    assert m == 180
+    model.fit(x, y)
+    h = x @ model.weights["dense1.W"]
+    kept = (1 - momentum) ** k
+    unbiased = h.var(axis=0) * m / (m - 1)
+    np.testing.assert_allclose(model.weights["batchnorm1.var"], unbiased + (1 - unbiased) * kept,
+                               rtol=1e-10)
+    np.testing.assert_allclose(model.weights["batchnorm1.mean"], (1 - kept) * h.mean(axis=0),
+                               rtol=1e-10)
 
 
 @pytest.mark.parametrize("kwargs", [{"batch_size": 0}, {"epochs": -1}])

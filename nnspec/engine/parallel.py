@@ -8,21 +8,17 @@ backward on, with its own buffers, while BLAS is held to one thread. numpy
 lets go of the GIL while it loops or multiplies, so the parts run side by
 side; the parts' gradients are then added.
 
-What was measured on this project's 2-core VM, alternating split and unsplit
-steps in one process (`python benchmarks/vs_torch.py` shows the result):
-- the deeper CNN of benchmarks/vs_torch.py (0.55 GFLOP a batch of 64) trains
-  1.1x to 1.15x faster split: its pooling and copies run 1.6x faster, its
-  matmuls (most of the step) hardly faster than BLAS's own two threads;
-- small steps lose: handing a part over and taking turns for the GIL costs
-  about 0.3 ms, so the MNIST CNN (56 MFLOP a batch) trained 0.88x as fast
-  split and the MLP 0.5x. Hence MIN_STEP_FLOPS.
+Why it is shaped so (the numbers: benchmarks/README.md, "Fast paths"):
+- a large step gains, as its pooling and copies run on both cores, while
+  its matmuls (most of the step) gain little over BLAS's own threads;
+- a small step loses: handing a part over and taking turns for the GIL cost
+  a fixed time a step, more than a small step's parts save. Hence
+  MIN_STEP_FLOPS;
 - a graph with batch norm splits too, its parts summing their statistics
-  through a Team: the VGG benchmark's training 1.34x faster (518 -> 704
-  samples/s, per-round ratios 1.30 to 1.56 over 5 alternated rounds), where
-  it had run whole.
-- Splitting finer, a thread for half of each copy or matmul, lost more to
-  waking threads (about 70 us a hand-off) than it gained, and so did sharing
-  out inference's passes, which are mostly matmul already.
+  through a Team, so that all normalize by the whole batch;
+- splitting finer, a thread for half of each copy or matmul, loses more to
+  waking threads than it gains, and so does sharing out inference's passes,
+  which are mostly matmul already.
 """
 import os
 import threading
@@ -33,7 +29,7 @@ import numpy as np
 
 from .layers.base import Mode
 
-MIN_STEP_FLOPS = 2e8  # forward flops a part must have for a step to be split
+MIN_STEP_FLOPS = 2e8  # forward flops a part must have to outweigh its hand-off
 
 
 def _threads():

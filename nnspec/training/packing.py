@@ -1,11 +1,10 @@
 """Many parameters updated as one: the trainer's packing of an optimizer's step.
 
-numpy pays about a microsecond a call, and a dozen calls per parameter were
-most of Adam's time on small networks: the MLP of benchmarks/ trained 1.2x
-faster with every parameter packed end to end into one vector, updated by one
-call per operation (alternating packed and unpacked steps in one process);
-where the arrays are large, memory bounds the update and packing gains
-little.
+numpy pays for every call, and a dozen calls per parameter were most of
+Adam's time on small networks, so every parameter is packed end to end into
+one vector and updated by one call per operation; where the arrays are
+large, memory bounds the update and packing gains little (the numbers:
+benchmarks/README.md, "Fast paths").
 
 A model's weights live end to end in one vector from the moment it is made
 (`contiguous`), ordered so that the parameters an optimizer may treat alike
@@ -24,11 +23,10 @@ from ..engine import parallel
 
 # A pack of at least twice this many values is updated in parts, one per core:
 # an optimizer's update is elementwise, so the parts compute exactly what one
-# pass would, and numpy lets go of the GIL while it loops. Adam took a third of
-# the wide MLP's step (1.9M weights, about 2 ns a value on one core); in two
-# parts the MLP trained 1.18x faster (11.0k -> 13.0k samples/s, alternated in
-# one process, benchmarks/vs_torch.py's network), the deeper CNN (420k) 1.02x.
-# A part (2^17 values, ~0.3 ms) must outweigh the ~0.1 ms of handing it over.
+# pass would, and numpy lets go of the GIL while it loops, which pays where the
+# update is a large share of the step (a wide network's Adam). The size: a
+# part's work must outweigh the cost of handing it to a thread
+# (benchmarks/README.md, "Fast paths").
 MIN_PART = 1 << 17
 
 

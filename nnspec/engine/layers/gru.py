@@ -41,8 +41,9 @@ def _gru_step(g, h_prev, w, hu, tmp, hu_n, h):
 
 def gru_last_state(p, w, x, mode):
     """the gru's last state, kept alone, with the input projected a chunk of
-    steps at a time, as lstm_last_state does: the benchmark's GRU 64 over 32
-    steps predicted 52-54k -> 63-66k samples/s (alternated in one process)."""
+    steps at a time, as lstm_last_state does and for its reason: the chunk's
+    projections stay in the cache while the steps read them (benchmarks/README.md,
+    "Fast paths")."""
     n, t, _ = x.shape
     h_n = p["units"]
     h, tmp, hu_n = (mode.empty(slot, (n, h_n), x.dtype) for slot in ("h", "tmp", "hu_n"))

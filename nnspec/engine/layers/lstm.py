@@ -36,10 +36,9 @@ def lstm_last_state(p, w, x, mode):
     """the lstm's last state without the every-step states training keeps for
     backward: inference holds only this step's c and h, and projects the input
     a chunk of steps at a time (about CHUNK_BYTES of gates, which stay in the
-    cache while the steps read them). The benchmark's LSTM 64 over 32 steps
-    predicted 1.15x to 1.2x faster so (48k -> 55k samples/s, then 55k -> 60-65k
-    with chunks of 1 step at 1024 samples a pass, 4 at 256; alternated in one
-    process, python benchmarks/vs_torch.py --nets lstm)."""
+    cache while the steps read them), where projecting every step at once
+    wrote them all to memory and read them back (benchmarks/README.md, "Fast
+    paths")."""
     n, t, _ = x.shape
     h_n = p["units"]
     a, b = _lstm_gate_scales(h_n, x.dtype)

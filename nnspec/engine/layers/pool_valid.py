@@ -3,8 +3,9 @@
 Both loop over the kh*kw offsets inside a window, never over samples or
 pixels: the offset (i, j) of every window at once is the strided slice
 x[:, i::sh, j::sw], so max pooling is a running np.maximum over kh*kw slices
-and average pooling a running sum. (On this project's VM that is five times
-faster than reducing a 6-D window view.) Backward walks the same slices:
+and average pooling a running sum, whose inner loops run over whole rows,
+where reducing a 6-D window view loops over a window's few values
+(benchmarks/README.md, "Fast paths"). Backward walks the same slices:
 each gets dy where it held its window's maximum, or dy / (kh*kw) for the
 average; overlapping windows add, non-overlapping ones just write. Max
 pooling splits the gradient equally between tied maxima. Rows and columns
@@ -42,9 +43,8 @@ def _tiles(p, a, oh, ow):
 # Below this many channels, max pooling's backward over exactly tiling windows
 # compares whole image rows (w * c values) against y repeated along each
 # window's width, instead of the 6-D window view whose innermost loop is c
-# long. python benchmarks/pool_kernels.py, 2x2 windows, three runs: 3 to 8
-# channels 2.0x to 2.7x faster by rows (LeNet's first pooling 2.1x), 16
-# channels 1.25x to 1.6x, 32 channels 0.99x to 1.3x, 64 channels 0.99x to 1.01x.
+# long: numpy pays per inner loop, so the fewer the channels the more rows win;
+# from 32 channels the two are even (benchmarks/README.md, "Fast paths").
 ROW_CHANNELS = 32
 
 
@@ -94,12 +94,9 @@ def _out(p, x, mode):
 def _separable(p, x_shape, y_shape):
     """Whether to take a max over rows, then over columns (kh + kw passes, and an
     intermediate of oh x W) rather than over each of the kh*kw offsets: where that
-    touches under two thirds as many elements. python benchmarks/pool_kernels.py:
-    seed 001's 4x4 windows at stride 1 (5824 per channel against 12544) ran 1.8x
-    faster forward and 1.6x backward, 3x3 same at stride 1 (0.6 as many) 1.35x
-    and 2.9x; 3x3 at stride 2 on 27x27 (0.91 as many) 0.4x backward, as the
-    second kernel's zeroed intermediate costs more than it saves; 2x2 at stride
-    2 (1.25 as many) stays per offset."""
+    touches under two thirds as many elements: near one, the second kernel's
+    zeroed intermediate costs more than the fewer elements save
+    (benchmarks/README.md, "Fast paths")."""
     (kh, kw), (_, w, _), (oh, ow) = p["window"], x_shape[1:], y_shape[1:3]
     return 3 * ((kh - 1) * oh * w + (kw - 1) * oh * ow + oh * w) < 2 * kh * kw * oh * ow
 
