@@ -30,12 +30,13 @@ def load(path, data=None):
     try:
         model = Model(stored.network, stored.spec, stored.source, weights=stored.weights,
                       graph=stored.graph, classes=stored.classes, features=stored.features,
-                      preprocess=stored.preprocess, history=stored.history, **overrides)
+                      preprocessing=stored.preprocessing, history=stored.history,
+                      **overrides)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
     if stored.checkpoint is not None:
         model.state = checkpoints.decode(
-            stored.checkpoint, model.state, model.graph, model.config,
+            stored.checkpoint, model.state, model.graph, model.config, model.plan,
             train.coefficients(model.graph, model.config, model.overrides), stored.version)
     model.meta = stored.meta
     model.trained = stored.meta.get("trained")

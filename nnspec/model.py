@@ -19,26 +19,20 @@ from .lang import shapes
 from .lang.settings import BY_KEY, read_all
 from .training import config as settings
 from .training import loop as train
-from .training.callbacks import LambdaCallback
+from .training.callbacks import assemble
 from .training.progress import Progress
 from .training.state import TrainingState
-
-
-def _check_pass_size(what, batch_size):
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
-            or batch_size < 1:
-        raise DataError(f"{what}: batch_size must be a whole number of at least 1, "
-                        f"got {batch_size!r}")
 
 
 class Model:
     """A network, its weights, its preprocessing and its training state (state.py).
 
     weights, graph: what load() read and checked; None draws fresh weights and
-    builds the graph. classes, features, preprocess, history: a bundle's."""
+    builds the graph. classes, features, preprocessing, history: a bundle's
+    (classes {output: names or None}, preprocessing {input: preprocessing})."""
 
     def __init__(self, network, text, source="<spec>", *, weights=None, graph=None,
-                 classes=None, features=None, preprocess=None, history=None, **overrides):
+                 classes=None, features=None, preprocessing=None, history=None, **overrides):
         self.network = network
         self.text = text
         self.source = source
@@ -51,7 +45,7 @@ class Model:
         self.configure(**overrides)
         if graph is None:
             self.graph = Graph(network, self.shapes, self.config.dtype or "float32",
-                               self._heads, source)
+                               self.plan.heads, source)
         try:  # what a training step would hold, before any weight exists
             memory.check(self.graph, self.config.batch_size)
         except SpecError as e:
@@ -69,14 +63,34 @@ class Model:
         self.state = TrainingState.fresh(self.config, self._seeds[1])
         self.stop_training = False  # a callback sets this to end training
         self.history = dict(history or {})
-        self.classes = classes
+        self.output_classes = {o.name: None for o in network.outputs} | (classes or {})
         self.features = features  # a CSV's feature column names: infer reads those by name
         self._drawn = None  # (the training x data() made, epoch -> a fresh draw) under resample
         self.trained = None  # {"engine", "device", "processes"} of the last fit
-        # raw input -> network input (engine/preprocess.py); a fitted kind is fitted
-        # by data() on the training split, or by the first fit() on its x
-        self.preprocess = preprocess or prep.make(self.config.scale or "none")
+        # raw input -> network input (engine/preprocess.py), per input: its own scale=,
+        # else the train block's; a fitted kind is fitted by data() on the training
+        # split, or by the first fit() on its x
+        self.preprocessing = {n.name: prep.make(n.p.get("scale") or self.config.scale or "none")
+                              for n in network.inputs} | (preprocessing or {})
         self.meta = {}
+
+    # -- a network of one input and one output: its preprocessing and classes ---------
+
+    @property
+    def preprocess(self):
+        return self.preprocessing[self.graph.input_name]
+
+    @preprocess.setter
+    def preprocess(self, pre):
+        self.preprocessing[self.graph.input_name] = pre
+
+    @property
+    def classes(self):
+        return self.output_classes[self.graph.outputs[0].name]
+
+    @classes.setter
+    def classes(self, names):
+        self.output_classes[self.graph.outputs[0].name] = names
 
     def configure(self, **overrides):
         """Replace train-block settings (seed, lr, batch_size, epochs, ...): values or
@@ -88,7 +102,7 @@ class Model:
             raise TypeError(f"unknown override {sorted(unknown)[0]!r}")
         try:
             overrides = {**self.overrides, **read_all(overrides)}
-            config, self._heads = settings.resolve(self.network, self.shapes, overrides)
+            config, self.plan = settings.resolve(self.network, self.shapes, overrides)
         except SpecError as e:
             raise e.located(self.source, self.text)
         if self.graph is not None and (config.dtype or "float32") != self.graph.dtype.name:
@@ -96,7 +110,7 @@ class Model:
                             f"the spec again for {config.dtype}", source=self.source)
         self.config, self.overrides = config, overrides
         if self.graph is not None:
-            self.graph.use_heads(self._heads)
+            self.graph.use_heads(self.plan.heads)
 
     # -- the training state, read-only: fit moves it on, load restores it ------------
 
@@ -128,9 +142,9 @@ class Model:
         """The spec's data set, split train/validation/test, drawn from the seed.
         Named data sets (mnist) are looked for in data_dir first (see data/named.py).
         The model takes its class names and preprocessing from it (prepare.splits)."""
-        splits, self.preprocess = prepare.splits(self, np.random.default_rng(self._seeds[2]),
-                                                 data_dir)
-        self.classes = splits.classes
+        splits, self.preprocessing = prepare.splits(self, np.random.default_rng(self._seeds[2]),
+                                                    data_dir)
+        self.output_classes.update(splits.classes)
         self.features = splits.features
         # fit() knows this training x as the spec's, which resample = true draws anew
         self._drawn = None if splits.draw is None else (splits.train[0], splits.draw)
@@ -151,30 +165,16 @@ class Model:
         engine: "numpy", or "torch" (PyTorch on `device`, "cpu" or "cuda", and on
         many processes under torchrun: nnspec/pytorch/); the same run either way.
         """
-        epochs = self.config.epochs if epochs is None else epochs
-        batch_size = self.config.batch_size if batch_size is None else batch_size
-        if batch_size < 1 or epochs < 0:
-            raise DataError(f"fit: batch_size must be at least 1 and epochs at least 0, got "
-                            f"batch_size={batch_size}, epochs={epochs}")
-        if batch_size != self.config.batch_size:
-            try:
-                memory.check(self.graph, batch_size)
-            except SpecError as e:
-                raise DataError(f"fit: {e}") from None
+        epochs, batch_size = prepare.fit_sizes(self, epochs, batch_size)
         redraw = self._redraw(x) if self.config.resample else None
-        if not prep.fitted(self.preprocess):  # its numbers come from this x
-            self.preprocess = prepare.fitted_scaling(self, x)
+        if not all(map(prep.fitted, self.preprocessing.values())):  # numbers from this x
+            self.preprocessing = prepare.fitted_scaling(self, x)
         x, targets, validation = prepare.for_fit(self, x, y, validation_data)
         if seed is not None:  # a fresh shuffling order, from the start of an epoch
             self.state.shuffle_rng = np.random.default_rng(seed)
             self.state.position = None
-        callbacks = list(callbacks)
-        if on_epoch is not None:
-            callbacks.append(LambdaCallback(on_epoch_end=on_epoch))
-        if progress:
-            callbacks.insert(0, Progress())
-        if self.stopper is not None:
-            callbacks.insert(0, self.stopper)
+        callbacks = assemble(callbacks, on_epoch, Progress() if progress else None,
+                             self.stopper)
         engine = self._engine(engine, device)
         self.trained = engine.trained if engine is not None else \
             {"engine": "numpy", "device": "cpu", "processes": 1}
@@ -214,33 +214,35 @@ class Model:
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
         batch_size bounds how many samples one pass takes; passes are smaller
         where that keeps their arrays in the CPU's cache (engine/staging.py)."""
-        _check_pass_size("predict", batch_size)
+        prepare.pass_size("predict", batch_size)
         # checked part by part, while each part is in the cache: a pass over all
         # of x first would be read again from memory by the passes
         x, vet = prepare.prepared(self, x)
         return staging.predict(self.graph, self.weights, x, batch_size, check=vet)
 
     def predict_classes(self, x):
-        """Predicted class per sample: names where the model knows them, else indices."""
+        """Predicted class per sample: names where the model knows them, else indices;
+        {output name: classes} for several outputs."""
         out = self.predict(x)
-        # one output is a probability of the second class (a sigmoid), not a score
-        idx = (out[..., 0] > 0.5).astype(np.int64) if out.shape[-1] == 1 else out.argmax(axis=-1)
-        return [self.classes[i] for i in idx] if self.classes else idx
+        if isinstance(out, dict):
+            return {name: prepare.classes_of(o, self.output_classes[name])
+                    for name, o in out.items()}
+        return prepare.classes_of(out, self.classes)
 
     def evaluate(self, x, y, batch_size=PREDICT_BATCH):
         """{'loss': ..., 'accuracy' or 'mae': ...} on (x, y)."""
-        _check_pass_size("evaluate", batch_size)
+        prepare.pass_size("evaluate", batch_size)
         x = prepare.inputs(self, x)
         return train.evaluate(self.graph, self.weights, x, prepare.targets(self, x, y),
-                              self.config.loss, self.config.metrics, batch_size)
+                              self.plan, batch_size)
 
     def gradients(self, x, y):
         """(objective, {parameter: gradient}): the spec's loss (batch mean, or sum with
         `reduction = sum`) plus its regularization, as training minimises it."""
         x = prepare.inputs(self, x)
         return train.gradients(self.graph, self.weights, x, prepare.targets(self, x, y),
-                               self.config, train.coefficients(self.graph, self.config,
-                                                               self.overrides),
+                               self.config, self.plan,
+                               train.coefficients(self.graph, self.config, self.overrides),
                                self.training_mode())
 
     def training_mode(self):
@@ -271,18 +273,17 @@ class Model:
         for name, value in values.items():
             np.copyto(self.weights[name], value, casting="unsafe")
 
-    def set_extras(self, classes=None, features=None, preprocess=None):
+    def set_extras(self, classes=None, features=None, preprocessing=None):
         """What a model holds beside its weights, as a bundle stores it (each checked
-        there): its class names, a CSV's feature names, its fitted preprocessing."""
-        if classes is not None:
-            self.classes = classes
+        there): class names {output: names}, a CSV's feature names, the fitted
+        preprocessing {input: preprocessing}."""
+        self.output_classes.update(classes or {})
+        self.preprocessing.update(preprocessing or {})
         if features is not None:
             self.features = features
-        if preprocess is not None:
-            self.preprocess = preprocess
 
     def summary(self, print_fn=print):
-        print_fn(summary.table(self.graph, self.weights))
+        print_fn(summary.table(self.graph, self.weights, self.plan.terms))
 
     def save(self, path, checkpoint=False):
         """Write a bundle; checkpoint=True adds what resuming training needs

@@ -139,9 +139,16 @@ class _Estimator(BaseEstimator):
             if "dtype" not in overrides and not (train and train.dtype):
                 # as scikit-learn's MLPs: the network computes in X's float type
                 overrides["dtype"] = dtype.name
-            return compile_model(text, **overrides)
+            model = compile_model(text, **overrides)
         except NNSpecError as e:
             raise ValueError(str(e)) from None
+        graph = model.graph
+        if len(graph.inputs) > 1 or len(graph.outputs) > 1:
+            raise ValueError(f"an estimator takes a spec of one input and one output, as "
+                             f"scikit-learn's X and y are; this one has inputs "
+                             f"{', '.join(graph.inputs)} and outputs "
+                             f"{', '.join(o.name for o in graph.outputs)}: use nnspec.compile")
+        return model
 
     # -- data --------------------------------------------------------------------
 

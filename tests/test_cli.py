@@ -26,6 +26,12 @@ def test_compile_json_prints_the_ir():
     assert [n["kind"] for n in ir["nodes"]] == ["input", "conv", "conv", "dense", "dense"]
     assert ir["nodes"][1]["params"]["kernel"] == [3, 3, 2]
     assert ir["train"]["batch_size"] == 16 and ir["train"]["l2"] == 0.05
+    assert ir["outputs"] == [{"name": "dense2", "node": "dense2", "loss": None, "weight": 1.0,
+                              "metrics": None, "line": 9}]  # the last layer's line
+    ir = json.loads(run_cli("compile", MODELS / "two_inputs_two_outputs.nn", "--json").stdout)
+    assert [(o["name"], o["loss"], o["weight"], o["metrics"], o["line"]) for o in ir["outputs"]] \
+        == [("digit", "cross_entropy", 1.0, ["accuracy"], 11), ("size", "mse", 0.5, ["mae"], 12)]
+    assert [n["name"] for n in ir["nodes"] if n["kind"] == "input"] == ["image", "meta"]
 
 
 def test_syntax_error_is_one_located_line_and_status_2(tmp_path):

@@ -14,7 +14,7 @@ from nnspec.engine import memory
 from nnspec.lang.kinds import KINDS
 
 import test_gradients
-from conftest import MODELS
+from conftest import MODELS, targets_for
 from test_export import _how, _inputs
 
 ROWS = [(KINDS[k].example + "\n-> flatten -> dense 3 softmax", _how(k)) for k in sorted(KINDS)]
@@ -37,9 +37,7 @@ ROWS += [(spec, "") for spec in (
 def _peak(spec, how, batch_size, rng):
     probe = nnspec.compile(spec, batch_size=batch_size, epochs=1, optimizer="adam")
     x = _inputs(probe, how, 2 * batch_size, rng)
-    shape = probe.graph.output_shape
-    y = rng.integers(0, shape[-1], 2 * batch_size) if probe.config.loss == "cross_entropy" \
-        and len(shape) == 1 else rng.random((2 * batch_size,) + shape)
+    y = targets_for(probe, 2 * batch_size, rng)
     tracemalloc.start()
     try:
         model = nnspec.compile(spec, batch_size=batch_size, epochs=1, optimizer="adam")

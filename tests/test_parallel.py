@@ -34,9 +34,9 @@ def _data(n=13, seed=0):
 def _step(model, x, y, threads, monkeypatch):
     monkeypatch.setattr(parallel, "THREADS", threads)
     t = prepare.targets(model, x, y)
-    value, out, grads, _ = parallel.loss_and_grads(model.graph, model.weights, x, t,
-                                                   "cross_entropy", Mode(True, buffers={}))
-    return value, out.copy(), {k: g.copy() for k, g in grads.items()}
+    r = parallel.loss_and_grads(model.graph, model.weights, x, t, model.plan.terms,
+                                Mode(True, buffers={}))
+    return r.value, r.out.copy(), {k: g.copy() for k, g in r.grads.items()}
 
 
 @pytest.mark.parametrize("n", [2, 13, 64])

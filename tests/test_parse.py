@@ -93,7 +93,7 @@ BAD_SPECS = [
     ("input 8x8x1\ndense 4 lr=fast", 2, 9, ["option 'lr' must be a number"]),
     ("input 8x8x1\ndense 4 stride=2", 2, 9, ["unknown option 'stride' for dense"]),
     ("conv 3x3x2", 1, 1, ["layers must come after the 'input' line"]),
-    ("input 8x8x1\ninput 4", 2, 7, ["second 'input'"]),
+    ("input 8x8x1\ninput 4", 2, 7, ["a second unnamed input; name each input"]),
     ("input 4\ndense 2\ntrain {\n  epoch = 3\n}", 4, 3, ["unknown train setting 'epoch'",
                                                       "did you mean 'epochs'"]),
     ("input 4\ndense 2\ntrain {\n  loss = crossentropy\n}", 4, 3, ["unknown loss 'crossentropy'",

@@ -34,7 +34,7 @@ def _spec(blocks, top, chain):
 def _shape_of(blocks, top, chain):
     """The shape after the chain so far (a linear layer changes nothing)."""
     network = parse(_spec(blocks, top, chain + ["linear"]))
-    return shapes.infer(network)[network.outputs[0]]
+    return shapes.infer(network)[network.outputs[0].node]
 
 
 def _weight_options(draw):

@@ -117,8 +117,10 @@ def _ir_json(network):
         train = {f.name: plain(getattr(network.train, f.name))
                  for f in dataclasses.fields(network.train) if f.name != "locs"}
         train["optimizer_options"] = dict(network.train.optimizer_options)
-    return {"version": network.version, "nodes": nodes, "outputs": list(network.outputs),
-            "train": train}
+    outputs = [{"name": o.name, "node": o.node, "loss": o.loss, "weight": o.weight,
+                "metrics": None if o.metrics is None else list(o.metrics),
+                "line": o.loc.line if o.loc else None} for o in network.outputs]
+    return {"version": network.version, "nodes": nodes, "outputs": outputs, "train": train}
 
 
 def _train(args):

@@ -90,8 +90,11 @@ def _plot(sub):
     g.add_argument("bundle", help="a .nnb file")
     from ..plots import KINDS  # no matplotlib until a figure is drawn
     g.add_argument("--kind", required=True, choices=KINDS)
-    g.add_argument("-o", "--output", required=True, metavar="FILE.png",
+    g.add_argument("-o", dest="file", metavar="FILE.png",
                    help="the image to write (.png, .svg or .pdf)")
+    g.add_argument("--output", metavar="NAME",
+                   help="which output to draw, for a network of several (history: only its "
+                        "curves)")
     g.add_argument("--data", metavar="DATA", help="plot on this data set instead of the bundle's own")
     g.add_argument("--data-dir", metavar="DIR", help="where named data sets are")
     g.add_argument("--split", choices=("test", "validation", "train"),

@@ -14,7 +14,8 @@ from ..errors import DataError, SpecError
 from ..files.data import sets
 from ..files.io import check_writable, read_spec
 from ..lang import parse
-from ..lang.ir import Call, format_value
+from ..lang.ir import Call
+from ..training.loop import rows
 from ..lang.settings import read
 from ..lang.syntax import parse_value
 from ..training.callbacks import Checkpoints, latest_checkpoint
@@ -119,12 +120,10 @@ def train(args):
     config = model.config
     splits = model.data(args.data_dir)
     out = (lambda *a, **k: None) if args.quiet else print
-    sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
+    sizes = [rows(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
         f"{plural(config.epochs, 'epoch')}, batch {config.batch_size}, seed {config.seed}; "
-        f"scale {format_value(config.scale) if config.scale else model.preprocess['kind']} "
-        f"(as the {'spec' if config.scale else 'data set'} says)"
-        + (f"; {splits.label}" if splits.label else ""), flush=True)
+        f"{_scales(model)}" + (f"; {splits.label}" if splits.label else ""), flush=True)
     callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None, args.print_every)]
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None
@@ -180,6 +179,17 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
         model.save(args.output, checkpoint=True)
         out(f"saved {args.output}")
     return 0
+
+
+def _scales(model):
+    """The header's word on each input's preprocessing and who said it."""
+    said = {n.name: ("the input line" if n.p.get("scale") else "the spec" if model.config.scale
+                     else "the data set") for n in model.network.inputs}
+    if len(said) == 1:
+        (name, who), = said.items()
+        return f"scale {model.preprocessing[name]['kind']} (as {who} says)"
+    return "scale " + ", ".join(f"{name} {model.preprocessing[name]['kind']} (as {who} says)"
+                                for name, who in said.items())
 
 
 def _launch(args):

@@ -32,7 +32,11 @@ def predict(graph, weights, x, batch_size=PREDICT_BATCH, check=None):
     """Outputs for x, at most batch_size samples at a time, and fewer where that
     keeps a pass's arrays in the CPU's cache (see PREDICT_CACHE_BYTES).
     check(part), where given, vets each part of x just before its pass reads
-    it, while it is in the cache (Model.predict's finiteness check)."""
+    it, while it is in the cache (Model.predict's finiteness check). A network
+    of several inputs or outputs takes and gives dicts by name, a pass at a time
+    (staged passes are for one input and one output)."""
+    if len(graph.inputs) > 1 or len(graph.outputs) > 1:
+        return _by_name(graph, weights, x, batch_size, check)
     result = np.empty((len(x),) + graph.output_shape, dtype=graph.dtype)
     mode = Mode(False, buffers=graph.buffers["predict"])
     check = check or (lambda part: None)
@@ -61,6 +65,30 @@ def predict(graph, weights, x, batch_size=PREDICT_BATCH, check=None):
             check(part)
         result[i:i + tail] = graph.forward(weights, part, mode, cut)[0]
     return result
+
+def _by_name(graph, weights, x, batch_size, check):
+    """predict for a network of several inputs or outputs: x {input: array} ->
+    {output name: array}, batch_size samples a pass. check: check(name, part) for
+    several inputs, check(part) for one (as prepare.prepared gives it)."""
+    mode = Mode(False, buffers=graph.buffers["predict"])
+    if not isinstance(x, dict):
+        x = {graph.input_name: x}
+        check = check and (lambda name, part, one=check: one(part))
+    count = len(next(iter(x.values())))
+    result = {o.name: np.empty((count,) + graph.shapes[o.node], graph.dtype)
+              for o in graph.outputs}
+    for i in range(0, count, batch_size):
+        part = {name: array[i:i + batch_size] for name, array in x.items()}
+        for name, array in part.items():
+            if check is not None:
+                check(name, array)
+        out = graph.forward(weights, part, mode)[0]
+        if not isinstance(out, dict):
+            out = {graph.outputs[0].name: out}
+        for name, array in out.items():
+            result[name][i:i + batch_size] = array
+    return result if len(graph.outputs) > 1 else result[graph.outputs[0].name]
+
 
 def stages(graph, weights, batch_size):
     """(cut, head, tail): predict runs nodes[:cut] `head` samples a pass and

@@ -26,7 +26,7 @@ from ..errors import BundleError, DataError, SpecError, shown
 from ..lang.ir import format_value
 from ..lang.settings import SETTINGS, read
 from ..lang.syntax import parse_value
-from ..training import metrics
+from ..training import outputs
 from ..training.optimizers import OPTIMIZERS
 from ..training.state import Position
 from . import bundle
@@ -191,11 +191,12 @@ def _momentum_as_gradients(state, graph, rates, momentum, version):
     return out
 
 
-def decode(doc, state, graph, config, rates, version):
+def decode(doc, state, graph, config, plan, rates, version):
     """A checkpoint map -> the TrainingState it holds, every field checked: `state`,
     a fresh one of the model's train config (its optimizer, schedule and early
     stopping objects), is filled in and returned. version: the file's (major, minor);
-    rates: the trained parameters' (training/loop.coefficients)."""
+    plan: what trains each output (training/outputs.py); rates: the trained
+    parameters' (training/penalties.coefficients)."""
     allow_extra = version > bundle.VERSION
     optional = ("step", "schedule", "position", "stopper", "overrides")
     bundle.check_map(doc, FIELD, {"epoch": int, "optimizer": dict, "rng": dict, "step": int,
@@ -229,8 +230,7 @@ def decode(doc, state, graph, config, rates, version):
         bundle.check_map(position, field, {"batch": int, "rng": dict, "sums": dict},
                          allow_extra=allow_extra)
         sums = position["sums"]
-        keys = {"loss", "seen", *metrics.resolve(config.metrics, graph.output_shape[-1],
-                                                 config.loss)}
+        keys = {"seen", *outputs.keys(plan)}
         if position["batch"] < 1 or set(sums) != keys or not all(
                 _number(v) and v >= 0 for v in sums.values()):
             raise BundleError(f"{field}: not a position inside an epoch (sums of "

@@ -9,7 +9,7 @@ chain can start anywhere (`stem -> conv 1x1x8`). Merges list their inputs,
 Only earlier layers can be referred to, so a graph cannot have a cycle.
 """
 from ..errors import SpecError
-from . import ir, tree
+from . import endpoints, ir, tree
 from .kinds import KINDS
 from .scope import Scope, arguments
 from .scope import fail as _fail
@@ -63,6 +63,7 @@ class _Builder:
 
     def network(self):
         top = Scope()
+        declared = []  # the output statements, resolved once every layer exists
         for i, st in enumerate(self.statements):
             if isinstance(st, tree.Header):
                 self._header(st, i == 0)
@@ -74,12 +75,17 @@ class _Builder:
                 if self.train is not None:
                     _fail("a second 'train' block", st.loc)
                 self.train = train_config(st)
-        if not self.nodes:
+            elif isinstance(st, tree.Output):
+                declared.append(st)
+        inputs = [n for n in self.nodes if n.kind == "input"]
+        if not inputs:
             _fail("the spec has no 'input' line; start it with e.g. 'input 28x28x1'", None)
-        if len(self.nodes) == 1:
-            _fail("the spec has no layers after its input", self.nodes[0].loc)
-        self._check_used()
-        return ir.Network(tuple(self.nodes), (self.nodes[-1].name,), self.train, self.version)
+        if len(self.nodes) == len(inputs):
+            _fail("the spec has no layers after its input", inputs[-1].loc)
+        outs = endpoints.outputs(declared, lambda name, loc: self._output(name, loc, top),
+                                 self.nodes[-1])
+        endpoints.check_used(self.nodes, outs)
+        return ir.Network(tuple(self.nodes), outs, self.train, self.version)
 
     # -- statements --------------------------------------------------------
 
@@ -91,15 +97,12 @@ class _Builder:
         self.version = st.version
 
     def _input(self, st, scope):
-        dims, loc = st.dims, st.loc
-        if self.nodes:
-            _fail("a second 'input' line; a network has one input", loc)
-        if any(isinstance(d, str) for d in dims):
-            _fail("the input's dimensions must be numbers", loc)
-        if min(dims) < 1:
-            _fail(f"input dimensions must be positive, got {ir.format_value(dims)}", loc)
-        self._add(ir.Node("input", "input", (("shape", dims),), (), loc))
-        scope.tail = "input"
+        node = endpoints.input_node(st, [n for n in self.nodes if n.kind == "input"])
+        if node.name in scope.names:
+            _fail(f"the name '{node.name}' is taken by a layer", st.name_loc or st.loc)
+        self._add(node)
+        scope.names[node.name] = node.name
+        scope.tail = node.name
         if st.chain is not None:  # input 28x28x1 -> conv ...
             self._chain(st.chain, scope)
 
@@ -244,14 +247,20 @@ class _Builder:
             return scope.input
         if name in scope.names:
             return scope.names[name]
-        if not scope.prefix and name == "input" and "input" in self.by_name:
-            return "input"
         if not scope.prefix and name in self.later:
             _fail(f"'{name}' is defined later (line {self.later[name].line}); a layer can only "
                   "take inputs from layers before it, so a graph cannot have a cycle", loc)
-        visible = list(scope.names) + (["in"] if scope.input is not None else ["input"])
+        visible = list(scope.names) + (["in"] if scope.input is not None else [])
         _fail(f"'{name}' is neither a layer kind nor a layer defined before this point"
               f"{suggest(name, visible + list(KINDS))}", loc)
+
+    def _output(self, name, loc, scope):
+        """The node an `output NAME` line names: a layer, block call or input."""
+        if name not in scope.names:
+            _fail(f"output '{name}' names no layer{suggest(name, scope.names)}; an output "
+                  "line names a layer (name: dense ...) or a block call written before it",
+                  loc)
+        return scope.names[name]
 
     def _name(self, kind, scope, label):
         if label is not None:  # the tree.Labeled that names it
@@ -278,13 +287,3 @@ class _Builder:
             _fail(f"the network has more than {MAX_LAYERS:,} layers", node.loc)
         self.nodes.append(node)
         self.by_name[node.name] = node
-
-    def _check_used(self):
-        used = {self.nodes[-1].name}
-        for node in reversed(self.nodes):
-            if node.name in used:
-                used.update(node.inputs)
-        for node in self.nodes:
-            if node.name not in used:
-                _fail(f"{node.name} does not lead to the output ({self.nodes[-1].name}); use it "
-                      "in a later layer or remove it", node.loc)

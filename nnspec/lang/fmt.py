@@ -114,7 +114,9 @@ class _Printer:
         elif isinstance(st, tree.Input):
             self.blank(st.loc.line)
             dims = st.dims
-            head = f"input {value_text('dims', dims) if len(dims) > 1 else dims[0]}"
+            head = " ".join([f"input {value_text('dims', dims) if len(dims) > 1 else dims[0]}"]
+                            + _words((), st.options))
+            head = f"{st.name}: {head}" if st.name else head
             if st.chain is not None:
                 self.chain((tree.Layer(head, st.loc),) + st.chain.elements)
             else:
@@ -128,6 +130,10 @@ class _Printer:
             for key, (form, value, _), kloc in st.settings:
                 self.emit(f"{key} = {value_text(form, value)}", kloc.line, kloc.line, "  ")
             self.emit("}", self.last, self.last)
+        elif isinstance(st, tree.Output):
+            self.blank(st.loc.line)
+            self.emit(" ".join([f"output {st.name}"] + _words((), st.options)), st.loc.line,
+                      st.loc.line)
         elif isinstance(st, tree.Block):
             self.blank(st.loc.line, always=True)
             self.emit(f"block {st.name}({', '.join(p.name for p in st.params)}) {{",

@@ -6,6 +6,7 @@ and repeats and checks names and options, giving an ir.Network (build.parse
 does both); fmt.py prints the tree back. Lark's exceptions never leave this
 module: they become SpecError.
 """
+import dataclasses
 import functools
 import math
 import re
@@ -155,17 +156,29 @@ class _Tree(lark.Transformer_NonRecursive):
 
     def input_chain(self, items):
         head, elements = items[0], tuple(items[1:])
-        return tree.Input(head.dims, head.loc, tree.Chain(elements, True) if elements else None)
+        if not elements:
+            return head
+        return dataclasses.replace(head, chain=tree.Chain(elements, True))
+
+    def input_decl(self, items):
+        name = items[0] if items[0].type == "NAME" else None
+        size = items[1] if name is not None else items[0]
+        options = tuple(i for i in items if isinstance(i, tree.Option))
+        if size.type == "DIMS":
+            dims = tuple(_int(d, size) for d in size.split("x"))
+        else:
+            dims = (_int(size, size),)
+        return tree.Input(dims, _loc(size), None, str(name) if name else None,
+                          _loc(name) if name else None, options)
+
+    def output_decl(self, items):
+        name, options = items[0], tuple(items[1:])
+        return tree.Output(str(name), _loc(name), options)
 
     @lark.v_args(meta=True)
     def input_ref(self, meta, items):
         return tree.Layer("input", ir.Loc(meta.line, meta.column))
 
-    def input_dims(self, items):
-        return tree.Input(tuple(_int(d, items[0]) for d in items[0].split("x")), _loc(items[0]))
-
-    def input_vector(self, items):
-        return tree.Input((_int(items[0], items[0]),), _loc(items[0]))
 
     @lark.v_args(meta=True)
     def train_block(self, meta, items):
@@ -187,7 +200,7 @@ def syntax(text, source="<spec>", comments=None):
     try:
         tree = _Tree().transform(_parser().parse(text, start="start"))
     except lark.exceptions.UnexpectedInput as e:
-        raise _syntax_error(e).located(source, text) from None
+        raise _keyword_hint(_syntax_error(e), text).located(source, text) from None
     except lark.exceptions.VisitError as e:
         raise _unwrap(e).located(source, text) from None
     if comments is not None:
@@ -208,6 +221,22 @@ def parse_value(text, what="value"):
     return form, value
 
 
+KEYWORDS = ("input", "output", "train", "block", "nnspec")
+
+
+def _keyword_hint(error, text):
+    """A keyword written as a layer's name (`output: dense 10`) fails at its colon:
+    say so."""
+    if error.line is None:
+        return error
+    line = text.splitlines()[error.line - 1] if error.line <= len(text.splitlines()) else ""
+    before = line[:error.column - 1].strip()
+    if before in KEYWORDS and line[error.column - 1:].startswith(":"):
+        error.message = (f"'{before}' is a keyword (it begins {before} lines); name the layer "
+                         "otherwise")
+    return error
+
+
 def _unwrap(e):
     """The SpecError a transformer callback raised, out of lark's VisitError."""
     if isinstance(e.orig_exc, SpecError):
@@ -222,6 +251,7 @@ _TERMINALS = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "INPUT": "'input'", "TRAIN": "'train'",
     "NNSPEC": "'nnspec'", "$END": "end of file", "COLON": "':'", "BLOCK": "'block'",
     "PARAM": "a block parameter like {f}", "REPEAT": "a repeat count like x3",
+    "OUTPUT": "'output'",
 }
 
 

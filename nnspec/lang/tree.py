@@ -121,11 +121,25 @@ class Header:
 
 @dataclass(frozen=True)
 class Input:
-    """`input 28x28x1`, and a chain that follows it on its line."""
+    """`input 28x28x1`, maybe named (`image: input 28x28x1`), with its options
+    (`scale=standard`), and a chain that follows it on its line."""
 
     dims: tuple
     loc: Loc
     chain: Chain = None
+    name: str = None
+    name_loc: Loc = None
+    options: tuple = ()  # Options
+
+
+@dataclass(frozen=True)
+class Output:
+    """`output NAME key=value ...`: a layer the network answers with, and its loss,
+    weight and metrics."""
+
+    name: str
+    loc: Loc
+    options: tuple = ()  # Options
 
 
 @dataclass(frozen=True)

@@ -197,11 +197,18 @@ class _Walker:
                 self.block(st)
         for st in statements:
             if isinstance(st, tree.Input):
-                self.define("input", self._input_span(st.loc), "", "input")
+                if st.name is not None:  # `image: input 28x28x1`
+                    loc = st.name_loc
+                    self.define(st.name, tx.name_span(loc.line, loc.column, st.name), "",
+                                "input")
+                else:
+                    self.define("input", self._input_span(st.loc), "", "input")
                 if st.chain is not None:
                     self.chain(st.chain.elements, "", set())
             elif isinstance(st, tree.Chain):
                 self.chain(st.elements, "", set())
+            elif isinstance(st, tree.Output):  # `output digit loss=...` names a layer
+                self.use(st.name, st.loc, "", "layer")
             elif isinstance(st, tree.Train):
                 self.train(st)
 

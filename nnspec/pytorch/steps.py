@@ -22,6 +22,7 @@ import os
 import numpy as np
 
 from ..errors import NNSpecError
+from ..engine.graph import Result
 from ..optional import need
 from . import losses, optimizers
 from .net import build
@@ -67,7 +68,7 @@ class TorchSteps:
         z = self.forward(xb, logits=True)
         activation = model.graph.output_activation
         out = losses.activate(torch, activation, z)
-        value = losses.loss(torch, config.loss, activation, z, out, tb) if len(xb) \
+        value = losses.loss(torch, model.plan.terms[0].loss, activation, z, out, tb) if len(xb) \
             else z.sum() * 0  # a process with no share of a small last batch
 
         # scaled so that the processes' average is the whole batch's mean (or sum)
@@ -78,8 +79,9 @@ class TorchSteps:
             total = value * n if config.reduction == "sum" else value
             total = total + self._penalize(rates)
             outputs = self._gather(out.detach(), n)
+            result = Result(value, {model.plan.terms[0].name: value}, outputs, None, None)
             if not math.isfinite(total):
-                return total, value, outputs
+                return total, result
             grads = {name: self.tensors[name].grad for name in rates}
             if config.clip_norm:
                 self._clip(grads, config.clip_norm)
@@ -87,7 +89,7 @@ class TorchSteps:
             for name, g in grads.items():
                 optimizers.update(torch, self.optimizer, name, self.tensors[name], g,
                                   float(rates[name].lr * factor), self._slot(name))
-        return total, value, outputs
+        return total, result
 
     def _penalize(self, rates):
         """l1 sum|w| + l2 sum w^2 on the gradients, as training/loop.regularize does."""

@@ -10,17 +10,19 @@ done are kept in its `position`.
 import math
 import signal
 import threading
-from typing import NamedTuple
 
 import numpy as np
 
 from ..engine import losses, parallel, staging
 from ..engine.staging import PREDICT_BATCH
-from ..errors import NNSpecError
+from ..errors import DataError, NNSpecError
 from ..lang.heads import PROBABILITY_LOSSES
 from ..lang.kinds import ROLES
 from ..lang.settings import CHOICES
-from . import metrics
+from . import outputs
+from .callbacks import EarlyStopping
+from .penalties import clip, coefficients, regularize
+from .schedules import Plateau
 from .state import Position
 
 
@@ -33,126 +35,92 @@ class TrainingInterrupted(KeyboardInterrupt):
     `model.save(path, checkpoint=True)` writes a checkpoint that resumes exactly."""
 
 
-class Rates(NamedTuple):
-    """A trained parameter's learning rate and penalties."""
-
-    lr: float
-    l1: float
-    l2: float
-
-
-def coefficients(graph, config, overrides):
-    """Per-parameter Rates (lr, l1, l2): a layer's own options, else the train block's.
-    Which penalty options reach a parameter is its role's (lang/kinds/base.py: ROLES):
-    weight matrices take l1/l2, biases l1_bias/l2_bias, the rest none. An lr given
-    as an override (`--lr`, compile(lr=...)) is every layer's rate, a layer's own
-    lr= included; overrides: the model's."""
-    layer_lr = "lr" not in overrides
-    out = {}
-    for node in graph.nodes:
-        p = graph.params[node.name]
-
-        def pick(option):
-            return p[option] if p.get(option) is not None else getattr(config, option)
-
-        lr = pick("lr") if layer_lr else config.lr
-        for _, name in graph.keys[node.name]:
-            role = ROLES[graph.roles[name]]
-            if role.trained:
-                out[name] = Rates(lr, *(tuple(pick(o) for o in role.penalties) or (0.0, 0.0)))
-    return out
-
-
-def regularize(weights, grads, rates):
-    """Add l1*sum|w| + l2*sum(w^2) to the gradients; return the penalty."""
-    penalty = 0.0
-    for name, (_, l1, l2) in rates.items():
-        w = weights[name]
-        if l1:
-            penalty += l1 * float(np.abs(w).sum())
-            grads[name] += l1 * np.sign(w)
-        if l2:
-            penalty += l2 * float((w * w).sum())
-            grads[name] += (2 * l2) * w
-    return penalty
-
-
-def clip(grads, max_norm):
-    """Scale all gradients together so their global L2 norm is at most max_norm
-    (PyTorch's clip_grad_norm_); returns the norm before clipping."""
-    norm = math.sqrt(sum(float(np.vdot(g, g)) for g in grads.values()))
-    if norm > max_norm:
-        scale = max_norm / (norm + 1e-6)
-        for g in grads.values():
-            g *= scale
-    return norm
-
-
 REDUCTIONS = CHOICES["reduction"]
 
 
-def objective(graph, weights, x, targets, config, rates, mode=True):
-    """One batch: (objective, mean data loss, output, grads).
+def objective(graph, weights, x, targets, config, plan, rates, mode=True):
+    """One batch: (objective, the graph's Result: the mean data loss, each output's,
+    the outputs and the gradients).
 
     The objective is the reduced loss plus the penalty; history reports the
-    mean per-sample data loss, which is comparable across reductions.
-
-    With reduction "sum" the batch loss is the sum of per-sample losses (as
-    classic from-scratch code accumulates per-sample gradients), so the
-    gradient is len(x) times the mean's; the penalty is added once per batch.
-    """
-    value, out, grads, _ = parallel.loss_and_grads(graph, weights, x, targets, config.loss, mode)
-    total = value
+    mean per-sample data loss, which is comparable across reductions. With
+    several outputs the data loss is each output's mean loss times its weight,
+    summed. With reduction "sum" the batch loss is the sum of per-sample losses
+    (as classic from-scratch code accumulates per-sample gradients), so the
+    gradient is the batch size times the mean's; the penalty is added once per
+    batch."""
+    result = parallel.loss_and_grads(graph, weights, x, targets, plan.terms, mode)
+    total = result.value
     if config.reduction == "sum":
-        total = value * len(x)
-        for g in grads.values():
-            g *= len(x)
-    return total + regularize(weights, grads, rates), value, out, grads
+        n = rows(x)
+        total = result.value * n
+        for g in result.grads.values():
+            g *= n
+    return total + regularize(weights, result.grads, rates), result
 
 
-def gradients(graph, weights, x, targets, config, rates, mode):
+def rows(x):
+    """How many samples an array, or a dict of them by input, holds."""
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def take(x, idx):
+    """Samples idx of an array, or of each array of a dict."""
+    return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
+
+
+def gradients(graph, weights, x, targets, config, plan, rates, mode):
     """(objective, {parameter: gradient}) of one batch, as training minimises it,
     without moving the running statistics (batch norm) as a training pass does."""
     kept = {k: weights[k].copy() for k, r in graph.roles.items() if r == "statistic"}
     try:
-        value, _, _, grads = objective(graph, weights, x, targets, config, rates, mode)
+        value, result = objective(graph, weights, x, targets, config, plan, rates, mode)
     finally:
         for key, saved in kept.items():
             np.copyto(weights[key], saved)
-    return value, grads
+    return value, result.grads
 
 
-def evaluate(graph, weights, x, targets, loss, names=(), batch_size=PREDICT_BATCH):
-    """{'loss': ..., metric: ...} over (x, targets), the targets as the network's output."""
+def evaluate(graph, weights, x, targets, plan, batch_size=PREDICT_BATCH):
+    """The loss and metrics over (x, targets), named as outputs.keys(plan) names
+    them; the targets as the network's outputs."""
     out = staging.predict(graph, weights, x, batch_size)
-    value, _, _ = losses.value_and_grad(loss, graph.output_activation,
-                                        _logits(graph, out), out, targets)
-    metric_fns = metrics.resolve(names, graph.output_shape[-1], loss)
-    return {"loss": value, **{k: fn(out, targets) for k, fn in metric_fns.items()}}
+    many = isinstance(out, dict)
+    total, each = 0.0, {}
+    for term in plan.terms:
+        o = out[term.name] if many else out
+        act = graph.acts[term.node]
+        each[term.name], _, _ = losses.value_and_grad(term.loss, act, _logits(act, o), o,
+                                                      targets[term.name] if many else targets)
+        total += term.weight * each[term.name]
+    return outputs.logged(plan, total, each, out, targets)
 
 
-def _logits(graph, out):
+def _logits(activation, out):
     # Fused losses take logits; log(p) is a valid set of logits for softmax,
     # log(p / (1 - p)) the logit of a sigmoid.
-    if graph.output_activation == "softmax":
+    if activation == "softmax":
         return np.log(np.clip(out, 1e-30, None))
-    if graph.output_activation == "sigmoid":
+    if activation == "sigmoid":
         p = np.clip(out, 1e-30, 1 - 1e-7)
         return np.log(p) - np.log1p(-p)
     return out
 
 
-def _far_targets(t, loss):
+def _far_targets(targets, plan):
     """Why a regression may have diverged: targets far from unit scale (a price in
     dollars) make the first steps' gradients that large."""
-    if loss in PROBABILITY_LOSSES or not t.size:
-        return ""
-    largest = float(np.max(np.abs(t)))
-    if largest < 1e3:
-        return ""
-    return (f"; the targets reach {largest:,.6g}: a network's outputs start near 0, so "
-            f"scale the targets to about unit size (e.g. divide them by {largest:.0e})")
-
+    for term in plan.terms:
+        t = targets[term.name] if isinstance(targets, dict) else targets
+        if term.loss in PROBABILITY_LOSSES or not t.size:
+            continue
+        largest = float(np.max(np.abs(t)))
+        if largest >= 1e3:
+            name = f"{term.name}'s targets" if isinstance(targets, dict) else "the targets"
+            return (f"; {name} reach {largest:,.6g}: a network's outputs start near 0, so "
+                    f"scale the targets to about unit size (e.g. divide them by "
+                    f"{largest:.0e})")
+    return ""
 
 
 class _CtrlC:
@@ -191,17 +159,17 @@ class NumpySteps:
         self.model = model
 
     def step(self, x, targets, rates, factor):
-        """One batch -> (objective, mean data loss, outputs); applied only when the
+        """One batch -> (objective, the graph's Result); applied only when the
         objective is finite."""
         model = self.model
-        total, value, out, grads = objective(model.graph, model.weights, x, targets,
-                                             model.config, rates, model.training_mode())
+        total, result = objective(model.graph, model.weights, x, targets, model.config,
+                                  model.plan, rates, model.training_mode())
         if math.isfinite(total):
             if model.config.clip_norm:
-                clip(grads, model.config.clip_norm)
-            model.state.optimizer.step(model.weights, grads,
+                clip(result.grads, model.config.clip_norm)
+            model.state.optimizer.step(model.weights, result.grads,
                                        {k: r.lr * factor for k, r in rates.items()})
-        return total, value, out
+        return total, result
 
     def sync(self):
         """Bring model.weights and the optimizer's state up to date (here they are)."""
@@ -215,18 +183,24 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
     TrainingInterrupted on Ctrl-C. engine: what runs each step (NumpySteps by
     default); it syncs the model's weights at the end of every epoch, so
     evaluation, callbacks and checkpoints see them. redraw: epoch -> (x, targets)
-    of that epoch (resample = true), as many samples as x."""
+    of that epoch (resample = true), as many samples as x. x and targets are
+    arrays, or dicts by input and output name."""
     graph, weights, config, state = model.graph, model.weights, model.config, model.state
     rates = coefficients(graph, config, model.overrides)
     state.optimizer.decay(k for k in rates if ROLES[graph.roles[k]].decayed)
     engine = engine or NumpySteps(model)
-    metric_fns = metrics.resolve(config.metrics, graph.output_shape[-1], config.loss)
-    n = len(x)
+    n = rows(x)
     batches = math.ceil(n / batch_size)
     end = state.epoch + epochs
     state.schedule.begin(end * batches)
     model.stop_training = False
     history = {}
+    for watcher in (state.schedule, *callbacks):  # before any epoch is spent
+        if isinstance(watcher, (Plateau, EarlyStopping)):
+            try:
+                outputs.check_monitor(watcher.monitor, model.plan, type(watcher).__name__)
+            except ValueError as e:
+                raise DataError(str(e)) from None
     for cb in callbacks:
         cb.model = model
         cb.on_train_begin({"epochs": end, "batches": batches, "samples": n})
@@ -235,10 +209,10 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
         while state.epoch < end and not model.stop_training:
             if redraw is not None:
                 x, targets = redraw(state.epoch)
-            logs = _epoch(model, engine, x, targets, batch_size, batches, rates, metric_fns,
-                          callbacks, ctrl_c)
+            logs = _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks,
+                          ctrl_c)
             if validation is not None:
-                vals = evaluate(graph, weights, *validation, config.loss, config.metrics)
+                vals = evaluate(graph, weights, *validation, model.plan)
                 logs.update({"val_" + k: v for k, v in vals.items()})
             # the rate of the epoch's last update
             logs["lr"] = config.lr * state.schedule.factor(max(state.step - 1, 0),
@@ -254,18 +228,17 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
     return history
 
 
-def _epoch(model, engine, x, targets, batch_size, batches, rates, metric_fns, callbacks,
-           ctrl_c):
+def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctrl_c):
     """One epoch (or the rest of an interrupted one); returns its mean metrics."""
-    state = model.state
+    state, plan = model.state, model.plan
     rng = state.shuffle_rng
     position = state.position
     if position is None:
         position = Position(0, rng.bit_generator.state)
     else:
         rng.bit_generator.state = position.rng_state
-    order = rng.permutation(len(x)) if model.config.shuffle else np.arange(len(x))
-    sums = dict(position.sums) or {"loss": 0.0, **{k: 0.0 for k in metric_fns}, "seen": 0}
+    order = rng.permutation(rows(x)) if model.config.shuffle else np.arange(rows(x))
+    sums = dict(position.sums) or {**dict.fromkeys(outputs.keys(plan), 0.0), "seen": 0}
     for cb in callbacks:
         cb.on_epoch_begin(state.epoch + 1, {"batch": position.batch})
     for b in range(position.batch, batches):
@@ -276,22 +249,22 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, metric_fns, ca
             engine.sync()
             raise TrainingInterrupted(f"interrupted in epoch {state.epoch + 1}, after batch {b}")
         idx = order[b * batch_size:(b + 1) * batch_size]
-        xb, tb = x[idx], targets[idx]
+        xb, tb = take(x, idx), take(targets, idx)
         factor = state.schedule.factor(state.step, state.epoch)
-        total, value, out = engine.step(xb, tb, rates, factor)
+        total, result = engine.step(xb, tb, rates, factor)
         if not math.isfinite(total):
             engine.sync()
             raise TrainingDiverged(
                 f"epoch {state.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
                 f"learning rate (lr is {max(r.lr for r in rates.values()):g})"
-                + _far_targets(targets, model.config.loss))
-        sums["loss"] += value * len(idx)
-        for key, fn in metric_fns.items():
-            sums[key] += fn(out, tb) * len(idx)
+                + _far_targets(targets, plan))
+        for key, value in outputs.logged(plan, result.value, result.each, result.out,
+                                         tb).items():
+            sums[key] += value * len(idx)
         sums["seen"] += len(idx)
         if callbacks:
             running = {k: v / sums["seen"] for k, v in sums.items() if k != "seen"}
-            running["batch_loss"] = value  # this batch's alone (seed 000's per-batch curve)
+            running["batch_loss"] = result.value  # this batch's alone (seed 000's per-batch curve)
             for cb in callbacks:
                 cb.on_batch_end(b + 1, running)
     engine.sync()
