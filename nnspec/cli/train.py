@@ -138,6 +138,13 @@ def train(args):
     if args.engine == "torch" and "WORLD_SIZE" in os.environ:
         from ..pytorch.steps import leave_group
         leave_group()
+        # A torchrun worker whose work is written leaves without the interpreter's
+        # finalization: gloo's threads torn down there abort the process now and then
+        # ("terminate called without an active exception", pytorch#179291), which
+        # torchrun reports as the whole run failing.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 

@@ -16,6 +16,7 @@ whole batch's loss: one process with batch B and N processes with the same B
 take the same steps. Batch norm then uses each process's share for its batch
 statistics (as DDP without SyncBatchNorm does), and dropout draws per process.
 """
+import gc
 import math
 import os
 
@@ -187,5 +188,6 @@ def leave_group():
     torch = need("torch", "torch", "the torch engine")
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized():
+        gc.collect()  # DistributedDataParallel's reducer, in reference cycles, freed while its group lives
         dist.barrier()
         dist.destroy_process_group()
