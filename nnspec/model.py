@@ -8,7 +8,7 @@ api.py makes one (compile, load).
 import numpy as np
 
 from . import prepare
-from .engine import memory, staging, storage, summary
+from .engine import memory, parallel, staging, storage, summary
 from .engine import preprocess as prep
 from .engine.graph import Graph
 from .engine.layers.base import Mode
@@ -165,6 +165,7 @@ class Model:
         engine: "numpy", or "torch" (PyTorch on `device`, "cpu" or "cuda", and on
         many processes under torchrun: nnspec/pytorch/); the same run either way.
         """
+        parallel.check_environment()
         epochs, batch_size = prepare.fit_sizes(self, epochs, batch_size)
         redraw = self._redraw(x) if self.config.resample else None
         if not all(map(prep.fitted, self.preprocessing.values())):  # numbers from this x

@@ -10,6 +10,9 @@ import nnspec
 from nnspec import prepare
 from nnspec.engine import parallel
 from nnspec.engine.layers.base import Mode
+from nnspec.errors import DataError
+
+from conftest import MODELS
 
 NET = """input 10x10x2
 conv 3x3x4 same relu -> maxpool 2 -> conv 3x3x3 valid tanh -> dense 5 softmax
@@ -167,12 +170,32 @@ def test_each_part_draws_its_own_random_numbers_from_the_steps_seed():
 
 
 @pytest.mark.parametrize("value,expected", [("3", 3), ("1", 1), ("0", None), ("two", None)])
-def test_nnspec_threads_sets_the_count_and_a_bad_value_is_named(value, expected, monkeypatch):
+def test_nnspec_threads_sets_the_count_and_a_bad_value_is_a_one_line_error(value, expected,
+                                                                           monkeypatch):
+    """A bad value is no Python warning at import: fit and the CLI's commands stop
+    with one line naming it (the count falls back to the next variable meanwhile)."""
     monkeypatch.setenv("NNSPEC_THREADS", value)
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)  # read before OMP's: the
     monkeypatch.setenv("OMP_NUM_THREADS", "5")  # suite also runs with it set to 1
     if expected is None:
-        with pytest.warns(UserWarning, match=f"NNSPEC_THREADS must be a whole number.*'{value}'"):
-            assert parallel._threads() == 5
+        assert parallel._threads() == 5
+        with pytest.raises(DataError, match=f"^NNSPEC_THREADS must be a whole number of at "
+                                            f"least 1, got '{value}'; set it to one"):
+            parallel.check_environment()
+        model = nnspec.compile("input 2\ndense 2 softmax")
+        with pytest.raises(DataError, match="^NNSPEC_THREADS"):
+            model.fit(np.zeros((2, 2)), np.array([0, 1]), epochs=1)
     else:
         assert parallel._threads() == expected
+        parallel.check_environment()
+
+
+def test_a_bad_nnspec_threads_is_one_line_from_the_command_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-W", "error", "-m", "nnspec.cli", "train",
+                        str(MODELS / "shapes.nn"), "-o", str(tmp_path / "s.nnb")],
+                       capture_output=True, text=True, env={**os.environ, "NNSPEC_THREADS": "x"})
+    assert r.returncode == 2 and r.stderr.startswith("error: NNSPEC_THREADS must be") \
+        and r.stderr.count("\n") == 1, r.stderr

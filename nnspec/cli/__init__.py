@@ -29,6 +29,9 @@ def _main(argv):
     args.argv = list(sys.argv[1:] if argv is None else argv)
     from ..errors import shown
     try:
+        if args.command in ("train", "infer", "export", "plot", "sweep"):
+            from ..engine.parallel import check_environment
+            check_environment()
         return RUN[args.command](args) or 0
     except SpecError as e:
         # messages quote file names and strings from files: escaped, always one line

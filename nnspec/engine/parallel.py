@@ -22,21 +22,17 @@ Why it is shaped so (the numbers: benchmarks/README.md, "Fast paths"):
 """
 import os
 import threading
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from ..errors import DataError
 from .layers.base import Mode
 
 MIN_STEP_FLOPS = 2e8  # forward flops a part must have to outweigh its hand-off
 
 
 def _threads():
-    mine = os.environ.get("NNSPEC_THREADS", "").strip()
-    if mine and not (mine.isdigit() and int(mine) > 0):
-        warnings.warn(f"NNSPEC_THREADS must be a whole number of at least 1, got {mine!r}; "
-                      "ignoring it", stacklevel=2)
     for name in ("NNSPEC_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
         value = os.environ.get(name, "").strip()
         if value.isdigit() and int(value) > 0:
@@ -45,6 +41,15 @@ def _threads():
 
 
 THREADS = _threads()  # NNSPEC_THREADS=1 never splits
+
+
+def check_environment():
+    """A bad NNSPEC_THREADS is the user's one-line error when work begins (the CLI's
+    commands, fit), not a warning at import, nor ignored in silence."""
+    mine = os.environ.get("NNSPEC_THREADS", "").strip()
+    if mine and not (mine.isdigit() and int(mine) > 0):
+        raise DataError(f"NNSPEC_THREADS must be a whole number of at least 1, got {mine!r}; "
+                        "set it to one (NNSPEC_THREADS=2) or unset it")
 _lock = threading.Lock()
 _pool, _workers = None, 0
 _blas = None
