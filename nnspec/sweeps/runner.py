@@ -46,8 +46,11 @@ def compiled(text, source, plan, params, **extra):
     from ..model import Model
     holes = {s.name: params[s.name] for s in plan.spaces if not s.setting}
     given = {s.name: params[s.name] for s in plan.spaces if s.setting}
-    filled = template.fill(text, holes, source=source)
-    return Model(parse(filled, source), filled, source, **read_all(given), **extra)
+    read_all(given)  # checked as every setting is
+    # the settings are written into the train block: the trial's spec (and its
+    # bundle's) says everything it trained with
+    filled = template.fill(text, holes, given, source=source)
+    return Model(parse(filled, source), filled, source, **extra)
 
 
 def logged(model):
