@@ -1,12 +1,16 @@
 """Seed 004: the XOR gate with two-layer sigmoid networks, over a grid of hidden
-sizes and learning rates, each run from several seeds. Prints how often each
-setting fails to learn the gate and draws the loss curves of one seed's runs,
-labelled as seed 004 labels them (hn_: hidden nodes, lr_: learning rate, ok_:
-whether the trained net gives XOR's four answers).
+sizes and learning rates, each run from several seeds: one sweep (nnspec sweep,
+docs/sweeps.md) of models/seed004_xor.nn with its hidden size a placeholder.
+Prints how often each setting fails to learn the gate and draws the loss curves
+of one seed's runs, labelled as seed 004 labels them (hn_: hidden nodes, lr_:
+learning rate, ok_: whether the trained net gives XOR's four answers: its mean
+squared error below 1/16, so that each answer is within 0.5 of its target).
 
     python examples/seed004_xor.py [FIGURE_DIR] [SEEDS]   # default: docs/figures, 20
 """
+import json
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -17,29 +21,36 @@ from nnspec.plots import base
 from paths import OUT, ROOT
 
 SEEDS = int(sys.argv[2]) if len(sys.argv) > 2 else 20
-SPEC = (ROOT / "models" / "seed004_xor.nn").read_text()
 HIDDEN = (2, 3, 4, 8)
 RATES = (0.5, 1.0, 2.0)
-
-
-def run(hidden, lr, seed):
-    """(losses per epoch, whether the net answers XOR right) for one setting."""
-    model = nnspec.compile(SPEC.replace("dense 4 sigmoid", f"dense {hidden} sigmoid"),
-                           lr=lr, seed=seed)
-    x, y = model.data().train
-    model.fit(x, y)
-    return model.history["loss"], bool(np.array_equal(np.rint(model.predict(x)), y))
-
+SPEC = (ROOT / "models" / "seed004_xor.nn").read_text().replace(
+    "dense 4 sigmoid", "dense {hidden=4} sigmoid") + f"""
+sweep {{
+  hidden = [{", ".join(map(str, HIDDEN))}]
+  lr = [{", ".join(map(str, RATES))}]
+  seed = range({SEEDS})
+  objective = minimize(loss)
+}}
+"""
 
 start = time.perf_counter()
+folder = tempfile.mkdtemp(prefix="seed004-sweep-")
+result = nnspec.sweep(SPEC, out=folder, jobs=2, quiet=True)
+histories = {}
+with open(f"{folder}/trials.jsonl") as lines:
+    for line in lines:
+        record = json.loads(line)
+        histories[record["number"]] = record["history"]["loss"]
 curves, failures = {}, {}
-for hidden in HIDDEN:
-    for lr in RATES:
-        results = [run(hidden, lr, seed) for seed in range(SEEDS)]
-        failures[hidden, lr] = sum(not ok for _, ok in results)
-        losses, ok = results[0]
-        curves[f"hn_{hidden}_lr_{lr}_ok_{ok}"] = losses
-print(f"{len(HIDDEN) * len(RATES) * SEEDS} runs in {time.perf_counter() - start:.0f} s")
+for row in result.trials:
+    key = (row["hidden"], row["lr"])
+    failures[key] = failures.get(key, 0) + (row["loss"] >= 1 / 16)
+    if row["seed"] == 0:
+        curves[key] = (f"hn_{row['hidden']}_lr_{row['lr']}_ok_{row['loss'] < 1 / 16}",
+                       histories[row["number"]])
+failures = {k: failures[k] for k in sorted(failures)}
+curves = {k: curves[k] for k in sorted(curves)}
+print(f"{len(result.trials)} runs in {time.perf_counter() - start:.0f} s (a sweep in {folder})")
 print("failed runs out of", SEEDS, "seeds (rows: hidden nodes, columns: learning rate)")
 print("hidden  " + "".join(f"lr {lr:<6}" for lr in RATES))
 for hidden in HIDDEN:
@@ -48,7 +59,7 @@ for hidden in HIDDEN:
 fig = base.figure(11, 4.2)
 left, right = fig.subplots(1, 2, width_ratios=(1.6, 1))
 STYLES = dict(zip(RATES, ("dotted", "dashed", "solid")))
-for (hidden, lr), (label, losses) in zip(failures, curves.items()):
+for (hidden, lr), (label, losses) in curves.items():
     left.plot(np.arange(1, len(losses) + 1), losses, label=label, ls=STYLES[lr],
               color=base.CLASS_COLORS[HIDDEN.index(hidden)])
 left.set_xlabel("epoch")

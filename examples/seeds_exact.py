@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 import nnspec
+from nnspec.lang import template
 from nnspec import plots
 from nnspec.plots import base
 from paths import OUT, ROOT
@@ -29,7 +30,7 @@ HIDDEN = (2, 4, 8, 16)
 
 def xor_run(hidden, seed):
     """(mean squared error per epoch, whether the net answers XOR right)."""
-    model = nnspec.compile(XOR.replace("dense 2 sigmoid", f"dense {hidden} sigmoid"), seed=seed)
+    model = nnspec.compile(template.fill(XOR, {"hidden": hidden}), seed=seed)
     x, y = model.data().train
     model.fit(x, y)
     return model.history["loss"], bool(np.array_equal(model.predict(x) > 0.5, y > 0.5))

@@ -18,7 +18,7 @@ from .lazy import attributes  # noqa: E402
 _LAZY = {"compile": "api", "load": "api", "Model": "model",
          "Callback": "training.callbacks", "EarlyStopping": "training.callbacks",
          "LambdaCallback": "training.callbacks", "TrainingDiverged": "training.loop",
-         "TrainingInterrupted": "training.loop"}
+         "TrainingInterrupted": "training.loop", "sweep": "sweeps.api"}
 
 
 __getattr__ = attributes(__name__, _LAZY)
@@ -30,4 +30,4 @@ def __dir__():
 
 __all__ = ["compile", "load", "Model", "NNSpecError", "SpecError", "ShapeError", "DataError",
            "BundleError", "TrainingDiverged", "TrainingInterrupted", "Callback",
-           "EarlyStopping", "LambdaCallback", "__version__"]
+           "EarlyStopping", "LambdaCallback", "sweep", "__version__"]

@@ -51,7 +51,7 @@ def test_block_instance_names_are_as_documented():
 FENCE = re.compile(r"^```(\w*)([^\n]*)\n(.*?)^```", flags=re.S | re.M)
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 IMPORTS = {"onnx": ("onnx", "onnxruntime"), "torch": ("torch", "safetensors"),
-           "sklearn": ("sklearn",), "lsp": ("pygls", "pygments")}
+           "sklearn": ("sklearn",), "lsp": ("pygls", "pygments"), "sweep": ("optuna",)}
 
 
 def fences(page):

@@ -20,7 +20,7 @@ STAGES = [
     {"export"},
     {"pytorch"},
     {"prepare", "model", "api"},
-    {"sklearn", "cli", "plots", "lsp", "highlight", "vocabulary", "__main__"},
+    {"sklearn", "sweeps", "cli", "plots", "lsp", "highlight", "vocabulary", "__main__"},
 ]
 STAGE = {name: i for i, names in enumerate(STAGES) for name in names}
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import nnspec
+from nnspec.lang import template
 
 from conftest import MODELS, SHARED_DATA, run_cli
 
@@ -29,7 +30,7 @@ def test_each_exact_spec_names_the_code_it_follows_and_compiles(path):
 
 def _xor(hidden, seed):
     text = (MODELS / "seeds" / "seed004_xor.nn").read_text()
-    model = nnspec.compile(text.replace("dense 2 sigmoid", f"dense {hidden} sigmoid"), seed=seed)
+    model = nnspec.compile(template.fill(text, {"hidden": hidden}), seed=seed)
     x, y = model.data().train
     model.fit(x, y)
     return model.history["loss"][-1], bool(np.array_equal(model.predict(x) > 0.5, y > 0.5))

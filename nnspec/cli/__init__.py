@@ -1,4 +1,4 @@
-"""`nnspec compile | fmt | train | infer | plot | export | inspect | lsp`: argparse
+"""`nnspec compile | fmt | train | sweep | infer | plot | export | inspect | lsp`: argparse
 wiring and exit codes only. Each command imports what it needs when it runs, so
 `nnspec fmt` and `nnspec compile --json` start without numpy.
 
@@ -47,6 +47,14 @@ def _main(argv):
 
 
 def _compile(args):
+    if args.set:  # the spec filled: an ordinary spec, printed
+        from ..files.io import read_spec
+        from ..lang import parse, template
+        text, source = read_spec(_spec_path(args.spec))
+        filled = template.fill(text, *_filling(args.set, text, source), source=source)
+        parse(filled, source)  # checked, at the filled spec's lines
+        print(filled, end="")
+        return
     if args.json and not args.graph:  # the language alone: no numpy
         from ..files.io import read_spec
         from ..lang import parse, shapes
@@ -67,6 +75,21 @@ def _compile(args):
     if args.graph:
         from ..plots.drawing import draw
         draw(model, args.graph)
+
+
+def _filling(items, text, source):
+    """--set NAME=VALUE items -> ({placeholder: text}, {setting: text})."""
+    from ..errors import DataError
+    from ..lang import template
+    holes = template.placeholders(text, source)
+    values, settings = {}, {}
+    for item in items:
+        key, equals, value = item.partition("=")
+        if not equals:
+            raise DataError(f"--set {item}: write NAME=VALUE, e.g. --set hidden=4")
+        key, value = key.strip(), value.strip()
+        (values if key in holes else settings)[key] = value
+    return values, settings
 
 
 def _fmt(args):
@@ -129,6 +152,11 @@ def _ir_json(network):
 def _train(args):
     from . import train as run
     return run.train(args)
+
+
+def _sweep(args):
+    from .sweep import sweep
+    return sweep(args)
 
 
 def _infer(args):
@@ -194,5 +222,5 @@ def _import(args):
     print(f"wrote {args.output}")
 
 
-RUN = {"compile": _compile, "fmt": _fmt, "train": _train, "infer": _infer, "plot": _plot,
+RUN = {"compile": _compile, "fmt": _fmt, "train": _train, "sweep": _sweep, "infer": _infer, "plot": _plot,
        "export": _export, "import": _import, "inspect": _inspect, "lsp": _lsp}

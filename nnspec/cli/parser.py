@@ -8,7 +8,8 @@ def build():
     from .. import __version__
     p.add_argument("--version", action="version", version=f"nnspec {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_compile, _fmt, _train, _infer, _plot, _export, _import, _inspect, _lsp):
+    for add in (_compile, _fmt, _train, _sweep, _infer, _plot, _export, _import, _inspect,
+                _lsp):
         add(sub)
     return p
 
@@ -24,6 +25,9 @@ def _compile(sub):
     c.add_argument("spec", help="a .nn file")
     c.add_argument("--json", action="store_true", help="print the IR as JSON instead")
     c.add_argument("--graph", metavar="FILE.png", help="also draw the network to an image")
+    c.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="fill a {placeholder}, or write a train setting (repeatable), and "
+                        "print the filled spec: an ordinary one, without its sweep block")
 
 
 def _fmt(sub):
@@ -73,6 +77,30 @@ def _train(sub):
                         "(DistributedDataParallel)")
 
 
+def _sweep(sub):
+    w = sub.add_parser("sweep", help="train many runs of a spec, the spaces of its sweep "
+                                     "block, on an Optuna study (needs nnspec[sweep])")
+    w.add_argument("spec", help="a .nn file with a sweep block")
+    w.add_argument("-o", "--output", required=True, metavar="DIR",
+                   help="the folder for study.db, trials.csv, trials.jsonl and best.nnb")
+    w.add_argument("--jobs", type=positive, default=1, metavar="N",
+                   help="N trials at a time, each in a process with one BLAS thread")
+    w.add_argument("--trials", type=int, metavar="N",
+                   help="the number of trials to reach, over every process on the study "
+                        "(replaces the sweep block's trials)")
+    w.add_argument("--storage", metavar="URL",
+                   help="an Optuna storage: a database URL (postgresql://..., mysql://...) or "
+                        "a journal file (.log, .journal) that many machines share; default: "
+                        "sqlite in DIR/study.db")
+    w.add_argument("--study", metavar="NAME", help="the study's name (default: the spec's "
+                   "file name without .nn)")
+    w.add_argument("--keep", choices=("best", "all"), default="best",
+                   help="all: every trial's bundle as DIR/trial-NNN.nnb, beside best.nnb")
+    w.add_argument("--data-dir", metavar="DIR", help="where named data sets are")
+    w.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
+    w.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+
+
 def _infer(sub):
     i = sub.add_parser("infer", help="predict with a trained bundle")
     i.add_argument("bundle", help="a .nnb file")
@@ -86,8 +114,9 @@ def _infer(sub):
 
 
 def _plot(sub):
-    g = sub.add_parser("plot", help="draw a figure of a trained bundle")
-    g.add_argument("bundle", help="a .nnb file")
+    g = sub.add_parser("plot", help="draw a figure of a trained bundle, or of a sweep's "
+                                    "folder (--kind sweep, params)")
+    g.add_argument("bundle", help="a .nnb file, or a sweep's folder")
     from ..plots import KINDS  # no matplotlib until a figure is drawn
     g.add_argument("--kind", required=True, choices=KINDS)
     g.add_argument("-o", dest="file", metavar="FILE.png",
@@ -103,6 +132,10 @@ def _plot(sub):
     g.add_argument("--count", type=int, default=16, help="predictions: how many images")
     g.add_argument("--index", type=int, default=0,
                    help="predictions, probabilities: the first sample to show")
+    g.add_argument("--color", metavar="PARAM",
+                   help="sweep: the parameter that colours the curves (default: the first)")
+    g.add_argument("--metric", help="sweep: the curve to draw (default: the objective's "
+                   "metric)")
 
 
 def _export(sub):

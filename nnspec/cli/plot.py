@@ -17,6 +17,10 @@ SPLITS = ("test", "validation", "train")
 
 def plot(args):
     file, args.output = image_file(args.file, args.output)
+    if args.kind in ("sweep", "params"):
+        base.save(_sweep(args), file)
+        print(f"wrote {file}")
+        return
     model = load(args.bundle)
     fig = FIGURES[args.kind](model, args)
     base.save(fig, file)
@@ -32,6 +36,37 @@ def image_file(file, output):
     if file is None:
         raise DataError("plot: say where to write the figure: -o FILE.png (or .svg, .pdf)")
     return file, output
+
+
+def _sweep(args):
+    """--kind sweep or params: a sweep's folder (trials.csv, trials.jsonl)."""
+    from pathlib import Path
+
+    from ..plots import sweeps
+    from ..sweeps import files
+    folder = Path(args.bundle)
+    if not (folder / files.CSV).is_file():
+        raise DataError(f"{args.bundle}: --kind {args.kind} draws a sweep's folder, and it "
+                        f"holds no {files.CSV} (nnspec sweep SPEC -o {args.bundle})")
+    rows = [r for r in files.read_csv(folder) if r["state"] in ("complete", "pruned")]
+    if not rows:
+        raise DataError(f"{args.bundle}: no finished trials to draw")
+    names = sweeps.parameters(rows)
+    if args.color is not None and args.color not in names:
+        raise DataError(f"--color {args.color}: not a parameter of the sweep (its "
+                        f"parameters: {', '.join(names)})")
+    records = files.histories(folder)
+    if args.kind == "params":
+        return sweeps.sweep_params(rows, _objective(rows, records))
+    metric = args.metric or _objective(rows, records)
+    return sweeps.sweep_curves(rows, records, metric, args.color)
+
+
+def _objective(rows, records):
+    """The metric whose final value is the trials' value: the objective's."""
+    row = next(r for r in rows if r["number"] in records) if records else rows[0]
+    final = records.get(row["number"], {}).get("final", {})
+    return next((k for k, v in final.items() if v == row["value"]), "loss")
 
 
 def _history(model, args):

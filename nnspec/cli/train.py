@@ -13,7 +13,8 @@ from .. import compile, load
 from ..errors import DataError, SpecError
 from ..files.data import sets
 from ..files.io import check_writable, read_spec
-from ..lang import parse
+from ..lang import parse, template
+from ..model import Model
 from ..lang.ir import Call
 from ..training.loop import rows
 from ..lang.settings import read
@@ -34,7 +35,10 @@ def overrides(args):
     """The train block settings the command line replaces: its flags, and each
     `--set KEY=VALUE`, read as the spec's settings are (lang/settings.read)."""
     given = [(f"--{key.replace('_', '-')}", key, getattr(args, key)) for key in FLAGS]
+    holes = getattr(args, "placeholders", ())
     for item in getattr(args, "set", None) or ():
+        if item.partition("=")[0].strip() in holes:  # a {placeholder}: fills the spec's text
+            continue
         key, equals, text = item.partition("=")
         if not equals:
             raise DataError(f"--set {item}: write KEY=VALUE, e.g. --set lr=0.01")
@@ -56,6 +60,12 @@ def overrides(args):
     if args.data:
         out["data"] = data_flag(args.data)
     return out
+
+
+def _filled(text, source, fills):
+    """The spec with its placeholders filled by --set (lang/template.fill), parsed."""
+    filled = template.fill(text, fills, source=source)
+    return parse(filled, source), filled, source
 
 
 def data_flag(text):
@@ -108,14 +118,19 @@ def train(args):
     if int(os.environ.get("RANK", "0")) != 0:  # under torchrun, one process speaks and writes
         args.quiet, args.log, args.checkpoint_dir, args.animate = True, None, None, None
         args.output = None
+    text, source = read_spec(Path(args.spec))
+    args.placeholders = template.placeholders(text, source)
     changes = overrides(args)
+    fills = {k.strip(): v.strip() for k, _, v in (i.partition("=") for i in args.set or ())
+             if k.strip() in args.placeholders}
     if args.resume:
         model, path = resume(args.spec, args.resume, changes)
         where = f"epoch {model.epoch}" + (f", batch {model.position.batch}"
                                           if model.position else "")
         started = f"resuming {path} after {where}"
     else:
-        model = compile(Path(args.spec), **changes)
+        model = compile(Path(args.spec), **changes) if not fills else \
+            Model(*_filled(text, source, fills), **changes)
         started = f"training {args.spec}"
     config = model.config
     splits = model.data(args.data_dir)

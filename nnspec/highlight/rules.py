@@ -108,6 +108,20 @@ def train_rules():
     )
 
 
+SWEEP_VALUES = ("grid", "random", "tpe", "median", "hyperband", "none", "minimize", "maximize",
+                "uniform", "loguniform", "int", "range")
+
+
+def sweep_rules():
+    """Inside `sweep { }`: each name given its space, the sweep's own words."""
+    return (
+        *_common(),
+        Rule(r"^([ \t]*)(" + NAME + r")(\s*)(=)", (None, "setting", None, "assign")),
+        _names("value", SWEEP_VALUES),
+        *_tail(),
+    )
+
+
 def grammar():
     """-> (the top level's rules, (Region, ...))."""
     train = Region("train", Rule(r"^(\s*)(train)(\s*)(\{)", (None, "keyword", None,
@@ -116,4 +130,7 @@ def grammar():
     block = Region("block", Rule(r"^(\s*)(block)(\s+)(" + NAME + ")",
                                  (None, "keyword", None, "block")),
                    Rule(r"(\})", ("punctuation",)), network_rules())
-    return network_rules(), (train, block)
+    sweep = Region("sweep", Rule(r"^(\s*)(sweep)(\s*)(\{)", (None, "keyword", None,
+                                                               "punctuation")),
+                   Rule(r"(\})", ("punctuation",)), sweep_rules())
+    return network_rules(), (train, sweep, block)

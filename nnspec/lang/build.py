@@ -63,6 +63,10 @@ class _Builder:
 
     def network(self):
         top = Scope()
+        sweeps = [st for st in self.statements if isinstance(st, tree.Sweep)]
+        if len(sweeps) > 1:
+            _fail("a second 'sweep' block", sweeps[1].loc)
+        top.sweep = bool(sweeps)  # a sweep block is nnspec sweep's; a network leaves it out
         declared = []  # the output statements, resolved once every layer exists
         for i, st in enumerate(self.statements):
             if isinstance(st, tree.Header):

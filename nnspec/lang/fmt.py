@@ -124,9 +124,10 @@ class _Printer:
         elif isinstance(st, tree.Chain):
             self.blank(st.elements[0].line)
             self.chain(st.elements)
-        elif isinstance(st, tree.Train):
+        elif isinstance(st, (tree.Train, tree.Sweep)):
             self.blank(st.loc.line, always=True)
-            self.emit("train {", st.loc.line, st.loc.line)
+            word = "train" if isinstance(st, tree.Train) else "sweep"
+            self.emit(word + " {", st.loc.line, st.loc.line)
             for key, (form, value, _), kloc in st.settings:
                 self.emit(f"{key} = {value_text(form, value)}", kloc.line, kloc.line, "  ")
             self.emit("}", self.last, self.last)

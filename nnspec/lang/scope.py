@@ -2,6 +2,8 @@
 call, a block's arguments bound to its parameters, and parameters substituted
 where a block uses them (`conv 3x3x{f}`). build.py walks the statements."""
 from ..errors import SpecError
+from . import tree
+from .syntax import parse_value
 
 
 def fail(message, loc):
@@ -19,6 +21,7 @@ class Scope:
         self.names = {}  # local name -> node name
         self.counts = {}  # kind -> layers of that kind so far (for default names)
         self.tail = block_input  # the layer a new line continues from
+        self.sweep = False  # the spec has a sweep block (what an unfilled placeholder says)
 
 
 def arguments(name, params, args, loc):
@@ -43,17 +46,30 @@ def arguments(name, params, args, loc):
 
 
 def substitute(value, scope):
-    """A block parameter used as a word or value (a tree.Value) -> the argument's value."""
+    """A block parameter used as a word or value (a tree.Value) -> the argument's value;
+    a placeholder with a default ({hidden=2}) that nothing filled -> its default."""
     form, v, loc = value
     if form == "param" or (form == "name" and v in scope.params):
-        if v not in scope.params:
-            where = f"block '{scope.block}'" if scope.block else "the top level"
-            fail(f"'{{{v}}}' is not a parameter of {where}", loc)
-        return scope.params[v]._replace(loc=loc)
+        v, _, default = v.partition("=")
+        if v in scope.params:
+            return scope.params[v]._replace(loc=loc)
+        if default:
+            return placeholder_default(default, loc)
+        if scope.sweep:
+            fail(f"'{{{v}}}' has no value: `nnspec sweep` takes it from the sweep block; "
+                 f"to train once, give it with --set {v}=VALUE (or a default: {{{v}=VALUE}})",
+                 loc)
+        where = f"block '{scope.block}'" if scope.block else "the top level"
+        fail(f"'{{{v}}}' is not a parameter of {where}" + (
+            "" if scope.block else f"; a placeholder is given a value by --set {v}=VALUE, "
+            f"an estimator or a sweep, or a default: {{{v}=VALUE}}"), loc)
     if form == "dims" and any(isinstance(d, str) for d in v):
         dims = []
         for d in v:
+            if isinstance(d, str) and "=" in d and d.partition("=")[0] not in scope.params:
+                d = int(d.partition("=")[2])  # a placeholder's default: 3x3x{f=8}
             if isinstance(d, str):
+                d = d.partition("=")[0]
                 arg = scope.params.get(d)
                 if arg is None or arg.form != "int":
                     written = "x".join(str(x) if isinstance(x, int) else f"{{{x}}}" for x in v)
@@ -63,3 +79,12 @@ def substitute(value, scope):
             dims.append(d)
         return value._replace(value=tuple(dims))
     return value
+
+
+def placeholder_default(text, loc):
+    """The default written in a placeholder ({lr=0.01}) -> its tree.Value at loc."""
+    try:
+        form, value = parse_value(text, "default")
+    except SpecError as e:
+        fail(f"a placeholder's default {text!r} is not a value: {e.message}", loc)
+    return tree.Value(form, value, loc)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, make_dataclass
 
 from ..errors import SpecError
 from . import ir, tree
+from .scope import placeholder_default
 from .signature import suggest
 from .syntax import parse_value
 
@@ -208,6 +209,12 @@ def train_config(st):
     for key, value, kloc in st.settings:
         if key in locs:
             raise SpecError(f"train setting '{key}' given twice", kloc.line, kloc.column)
+        if value.form == "param":  # a placeholder nothing filled: its default
+            name, _, default = value.value.partition("=")
+            if not default:
+                raise SpecError(f"'{{{name}}}' has no value: give it with --set {name}=VALUE "
+                                f"(or a default: {{{name}=VALUE}})", *value.loc)
+            value = placeholder_default(default, value.loc)
         given = read(key, value, kloc)
         if "lr" in given and "lr" in values:  # optimizer(lr=...) and lr = ...
             where = locs.get("lr", kloc)

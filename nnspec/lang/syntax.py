@@ -182,7 +182,13 @@ class _Tree(lark.Transformer_NonRecursive):
 
     @lark.v_args(meta=True)
     def train_block(self, meta, items):
-        return tree.Train(tuple(items), ir.Loc(meta.line, meta.column))
+        return tree.Train(tuple(items), ir.Loc(meta.line, meta.column),
+                          (meta.start_pos, meta.end_pos))
+
+    @lark.v_args(meta=True)
+    def sweep_block(self, meta, items):
+        return tree.Sweep(tuple(items), ir.Loc(meta.line, meta.column),
+                          (meta.start_pos, meta.end_pos))
 
     def start(self, items):
         return items
@@ -221,7 +227,7 @@ def parse_value(text, what="value"):
     return form, value
 
 
-KEYWORDS = ("input", "output", "train", "block", "nnspec")
+KEYWORDS = ("input", "output", "train", "sweep", "block", "nnspec")
 
 
 def _keyword_hint(error, text):
@@ -251,7 +257,7 @@ _TERMINALS = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "INPUT": "'input'", "TRAIN": "'train'",
     "NNSPEC": "'nnspec'", "$END": "end of file", "COLON": "':'", "BLOCK": "'block'",
     "PARAM": "a block parameter like {f}", "REPEAT": "a repeat count like x3",
-    "OUTPUT": "'output'",
+    "OUTPUT": "'output'", "SWEEP": "'sweep'",
 }
 
 

@@ -144,10 +144,22 @@ class Output:
 
 @dataclass(frozen=True)
 class Train:
-    """`train { key = value ... }`: its settings are Options."""
+    """`train { key = value ... }`: its settings are Options; span: its (start, end)
+    offsets in the text (lang/template.py writes settings into it)."""
 
     settings: tuple
     loc: Loc
+    span: tuple = (0, 0)
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """`sweep { name = space ... }`: its entries are Options; span is its
+    (start, end) offsets in the text, so that a filled spec can leave it out."""
+
+    settings: tuple
+    loc: Loc
+    span: tuple = (0, 0)
 
 
 @dataclass(frozen=True)

@@ -273,6 +273,9 @@ class _Walker:
         """Block parameters used as words: `act`, `{f}`, and inside dims, 3x3x{f}."""
         for form, value, loc in words:
             if form == "param" or (form == "name" and value in params):
+                value = value.partition("=")[0]  # {hidden=2}: the name before its default
+                if value not in params and not scope:  # a top-level placeholder: no definition
+                    continue
                 inside = int(form == "param")  # {f}: the name inside the braces
                 self.out.references.append(Name(value, tx.name_span(
                     loc.line, loc.column + inside, value), scope, "param"))

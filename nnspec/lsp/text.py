@@ -10,7 +10,8 @@ from dataclasses import dataclass
 # One word of spec text as the grammar writes it: a name (fashion-mnist), a
 # number, dimensions with block parameters (3x3x{f}), a ratio, a placeholder.
 _WORD = re.compile(r'"[^"\n]*"?|->|(?:\{[A-Za-z_]\w*\}|[^\s(),=\[\]{}:#"])+|\S')
-PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)(?:=[^{}\s]+)?\}")  # maybe a default
+HOLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # a placeholder without a default
 _BLOCK_HEAD = re.compile(r"^[ \t]*block\b", re.M)
 
 
@@ -87,14 +88,15 @@ def block_bodies(text):
 
 def placeholders(text):
     """Template placeholders ({n_features}) outside block bodies, where {f} is a
-    block parameter: [Span]."""
+    block parameter: [Span]. One with a default ({hidden=2}) is not a hole: the
+    spec compiles with its default."""
     bodies = block_bodies(text)
     spans = []
     for number, line in enumerate(lines_of(text)):
         if any(first <= number <= last for first, last in bodies):
             continue
         code = _strip(line)
-        spans += [Span(number, m.start(), m.end()) for m in PLACEHOLDER.finditer(code)]
+        spans += [Span(number, m.start(), m.end()) for m in HOLE.finditer(code)]
     return spans
 
 
