@@ -19,6 +19,7 @@ class Scope:
         self.names = {}  # local name -> node name
         self.counts = {}  # kind -> layers of that kind so far (for default names)
         self.tail = block_input  # the layer a new line continues from
+        self.frozen = False  # inside a block call written `trainable=false`
 
 
 def arguments(name, params, args, loc):
