@@ -22,9 +22,10 @@ from .training import loop as train
 from .training.callbacks import assemble
 from .training.progress import Progress
 from .training.state import TrainingState
+from .transfer import FineTuning
 
 
-class Model:
+class Model(FineTuning):
     """A network, its weights, its preprocessing and its training state (state.py).
 
     weights, graph: what load() read and checked; None draws fresh weights and
@@ -274,45 +275,6 @@ class Model:
                                 f"expected {self.weights[name].shape}")
         for name, value in values.items():
             np.copyto(self.weights[name], value, casting="unsafe")
-
-    def load_weights(self, source, into=None, strict=False):
-        """Copy the weights of another bundle (a path, or a Model) whose layers have
-        this model's names and shapes -> transfer.Report: each layer loaded, new,
-        or not loaded because the shapes differ. into="backbone" places the base's
-        layers inside that block instance; strict=True makes any difference an
-        error. The optimizer starts fresh."""
-        from . import transfer
-        return transfer.load_weights(self, source, into, strict)
-
-    def freeze(self, *names):
-        """Freeze layers before fit: names of layers, or of block instances (every
-        layer inside); none freezes every layer. A frozen layer's weights get no
-        update, penalty or optimizer state, and a frozen batch norm normalises by its
-        running statistics, which stay (as Keras' trainable = False)."""
-        self.graph.freeze(self.graph.frozen | self._weighted(names, "freeze"))
-
-    def unfreeze(self, *names):
-        """Undo freeze (and trainable=false in the spec) for these layers; none: all."""
-        self.graph.freeze(self.graph.frozen - self._weighted(names, "unfreeze"))
-
-    def _weighted(self, names, verb):
-        """Layer or block-instance names -> the node names with weights they cover."""
-        weighted = [n for n, keys in self.graph.keys.items() if keys]
-        if not names:
-            return set(weighted)
-        out = set()
-        for name in names:
-            covered = {n for n in weighted if n == name or n.startswith(f"{name}/")}
-            if not covered:
-                from .lang.signature import suggest
-                every = [n.name for n in self.network.nodes]
-                blocks = {n.rsplit("/", i)[0] for n in weighted for i in range(1, n.count("/") + 1)}
-                what = "has no weights" if name in every else "is not a layer or block " \
-                    f"instance here{suggest(name, [*every, *sorted(blocks)])}"
-                raise DataError(f"{verb}: {name!r} {what} (layers with weights: "
-                                f"{', '.join(weighted[:6])}{' ...' if len(weighted) > 6 else ''})")
-            out |= covered
-        return out
 
     def set_extras(self, classes=None, features=None, preprocessing=None):
         """What a model holds beside its weights, as a bundle stores it (each checked

@@ -16,10 +16,13 @@ renaming a base needs to become part of a bigger network).
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
 from .errors import DataError, NNSpecError, shown
+from .files import document
+from .lang.signature import suggest
 from .training import config as settings
 
 # How many names a one-line message lists before "and N more".
@@ -69,12 +72,19 @@ def _listed(names):
     return head + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
 
 
+class _Base(NamedTuple):
+    """What loading from a base reads: its graph, weights and own lineage."""
+
+    graph: object
+    weights: dict
+    lineage: dict
+
+
 def read_base(source, where="load_weights"):
-    """A bundle path (or a loaded Model) -> (Model, file name, digest)."""
-    from .api import load
-    from .model import Model
-    if isinstance(source, Model):
-        return source, getattr(source, "path", None) or "<model>", _digest(source.to_bytes())
+    """A bundle path (or a Model) -> (_Base, file name, digest)."""
+    if hasattr(source, "graph") and hasattr(source, "weights"):  # a Model
+        return (_Base(source.graph, source.weights, source.lineage), "<model>",
+                _digest(source.to_bytes()))
     path = Path(source)
     try:
         data = path.read_bytes()
@@ -84,11 +94,12 @@ def read_base(source, where="load_weights"):
     except OSError as e:
         raise DataError(f"{where}: cannot read {shown(str(path))}: {e.strerror}") from None
     try:
-        base = load(str(path), data)
+        stored = document.read(str(path), data)
     except NNSpecError as e:
         raise DataError(f"{where}: {shown(str(path))} is not a bundle nnspec can load: {e}") \
             from None
-    return base, path.name, _digest(data)
+    return _Base(stored.graph, stored.weights, stored.meta.get("lineage")), path.name, \
+        _digest(data)
 
 
 def _digest(data):
@@ -108,8 +119,7 @@ def load_weights(model, source, into=None, strict=False, where="load_weights"):
         into = str(into).strip("/")
         if not into:
             raise DataError(f"{where}: into= names a block instance, e.g. into=backbone")
-    report = Report(name, digest, into,
-                    ancestry=_ancestry(getattr(base, "lineage", None)))
+    report = Report(name, digest, into, ancestry=_ancestry(base.lineage))
     ours, theirs = _layers(model.graph), _layers(base.graph)
     renamed = {(f"{into}/{n}" if into else n): n for n in theirs}
     if into and not any(n.startswith(into + "/") for n in ours):
@@ -192,3 +202,46 @@ def initialise(model):
             path = Path(model.source).parent / path
     return load_weights(model, path, options.get("into"), options.get("strict") == "true",
                         where)
+
+
+def covered(graph, names, verb):
+    """Layer or block-instance names -> the layers with weights they cover (every
+    one for no name); a name that covers none is a one-line error."""
+    weighted = [n for n, keys in graph.keys.items() if keys]
+    if not names:
+        return set(weighted)
+    out = set()
+    for name in names:
+        found = {n for n in weighted if n == name or n.startswith(f"{name}/")}
+        if not found:
+            every = [n.name for n in graph.network.nodes]
+            blocks = {n.rsplit("/", i)[0] for n in weighted for i in range(1, n.count("/") + 1)}
+            what = "has no weights" if name in every else "is not a layer or block instance " \
+                f"here{suggest(name, [*every, *sorted(blocks)])}"
+            raise DataError(f"{verb}: {name!r} {what} (layers with weights: "
+                            f"{', '.join(weighted[:6])}{' ...' if len(weighted) > 6 else ''})")
+        out |= found
+    return out
+
+
+class FineTuning:
+    """The Model's methods for starting from a trained model (Model inherits them)."""
+
+    def load_weights(self, source, into=None, strict=False):
+        """Copy the weights of another bundle (a path, or a Model) whose layers have
+        this model's names and shapes -> transfer.Report: each layer loaded, new,
+        or not loaded because the shapes differ. into="backbone" places the base's
+        layers inside that block instance; strict=True makes any difference an
+        error. The optimizer starts fresh."""
+        return load_weights(self, source, into, strict)
+
+    def freeze(self, *names):
+        """Freeze layers before fit: names of layers, or of block instances (every
+        layer inside); none freezes every layer. A frozen layer's weights get no
+        update, penalty or optimizer state, and a frozen batch norm normalises by its
+        running statistics, which stay (as Keras' trainable = False)."""
+        self.graph.freeze(self.graph.frozen | covered(self.graph, names, "freeze"))
+
+    def unfreeze(self, *names):
+        """Undo freeze (and trainable=false in the spec) for these layers; none: all."""
+        self.graph.freeze(self.graph.frozen - covered(self.graph, names, "unfreeze"))
