@@ -12,11 +12,16 @@ def compile(text_or_path, dtype=None, seed=None, **overrides):
 
     dtype: "float32" or "float64"; None takes the train block's `dtype`, else float32.
     seed and overrides (epochs, batch_size, lr, ...; values or spec text) replace the
-    train block's settings.
+    train block's settings. init_from (a setting or an override) loads weights from
+    another bundle into the fresh ones (transfer.py).
     """
     text, source = read_spec(text_or_path)
     network = parse(text, source)
-    return Model(network, text, source, dtype=dtype, seed=seed, **overrides)
+    model = Model(network, text, source, dtype=dtype, seed=seed, **overrides)
+    if model.config.init_from is not None:  # model.started_from: what training prints
+        from .transfer import initialise
+        model.started_from = initialise(model)
+    return model
 
 
 def load(path, data=None):
@@ -40,4 +45,5 @@ def load(path, data=None):
             train.coefficients(model.graph, model.config, model.overrides), stored.version)
     model.meta = stored.meta
     model.trained = stored.meta.get("trained")
+    model.lineage = stored.meta.get("lineage")
     return model

@@ -22,9 +22,10 @@ from .training import loop as train
 from .training.callbacks import assemble
 from .training.progress import Progress
 from .training.state import TrainingState
+from .transfer import FineTuning
 
 
-class Model:
+class Model(FineTuning):
     """A network, its weights, its preprocessing and its training state (state.py).
 
     weights, graph: what load() read and checked; None draws fresh weights and
@@ -67,6 +68,8 @@ class Model:
         self.features = features  # a CSV's feature column names: infer reads those by name
         self._drawn = None  # (the training x data() made, epoch -> a fresh draw) under resample
         self.trained = None  # {"engine", "device", "processes"} of the last fit
+        self.lineage = None  # what its weights started from (transfer.py), or None
+        self.started_from = None  # compile's transfer.Report where init_from said so
         # raw input -> network input (engine/preprocess.py), per input: its own scale=,
         # else the train block's; a fitted kind is fitted by data() on the training
         # split, or by the first fit() on its x

@@ -42,6 +42,7 @@ from .api import compile as compile_model
 from .api import load as load_model
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
+BLOCK_PARAMETERS = re.compile(r"\bblock\s+[A-Za-z_]\w*\s*\(([^)]*)\)")
 FILLED = ("n_features", "n_outputs")  # placeholders fit fills in from the data
 # the train settings an estimator takes: data comes from fit's X and y (resample,
 # which draws the spec's own data anew, has none to draw), and an optimizer's
@@ -101,7 +102,10 @@ class _Estimator(BaseEstimator):
             text = self._text()
         except ValueError:  # get_params must not fail; fit says what is wrong
             return []
-        return [n for n in dict.fromkeys(PLACEHOLDER.findall(text)) if n not in FILLED]
+        # a block's own parameters are written {name} too; the block call fills those
+        own = {p.strip() for params in BLOCK_PARAMETERS.findall(text) for p in params.split(",")}
+        return [n for n in dict.fromkeys(PLACEHOLDER.findall(text))
+                if n not in FILLED and n not in own]
 
     def _overrides(self):
         """The settings given as parameters, read as every setting is (lang/settings.read)."""

@@ -83,6 +83,8 @@ SETTING_DOCS = {
     "resample": "true trains each epoch after the first on a fresh draw of the generator",
     "scale": "the model's input preprocessing, kept in the bundle",
     "seed": "weights, shuffling, dropout and data all follow from it",
+    "init_from": "the weights training starts from, layer by layer by name: \"base.nnb\" "
+                 "(beside the spec) or weights(\"base.nnb\", into=NAME, strict=true)",
     "dtype": "the compute type",
 }
 

@@ -169,7 +169,7 @@ def test_summary_counts_running_statistics_apart():
     lines = []
     nnspec.compile("input 6\ndense 4 bias=false -> batchnorm relu").summary(lines.append)
     text = lines[0]
-    assert "total parameters: 40 (8 not trained: running statistics)" in text
+    assert "total parameters: 40 (trainable 32, non-trainable 8: running statistics 8)" in text
 
 
 def test_embedding_ids_outside_the_vocabulary_are_a_data_error():

@@ -33,6 +33,9 @@ VALUES = {
     "scale": ("pixels(-1, 1)", Call("pixels", (-1, 1))),
     "seed": ("7", 7),
     "dtype": ("float64", "float64"),
+    # {base}: a bundle of NET (the fixture below writes it)
+    "init_from": ('weights("{base}", strict=true)', Call("weights", ("{base}",),
+                                                         (("strict", "true"),))),
 }
 WRITTEN = [s.key for s in SETTINGS if s.forms]
 
@@ -66,8 +69,13 @@ def _estimator(key, text):
 
 
 @pytest.mark.parametrize("key", WRITTEN)
-def test_every_setting_reads_the_same_from_the_spec_the_cli_python_and_the_estimator(key):
+def test_every_setting_reads_the_same_from_the_spec_the_cli_python_and_the_estimator(
+        key, tmp_path):
     text, value = VALUES[key]
+    if key == "init_from":
+        base = str(tmp_path / "base.nnb")
+        nnspec.compile(NET).save(base)
+        text, value = text.replace("{base}", base), Call("weights", (base,), value.kwargs)
     want = _spec(key, text)
     assert want != nnspec.compile(NET).config, "the value is the default: it proves nothing"
     assert _cli(key, text) == want

@@ -49,6 +49,12 @@ def _train(sub):
                         "and any layer's own lr=)")
     t.add_argument("--optimizer", help="override the optimizer, e.g. adam or 'sgd(momentum=0.9)'")
     t.add_argument("--seed", type=int, help="override the train block's seed")
+    t.add_argument("--init-from", metavar="BUNDLE",
+                   help="start from another bundle's weights, layer by layer by name "
+                        "(replaces the train block's init_from; docs/fine-tuning.md)")
+    t.add_argument("--unfreeze", nargs="*", metavar="LAYER",
+                   help="train these layers or block instances although the spec says "
+                        "trainable=false (none named: every layer)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE",
                    help="any train setting, as the train block writes it (repeatable): "
                         "--set l2=1e-4 --set 'schedule=cosine(warmup=100)'")

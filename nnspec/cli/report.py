@@ -130,6 +130,27 @@ def _ends(model):
     return lines
 
 
+def _lineage(lineage):
+    """What the weights started from (transfer.py), and what that started from."""
+    if not lineage:
+        return []
+    into = f" into {shown(lineage['into'])}/" if lineage["into"] else ""
+    out = [f"started from {shown(lineage['file'])}{into} (sha256 {lineage['digest'][:16]}...): "
+           f"{len(lineage['loaded'])} layers loaded, {len(lineage['new'])} new, "
+           f"{len(lineage['differ'])} not loaded, {len(lineage['unused'])} unused"]
+    for key in ("new", "differ", "unused"):
+        if lineage[key]:
+            out.append(f"  {key:<10}{shown('; '.join(lineage[key]), 200)}")
+    for step in lineage["ancestry"]:
+        out.append(f"  which started from {shown(step['file'])} "
+                   f"(sha256 {shown(step['digest'][:16])}...)")
+    return out
+
+
+def _frozen(frozen):
+    return [f"frozen      {', '.join(shown(n) for n in sorted(frozen))}"] if frozen else []
+
+
 def inspect(model, path):
     """The text `nnspec inspect` prints: metadata, summary table, history."""
     meta = model.meta
@@ -139,6 +160,7 @@ def inspect(model, path):
              f"{shown(meta.get('created'))}",
              f"dtype       {model.graph.dtype.name}",
              f"trained     {_trained(meta.get('trained'))}",
+             *_lineage(model.lineage), *_frozen(model.graph.frozen),
              *_ends(model), "", table(model.graph, model.weights, model.plan.terms)]
     history = {shown(k, 40): v for k, v in model.history.items()}
     epochs = {k: v for k, v in history.items() if not k.startswith("test_")}

@@ -4,6 +4,7 @@ What the command adds to Model.fit: the spec's data set, progress on stdout,
 the JSON-lines log, a checkpoint per epoch, a checkpoint on Ctrl-C, and the
 last good checkpoint named when the loss diverges.
 """
+import json
 import os
 import subprocess
 import sys
@@ -28,7 +29,8 @@ def plural(n, word):
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-FLAGS = ("seed", "epochs", "batch_size", "lr", "optimizer")  # settings with a flag of their own
+# settings with a flag of their own
+FLAGS = ("seed", "epochs", "batch_size", "lr", "optimizer", "init_from")
 
 
 def overrides(args):
@@ -50,6 +52,8 @@ def overrides(args):
         if key == "data":
             out["data"] = data_flag(value)
             continue
+        if key == "init_from" and not value.startswith("weights("):  # a path as it is
+            value = json.dumps(value)
         try:
             setting = read(key, value)
         except SpecError as e:
@@ -124,6 +128,10 @@ def train(args):
     fills = {k.strip(): v.strip() for k, _, v in (i.partition("=") for i in args.set or ())
              if k.strip() in args.placeholders}
     if args.resume:
+        if args.unfreeze is not None or args.init_from:
+            raise DataError(f"--{'unfreeze' if args.unfreeze is not None else 'init-from'}: "
+                            "a resumed run trains as it began; start a new phase from the "
+                            f"checkpoint instead: --init-from {args.resume}")
         model, path = resume(args.spec, args.resume, changes)
         where = f"epoch {model.epoch}" + (f", batch {model.position.batch}"
                                           if model.position else "")
@@ -132,6 +140,8 @@ def train(args):
         model = compile(Path(args.spec), **changes) if not fills else \
             Model(*_filled(text, source, fills), **changes)
         started = f"training {args.spec}"
+        if args.unfreeze is not None:
+            model.unfreeze(*args.unfreeze)
     config = model.config
     splits = model.data(args.data_dir)
     out = (lambda *a, **k: None) if args.quiet else print
@@ -139,6 +149,14 @@ def train(args):
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
         f"{plural(config.epochs, 'epoch')}, batch {config.batch_size}, seed {config.seed}; "
         f"{_scales(model)}" + (f"; {splits.label}" if splits.label else ""), flush=True)
+    if model.started_from is not None:
+        out("\n".join(model.started_from.lines()))
+    if model.graph.frozen:
+        loaded = set(model.started_from.loaded) if model.started_from else set()
+        random = "" if args.resume or model.graph.frozen <= loaded else \
+            "; those no bundle loaded keep their random initial values (init_from loads a base)"
+        out(f"frozen: {', '.join(sorted(model.graph.frozen))} (no updates; batch norms use "
+            f"their running statistics{random})")
     callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None, args.print_every)]
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None

@@ -55,8 +55,26 @@ class Graph:
                 self.declared[full] = (tuple(shape), role)
                 keys += ((short, full),)
             self.keys[node.name] = keys
-        self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role].trained)
+        # the parameters an optimizer may train (their roles'), and of those the ones
+        # it does: not a frozen layer's (freeze)
+        self.trained = tuple(k for k, (_, role) in self.declared.items() if ROLES[role].trained)
         self.roles = {k: role for k, (_, role) in self.declared.items()}
+        self.freeze(n.name for n in self.nodes if self.params[n.name].get("trainable") is False)
+
+    def freeze(self, names):
+        """Freeze exactly these layers (node names with weights): their weights get no
+        gradient (so no update, penalty or optimizer state), and they compute as at
+        inference (a batch norm by its running statistics, which stay), as Keras'
+        trainable = False does. Backward skips what nothing trainable depends on."""
+        self.frozen = frozenset(names)
+        self.trainable = tuple(k for k in self.trained if k.rpartition(".")[0] not in self.frozen)
+        # whether a node's output depends on a trained weight (its own or upstream):
+        # only then does backward need its gradient
+        self.learns = {}
+        for node in self.nodes:
+            own = node.name not in self.frozen and any(
+                ROLES[self.roles[full]].trained for _, full in self.keys[node.name])
+            self.learns[node.name] = own or any(self.learns.get(s, False) for s in node.inputs)
 
     def use_heads(self, heads):
         """heads: {output: the activation it applies} (lang/heads.py): as written, or
@@ -135,11 +153,15 @@ class Graph:
                 rows, cols = self.crops[node.name]
                 x = x[:, :rows, :cols]
             mode.node = node.name
+            training = mode.training
+            mode.training = training and node.name not in self.frozen
             try:
                 z, cache = layer.forward(p, w, x, mode)
             except DataError as e:  # data a layer cannot take (token ids): say which layer
                 raise DataError(f"{self.where(node)}: {node.name} ({describe(node)}): {e}") \
                     from None
+            finally:
+                mode.training = training
             act = self.acts[node.name]
             if act == "linear":
                 a = z
@@ -177,11 +199,13 @@ class Graph:
             if fused is not None:
                 d = fused if d is None else np.add(d, fused, out=mode.empty("d+", d.shape,
                                                                              d.dtype))
-            if d is None:  # nothing after it reached it
-                continue
+            if d is None or not (input_grad or self.learns[node.name]):
+                continue  # nothing after it reached it, or nothing here or before it learns
             layer = REGISTRY[node.kind]
-            need_dx = input_grad or not all(src in self.input_shapes for src in node.inputs)
+            need_dx = input_grad or any(self.learns.get(src, False) for src in node.inputs)
             dx, g = layer.backward(self.params[node.name], w, cache, d, need_dx)
+            if node.name in self.frozen:
+                g = {}
             if dx is not None and node.name in self.crops:  # the rows it did not read: zero
                 rows, cols = self.crops[node.name]
                 full = mode.zeros("uncropped", (len(dx),) + self.shapes[node.inputs[0]], dx.dtype)
@@ -190,7 +214,7 @@ class Graph:
             for key, value in g.items():
                 grads[f"{node.name}.{key}"] = value
             for src, dxi in zip(node.inputs, dx if KINDS[node.kind].merge else [dx]):
-                if dxi is None:
+                if dxi is None or not (input_grad or self.learns.get(src, True)):
                     continue
                 if src in post:  # a layer read by several gets the sum of their
                     # gradients, in a buffer of this pass (not over either: a layer

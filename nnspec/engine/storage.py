@@ -11,7 +11,7 @@ from ..lang.kinds import ROLES
 
 
 def layout(graph):
-    """The parameters in storage order: trained ones grouped by whether decoupled
+    """The parameters in storage order: trained ones (not frozen) grouped by whether decoupled
     weight decay reaches them and by their layer's own lr= option (the rest at the
     train block's rate together), then the running statistics."""
     own_lr = {full: graph.params[node].get("lr") for node, keys in graph.keys.items()
@@ -20,7 +20,8 @@ def layout(graph):
     def key(name):
         role = ROLES[graph.roles[name]]
         lr = own_lr[name]
-        return (not role.trained, not role.decayed, lr is not None, lr or 0.0)
+        frozen = name.rpartition(".")[0] in graph.frozen  # updated by no step
+        return (not role.trained or frozen, not role.decayed, lr is not None, lr or 0.0)
     return sorted(graph.declared, key=key)
 
 

@@ -46,12 +46,23 @@ def table(graph, weights, terms=()):
 
     rule = "-" * max(len(line(r)) for r in rows)
     total = sum(int(v.size) for v in weights.values())
-    fixed = total - sum(int(weights[k].size) for k in graph.trainable)
-    totals = f"total parameters: {total:,}" + (f" ({fixed:,} not trained: running statistics)"
-                                               if fixed else "")
+    totals = f"total parameters: {total:,}" + _split(graph, weights, total)
     ends = [] if len(graph.outputs) == 1 else [
         "outputs: " + ", ".join(f"{t.name} ({t.node}, loss {t.loss}" + (
             f", weight {t.weight:g})" if t.weight != 1 else ")") for t in terms)]
     return "\n".join([line(rows[0]), rule] + [line(r) for r in rows[1:]] +
                      [rule, totals,
                       f"FLOPs per sample: {_count(total_flops)} ({total_flops:,})"] + ends)
+
+
+def _split(graph, weights, total):
+    """Keras' trainable and non-trainable counts, and what the latter are: frozen
+    layers' weights (trainable=false, model.freeze) and running statistics."""
+    trainable = sum(int(weights[k].size) for k in graph.trainable)
+    if trainable == total:
+        return ""
+    frozen = sum(int(weights[k].size) for k in graph.trained) - trainable
+    parts = [f"frozen {frozen:,}"] if frozen else []
+    statistics = total - trainable - frozen
+    parts += [f"running statistics {statistics:,}"] if statistics else []
+    return f" (trainable {trainable:,}, non-trainable {total - trainable:,}: {', '.join(parts)})"

@@ -165,7 +165,7 @@ def _decode_state(graph, states, field, slots=True):
     declared = graph.declared
     for key, value in states.items():
         param = _parameter_of(declared, key) if slots else key
-        if param not in (graph.trainable if slots else declared):
+        if param not in (graph.trained if slots else declared):
             raise BundleError(f"{field}: {shown(repr(key))} is not "
                               + ("a trained parameter's state" if slots else "a parameter"))
         arr = bundle.decode_array(value, f"{field}.{key}")

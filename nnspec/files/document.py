@@ -40,7 +40,10 @@ def load_bound(size, weight_bytes):
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
          "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
          "checkpoint": dict, "features": (list, type(None)), "trained": dict,
-         "inputs": dict, "outputs": dict}
+         "inputs": dict, "outputs": dict, "frozen": list, "lineage": dict}
+# what a model's weights started from (transfer.Report.lineage), format 1.7
+_LINEAGE = {"file": str, "digest": str, "into": (str, type(None)), "loaded": list, "new": list,
+            "differ": list, "unused": list, "ancestry": list}
 
 
 @dataclass
@@ -87,6 +90,11 @@ def document(model, checkpoint=None):
                          for name, pre in model.preprocessing.items()}
         doc["outputs"] = {name: {"classes": list(c) if c is not None else None}
                           for name, c in model.output_classes.items()}
+    # always (1.7): an empty list says every layer trains, whatever the spec's
+    # trainable=false, which model.unfreeze (--unfreeze) overrode
+    doc["frozen"] = sorted(model.graph.frozen)
+    if getattr(model, "lineage", None):
+        doc["lineage"] = model.lineage
     if getattr(model, "trained", None):
         doc["trained"] = dict(model.trained)
     if checkpoint is not None:
@@ -99,7 +107,8 @@ def read(path, data=None):
     doc, version = bundle.read(path) if data is None else bundle.unpack(data, path)
     newer_minor = tuple(version) > bundle.VERSION
     bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features", "trained",
-                                                       "inputs", "outputs"),
+                                                       "inputs", "outputs", "frozen",
+                                                       "lineage"),
                      allow_extra=newer_minor)
     if "trained" in doc:
         bundle.check_map(doc["trained"], "payload.trained",
@@ -120,15 +129,41 @@ def read(path, data=None):
         graph = Graph(network, shapes.infer(network), doc["dtype"], source=source)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
+    if "frozen" in doc:
+        graph.freeze(_frozen(doc["frozen"], graph))
+    lineage = _lineage(doc.get("lineage"), newer_minor)
     weights = _weights(doc["weights"], graph)
     classes, preprocessing = _endpoints(doc, graph, tuple(version), newer_minor)
     features = check_features(doc.get("features"), graph)
     meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc,
-                trained=doc.get("trained"))
+                trained=doc.get("trained"), lineage=lineage)
     return Stored(doc["spec"], source, doc["dtype"], network, graph, weights,
                   classes, preprocessing, _history(doc["history"]), overrides,
                   doc.get("checkpoint"), features, tuple(version), meta)
+
+
+def _frozen(names, graph):
+    """payload.frozen (1.7): the frozen layers, each a layer with weights."""
+    weighted = {n for n, keys in graph.keys.items() if keys}
+    for name in names:
+        if not isinstance(name, str) or name not in weighted:
+            raise BundleError(f"payload.frozen: {shown(repr(name))} is not a layer with weights")
+    return names
+
+
+def _lineage(lineage, newer_minor):
+    """payload.lineage (1.7), checked: what the weights started from, or None."""
+    if lineage is None:
+        return None
+    bundle.check_map(lineage, "payload.lineage", _LINEAGE, allow_extra=newer_minor)
+    for key in ("loaded", "new", "differ", "unused"):
+        if not all(isinstance(n, str) for n in lineage[key]):
+            raise BundleError(f"payload.lineage.{key}: expected a list of layer names")
+    for i, step in enumerate(lineage["ancestry"]):
+        bundle.check_map(step, f"payload.lineage.ancestry[{i}]", {"file": str, "digest": str},
+                         allow_extra=newer_minor)
+    return lineage
 
 
 def _endpoints(doc, graph, version, newer_minor):

@@ -169,6 +169,8 @@ class _Builder:
         if params is None:
             params = self.bound[key] = tuple(sorted(bind(
                 kind, KINDS[kind].signature, words, options, loc, known_kinds=KINDS).items()))
+        if scope.frozen and KINDS[kind].weights is not None:
+            params = tuple((k, False if k == "trainable" else v) for k, v in params)
         name = self._name(kind, scope, label)
         self._add(ir.Node(name, kind, params, tuple(inputs), loc))
         return name
@@ -214,17 +216,24 @@ class _Builder:
                 _fail(f"{name} lists the same layer twice", loc)
             return self._layer(name, loc, el.words, el.options, scope, inputs, label)
         if name in self.blocks:
-            if el.words or el.options:
-                _fail(f"block '{name}' takes its values as arguments: {name}(...)",
-                      (el.words or el.options)[0].loc)
-            return self._expand(name, loc, el.args, scope, prev, label)
+            other = [o for o in el.options if o.key != "trainable"]
+            if el.words or other:
+                _fail(f"block '{name}' takes its values as arguments: {name}(...); after the "
+                      "parentheses only trainable=false", (el.words or other)[0].loc)
+            frozen = False
+            for option in el.options:
+                value = substitute(option.value, scope)
+                if value.form != "name" or value.value not in ("true", "false"):
+                    _fail("trainable is true or false", value.loc)
+                frozen = value.value == "false"
+            return self._expand(name, loc, el.args, scope, prev, label, frozen)
         if layer is not None:
             _fail(f"'{name}' is a layer, not a block; write its words without parentheses", loc)
         known = list(self.blocks) + [k for k, t in KINDS.items() if t.merge]
         _fail(f"unknown block or merge '{name}'{suggest(name, known)} "
               f"(known: {', '.join(known)})", loc)
 
-    def _expand(self, name, loc, args, scope, prev, label):
+    def _expand(self, name, loc, args, scope, prev, label, frozen=False):
         block = self.blocks[name]
         if name in self.expanding:
             _fail(f"block '{name}' calls itself (through {' -> '.join(self.expanding)})", loc)
@@ -232,6 +241,7 @@ class _Builder:
                  arguments(name, [p.name for p in block.params], args, loc).items()}
         instance = self._name(name, scope, label)
         inner = Scope(instance + "/", bound, prev, name)
+        inner.frozen = scope.frozen or frozen  # every layer inside, nested calls too
         self.expanding.append(name)
         self._enter(loc)
         for chain in block.chains:

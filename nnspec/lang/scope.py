@@ -22,6 +22,7 @@ class Scope:
         self.counts = {}  # kind -> layers of that kind so far (for default names)
         self.tail = block_input  # the layer a new line continues from
         self.sweep = False  # the spec has a sweep block (what an unfilled placeholder says)
+        self.frozen = False  # inside a block call written `trainable=false`
 
 
 def arguments(name, params, args, loc):

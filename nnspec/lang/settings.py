@@ -51,6 +51,9 @@ SETTINGS = (
     # names or calls (top_k(3)); () is accuracy, or MAE for one output
     Setting("metrics", (), ("name", "call", "list"), "text"),
     Setting("early_stopping", None, ("int", "call"), "text", minimum=1),  # int: the patience
+    # the weights training starts from (transfer.py): "base.nnb" (beside the spec), or
+    # weights("base.nnb", into=backbone, strict=true); applied when compiled, never on load
+    Setting("init_from", None, ("string", "call"), "text"),
     Setting("data", None, ("name", "call", "string"), "text"),  # resolved by files/data
     # a data set of its own for validation (a fresh draw of a generator, or a file),
     # instead of the split's validation share
@@ -190,6 +193,8 @@ def _normalised(key, form, value, at):
             out.update(read("lr", options.pop("lr")))
         out["optimizer_options"] = tuple(sorted(options.items()))
         return out
+    if key == "init_from":
+        return {key: _init_from(form, value, at)}
     if key == "split":
         if len(value) not in (2, 3) or sum(value) <= 0 or min(value) < 0:
             raise SpecError("split is train/validation[/test], e.g. 70/15/15", *at)
@@ -201,6 +206,24 @@ def _normalised(key, form, value, at):
     if key == "early_stopping" and form == "int":  # a bare number is the patience
         return {key: ir.Call("early_stopping", (), (("patience", value),))}
     return {key: value}
+
+
+def _init_from(form, value, at):
+    """init_from -> weights(PATH, into=NAME, strict=BOOL), checked."""
+    if form == "string":
+        value = ir.Call("weights", (value,))
+    if value.name != "weights" or len(value.args) != 1 or not isinstance(value.args[0], str):
+        raise SpecError('init_from is a bundle\'s path, "base.nnb", or weights("base.nnb", '
+                        "into=NAME, strict=true)", *at)
+    kwargs = dict(value.kwargs)
+    unknown = set(kwargs) - {"into", "strict"}
+    if unknown:
+        raise SpecError(f"weights(...) takes into= and strict=, not {sorted(unknown)[0]}=", *at)
+    if "strict" in kwargs and kwargs["strict"] not in ("true", "false"):
+        raise SpecError("weights(strict=...) is true or false", *at)
+    if "into" in kwargs and not isinstance(kwargs["into"], str):
+        raise SpecError("weights(into=...) names a block instance, e.g. into=backbone", *at)
+    return value
 
 
 def train_config(st):

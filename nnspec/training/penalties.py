@@ -26,6 +26,8 @@ def coefficients(graph, config, overrides):
     layer_lr = "lr" not in overrides
     out = {}
     for node in graph.nodes:
+        if node.name in graph.frozen:  # no update, penalty or decay (graph.freeze)
+            continue
         p = graph.params[node.name]
 
         def pick(option):

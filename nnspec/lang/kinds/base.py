@@ -67,6 +67,12 @@ WEIGHT_OPTIONS = (
 )
 
 
+# trainable=false freezes a layer's weights (training/penalties.py leaves them out;
+# engine/graph.py gives them no gradient, and a frozen batch norm normalises by its
+# running statistics); kinds/__init__.py gives it to every kind with weights
+TRAINABLE = Opt("trainable", bool, True)
+
+
 def kernel_and_bias(p, shape):
     """The declaration of a weight matrix W of `shape` and, unless bias=false, its bias b."""
     return (("W", tuple(shape), "kernel"),) + ((("b", (shape[-1],), "bias"),)
