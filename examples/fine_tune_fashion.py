@@ -19,7 +19,7 @@ from paths import ROOT
 parser = argparse.ArgumentParser()
 parser.add_argument("out", nargs="?", default="fine-tuning")
 parser.add_argument("--base-epochs", type=int, default=1)
-parser.add_argument("--epochs", type=int, default=10, help="of each phase")
+parser.add_argument("--epochs", type=int, default=5, help="of each phase")
 parser.add_argument("--images", type=int, default=1000)
 parser.add_argument("--seeds", type=int, default=3)
 args = parser.parse_args()

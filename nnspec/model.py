@@ -22,10 +22,10 @@ from .training import loop as train
 from .training.callbacks import assemble
 from .training.progress import Progress
 from .training.state import TrainingState
-from .transfer import FineTuning
+from .transfer import Weights
 
 
-class Model(FineTuning):
+class Model(Weights):
     """A network, its weights, its preprocessing and its training state (state.py).
 
     weights, graph: what load() read and checked; None draws fresh weights and
@@ -68,8 +68,8 @@ class Model(FineTuning):
         self.features = features  # a CSV's feature column names: infer reads those by name
         self._drawn = None  # (the training x data() made, epoch -> a fresh draw) under resample
         self.trained = None  # {"engine", "device", "processes"} of the last fit
-        self.lineage = None  # what its weights started from (transfer.py), or None
-        self.started_from = None  # compile's transfer.Report where init_from said so
+        # what its weights started from (transfer.py): the bundle's record, compile's Report
+        self.lineage = self.started_from = None
         # raw input -> network input (engine/preprocess.py), per input: its own scale=,
         # else the train block's; a fitted kind is fitted by data() on the training
         # split, or by the first fit() on its x
@@ -256,26 +256,6 @@ class Model(FineTuning):
         return Mode(True, np.random.SeedSequence(seq.entropy,
                                                  spawn_key=seq.spawn_key + (self.state.step,)),
                     buffers=self.graph.buffers["train"])
-
-    def get_weights(self):
-        return {k: v.copy() for k, v in self.weights.items()}
-
-    def set_weights(self, weights):
-        """Copy every parameter's values into the model's own arrays (which arrays
-        taken from model.weights before see too)."""
-        missing = set(self.weights) - set(weights)
-        extra = set(weights) - set(self.weights)
-        if missing or extra:
-            name = sorted(missing or extra)[0]
-            raise DataError(f"set_weights: parameter {name!r} is "
-                            f"{'missing' if missing else 'not in this model'}")
-        values = {name: np.asarray(value) for name, value in weights.items()}
-        for name, value in values.items():
-            if value.shape != self.weights[name].shape:
-                raise DataError(f"set_weights: {name} has shape {value.shape}, "
-                                f"expected {self.weights[name].shape}")
-        for name, value in values.items():
-            np.copyto(self.weights[name], value, casting="unsafe")
 
     def set_extras(self, classes=None, features=None, preprocessing=None):
         """What a model holds beside its weights, as a bundle stores it (each checked

@@ -224,8 +224,29 @@ def covered(graph, names, verb):
     return out
 
 
-class FineTuning:
-    """The Model's methods for starting from a trained model (Model inherits them)."""
+class Weights:
+    """The Model's methods on its weights as a whole (Model inherits them): get and
+    set them, load them from another bundle, freeze and unfreeze layers."""
+
+    def get_weights(self):
+        return {k: v.copy() for k, v in self.weights.items()}
+
+    def set_weights(self, weights):
+        """Copy every parameter's values into the model's own arrays (which arrays
+        taken from model.weights before see too)."""
+        missing = set(self.weights) - set(weights)
+        extra = set(weights) - set(self.weights)
+        if missing or extra:
+            name = sorted(missing or extra)[0]
+            raise DataError(f"set_weights: parameter {name!r} is "
+                            f"{'missing' if missing else 'not in this model'}")
+        values = {name: np.asarray(value) for name, value in weights.items()}
+        for name, value in values.items():
+            if value.shape != self.weights[name].shape:
+                raise DataError(f"set_weights: {name} has shape {value.shape}, "
+                                f"expected {self.weights[name].shape}")
+        for name, value in values.items():
+            np.copyto(self.weights[name], value, casting="unsafe")
 
     def load_weights(self, source, into=None, strict=False):
         """Copy the weights of another bundle (a path, or a Model) whose layers have

@@ -11,7 +11,7 @@ Only earlier layers can be referred to, so a graph cannot have a cycle.
 from ..errors import SpecError
 from . import endpoints, ir, tree
 from .kinds import KINDS
-from .scope import Scope, arguments
+from .scope import Scope, arguments, frozen_call
 from .scope import fail as _fail
 from .scope import substitute
 from .settings import train_config
@@ -216,16 +216,7 @@ class _Builder:
                 _fail(f"{name} lists the same layer twice", loc)
             return self._layer(name, loc, el.words, el.options, scope, inputs, label)
         if name in self.blocks:
-            other = [o for o in el.options if o.key != "trainable"]
-            if el.words or other:
-                _fail(f"block '{name}' takes its values as arguments: {name}(...); after the "
-                      "parentheses only trainable=false", (el.words or other)[0].loc)
-            frozen = False
-            for option in el.options:
-                value = substitute(option.value, scope)
-                if value.form != "name" or value.value not in ("true", "false"):
-                    _fail("trainable is true or false", value.loc)
-                frozen = value.value == "false"
+            frozen = frozen_call(name, el, scope)
             return self._expand(name, loc, el.args, scope, prev, label, frozen)
         if layer is not None:
             _fail(f"'{name}' is a layer, not a block; write its words without parentheses", loc)

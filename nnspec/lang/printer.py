@@ -45,8 +45,15 @@ def format_train(config):
 
 def format_network(network):
     """A chain network as canonical text (graphs and blocks: see fmt.py)."""
-    lines = [f"nnspec {network.version}", format_node(network.input)]
-    layers = [format_node(n) for n in network.nodes[1:]]
+    first = network.input
+    lines = [f"nnspec {network.version}",
+             ("" if first.name == "input" else f"{first.name}: ") + format_node(first)]
+    layers, counts = [], {}
+    for n in network.nodes[1:]:  # a name the builder would not give is written
+        default = f"{n.kind}{counts.get(n.kind, 0) + 1}"
+        if n.name == default:
+            counts[n.kind] = counts.get(n.kind, 0) + 1
+        layers.append(format_node(n) if n.name == default else f"{n.name}: {format_node(n)}")
     lines.append("\n  -> ".join(layers))
     if network.train is not None:
         lines.append(format_train(network.train))

@@ -89,3 +89,19 @@ def placeholder_default(text, loc):
     except SpecError as e:
         fail(f"a placeholder's default {text!r} is not a value: {e.message}", loc)
     return tree.Value(form, value, loc)
+
+
+def frozen_call(name, call, scope):
+    """A block call's `trainable=false` (the one option after its parentheses):
+    whether every layer inside is frozen."""
+    other = [o for o in call.options if o.key != "trainable"]
+    if call.words or other:
+        fail(f"block '{name}' takes its values as arguments: {name}(...); after the "
+             "parentheses only trainable=false", (call.words or other)[0].loc)
+    frozen = False
+    for option in call.options:
+        value = substitute(option.value, scope)
+        if value.form != "name" or value.value not in ("true", "false"):
+            fail("trainable is true or false", value.loc)
+        frozen = value.value == "false"
+    return frozen

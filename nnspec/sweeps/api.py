@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..errors import NNSpecError, SpecError
 from ..files.io import read_spec
+from ..training.loop import TrainingInterrupted
 from . import files, runner, space
 from . import study as studies
 
@@ -93,11 +94,17 @@ def sweep(spec, out, jobs=1, trials=None, storage=None, study=None, keep="best",
         say(f"sweep {source}: study {name!r} in {studies.masked(url)}; {plan.sampler}, "
             f"{done} of {target} trials done" + (f", {rerun} cut off to rerun" if rerun else "")
             + f"; objective {plan.direction}({metric}); {jobs} at a time")
-    if jobs == 1 or worker:
-        runner.work(ctx, the_study)
-    else:
-        _workers(spec if isinstance(spec, (str, Path)) and source != "<spec>" else None,
-                 text, ctx, url, name, jobs, trials)
+    try:
+        if jobs == 1 or worker:
+            runner.work(ctx, the_study)
+        else:
+            _workers(spec if isinstance(spec, (str, Path)) and source != "<spec>" else None,
+                     text, ctx, url, name, jobs, trials)
+    except (KeyboardInterrupt, TrainingInterrupted):
+        # stopped after a trial was told the study but before its row was written:
+        # trials.csv as the study holds it, which the same command continues from
+        files.write_csv(out, files.rows(the_study, plan))
+        raise
     table = files.rows(the_study, plan)
     files.write_csv(out, table)
     if not worker:

@@ -127,6 +127,12 @@ def _stale(t, now):
     return now - beat > GRACE
 
 
+def values(t):
+    """A trial's parameter values: those it suggested, else those it was queued
+    with (a waiting trial, or one cut off before it suggested any)."""
+    return {**t.system_attrs.get("fixed_params", {}), **t.params}
+
+
 def retry(study, t):
     """Mark a trial cut off (a killed process, Ctrl-C) stale and queue its values again."""
     opt = optuna()
@@ -136,7 +142,7 @@ def retry(study, t):
         store.set_trial_state_values(t._trial_id, opt.trial.TrialState.FAIL)
     except Exception:  # noqa: BLE001 - another worker marked it first
         return False
-    study.enqueue_trial(dict(t.params), user_attrs={"retries": t.number})
+    study.enqueue_trial(values(t), user_attrs={"retries": t.number})
     return True
 
 
@@ -151,7 +157,7 @@ def recover(study):
 
 def enqueue_grid(study, plan, choices):
     """Queue each grid point no counted trial has taken (nor waits for)."""
-    taken = [t.params for t in study.get_trials(deepcopy=False) if counted(t)]
+    taken = [values(t) for t in study.get_trials(deepcopy=False) if counted(t)]
     for point in plan.grid:
         params = {k: choices(k, v) for k, v in point.items()}
         if params not in taken:
@@ -167,7 +173,7 @@ def surplus(study, trial, plan, target):
         return True
     if plan.sampler == "grid":
         fixed = trial._cached_frozen_trial.system_attrs.get("fixed_params")
-        return fixed is None or any(t.params == fixed for t in before)
+        return fixed is None or any(values(t) == fixed for t in before)
     return False
 
 
