@@ -22,6 +22,7 @@ from .training import loop as train
 from .training.callbacks import assemble
 from .training.progress import Progress
 from .training.state import TrainingState
+from .training.weights import resolve as resolve_weights
 
 
 class Model:
@@ -32,7 +33,8 @@ class Model:
     (classes {output: names or None}, preprocessing {input: preprocessing})."""
 
     def __init__(self, network, text, source="<spec>", *, weights=None, graph=None,
-                 classes=None, features=None, preprocessing=None, history=None, **overrides):
+                 classes=None, features=None, preprocessing=None, history=None, targets=None,
+                 **overrides):
         self.network = network
         self.text = text
         self.source = source
@@ -72,6 +74,10 @@ class Model:
         # split, or by the first fit() on its x
         self.preprocessing = {n.name: prep.make(n.p.get("scale") or self.config.scale or "none")
                               for n in network.inputs} | (preprocessing or {})
+        # {output: {"mean", "std"}}: regression targets learnt on unit scale
+        # (engine/target_scale.py); a typed table's data says so by default
+        self.target_scaling = dict(targets or {})
+        self.table_data = False
         self.meta = {}
 
     # -- a network of one input and one output: its preprocessing and classes ---------
@@ -145,7 +151,9 @@ class Model:
         splits, self.preprocessing = prepare.splits(self, np.random.default_rng(self._seeds[2]),
                                                     data_dir)
         self.output_classes.update(splits.classes)
-        self.features = splits.features
+        self.features = None if splits.columns else splits.features  # a table's: its columns
+        self.table_data = bool(splits.columns)
+        self.target_scaling = prepare.target_scaling(self, splits.train[1])
         # fit() knows this training x as the spec's, which resample = true draws anew
         self._drawn = None if splits.draw is None else (splits.train[0], splits.draw)
         return splits
@@ -153,7 +161,8 @@ class Model:
     # -- the API -----------------------------------------------------------
 
     def fit(self, x, y, epochs=None, batch_size=None, validation_data=None, seed=None,
-            on_epoch=None, callbacks=(), progress=False, engine="numpy", device="cpu"):
+            on_epoch=None, callbacks=(), progress=False, engine="numpy", device="cpu",
+            sample_weight=None, class_weight=None, validation_split=None):
         """Train in place for `epochs` more epochs (the spec's by default; an epoch a
         Ctrl-C interrupted is finished first and counts as one).
 
@@ -164,12 +173,24 @@ class Model:
         which model.save(path, checkpoint=True) resumes exactly.
         engine: "numpy", or "torch" (PyTorch on `device`, "cpu" or "cuda", and on
         many processes under torchrun: nnspec/pytorch/); the same run either way.
+        sample_weight: one weight per sample; class_weight: balanced, a list by
+        class or a map (the spec's class_weight by default): training/weights.py.
+        validation_split: the share of x, y (and sample_weight) held out for
+        validation, their last samples, taken before shuffling, as Keras does.
         """
         epochs, batch_size = prepare.fit_sizes(self, epochs, batch_size)
+        if validation_split is not None:
+            x, y, sample_weight, validation_data = prepare.held_out(
+                x, y, sample_weight, validation_split, validation_data)
         redraw = self._redraw(x) if self.config.resample else None
-        if not all(map(prep.fitted, self.preprocessing.values())):  # numbers from this x
+        if not all(map(prep.ready, self.preprocessing.values())):  # numbers from this x
             self.preprocessing = prepare.fitted_scaling(self, x)
+        self.target_scaling = prepare.target_scaling(self, y)
         x, targets, validation = prepare.for_fit(self, x, y, validation_data)
+        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight)
+        if weights is not None and engine != "numpy":
+            raise DataError("fit: sample and class weights train on the numpy engine; the "
+                            "torch engine takes none yet")
         if seed is not None:  # a fresh shuffling order, from the start of an epoch
             self.state.shuffle_rng = np.random.default_rng(seed)
             self.state.position = None
@@ -179,7 +200,7 @@ class Model:
         self.trained = engine.trained if engine is not None else \
             {"engine": "numpy", "device": "cpu", "processes": 1}
         return train.fit(self, x, targets, validation, epochs, batch_size, callbacks, engine,
-                         redraw)
+                         redraw, weights)
 
     def _redraw(self, x):
         """resample = true: epoch -> its (inputs, targets), a fresh draw of the spec's
@@ -218,7 +239,8 @@ class Model:
         # checked part by part, while each part is in the cache: a pass over all
         # of x first would be read again from memory by the passes
         x, vet = prepare.prepared(self, x)
-        return staging.predict(self.graph, self.weights, x, batch_size, check=vet)
+        return prepare.unscaled(self, staging.predict(self.graph, self.weights, x, batch_size,
+                                                      check=vet))
 
     def predict_classes(self, x):
         """Predicted class per sample: names where the model knows them, else indices;
@@ -234,16 +256,18 @@ class Model:
         prepare.pass_size("evaluate", batch_size)
         x = prepare.inputs(self, x)
         return train.evaluate(self.graph, self.weights, x, prepare.targets(self, x, y),
-                              self.plan, batch_size)
+                              self.plan, batch_size, self.target_scaling)
 
-    def gradients(self, x, y):
+    def gradients(self, x, y, sample_weight=None, class_weight=None):
         """(objective, {parameter: gradient}): the spec's loss (batch mean, or sum with
-        `reduction = sum`) plus its regularization, as training minimises it."""
+        `reduction = sum`) plus its regularization, as training minimises it; with
+        weights, as fit weighs the batch (training/weights.py)."""
         x = prepare.inputs(self, x)
+        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight)
         return train.gradients(self.graph, self.weights, x, prepare.targets(self, x, y),
                                self.config, self.plan,
                                train.coefficients(self.graph, self.config, self.overrides),
-                               self.training_mode())
+                               self.training_mode(), weights)
 
     def training_mode(self):
         """The Mode of the next training step: its random numbers (dropout masks)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import losses, memory, preprocess
+from .engine import losses, memory, preprocess, tables, target_scale
 from .errors import DataError, SpecError
 from .files import data, document
 from .files.inputs import conform
@@ -38,6 +38,25 @@ def by_name(values, names, what):
     return {names[0]: values}
 
 
+def table_inputs(model):
+    """{input: its table columns} of the inputs that read a table."""
+    return {n: p["columns"] for n, p in model.preprocessing.items() if "columns" in p}
+
+
+def routed(model, x, what="x"):
+    """Raw x by input name (by_name); a map of table columns (a dict, a pandas
+    DataFrame) goes whole to each input that reads a table, which takes its own
+    columns from it by name (engine/tables.table)."""
+    names = model.graph.inputs
+    read = table_inputs(model)
+    if read and hasattr(x, "columns") and hasattr(x, "to_numpy"):  # a DataFrame
+        x = {str(k): x[k].to_numpy() for k in x.columns}
+    if read and isinstance(x, dict) and not set(names) <= set(x):
+        return {n: x if n in read else x.get(n) for n in names} if \
+            all(n in read or n in x for n in names) else by_name(x, names, what)
+    return by_name(x, names, what)
+
+
 def inputs(model, x, what="x"):
     """Raw x -> the network's inputs (preprocessed, the model's dtype), shapes and
     values checked: an array, or {input: array} for several inputs."""
@@ -55,15 +74,17 @@ def prepared(model, x, what="x"):
     values, or check(name, part) for several inputs), for a caller that checks
     part by part (predict)."""
     names = model.graph.inputs
-    raw = by_name(x, names, what)
+    raw = routed(model, x, what)
     out, vets = {}, {}
     for name, array in raw.items():
         label = what if len(names) == 1 else f"{what}[{name!r}]"
+        pre = model.preprocessing[name]
+        if "columns" in pre:
+            array = encoded(model, name, array, label)
         array = conformed(model, array, label, name)
         if not np.issubdtype(array.dtype, np.number) or \
                 np.issubdtype(array.dtype, np.complexfloating):
             raise DataError(f"{label} must be numeric, got dtype {array.dtype}")
-        pre = model.preprocessing[name]
         if not preprocess.fitted(pre):
             whose = "" if len(names) == 1 else f" of {name}"
             raise DataError(f"the model's {pre['kind']} scaling{whose} is not fitted: train "
@@ -77,6 +98,16 @@ def prepared(model, x, what="x"):
     if len(names) == 1:
         return out[names[0]], vets[names[0]]
     return out, lambda name, part: vets[name](part)
+
+
+def encoded(model, name, raw, what="x"):
+    """An input's raw table (rows of strings, or a map of columns by name) -> its
+    numbers (engine/tables.py); an unfitted vocabulary is an error saying so."""
+    columns = model.preprocessing[name]["columns"]
+    if not tables.fitted(columns):
+        raise DataError(f"the model's table columns of {name} are not fitted: train it first "
+                        "(fit, or nnspec train)")
+    return tables.encode(columns, tables.table(raw, columns, what), what)
 
 
 def conformed(model, x, what="x", name=None):
@@ -115,8 +146,37 @@ def targets(model, x, y, what="y"):
         if t.shape[1:] != shape:
             raise DataError(f"{label} has shape {values.shape}, the model outputs "
                             f"(batch, {', '.join(map(str, shape))})")
-        out[term.name] = t
+        stats = model.target_scaling.get(term.name)
+        out[term.name] = t if stats is None else target_scale.scale(stats, t)
     return out if len(terms) > 1 else out[terms[0].name]
+
+
+def target_scaling(model, y):
+    """The model's target scaling with the outputs that take one fitted on the
+    training labels y (engine/target_scale.py); ones it holds are kept."""
+    kind = model.config.target_scale or ("standard" if model.table_data else "none")
+    if kind == "none":
+        return {}
+    terms = model.plan.terms
+    raw = by_name(y, [t.name for t in terms], "y")
+    out = dict(model.target_scaling)
+    for term in terms:
+        if term.loss in target_scale.POWER and term.name not in out:
+            values = np.asarray(raw[term.name])
+            if values.dtype.kind in "biuf" and np.isfinite(values).all():
+                out[term.name] = target_scale.fit(values)
+    return out
+
+
+def unscaled(model, out):
+    """Network outputs -> in the targets' units, where the model scales them."""
+    if not model.target_scaling:
+        return out
+    if isinstance(out, dict):
+        return {k: target_scale.unscale(model.target_scaling[k], v)
+                if k in model.target_scaling else v for k, v in out.items()}
+    stats = model.target_scaling.get(model.plan.terms[0].name)
+    return out if stats is None else target_scale.unscale(stats, out)
 
 
 def pass_size(what, batch_size):
@@ -161,11 +221,37 @@ def for_fit(model, x, y, validation_data=None):
     return x, targets(model, x, y), validation
 
 
+def held_out(x, y, sample_weight, share, validation_data):
+    """fit's validation_split: (x, y, sample_weight) of the first 1 - share of the
+    samples, and the last share as validation data, in the order given (before
+    any shuffling), as Keras takes it."""
+    if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
+        raise DataError(f"fit: validation_split is the share held out, between 0 and 1 "
+                        f"(e.g. 0.2), got {share!r}")
+    if validation_data is not None:
+        raise DataError("fit: give validation_data or validation_split, not both")
+    count = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+    cut = int(count * (1 - share))
+    if not 0 < cut < count:
+        raise DataError(f"fit: validation_split={share:g} of {count} samples leaves "
+                        f"{'none for training' if cut <= 0 else 'none for validation'}")
+
+    def part(v, rows):
+        if isinstance(v, dict):
+            return {k: part(a, rows) for k, a in v.items()}
+        return v.iloc[rows] if hasattr(v, "iloc") else np.asarray(v)[rows]
+    first, last = slice(0, cut), slice(cut, count)
+    weights = None if sample_weight is None else np.asarray(sample_weight)[first]
+    return part(x, first), part(y, first), weights, (part(x, last), part(y, last))
+
+
 def ends(model):
     """The model's inputs and outputs, which a data set's arrays must match."""
     graph = model.graph
+    vocabularies = {i: n.p["table"][0] for n in model.network.nodes if n.kind == "embedding"
+                    for i in n.inputs if i in graph.input_shapes}
     return data.Ends(dict(graph.input_shapes), tuple(o.name for o in graph.outputs),
-                     {n.name: n.p.get("scale") for n in model.network.inputs})
+                     {n.name: n.p.get("scale") for n in model.network.inputs}, vocabularies)
 
 
 def splits(model, rng, data_dir=None):
@@ -193,20 +279,48 @@ def splits(model, rng, data_dir=None):
                             f"{units} outputs")
     preprocessing = dict(model.preprocessing)
     train = by_name(out.train[0], model.graph.inputs, "x")
+    columns = out.columns or {}
     for name, scale in out.scale.items():
         pre, kind = preprocessing[name], preprocess.kind_of(scale)
-        if pre["kind"] != kind or not preprocess.fitted(pre):
+        if name in columns:
+            same = [(c["name"], c["type"]) for c in pre.get("columns", ())] == \
+                [(c["name"], c["type"]) for c in columns[name]]
+            if pre["kind"] != kind or not same:  # else a resumed model's, kept
+                pre = {**preprocess.make(scale), "columns": columns[name]}
+            preprocessing[name] = preprocess.fit_input(pre, train[name])
+            _check_width(model, name, preprocessing[name]["columns"])
+        elif pre["kind"] != kind or not preprocess.fitted(pre):
             preprocessing[name] = preprocess.fit(kind, train[name]) \
                 if kind in preprocess.FITTED else preprocess.make(scale)
     return out, preprocessing
+
+
+def _check_width(model, name, columns):
+    """A table input's shape against what its columns give, fitted: the number to
+    write where they differ."""
+    node = model.network.node(name)
+    shape = model.graph.input_shapes[name]
+    width = sum(map(tables.width, columns))
+    if len(columns) == 1 and columns[0]["type"] == "text":
+        return  # its length is the input's own
+    if shape != (width,):
+        where = f"{model.source}:{node.loc.line}" if node.loc else model.source
+        which = "the input" if name == "input" else f"the input {name}"
+        raise DataError(f"{where}: {which} takes {fmt_shape(shape)} values, but its "
+                        f"table columns give {width} ({tables.describe(columns)}): write "
+                        f"{'' if name == 'input' else name + ': '}input {width}")
 
 
 def fitted_scaling(model, x):
     """The model's preprocessing of every input, the fitted kinds (standard, minmax)
     with their numbers from raw training inputs x."""
     out = dict(model.preprocessing)
-    for name, array in by_name(x, model.graph.inputs, "x").items():
+    for name, array in routed(model, x, "x").items():
         pre = out[name]
+        if "columns" in pre:
+            out[name] = preprocess.fit_input(pre, tables.table(array, pre["columns"]))
+            _check_width(model, name, out[name]["columns"])
+            continue
         if preprocess.fitted(pre):
             continue
         array = conformed(model, array, "x", name)

@@ -33,6 +33,8 @@ VALUES = {
     "scale": ("pixels(-1, 1)", Call("pixels", (-1, 1))),
     "seed": ("7", 7),
     "dtype": ("float64", "float64"),
+    "target_scale": ("standard", "standard"),
+    "class_weight": ("[1, 2.5, 1]", (1, 2.5, 1)),
 }
 WRITTEN = [s.key for s in SETTINGS if s.forms]
 

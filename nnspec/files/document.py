@@ -23,7 +23,7 @@ from ..engine.graph import Graph
 from ..errors import BundleError, NNSpecError, shown
 from ..lang import parse, shapes
 from ..lang.settings import CHOICES
-from . import bundle, checkpoints, legacy
+from . import bundle, checkpoints, columns, legacy
 
 DTYPES = CHOICES["dtype"]
 # What loading a bundle of `size` bytes may take beside its weights' arrays: a
@@ -40,7 +40,7 @@ def load_bound(size, weight_bytes):
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
          "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
          "checkpoint": dict, "features": (list, type(None)), "trained": dict,
-         "inputs": dict, "outputs": dict}
+         "inputs": dict, "outputs": dict, "targets": dict}
 
 
 @dataclass
@@ -59,6 +59,7 @@ class Stored:
     features: tuple  # a CSV's feature column names (1.3), or None
     version: tuple
     meta: dict
+    targets: dict = None  # {output: {"mean", "std"}} of a target scaling (1.7)
 
 
 def write(path, model, checkpoint=None):
@@ -89,6 +90,8 @@ def document(model, checkpoint=None):
                           for name, c in model.output_classes.items()}
     if getattr(model, "trained", None):
         doc["trained"] = dict(model.trained)
+    if getattr(model, "target_scaling", None):
+        doc["targets"] = {k: dict(v) for k, v in model.target_scaling.items()}
     if checkpoint is not None:
         doc["checkpoint"] = checkpoint
     return doc
@@ -99,7 +102,7 @@ def read(path, data=None):
     doc, version = bundle.read(path) if data is None else bundle.unpack(data, path)
     newer_minor = tuple(version) > bundle.VERSION
     bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features", "trained",
-                                                       "inputs", "outputs"),
+                                                       "inputs", "outputs", "targets"),
                      allow_extra=newer_minor)
     if "trained" in doc:
         bundle.check_map(doc["trained"], "payload.trained",
@@ -128,7 +131,8 @@ def read(path, data=None):
                 trained=doc.get("trained"))
     return Stored(doc["spec"], source, doc["dtype"], network, graph, weights,
                   classes, preprocessing, _history(doc["history"]), overrides,
-                  doc.get("checkpoint"), features, tuple(version), meta)
+                  doc.get("checkpoint"), features, tuple(version), meta,
+                  columns.check_targets(doc.get("targets"), graph, newer_minor))
 
 
 def _endpoints(doc, graph, version, newer_minor):
@@ -203,8 +207,8 @@ def check_preprocess(stored, input_shape, version=bundle.VERSION, newer_minor=Fa
         kind = "none" if (stored["scale"], stored["offset"]) == (1.0, 0.0) else "pixels"
         stored = {"kind": kind, **stored}
     bundle.check_map(stored, field, {"kind": str, "scale": (float, list),
-                                     "offset": (float, list)},
-                     optional=("scale", "offset"), allow_extra=newer_minor)
+                                     "offset": (float, list), "columns": list},
+                     optional=("scale", "offset", "columns"), allow_extra=newer_minor)
     kind = stored["kind"]
     if kind not in scaling.KINDS:
         raise BundleError(f"{field}.kind: {shown(repr(kind))} is not one of "
@@ -221,7 +225,11 @@ def check_preprocess(stored, input_shape, version=bundle.VERSION, newer_minor=Fa
         want = "finite numbers"
     if not ok:
         raise BundleError(f"{field}: a {kind} scaling's scale and offset must be {want}")
-    return {k: stored[k] for k in ("kind", "scale", "offset") if k in stored}
+    out = {k: stored[k] for k in ("kind", "scale", "offset") if k in stored}
+    if "columns" in stored:
+        out["columns"] = columns.check_columns(stored["columns"], input_shape, newer_minor,
+                                               field + ".columns")
+    return out
 
 
 def _weights(stored, graph):
