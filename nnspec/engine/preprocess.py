@@ -181,10 +181,10 @@ def describe(pre):
         return (f"pixels: 8-bit integer inputs are {onto}; floats must lie in "
                 f"[{low:g}, {high:g}] already")
     if "columns" in pre:
+        numbers = any(c["type"] == "number" for c in pre["columns"]) and kind in FITTED
+        what = "(x - mean) / std" if kind == "standard" else "(x - min) / (max - min)"
         return f"{kind}: table columns {tables.describe(pre['columns'])}" + (
-            "; numbers (x - mean) / std from the training split" if kind == "standard" else
-            "; numbers (x - min) / (max - min) from the training split" if kind == "minmax"
-            else "")
+            f"; numbers {what} from the training split" if numbers else "")
     if not fitted(pre):
         return f"{kind}: per feature, fitted on the training split when training starts"
     what = "(x - mean) / std" if kind == "standard" else "(x - min) / (max - min)"

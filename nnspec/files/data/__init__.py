@@ -120,7 +120,8 @@ def prepare(config, rng, data_dir=None, base=None, ends=None):
     ds = load(config.data, rng, data_dir, base, ends)
     tables = ds.columns or {}
     scale = {name: ends.scales.get(name) or config.scale or
-             ("pixels" if name in ds.pixels else "standard" if name in tables else "none")
+             ("pixels" if name in ds.pixels else "standard" if _numbers(tables.get(name)) else
+              "none")
              for name in ends.inputs}
     ds.x = _pixels(ds.x, scale)  # 8-bit pixels are scaled once, here
     ds.test = None if ds.test is None else (_pixels(ds.test[0], scale), ds.test[1])
@@ -154,6 +155,12 @@ def prepare(config, rng, data_dir=None, base=None, ends=None):
             draw = lambda epoch: tuple(next(iter(v.values())) for v in first(epoch))  # noqa
     return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features, draw=draw,
                   label=ds.label, columns=ds.columns, weights=weights)
+
+
+def _numbers(columns):
+    """Whether a table input reads number columns: a table's default scaling
+    standardises them (a text's ids and a category's are left as they are)."""
+    return any(c["type"] == "number" for c in columns or ())
 
 
 def _count(x):
