@@ -241,3 +241,22 @@ def test_the_tokenizer_lowercases_and_splits_on_every_non_letter():
     assert column["words"] == ["b", "a", "c"]  # most frequent first, ties alphabetical
     ids = tables.encode([column], np.array([["a b zzz c d b"], ["A"], [""]]))
     assert ids.tolist() == [[3, 2, 1, 4], [3, 0, 0, 0], [0, 0, 0, 0]]  # 1 unknown, 0 padding
+
+
+def test_the_estimator_takes_a_table_with_category_columns(tmp_path):
+    """Regressor(category=[...]) on an array of objects (a DataFrame's rows): the
+    columns fitted on fit's X, an unseen category answered, weights passed on,
+    and clone keeps the parameter."""
+    sk = pytest.importorskip("nnspec.sklearn")
+    from sklearn.base import clone
+    rows = (tmp_path / "h.csv", houses(tmp_path / "h.csv", n=1200))[0].read_text().splitlines()
+    table = np.array([r.split(",") for r in rows[1:]], dtype=object)
+    X, y = table[:, :5], table[:, 5].astype(float)
+    model = sk.Regressor(category=[4], epochs=30, target_scale="standard")
+    model.fit(X[:1000], y[:1000], sample_weight=np.ones(1000))
+    assert model.score(X[1000:], y[1000:]) > 0.8
+    assert model.model_.preprocess["columns"][4]["values"] == sorted(set(X[:1000, 4]))
+    assert np.isfinite(model.predict(np.array([["3", "10", "3", "35", "MARS"]], dtype=object)))
+    assert clone(model).get_params()["category"] == [4]
+    with pytest.raises(ValueError, match="category names the column 9, which X does not have"):
+        sk.Regressor(category=[9], epochs=1).fit(X[:10], y[:10])

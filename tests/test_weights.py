@@ -136,3 +136,19 @@ def test_a_csv_weight_column_weighs_the_samples_as_sample_weight_does(tmp_path, 
     by_fit.fit(x.astype(np.float32), y, sample_weight=w)
     np.testing.assert_allclose(by_column.weights["dense1.W"], by_fit.weights["dense1.W"],
                                rtol=1e-6)  # float32: CSV text and binary floats round alike
+
+
+def test_the_estimator_passes_sample_and_class_weights_on(rng):
+    """Classifier.fit(X, y, sample_weight=...) and class_weight by y's own labels
+    (scikit-learn's form) weigh as the model's fit does."""
+    sk = pytest.importorskip("nnspec.sklearn")
+    x, y = rng.normal(size=(40, 3)), rng.choice(["ham", "spam"], 40)
+    spec = "input {n_features}\ndense {n_outputs} softmax\ntrain {\n  epochs = 3\n}"
+    w = rng.integers(1, 4, 40)
+    by_labels = sk.Classifier(spec, class_weight={"spam": 3.0}).fit(x, y, sample_weight=w)
+    model = nnspec.compile(spec.format(n_features=3, n_outputs=2), dtype="float64")
+    model.fit(x, (y == "spam").astype(int), sample_weight=w, class_weight=[1, 3])
+    np.testing.assert_allclose(by_labels.model_.weights["dense1.W"], model.weights["dense1.W"],
+                               rtol=1e-12)  # the same float64 run
+    with pytest.raises(ValueError, match="class_weight names the class 'eggs'"):
+        sk.Classifier(spec, class_weight={"eggs": 2}).fit(x, y)

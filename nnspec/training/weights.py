@@ -40,6 +40,8 @@ def _checked(w, count, what="sample_weight"):
     if bad.any():
         i = int(np.argmax(bad))
         raise DataError(f"{what}[{i}] is {w[i]:g}; a weight is a finite number, 0 or more")
+    if count and not w.any():
+        raise DataError(f"{what}: every weight is zero; at least one sample must count")
     return w.astype(np.float64)
 
 
