@@ -146,7 +146,8 @@ def test_the_estimator_passes_sample_and_class_weights_on(rng):
     spec = "input {n_features}\ndense {n_outputs} softmax\ntrain {\n  epochs = 3\n}"
     w = rng.integers(1, 4, 40)
     by_labels = sk.Classifier(spec, class_weight={"spam": 3.0}).fit(x, y, sample_weight=w)
-    model = nnspec.compile(spec.format(n_features=3, n_outputs=2), dtype="float64")
+    model = nnspec.compile(spec.replace("{n_features}", "3").replace("{n_outputs}", "2"),
+                           dtype="float64")
     model.fit(x, (y == "spam").astype(int), sample_weight=w, class_weight=[1, 3])
     np.testing.assert_allclose(by_labels.model_.weights["dense1.W"], model.weights["dense1.W"],
                                rtol=1e-12)  # the same float64 run
