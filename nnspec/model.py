@@ -297,11 +297,12 @@ class Model:
         for name, value in values.items():
             np.copyto(self.weights[name], value, casting="unsafe")
 
-    def set_extras(self, classes=None, features=None, preprocessing=None):
+    def set_extras(self, classes=None, features=None, preprocessing=None, targets=None):
         """What a model holds beside its weights, as a bundle stores it (each checked
         there): class names {output: names}, a CSV's feature names, the fitted
-        preprocessing {input: preprocessing}."""
+        preprocessing {input: preprocessing}, target scaling {output: numbers}."""
         self.output_classes.update(classes or {})
+        self.target_scaling.update(targets or {})
         self.preprocessing.update(preprocessing or {})
         if features is not None:
             self.features = features

@@ -260,3 +260,32 @@ def test_the_estimator_takes_a_table_with_category_columns(tmp_path):
     assert clone(model).get_params()["category"] == [4]
     with pytest.raises(ValueError, match="category names the column 9, which X does not have"):
         sk.Regressor(category=[9], epochs=1).fit(X[:10], y[:10])
+
+
+def test_onnx_looks_categories_up_inside_the_graph(housing):
+    """The ONNX graph takes a column each (the category as strings, unseen ones
+    to the unknown slot) and answers prices, as predict does."""
+    ort = pytest.importorskip("onnxruntime")
+    from nnspec.export.onnx import export
+    _, _, model, _ = housing
+    session = ort.InferenceSession(export(model).SerializeToString())
+    assert [(i.name, i.type) for i in session.get_inputs()] == [
+        ("rooms", "tensor(float)"), ("age", "tensor(float)"), ("income", "tensor(float)"),
+        ("lat", "tensor(float)"), ("ocean", "tensor(string)")]
+    table = {"rooms": [3, 4, 1], "age": [10, 20, 52], "income": [3, 4, 1.5],
+             "lat": [35, 36, 41], "ocean": ["INLAND", "MARS", "NEAR BAY"]}
+    feed = {k: np.array(v, dtype=object if k == "ocean" else np.float32)[:, None]
+            for k, v in table.items()}
+    np.testing.assert_allclose(session.run(None, feed)[0], model.predict(table),
+                               rtol=1e-5)  # float32, two runtimes' rounding
+
+
+def test_the_torch_export_carries_the_columns_and_the_target_scaling(housing, tmp_path):
+    pytest.importorskip("torch")
+    from nnspec.export import torch as torch_export
+    _, _, model, splits = housing
+    torch_export.export(model, tmp_path / "t")
+    back = nnspec.compile(model.text)
+    torch_export.import_weights(back, tmp_path / "t" / "model.safetensors")
+    np.testing.assert_allclose(back.predict(splits.test[0]), model.predict(splits.test[0]),
+                               rtol=1e-6)
