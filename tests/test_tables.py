@@ -123,8 +123,10 @@ def test_target_scaling_trains_a_price_where_unscaled_sgd_diverges(tmp_path):
     model = nnspec.compile(tmp_path / "scaled.nn")
     splits = model.data()
     history = model.fit(*splits.train, validation_data=splits.validation)
-    mae = np.abs(model.predict(splits.validation[0])[:, 0] - splits.validation[1]).mean()
+    error = model.predict(splits.validation[0])[:, 0] - splits.validation[1]
+    mae = np.abs(error).mean()
     assert history["val_mae"][-1] == pytest.approx(mae, rel=1e-4)  # in dollars; float32
+    assert history["val_loss"][-1] == pytest.approx((error ** 2).mean(), rel=1e-3)  # dollars^2
     assert mae < 0.5 * np.abs(splits.validation[1] - splits.train[1].mean()).mean()
 
 
@@ -289,3 +291,12 @@ def test_the_torch_export_carries_the_columns_and_the_target_scaling(housing, tm
     torch_export.import_weights(back, tmp_path / "t" / "model.safetensors")
     np.testing.assert_allclose(back.predict(splits.test[0]), model.predict(splits.test[0]),
                                rtol=1e-6)
+
+
+def test_a_category_one_hot_keeps_slot_0_for_values_never_seen():
+    column = tables.fit([{"name": "c", "type": "category"}], np.array([["b"], ["a"], ["b"]]))[0]
+    assert column["values"] == ["a", "b"]
+    onehot = tables.encode([column], np.array([["a"], ["b"], ["zebra"]]))
+    assert onehot.tolist() == [[0, 1, 0], [0, 0, 1], [1, 0, 0]]
+    ids = tables.encode([{**column, "ids": True}], np.array([["a"], ["b"], ["zebra"]]))
+    assert ids.tolist() == [[1], [2], [0]]
