@@ -7,7 +7,7 @@ api.py makes one (compile, load).
 """
 import numpy as np
 
-from . import prepare
+from . import arrays, prepare
 from .engine import memory, staging, storage, summary
 from .engine import preprocess as prep
 from .engine.graph import Graph
@@ -74,10 +74,8 @@ class Model:
         # split, or by the first fit() on its x
         self.preprocessing = {n.name: prep.make(n.p.get("scale") or self.config.scale or "none")
                               for n in network.inputs} | (preprocessing or {})
-        # {output: {"mean", "std"}}: regression targets learnt on unit scale
-        # (engine/target_scale.py); a typed table's data says so by default
-        self.target_scaling = dict(targets or {})
-        self.table_data = False
+        # {output: {"mean", "std"}}: targets learnt on unit scale (engine/target_scale.py)
+        self.target_scaling, self.table_data = dict(targets or {}), False
         self.meta = {}
 
     # -- a network of one input and one output: its preprocessing and classes ---------
@@ -120,29 +118,14 @@ class Model:
 
     # -- the training state, read-only: fit moves it on, load restores it ------------
 
-    @property
-    def epoch(self):
-        """Epochs trained so far."""
-        return self.state.epoch
-
-    @property
-    def position(self):
-        """Where an interrupted epoch stopped (training/state.Position), or None."""
-        return self.state.position
-
-    @property
-    def optimizer(self):
-        """The optimizer (training/optimizers.py): its state slots and update count."""
-        return self.state.optimizer
-
-    @property
-    def schedule(self):
-        return self.state.schedule
-
-    @property
-    def stopper(self):
-        """The train block's early stopping (training/callbacks.EarlyStopping), or None."""
-        return self.state.stopper
+    epoch = property(lambda self: self.state.epoch, doc="Epochs trained so far.")
+    position = property(lambda self: self.state.position, doc="Where an interrupted epoch "
+                        "stopped (training/state.Position), or None.")
+    optimizer = property(lambda self: self.state.optimizer, doc="The optimizer "
+                         "(training/optimizers.py): its state slots and update count.")
+    schedule = property(lambda self: self.state.schedule)
+    stopper = property(lambda self: self.state.stopper, doc="The train block's early "
+                       "stopping (training/callbacks.EarlyStopping), or None.")
 
     def data(self, data_dir=None):
         """The spec's data set, split train/validation/test, drawn from the seed.
@@ -153,7 +136,7 @@ class Model:
         self.output_classes.update(splits.classes)
         self.features = None if splits.columns else splits.features  # a table's: its columns
         self.table_data = bool(splits.columns)
-        self.target_scaling = prepare.target_scaling(self, splits.train[1])
+        self.target_scaling = arrays.target_scaling(self, splits.train[1])
         # fit() knows this training x as the spec's, which resample = true draws anew
         self._drawn = None if splits.draw is None else (splits.train[0], splits.draw)
         return splits
@@ -173,24 +156,19 @@ class Model:
         which model.save(path, checkpoint=True) resumes exactly.
         engine: "numpy", or "torch" (PyTorch on `device`, "cpu" or "cuda", and on
         many processes under torchrun: nnspec/pytorch/); the same run either way.
-        sample_weight: one weight per sample; class_weight: balanced, a list by
-        class or a map (the spec's class_weight by default): training/weights.py.
-        validation_split: the share of x, y (and sample_weight) held out for
-        validation, their last samples, taken before shuffling, as Keras does.
+        sample_weight, class_weight (the spec's by default): training/weights.py;
+        validation_split: the last share of x, y held out, as Keras (arrays.held_out).
         """
         epochs, batch_size = prepare.fit_sizes(self, epochs, batch_size)
         if validation_split is not None:
-            x, y, sample_weight, validation_data = prepare.held_out(
+            x, y, sample_weight, validation_data = arrays.held_out(
                 x, y, sample_weight, validation_split, validation_data)
         redraw = self._redraw(x) if self.config.resample else None
         if not all(map(prep.ready, self.preprocessing.values())):  # numbers from this x
             self.preprocessing = prepare.fitted_scaling(self, x)
-        self.target_scaling = prepare.target_scaling(self, y)
+        self.target_scaling = arrays.target_scaling(self, y)
         x, targets, validation = prepare.for_fit(self, x, y, validation_data)
-        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight)
-        if weights is not None and engine != "numpy":
-            raise DataError("fit: sample and class weights train on the numpy engine; the "
-                            "torch engine takes none yet")
+        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight, engine)
         if seed is not None:  # a fresh shuffling order, from the start of an epoch
             self.state.shuffle_rng = np.random.default_rng(seed)
             self.state.position = None
@@ -239,7 +217,7 @@ class Model:
         # checked part by part, while each part is in the cache: a pass over all
         # of x first would be read again from memory by the passes
         x, vet = prepare.prepared(self, x)
-        return prepare.unscaled(self, staging.predict(self.graph, self.weights, x, batch_size,
+        return arrays.unscaled(self, staging.predict(self.graph, self.weights, x, batch_size,
                                                       check=vet))
 
     def predict_classes(self, x):

@@ -37,7 +37,6 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import sklearn_tables
 from .engine import tables
 from .errors import NNSpecError, SpecError
 from .files.io import read_spec
@@ -180,8 +179,10 @@ class _Estimator(BaseEstimator):
     def _train(self, X, targets, n_outputs, epochs=None, sample_weight=None, class_weight=None):
         if not hasattr(self, "model_"):
             columns = None
-            if self.category is not None:
-                columns = sklearn_tables.columns(self, X)
+            if self.category is not None:  # fitted on fit's X, kept in the model
+                names = [str(n) for n in getattr(self, "feature_names_in_", ())] or \
+                    [f"x{j}" for j in range(X.shape[1])]
+                columns = tables.fit(tables.typed(names, self.category), X.astype(str))
             width = X.shape[1] if columns is None else sum(map(tables.width, columns))
             dtype = X.dtype if columns is None else np.dtype(np.float64)
             self.model_ = self._compile(width, n_outputs, dtype)

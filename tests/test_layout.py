@@ -19,7 +19,7 @@ STAGES = [
     {"files"},
     {"export"},
     {"pytorch"},
-    {"prepare", "model", "api"},
+    {"arrays", "prepare", "model", "api"},
     {"sklearn", "cli", "plots", "lsp", "highlight", "vocabulary", "__main__"},
 ]
 STAGE = {name: i for i, names in enumerate(STAGES) for name in names}

@@ -55,6 +55,24 @@ def fitted(columns):
     return all(c["type"] == "number" or "values" in c or "words" in c for c in columns)
 
 
+def typed(names, category):
+    """Columns of these names, the ones `category` names (by name, or by index)
+    categories and the others numbers, unfitted: a 2-D X's, as the estimator
+    takes it (nnspec/sklearn.py). ValueError names a column X lacks."""
+    chosen = [category] if isinstance(category, (str, int)) else list(category)
+    picked = set()
+    for c in chosen:
+        if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < len(names):
+            picked.add(int(c))
+        elif isinstance(c, str) and c in names:
+            picked.add(names.index(c))
+        else:
+            raise ValueError(f"category names the column {c!r}, which X does not have (its "
+                             f"columns: {', '.join(names)}, or indices 0..{len(names) - 1})")
+    return [{"name": n, "type": "category" if j in picked else "number"}
+            for j, n in enumerate(names)]
+
+
 def fit(columns, raw):
     """Columns with their vocabularies from the raw training table (rows, columns)
     of strings, in the columns' order."""
