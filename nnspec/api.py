@@ -36,6 +36,7 @@ def load(path, data=None):
         model = Model(stored.network, stored.spec, stored.source, weights=stored.weights,
                       graph=stored.graph, classes=stored.classes, features=stored.features,
                       preprocessing=stored.preprocessing, history=stored.history,
+                      targets=stored.targets,
                       **overrides)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None

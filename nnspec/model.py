@@ -7,7 +7,7 @@ api.py makes one (compile, load).
 """
 import numpy as np
 
-from . import prepare
+from . import arrays, prepare
 from .engine import memory, parallel, staging, storage, summary
 from .engine import preprocess as prep
 from .engine.graph import Graph
@@ -22,6 +22,7 @@ from .training import loop as train
 from .training.callbacks import assemble
 from .training.progress import Progress
 from .training.state import TrainingState
+from .training.weights import resolve as resolve_weights
 from .transfer import Weights
 
 
@@ -33,7 +34,8 @@ class Model(Weights):
     (classes {output: names or None}, preprocessing {input: preprocessing})."""
 
     def __init__(self, network, text, source="<spec>", *, weights=None, graph=None,
-                 classes=None, features=None, preprocessing=None, history=None, **overrides):
+                 classes=None, features=None, preprocessing=None, history=None, targets=None,
+                 **overrides):
         self.network = network
         self.text = text
         self.source = source
@@ -75,6 +77,8 @@ class Model(Weights):
         # split, or by the first fit() on its x
         self.preprocessing = {n.name: prep.make(n.p.get("scale") or self.config.scale or "none")
                               for n in network.inputs} | (preprocessing or {})
+        # {output: {"mean", "std"}}: targets learnt on unit scale (engine/target_scale.py)
+        self.target_scaling, self.table_data = dict(targets or {}), False
         self.meta = {}
 
     # -- a network of one input and one output: its preprocessing and classes ---------
@@ -117,29 +121,14 @@ class Model(Weights):
 
     # -- the training state, read-only: fit moves it on, load restores it ------------
 
-    @property
-    def epoch(self):
-        """Epochs trained so far."""
-        return self.state.epoch
-
-    @property
-    def position(self):
-        """Where an interrupted epoch stopped (training/state.Position), or None."""
-        return self.state.position
-
-    @property
-    def optimizer(self):
-        """The optimizer (training/optimizers.py): its state slots and update count."""
-        return self.state.optimizer
-
-    @property
-    def schedule(self):
-        return self.state.schedule
-
-    @property
-    def stopper(self):
-        """The train block's early stopping (training/callbacks.EarlyStopping), or None."""
-        return self.state.stopper
+    epoch = property(lambda self: self.state.epoch, doc="Epochs trained so far.")
+    position = property(lambda self: self.state.position, doc="Where an interrupted epoch "
+                        "stopped (training/state.Position), or None.")
+    optimizer = property(lambda self: self.state.optimizer, doc="The optimizer "
+                         "(training/optimizers.py): its state slots and update count.")
+    schedule = property(lambda self: self.state.schedule)
+    stopper = property(lambda self: self.state.stopper, doc="The train block's early "
+                       "stopping (training/callbacks.EarlyStopping), or None.")
 
     def data(self, data_dir=None):
         """The spec's data set, split train/validation/test, drawn from the seed.
@@ -148,7 +137,9 @@ class Model(Weights):
         splits, self.preprocessing = prepare.splits(self, np.random.default_rng(self._seeds[2]),
                                                     data_dir)
         self.output_classes.update(splits.classes)
-        self.features = splits.features
+        self.features = None if splits.columns else splits.features  # a table's: its columns
+        self.table_data = bool(splits.columns)
+        self.target_scaling = arrays.target_scaling(self, splits.train[1])
         # fit() knows this training x as the spec's, which resample = true draws anew
         self._drawn = None if splits.draw is None else (splits.train[0], splits.draw)
         return splits
@@ -156,7 +147,8 @@ class Model(Weights):
     # -- the API -----------------------------------------------------------
 
     def fit(self, x, y, epochs=None, batch_size=None, validation_data=None, seed=None,
-            on_epoch=None, callbacks=(), progress=False, engine="numpy", device="cpu"):
+            on_epoch=None, callbacks=(), progress=False, engine="numpy", device="cpu",
+            sample_weight=None, class_weight=None, validation_split=None):
         """Train in place for `epochs` more epochs (the spec's by default; an epoch a
         Ctrl-C interrupted is finished first and counts as one).
 
@@ -167,13 +159,20 @@ class Model(Weights):
         which model.save(path, checkpoint=True) resumes exactly.
         engine: "numpy", or "torch" (PyTorch on `device`, "cpu" or "cuda", and on
         many processes under torchrun: nnspec/pytorch/); the same run either way.
+        sample_weight, class_weight (the spec's by default): training/weights.py;
+        validation_split: the last share of x, y held out, as Keras (arrays.held_out).
         """
         parallel.check_environment()
         epochs, batch_size = prepare.fit_sizes(self, epochs, batch_size)
+        if validation_split is not None:
+            x, y, sample_weight, validation_data = arrays.held_out(
+                x, y, sample_weight, validation_split, validation_data)
         redraw = self._redraw(x) if self.config.resample else None
-        if not all(map(prep.fitted, self.preprocessing.values())):  # numbers from this x
+        if not all(map(prep.ready, self.preprocessing.values())):  # numbers from this x
             self.preprocessing = prepare.fitted_scaling(self, x)
+        self.target_scaling = arrays.target_scaling(self, y)
         x, targets, validation = prepare.for_fit(self, x, y, validation_data)
+        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight, engine)
         if seed is not None:  # a fresh shuffling order, from the start of an epoch
             self.state.shuffle_rng = np.random.default_rng(seed)
             self.state.position = None
@@ -183,7 +182,7 @@ class Model(Weights):
         self.trained = engine.trained if engine is not None else \
             {"engine": "numpy", "device": "cpu", "processes": 1}
         return train.fit(self, x, targets, validation, epochs, batch_size, callbacks, engine,
-                         redraw)
+                         redraw, weights)
 
     def _redraw(self, x):
         """resample = true: epoch -> its (inputs, targets), a fresh draw of the spec's
@@ -222,7 +221,8 @@ class Model(Weights):
         # checked part by part, while each part is in the cache: a pass over all
         # of x first would be read again from memory by the passes
         x, vet = prepare.prepared(self, x)
-        return staging.predict(self.graph, self.weights, x, batch_size, check=vet)
+        return arrays.unscaled(self, staging.predict(self.graph, self.weights, x, batch_size,
+                                                      check=vet))
 
     def predict_classes(self, x):
         """Predicted class per sample: names where the model knows them, else indices;
@@ -238,16 +238,18 @@ class Model(Weights):
         prepare.pass_size("evaluate", batch_size)
         x = prepare.inputs(self, x)
         return train.evaluate(self.graph, self.weights, x, prepare.targets(self, x, y),
-                              self.plan, batch_size)
+                              self.plan, batch_size, self.target_scaling)
 
-    def gradients(self, x, y):
+    def gradients(self, x, y, sample_weight=None, class_weight=None):
         """(objective, {parameter: gradient}): the spec's loss (batch mean, or sum with
-        `reduction = sum`) plus its regularization, as training minimises it."""
+        `reduction = sum`) plus its regularization, as training minimises it; with
+        weights, as fit weighs the batch (training/weights.py)."""
         x = prepare.inputs(self, x)
+        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight)
         return train.gradients(self.graph, self.weights, x, prepare.targets(self, x, y),
                                self.config, self.plan,
                                train.coefficients(self.graph, self.config, self.overrides),
-                               self.training_mode())
+                               self.training_mode(), weights)
 
     def training_mode(self):
         """The Mode of the next training step: its random numbers (dropout masks)
@@ -257,11 +259,12 @@ class Model(Weights):
                                                  spawn_key=seq.spawn_key + (self.state.step,)),
                     buffers=self.graph.buffers["train"])
 
-    def set_extras(self, classes=None, features=None, preprocessing=None):
+    def set_extras(self, classes=None, features=None, preprocessing=None, targets=None):
         """What a model holds beside its weights, as a bundle stores it (each checked
         there): class names {output: names}, a CSV's feature names, the fitted
-        preprocessing {input: preprocessing}."""
+        preprocessing {input: preprocessing}, target scaling {output: numbers}."""
         self.output_classes.update(classes or {})
+        self.target_scaling.update(targets or {})
         self.preprocessing.update(preprocessing or {})
         if features is not None:
             self.features = features

@@ -8,34 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from .engine import losses, memory, preprocess
+from .engine import losses, memory, preprocess, tables, target_scale
 from .errors import DataError, SpecError
 from .files import data, document
+from .arrays import by_name, check_width, encoded, routed
 from .files.inputs import conform
 from .lang.kinds.base import fmt_shape
-
-
-def by_name(values, names, what):
-    """A network's data by the names of its inputs or outputs: a dict by name, a
-    list in declaration order (as Keras takes them), or one array for one name.
-    -> {name: array}; a missing or extra name is one DataError naming it."""
-    if isinstance(values, dict):
-        missing = [n for n in names if n not in values]
-        extra = [str(k) for k in values if k not in names]
-        if missing or extra:
-            raise DataError(f"{what}: " + (f"no array for {missing[0]!r}" if missing else
-                                          f"{extra[0]!r} is not one of them") +
-                            f" (the network's: {', '.join(names)})")
-        return {n: values[n] for n in names}
-    if isinstance(values, (list, tuple)) and len(names) > 1:
-        if len(values) != len(names):
-            raise DataError(f"{what}: {len(values)} arrays for {len(names)} ("
-                            f"{', '.join(names)}); give one each, in that order, or a dict")
-        return dict(zip(names, values))
-    if len(names) > 1:
-        raise DataError(f"{what}: the network has {len(names)} ({', '.join(names)}); give a "
-                        "dict of arrays by name, or a list in that order")
-    return {names[0]: values}
 
 
 def inputs(model, x, what="x"):
@@ -55,15 +33,17 @@ def prepared(model, x, what="x"):
     values, or check(name, part) for several inputs), for a caller that checks
     part by part (predict)."""
     names = model.graph.inputs
-    raw = by_name(x, names, what)
+    raw = routed(model, x, what)
     out, vets = {}, {}
     for name, array in raw.items():
         label = what if len(names) == 1 else f"{what}[{name!r}]"
+        pre = model.preprocessing[name]
+        if "columns" in pre:
+            array = encoded(model, name, array, label)
         array = conformed(model, array, label, name)
         if not np.issubdtype(array.dtype, np.number) or \
                 np.issubdtype(array.dtype, np.complexfloating):
             raise DataError(f"{label} must be numeric, got dtype {array.dtype}")
-        pre = model.preprocessing[name]
         if not preprocess.fitted(pre):
             whose = "" if len(names) == 1 else f" of {name}"
             raise DataError(f"the model's {pre['kind']} scaling{whose} is not fitted: train "
@@ -115,7 +95,8 @@ def targets(model, x, y, what="y"):
         if t.shape[1:] != shape:
             raise DataError(f"{label} has shape {values.shape}, the model outputs "
                             f"(batch, {', '.join(map(str, shape))})")
-        out[term.name] = t
+        stats = model.target_scaling.get(term.name)
+        out[term.name] = t if stats is None else target_scale.scale(stats, t)
     return out if len(terms) > 1 else out[terms[0].name]
 
 
@@ -164,8 +145,10 @@ def for_fit(model, x, y, validation_data=None):
 def ends(model):
     """The model's inputs and outputs, which a data set's arrays must match."""
     graph = model.graph
+    vocabularies = {i: n.p["table"][0] for n in model.network.nodes if n.kind == "embedding"
+                    for i in n.inputs if i in graph.input_shapes}
     return data.Ends(dict(graph.input_shapes), tuple(o.name for o in graph.outputs),
-                     {n.name: n.p.get("scale") for n in model.network.inputs})
+                     {n.name: n.p.get("scale") for n in model.network.inputs}, vocabularies)
 
 
 def splits(model, rng, data_dir=None):
@@ -193,9 +176,17 @@ def splits(model, rng, data_dir=None):
                             f"{units} outputs")
     preprocessing = dict(model.preprocessing)
     train = by_name(out.train[0], model.graph.inputs, "x")
+    columns = out.columns or {}
     for name, scale in out.scale.items():
         pre, kind = preprocessing[name], preprocess.kind_of(scale)
-        if pre["kind"] != kind or not preprocess.fitted(pre):
+        if name in columns:
+            same = [(c["name"], c["type"]) for c in pre.get("columns", ())] == \
+                [(c["name"], c["type"]) for c in columns[name]]
+            if pre["kind"] != kind or not same:  # else a resumed model's, kept
+                pre = {**preprocess.make(scale), "columns": columns[name]}
+            preprocessing[name] = preprocess.fit_input(pre, train[name])
+            check_width(model, name, preprocessing[name]["columns"])
+        elif pre["kind"] != kind or not preprocess.fitted(pre):
             preprocessing[name] = preprocess.fit(kind, train[name]) \
                 if kind in preprocess.FITTED else preprocess.make(scale)
     return out, preprocessing
@@ -205,8 +196,12 @@ def fitted_scaling(model, x):
     """The model's preprocessing of every input, the fitted kinds (standard, minmax)
     with their numbers from raw training inputs x."""
     out = dict(model.preprocessing)
-    for name, array in by_name(x, model.graph.inputs, "x").items():
+    for name, array in routed(model, x, "x").items():
         pre = out[name]
+        if "columns" in pre:
+            out[name] = preprocess.fit_input(pre, tables.table(array, pre["columns"]))
+            check_width(model, name, out[name]["columns"])
+            continue
         if preprocess.fitted(pre):
             continue
         array = conformed(model, array, "x", name)

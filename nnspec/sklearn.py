@@ -15,6 +15,9 @@ Parameters:
 - {name} placeholders in the spec: each a parameter of its own, so GridSearchCV
   can search a layer's width. {n_features} and {n_outputs} are filled in by fit
   from the data (columns; classes, or regression targets).
+- category: X's category columns (names of a DataFrame's columns, or indices),
+  one-hot over the values fit sees, with a slot for values it never saw; the
+  other columns are numbers. sample_weight and class_weight weigh the loss.
 
 fit always starts from fresh weights; partial_fit trains one more epoch (and
 starts where nothing is fitted yet). The network computes in X's float type
@@ -34,6 +37,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .engine import tables
 from .errors import NNSpecError, SpecError
 from .files.io import read_spec
 from .lang import parse
@@ -42,11 +46,10 @@ from .api import compile as compile_model
 from .api import load as load_model
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
-BLOCK_PARAMETERS = re.compile(r"\bblock\s+[A-Za-z_]\w*\s*\(([^)]*)\)")
+BLOCK_PARAMETERS = re.compile(r"\bblock\s+[A-Za-z_]\w*\s*\(([^)]*)\)")  # {name} too, theirs
 FILLED = ("n_features", "n_outputs")  # placeholders fit fills in from the data
-# the train settings an estimator takes: data comes from fit's X and y (resample,
-# which draws the spec's own data anew, has none to draw), and an optimizer's
-# options are written inside its value ("sgd(momentum=0.9)")
+# the train settings an estimator takes: data comes from fit's X and y (resample has none to
+# draw), and an optimizer's options are written inside its value ("sgd(momentum=0.9)")
 PARAMETERS = tuple(s.key for s in SETTINGS if s.key not in ("data", "resample",
                                                             "optimizer_options"))
 
@@ -64,7 +67,8 @@ def _signature(cls):
     keyword = inspect.Parameter.KEYWORD_ONLY
     cls.__init__.__signature__ = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-         inspect.Parameter("spec", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+         inspect.Parameter("spec", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
+         inspect.Parameter("category", keyword, default=None)]
         + [inspect.Parameter(k, keyword, default=None) for k in PARAMETERS])
     return cls
 
@@ -73,8 +77,9 @@ def _signature(cls):
 class _Estimator(BaseEstimator):
     DEFAULT = None  # the spec when none is given
 
-    def __init__(self, spec=None, **params):
+    def __init__(self, spec=None, category=None, **params):
         self.spec = spec
+        self.category = category  # X's category columns (sklearn_tables.py)
         for key in PARAMETERS:
             setattr(self, key, params.pop(key, None))
         for key, value in params.items():  # the spec's placeholders
@@ -102,18 +107,16 @@ class _Estimator(BaseEstimator):
             text = self._text()
         except ValueError:  # get_params must not fail; fit says what is wrong
             return []
-        # a block's own parameters are written {name} too; the block call fills those
         own = {p.strip() for params in BLOCK_PARAMETERS.findall(text) for p in params.split(",")}
-        return [n for n in dict.fromkeys(PLACEHOLDER.findall(text))
-                if n not in FILLED and n not in own]
+        return [n for n in dict.fromkeys(PLACEHOLDER.findall(text)) if n not in {*FILLED, *own}]
 
     def _overrides(self):
         """The settings given as parameters, read as every setting is (lang/settings.read)."""
         out = {}
         for key in PARAMETERS:
             value = getattr(self, key, None)
-            if value is None:
-                continue
+            if value is None or (key == "class_weight" and isinstance(value, dict)):
+                continue  # a map by y's labels: fit maps it to the classes' indices
             try:
                 out.update(read(key, value))
             except SpecError as e:
@@ -124,7 +127,7 @@ class _Estimator(BaseEstimator):
         text = self._text()
         values = {name: getattr(self, name, None) for name in self._placeholders()}
         stray = sorted(k for k in vars(self) if not k.endswith("_") and not k.startswith("_")
-                       and k not in {"spec", *PARAMETERS, *values})
+                       and k not in {"spec", "category", *PARAMETERS, *values})
         if stray:
             raise ValueError(f"{stray[0]} is neither a train setting nor a {{placeholder}} of "
                              "the spec")
@@ -156,12 +159,17 @@ class _Estimator(BaseEstimator):
 
     # -- data --------------------------------------------------------------------
 
+    def _dtype(self):
+        """validate_data's dtype: a table's strings are kept where category is given."""
+        return None if self.category is not None else (np.float64, np.float32)
+
     def _samples(self, X, reset):
-        X = validate_data(self, X, reset=reset, dtype=(np.float64, np.float32))
-        return self._shaped(X)
+        return self._shaped(validate_data(self, X, reset=reset, dtype=self._dtype()))
 
     def _shaped(self, X):
         shape = self.model_.graph.input_shape if hasattr(self, "model_") else None
+        if self.category is not None:
+            return X  # a table's rows, which the model's columns read
         if shape is None or X.shape[1:] == shape:
             return X
         if X.shape[1] != int(np.prod(shape)):
@@ -169,12 +177,23 @@ class _Estimator(BaseEstimator):
                              f"{'x'.join(map(str, shape))} takes {int(np.prod(shape))}")
         return X.reshape((len(X),) + shape)
 
-    def _train(self, X, targets, n_outputs, epochs=None):
+    def _train(self, X, targets, n_outputs, epochs=None, sample_weight=None, class_weight=None):
         if not hasattr(self, "model_"):
-            self.model_ = self._compile(X.shape[1], n_outputs, X.dtype)
+            columns = None
+            if self.category is not None:  # fitted on fit's X, kept in the model
+                names = [str(n) for n in getattr(self, "feature_names_in_", ())] or \
+                    [f"x{j}" for j in range(X.shape[1])]
+                columns = tables.fit(tables.typed(names, self.category), X.astype(str))
+            width = X.shape[1] if columns is None else sum(map(tables.width, columns))
+            dtype = X.dtype if columns is None else np.dtype(np.float64)
+            self.model_ = self._compile(width, n_outputs, dtype)
+            if columns is not None:
+                pre = self.model_.preprocess
+                self.model_.preprocess = {**pre, "columns": columns}
         X = self._shaped(X)
         try:
-            self.model_.fit(X, targets, epochs=epochs)
+            self.model_.fit(X, targets, epochs=epochs, sample_weight=sample_weight,
+                            class_weight=class_weight)
         except NNSpecError as e:
             raise ValueError(str(e)) from None
         self.n_iter_ = self.model_.epoch
@@ -212,16 +231,15 @@ class Classifier(ClassifierMixin, _Estimator):
 
     DEFAULT = _mlp("softmax", "cross_entropy")
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         for name in ("model_", "classes_", "encoder_"):
             self.__dict__.pop(name, None)
-        return self.partial_fit(X, y, epochs=None)
+        return self.partial_fit(X, y, epochs=None, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, classes=None, epochs=1):
+    def partial_fit(self, X, y, classes=None, epochs=1, sample_weight=None):
         """One more epoch on (X, y) (the spec's epochs when called by fit); the first
         call takes the classes from `classes`, else from y."""
-        X, y = validate_data(self, X, y, reset=not hasattr(self, "model_"),
-                             dtype=(np.float64, np.float32))
+        X, y = validate_data(self, X, y, reset=not hasattr(self, "model_"), dtype=self._dtype())
         check_classification_targets(y)
         if not hasattr(self, "encoder_"):
             encoder = LabelEncoder().fit(y if classes is None else classes)
@@ -231,7 +249,15 @@ class Classifier(ClassifierMixin, _Estimator):
         unseen = set(np.unique(y)) - set(self.classes_)
         if unseen:
             raise ValueError(f"y holds classes not given at the first fit: {sorted(unseen)[:3]}")
-        return self._train(X, self.encoder_.transform(y), len(self.classes_), epochs)
+        weights = self.class_weight
+        if isinstance(weights, dict):  # scikit-learn's: by y's own labels
+            unknown = [k for k in weights if k not in self.classes_]
+            if unknown:
+                raise ValueError(f"class_weight names the class {unknown[0]!r}, which y does "
+                                 f"not hold (classes: {list(self.classes_)})")
+            weights = {int(self.encoder_.transform([k])[0]): v for k, v in weights.items()}
+        return self._train(X, self.encoder_.transform(y), len(self.classes_), epochs,
+                           sample_weight, weights if isinstance(weights, dict) else None)
 
     def predict_proba(self, X):
         out = self._outputs(X)
@@ -252,16 +278,16 @@ class Regressor(RegressorMixin, _Estimator):
 
     DEFAULT = _mlp("linear", "mse")
 
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None):
         self.__dict__.pop("model_", None)
-        return self.partial_fit(X, y, epochs=None)
+        return self.partial_fit(X, y, epochs=None, sample_weight=sample_weight)
 
-    def partial_fit(self, X, y, epochs=1):
+    def partial_fit(self, X, y, epochs=1, sample_weight=None):
         X, y = validate_data(self, X, y, reset=not hasattr(self, "model_"), y_numeric=True,
-                             multi_output=True, dtype=(np.float64, np.float32))
+                             multi_output=True, dtype=self._dtype())
         self._targets_2d = y.ndim == 2
         outputs = y.shape[1] if y.ndim == 2 else 1
-        return self._train(X, y.reshape(len(y), outputs), outputs, epochs)
+        return self._train(X, y.reshape(len(y), outputs), outputs, epochs, sample_weight)
 
     def predict(self, X):
         # float64, as scikit-learn's regressors return (a float32 network's values)

@@ -35,7 +35,8 @@ _DATA = {"shapes": ("n", "size", "noise", "style"), "spiral": ("n", "classes", "
          "vertical": ("n", "classes", "noise"), "sine": ("n", "noise"),
          "xor": ("repeats", "noise"), "glyphs": ("n", "noise"), "mnist": ("n", "test"),
          "fashion-mnist": ("n", "test"),
-         "csv": ("label",), "images": (), "npz": ()}
+         "csv": ("label", "category", "text", "weight", "vocabulary"), "images": (),
+         "npz": ()}
 CALLS = {
     "optimizer": {"sgd": ("momentum", "nesterov", "weight_decay"), "adagrad": ("eps",),
                   "rmsprop": ("rho", "eps"), "adam": ("beta1", "beta2", "eps"),
@@ -52,6 +53,8 @@ CALLS = {
     "data": _DATA,
     "validation": _DATA,
     "scale": {"none": (), "pixels": (), "standard": (), "minmax": ()},
+    "target_scale": {"none": (), "standard": ()},
+    "class_weight": {"balanced": ()},
 }
 # optimizer(lr=...) also sets the learning rate (lang/settings.py)
 CALL_EXTRA = {"optimizer": ("lr",)}
@@ -86,6 +89,9 @@ SETTING_DOCS = {
     "init_from": "the weights training starts from, layer by layer by name: \"base.nnb\" "
                  "(beside the spec) or weights(\"base.nnb\", into=NAME, strict=true)",
     "dtype": "the compute type",
+    "target_scale": "standard: a regression output learns (y - mean) / std, and answers in "
+                    "y's units",
+    "class_weight": "balanced, or one weight per class: [1, 19] or 1/19",
 }
 
 

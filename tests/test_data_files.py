@@ -85,7 +85,7 @@ def test_image_folder_with_one_folder_per_class(tmp_path):
     ('"t.csv"', {"t.csv": ""}, "t.csv: needs a header row and at least one row of data"),
     ('csv("t.csv", label="z")', {"t.csv": "a,b\n1,2\n"}, "no column 'z' (columns: a, b)"),
     ('"t.csv"', {"t.csv": "a,label\nx,1\n"}, "t.csv:2: column 'a' holds 'x', which is not a "
-                                              "number; the features are numbers"),
+                                              "number; a column of names is a category"),
     ('"t.csv"', {"t.csv": "a,label\n1,1\n\n2,inf\n"}, "t.csv:4: column 'label' holds 'inf', "
                                                      "which is not a finite number"),
     ('"t.csv"', {"t.csv": "a,y\n1,1\n2,1e300\n"}, "t.csv:3: column 'y' holds '1e300', which is "

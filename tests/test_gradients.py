@@ -210,9 +210,12 @@ def test_loss_table_covers_every_loss_and_the_pairs_that_fuse():
     assert ("cross_entropy", "sigmoid") not in {row[:2] for row in LOSS_ROWS}
 
 
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
 @pytest.mark.parametrize("loss,act,labels", LOSS_ROWS)
-def test_loss_gradients(loss, act, labels, reduction, rng):
+def test_loss_gradients(loss, act, labels, reduction, weighted, rng):
+    """Each loss's gradient, and with per-sample weights (one of them 0) the
+    weighted loss's (training/weights.py)."""
     spec = (f"input 3x3x2\nconv 2x2x2 valid tanh l1=0.01 -> dense 4 {act} l2=0.02\n"
             f"train {{\n loss = {loss}\n reduction = {reduction}\n}}")
     model = nnspec.compile(spec, dtype="float64", seed=3)
@@ -227,9 +230,10 @@ def test_loss_gradients(loss, act, labels, reduction, rng):
         y = rng.uniform(size=(5, 4))
     else:
         y = rng.normal(scale=3.0 if labels == "wide" else 1.0, size=(5, 4))
-    _, grads = model.gradients(x, y)
+    sw = np.array([0.5, 2.0, 0.0, 1.0, 3.5]) if weighted else None
+    _, grads = model.gradients(x, y, sample_weight=sw)
     for name, w in model.weights.items():
-        num = numeric_grad(lambda: model.gradients(x, y)[0], w)
+        num = numeric_grad(lambda: model.gradients(x, y, sample_weight=sw)[0], w)
         assert_close_grad(grads[name], num, name)
 
 
@@ -252,7 +256,8 @@ def test_row_max_and_sum_equal_numpys_reductions(shape, rng):
 def test_fused_cross_entropy_over_many_rows_matches_the_textbook_formula(rng):
     from nnspec.engine.losses import FUSED
     z, y = rng.normal(size=(200, 10)) * 5, np.eye(10)[rng.integers(0, 10, 200)]
-    value, dz = FUSED[("cross_entropy", "softmax")](z, y)
+    terms, dz = FUSED[("cross_entropy", "softmax")](z, y)
+    value = terms.mean()
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     assert value == pytest.approx(-np.mean(np.log((p * y).sum(axis=1))), rel=1e-12)

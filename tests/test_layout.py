@@ -19,7 +19,7 @@ STAGES = [
     {"files"},
     {"export"},
     {"pytorch"},
-    {"prepare", "transfer", "model", "api"},
+    {"arrays", "prepare", "transfer", "model", "api"},
     {"sklearn", "sweeps", "cli", "plots", "lsp", "highlight", "vocabulary", "__main__"},
 ]
 STAGE = {name: i for i, names in enumerate(STAGES) for name in names}

@@ -36,6 +36,8 @@ VALUES = {
     # {base}: a bundle of NET (the fixture below writes it)
     "init_from": ('weights("{base}", strict=true)', Call("weights", ("{base}",),
                                                          (("strict", "true"),))),
+    "target_scale": ("standard", "standard"),
+    "class_weight": ("[1, 2.5, 1]", (1, 2.5, 1)),
 }
 WRITTEN = [s.key for s in SETTINGS if s.forms]
 

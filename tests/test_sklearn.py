@@ -27,19 +27,27 @@ def digits():
     return load_digits(return_X_y=True)
 
 
-# Every check passes; those skipped are skipped by scikit-learn itself where pandas
-# or the array API is not installed.
-@parametrize_with_checks([Classifier(), Regressor()])
+# Every check passes but one; those skipped are skipped by scikit-learn itself where
+# pandas or the array API is not installed. A weight of 2 equals a sample written
+# twice within a batch (tests/test_weights.py), but not across minibatches: the
+# repeated data has other batches and another standardisation, as an MLP's would.
+WEIGHTS_ARE_NOT_REPEATS = {"check_sample_weight_equivalence_on_dense_data":
+                           "minibatches and the fitted scaling see repeated samples, not weights"}
+
+
+@parametrize_with_checks([Classifier(), Regressor()],
+                         expected_failed_checks=lambda estimator: WEIGHTS_ARE_NOT_REPEATS)
 def test_scikit_learns_estimator_checks(estimator, check):
     check(estimator)
 
 
 def test_the_parameters_are_the_spec_and_every_train_setting_but_data():
-    """resample draws the spec's own data anew; an estimator has only fit's."""
+    """resample draws the spec's own data anew; an estimator has only fit's; category
+    names X's category columns (nnspec/sklearn_tables.py)."""
     assert set(PARAMETERS) == {s.key for s in SETTINGS} - {"data", "resample", "optimizer_options"}
     params = Classifier(WIDE, width=8, lr=0.1).get_params()
     assert params["width"] == 8 and params["lr"] == 0.1 and params["epochs"] is None
-    assert set(params) == {"spec", "width", *PARAMETERS}
+    assert set(params) == {"spec", "category", "width", *PARAMETERS}
 
 
 def test_cross_val_score_on_digits(digits):

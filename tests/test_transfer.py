@@ -148,6 +148,27 @@ def test_skipping_the_frozen_base_changes_no_gradient_of_the_rest():
         np.testing.assert_array_equal(g, every[key])
 
 
+def test_backward_runs_no_layer_that_neither_learns_nor_follows_one_that_does(monkeypatch):
+    """The frozen base's backward is skipped, not computed and dropped: a frozen base
+    under a new head costs its forward pass alone."""
+    import dataclasses
+    from nnspec.engine.layers import REGISTRY
+    ran = []
+    for kind in ("dense", "batchnorm"):
+        layer = REGISTRY[kind]
+        monkeypatch.setitem(REGISTRY, kind, dataclasses.replace(
+            layer, backward=lambda p, w, c, d, need, _b=layer.backward, _k=kind:
+            ran.append((_k, need)) or _b(p, w, c, d, need)))
+    model = nnspec.compile(BASE)
+    rng = np.random.default_rng(0)
+    model.gradients(rng.standard_normal((6, 6)), rng.integers(0, 3, 6))
+    assert ran == [("dense", False)]  # the head's, which needs no gradient for its input
+    ran.clear()
+    model.unfreeze("b/dense2")  # now the head and b/dense2 learn; b/dense2 needs no dx
+    model.gradients(rng.standard_normal((6, 6)), rng.integers(0, 3, 6))
+    assert ran == [("dense", True), ("dense", False)]
+
+
 def test_a_middle_layer_frozen_still_passes_gradients_to_the_layers_before_it():
     model = nnspec.compile("input 5\ndense 4 tanh -> dense 4 tanh trainable=false -> "
                            "dense 2 softmax", dtype="float64")

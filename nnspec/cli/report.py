@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 
-from ..engine import preprocess
+from ..engine import preprocess, target_scale
 from ..engine.losses import REGRESSION
 from ..engine.summary import table
 from ..errors import shown
@@ -115,8 +115,10 @@ def _ends(model):
     graph = model.graph
     if len(graph.inputs) == 1 and len(graph.outputs) == 1:
         classes = model.classes
+        stats = model.target_scaling.get(graph.outputs[0].name)
         return [f"classes     {shown(', '.join(classes), 2000) if classes else '-'}",
-                f"preprocess  {preprocess.describe(model.preprocess)}"]
+                f"preprocess  {preprocess.describe(model.preprocess)}"] + \
+            ([f"targets     {target_scale.describe(stats)}"] if stats else [])
     lines = ["inputs"]
     for name in graph.inputs:
         lines.append(f"  {name:<10} {'x'.join(map(str, graph.input_shapes[name])):<10} "
@@ -125,6 +127,8 @@ def _ends(model):
     for term in model.plan.terms:
         classes = model.output_classes[term.name]
         named = f"; classes {shown(', '.join(classes), 2000)}" if classes else ""
+        stats = model.target_scaling.get(term.name)
+        named += f"; targets {target_scale.describe(stats)}" if stats else ""
         lines.append(f"  {term.name:<10} {'x'.join(map(str, graph.shapes[term.node])):<10} "
                      f"loss {term.loss}, weight {term.weight:g}{named}")
     return lines

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from .. import compile, load
+from ..engine import tables, target_scale
 from ..errors import DataError, SpecError
 from ..files.data import sets
 from ..files.io import check_writable, read_spec
@@ -184,6 +185,7 @@ def train(args):
 def _fit(args, model, splits, callbacks, log, checkpoints, out):
     try:
         model.fit(*splits.train, validation_data=splits.validation,
+                  sample_weight=splits.weights[0] if splits.weights else None,
                   epochs=max(model.config.epochs - model.epoch, 0), callbacks=callbacks,
                   engine=args.engine, device=args.device)
     except TrainingInterrupted:
@@ -222,14 +224,20 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
 
 
 def _scales(model):
-    """The header's word on each input's preprocessing and who said it."""
+    """The header's word on each input's preprocessing and who said it, a table's
+    columns, and a target scaling."""
     said = {n.name: ("the input line" if n.p.get("scale") else "the spec" if model.config.scale
                      else "the data set") for n in model.network.inputs}
+    pre = model.preprocessing
+    read = {n: f"; {'' if len(said) == 1 else n + ' reads '}columns "
+               f"{tables.describe(pre[n]['columns'])}" for n in said if "columns" in pre[n]}
+    targets = "".join(f"; target {name} scaled {target_scale.describe(stats)}"
+                      for name, stats in model.target_scaling.items())
     if len(said) == 1:
         (name, who), = said.items()
-        return f"scale {model.preprocessing[name]['kind']} (as {who} says)"
-    return "scale " + ", ".join(f"{name} {model.preprocessing[name]['kind']} (as {who} says)"
-                                for name, who in said.items())
+        return f"scale {pre[name]['kind']} (as {who} says){read.get(name, '')}{targets}"
+    return "scale " + ", ".join(f"{name} {pre[name]['kind']} (as {who} says)"
+                                for name, who in said.items()) + "".join(read.values()) + targets
 
 
 def _launch(args):

@@ -226,13 +226,15 @@ class Graph:
             return grads, post.get(self.input_name)
         return grads, {name: post.get(name) for name in self.inputs}
 
-    def loss_and_grads(self, weights, x, y, terms, mode=True, input_grad=False, share=1.0):
+    def loss_and_grads(self, weights, x, y, terms, mode=True, input_grad=False, share=1.0,
+                       sample_weight=None):
         """One batch on this thread -> Result: the objective's data loss (each
         output's mean loss times its weight, summed), each output's, the outputs,
         the gradients and d input (or None). y: the output's targets, or {output
         name: targets}; terms: each output's losses.Term. `share` of a whole batch
         scales the gradients (a part of a step split among threads, parallel.py,
-        whose losses are means over its own samples)."""
+        whose losses are means over its own samples). sample_weight: (batch,)
+        weights of the samples' losses (losses.sample_weights), or None."""
         if not isinstance(mode, Mode):
             mode = Mode(bool(mode))
         out, tape = self.forward(weights, x, mode)
@@ -242,7 +244,7 @@ class Graph:
         for term in terms:
             value, d, pre = losses.value_and_grad(
                 term.loss, self.acts[term.node], zs[term.node], out[term.name] if many else out,
-                y[term.name] if many else y)
+                y[term.name] if many else y, sample_weight)
             scale = term.weight * share
             if scale != 1.0:
                 d = d * d.dtype.type(scale)

@@ -1,6 +1,6 @@
 """Losses, as (value, gradient) of the batch mean.
 
-A loss is f(out, target) -> (value, d_out). Where the output activation and
+A loss is f(out, target) -> (its Terms, d_out of the batch's mean loss). Where the output activation and
 the loss combine into something simpler and stabler, FUSED holds
 f(z, target) -> (value, d_z) on the pre-activation z: softmax with
 cross-entropy has gradient (p - y) / n and never takes log of 0.
@@ -21,9 +21,29 @@ def _cross_entropy(out, y):
     raise AssertionError("cross_entropy runs fused with its softmax head")
 
 
+class Terms(NamedTuple):
+    """A batch's elementwise loss terms (batch, ...): the batch's loss is their
+    mean, or with `summed` their sum over a sample's values, mean over samples."""
+
+    values: np.ndarray
+    summed: bool = False
+
+    def mean(self):
+        """The batch's loss, rounded as the plain mean (or sum / n) rounds."""
+        if not len(self.values):
+            return 0.0
+        return float(self.values.sum() / len(self.values) if self.summed else self.values.mean())
+
+    def weighted(self, w):
+        """The mean over samples of each sample's loss times its weight."""
+        rows = self.values.reshape(len(self.values), -1)
+        each = rows.sum(axis=1) if self.summed else rows.mean(axis=1)
+        return float((each * w).mean()) if len(each) else 0.0
+
+
 def _mse(out, y):
     diff = out - y
-    return float((diff * diff).mean()), (2.0 / diff.size * diff).astype(out.dtype, copy=False)
+    return Terms(diff * diff), (2.0 / diff.size * diff).astype(out.dtype, copy=False)
 
 
 def _quadratic(out, y):
@@ -32,13 +52,13 @@ def _quadratic(out, y):
     (out - y) / n, where mse's is 2 (out - y) / (n * outputs)."""
     n = len(out)
     diff = out - y
-    return float(0.5 * (diff * diff).sum() / n), (diff / out.dtype.type(n)).astype(out.dtype,
-                                                                               copy=False)
+    return Terms(0.5 * (diff * diff), summed=True), \
+        (diff / out.dtype.type(n)).astype(out.dtype, copy=False)
 
 
 def _mae(out, y):
     diff = out - y
-    return float(np.abs(diff).mean()), (np.sign(diff) / out.dtype.type(diff.size))
+    return Terms(np.abs(diff)), (np.sign(diff) / out.dtype.type(diff.size))
 
 
 HUBER_DELTA = 1.0  # Keras' and PyTorch's default
@@ -50,24 +70,24 @@ def _huber(out, y):
     diff = out - y
     d = out.dtype.type(HUBER_DELTA)
     small = np.abs(diff) <= d
-    value = np.where(small, 0.5 * diff * diff, d * (np.abs(diff) - 0.5 * d)).mean()
+    value = Terms(np.where(small, 0.5 * diff * diff, d * (np.abs(diff) - 0.5 * d)))
     grad = np.where(small, diff, d * np.sign(diff)) / out.dtype.type(diff.size)
-    return float(value), grad
+    return value, grad
 
 
 def _binary_cross_entropy(out, y):
     p = np.clip(out, _EPS, 1 - _EPS)
-    value = -(y * np.log(p) + (1 - y) * np.log(1 - p)).mean()
+    value = Terms(-(y * np.log(p) + (1 - y) * np.log(1 - p)))
     grad = (p - y) / (p * (1 - p)) / out.dtype.type(out.size)
-    return float(value), grad.astype(out.dtype, copy=False)
+    return value, grad.astype(out.dtype, copy=False)
 
 
 def _sigmoid_binary_cross_entropy(z, y):
     # log(1 + e^z) - z*y, written so that no exp overflows
-    value = (np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))).mean()
+    value = Terms(np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z))))
     e = np.exp(-np.abs(z))
     p = np.where(z >= 0, 1 / (1 + e), e / (1 + e))
-    return float(value), ((p - y) / z.dtype.type(z.size)).astype(z.dtype, copy=False)
+    return value, ((p - y) / z.dtype.type(z.size)).astype(z.dtype, copy=False)
 
 
 def _softmax_cross_entropy(z, y):
@@ -75,7 +95,7 @@ def _softmax_cross_entropy(z, y):
     shifted = z - activations.row_max(z)
     e = np.exp(shifted)
     total = activations.row_sum(e)
-    value = float(-(y * (shifted - np.log(total))).sum() / n)
+    value = Terms(-(y * (shifted - np.log(total))), summed=True)
     return value, ((e / total - y) / n).astype(z.dtype, copy=False)
 
 
@@ -168,11 +188,24 @@ def _check_for(loss, t, what):
                 "binary_cross_entropy, for values loss = mse")
 
 
-def value_and_grad(loss, activation, z, out, y):
-    """-> (value, gradient, gradient_is_wrt_z)."""
+def value_and_grad(loss, activation, z, out, y, weights=None):
+    """-> (value, gradient, gradient_is_wrt_z): the batch's mean loss, or with
+    per-sample weights (batch,) the mean of each sample's loss times its weight,
+    each sample's gradient times its weight."""
     fused = FUSED.get((loss, activation))
-    if fused is not None:
-        value, dz = fused(z, y)
-        return value, dz, True
-    value, dout = LOSSES[loss](out, y)
-    return value, dout, False
+    terms, grad = fused(z, y) if fused is not None else LOSSES[loss](out, y)
+    if weights is None:
+        return terms.mean(), grad, fused is not None
+    w = weights.astype(grad.dtype, copy=False)
+    return terms.weighted(w), grad * w.reshape((-1,) + (1,) * (grad.ndim - 1)), \
+        fused is not None
+
+
+def sample_weights(weights):
+    """A batch's sample weights as the loss takes them: divided by their mean, so a
+    weighted batch's loss is sum(w l) / sum(w), as its samples repeated w times
+    would give; None where all are 1 (or there are none)."""
+    if weights is None:
+        return None
+    total = float(weights.sum())
+    return weights * (len(weights) / total) if total > 0 else weights

@@ -125,7 +125,7 @@ def run(fn, n, team=None):
     return [first] + [f.result() for f in others]
 
 
-def loss_and_grads(graph, weights, x, y, terms, mode=True):
+def loss_and_grads(graph, weights, x, y, terms, mode=True, sample_weight=None):
     """graph.loss_and_grads for a training step, split among the cores where it has
     enough work: each thread runs forward and backward on its own part of the
     batch, and the parts' gradients are added. That rounds differently from
@@ -140,7 +140,7 @@ def loss_and_grads(graph, weights, x, y, terms, mode=True):
     count = _rows(x)
     n = parts(count, graph.sample_flops * count, MIN_STEP_FLOPS) if mode.training else 1
     if n == 1:
-        return graph.loss_and_grads(weights, x, y, terms, mode)
+        return graph.loss_and_grads(weights, x, y, terms, mode, sample_weight=sample_weight)
     bounds = [count * r // n for r in range(n + 1)]
     team = Team(n) if graph.couples_batch else None
 
@@ -148,7 +148,9 @@ def loss_and_grads(graph, weights, x, y, terms, mode=True):
         lo, hi = bounds[r], bounds[r + 1]
         own = mode.part(r, graph.buffers.setdefault(("train", r), {}), team)
         return graph.loss_and_grads(weights, _slice(x, lo, hi), _slice(y, lo, hi), terms, own,
-                                    share=(hi - lo) / count)
+                                    share=(hi - lo) / count,
+                                    sample_weight=None if sample_weight is None else
+                                    sample_weight[lo:hi])
     results = run(part, n, team)
     shares = [(hi - lo) / count for lo, hi in zip(bounds, bounds[1:])]
     grads = results[0].grads

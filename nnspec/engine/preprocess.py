@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ..errors import DataError
+from . import tables
 
 from ..lang.ir import Call
 from ..lang.settings import CHOICES
@@ -69,8 +70,15 @@ def fitted(pre):
     return "scale" in pre
 
 
-def fit(kind, x):
-    """Per-feature numbers of a fitted kind from raw training inputs x (batch, ..., features)."""
+def ready(pre):
+    """Whether pre is fitted throughout: its numbers and a table's vocabularies."""
+    return fitted(pre) and tables.fitted(pre.get("columns", ()))
+
+
+def fit(kind, x, only=None):
+    """Per-feature numbers of a fitted kind from raw training inputs x (batch, ...,
+    features); only: which features it scales (a table's numbers), the others
+    are kept as they are (scale 1, offset 0)."""
     rows = np.asarray(x, dtype=np.float64).reshape(-1, np.shape(x)[-1])
     if kind == "standard":
         low, spread = rows.mean(axis=0), rows.std(axis=0)
@@ -78,7 +86,25 @@ def fit(kind, x):
         low = rows.min(axis=0)
         spread = rows.max(axis=0) - low
     spread = np.where(constant(spread, rows), 1.0, spread)
+    if only is not None:
+        keep = ~np.asarray(only, bool)
+        low, spread = np.where(keep, 0.0, low), np.where(keep, 1.0, spread)
     return {"kind": kind, "scale": (1 / spread).tolist(), "offset": (-low / spread).tolist()}
+
+
+def fit_input(pre, raw):
+    """An input's preprocessing fitted on its raw training data: a table's columns
+    (their vocabularies, engine/tables.py) first, then a fitted kind's numbers
+    on what they give. Others are returned as they are."""
+    columns = pre.get("columns")
+    if columns is None:
+        return fit(pre["kind"], raw) if pre["kind"] in FITTED and not fitted(pre) else pre
+    if not tables.fitted(columns):
+        columns = tables.fit(columns, tables.table(raw, columns))
+    if pre["kind"] in FITTED and not fitted(pre):
+        encoded = tables.encode(columns, tables.table(raw, columns))
+        return {**fit(pre["kind"], encoded, tables.scaled(columns)), "columns": columns}
+    return {**pre, "columns": columns}
 
 
 def constant(spread, rows):
@@ -154,6 +180,11 @@ def describe(pre):
         onto = "divided by 255" if (low, high) == (0.0, 1.0) else f"mapped onto [{low:g}, {high:g}]"
         return (f"pixels: 8-bit integer inputs are {onto}; floats must lie in "
                 f"[{low:g}, {high:g}] already")
+    if "columns" in pre:
+        numbers = any(c["type"] == "number" for c in pre["columns"]) and kind in FITTED
+        what = "(x - mean) / std" if kind == "standard" else "(x - min) / (max - min)"
+        return f"{kind}: table columns {tables.describe(pre['columns'])}" + (
+            f"; numbers {what} from the training split" if numbers else "")
     if not fitted(pre):
         return f"{kind}: per feature, fitted on the training split when training starts"
     what = "(x - mean) / std" if kind == "standard" else "(x - min) / (max - min)"

@@ -10,7 +10,9 @@ attention is a MatMul/Softmax subgraph. Opset 17; the IR version is pinned to
 one that current onnxruntime reads. A fitted preprocessing (standard, minmax)
 is the graph's first Mul and Add, so the graph takes raw inputs as predict
 does; pixels take floats in [0, 1]. Class names and preprocessing travel in
-the model's metadata. docs/export.md maps each kind.
+the model's metadata. A table input is a graph input per column, its
+category lookups inside the graph (onnx_tables.py). docs/export.md maps each
+kind.
 """
 import json
 import math
@@ -21,6 +23,7 @@ from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.printer import describe
 from ..optional import need
+from . import onnx_tables
 from .onnx_layers import RULES
 
 OPSET = 17
@@ -101,9 +104,15 @@ def export(model, path=None, dtype="float32"):
     single = len(graph.inputs) == 1 and len(graph.outputs) == 1
     # graph inputs: `input` for a network of one (as every export before), else by name
     feeds = {name: "input" if single else name for name in graph.inputs}
-    values = {}
+    tensor = onnx.helper.tensor_dtype_to_np_dtype
+    elem = next(k for k in range(1, 17) if _np_of(tensor, k) == b.dtype)
+    values, table_inputs = {}, []
     for name, feed in feeds.items():
         pre, values[name] = model.preprocessing[name], feed
+        if "columns" in pre:  # a graph input per column (onnx_tables.py)
+            infos, values[name] = onnx_tables.feeds(b, pre["columns"], elem)
+            table_inputs += infos
+            feed = values[name]
         if pre["kind"] in FITTED and "scale" not in pre:
             raise NNSpecError(f"the {pre['kind']} scaling of {name} is not fitted yet: train "
                               "the model first (its numbers come from the training data)")
@@ -121,21 +130,26 @@ def export(model, path=None, dtype="float32"):
         in_shape = graph.shapes[node.inputs[0]]
         y = rule(b, node.p, w, ins, in_shape, graph.shapes[node.name])
         values[node.name] = b.activation(graph.activation(node.name), y)
-    tensor = onnx.helper.tensor_dtype_to_np_dtype
-    elem = next(k for k in range(1, 17) if _np_of(tensor, k) == b.dtype)
-    inputs = [onnx.helper.make_tensor_value_info(feed, elem, ["batch", *graph.input_shapes[name]])
-              for name, feed in feeds.items()]
+    inputs = table_inputs + [
+        onnx.helper.make_tensor_value_info(feed, elem, ["batch", *graph.input_shapes[name]])
+        for name, feed in feeds.items() if "columns" not in model.preprocessing[name]]
     outputs = []
     for o in graph.outputs:
         value = values[o.node]
+        stats = getattr(model, "target_scaling", {}).get(o.name)
+        if stats is not None:  # the network learnt (y - mean) / std: answer y
+            value = b.op("Add", [b.op("Mul", [value, b.const(stats["std"], "std")]),
+                                 b.const(stats["mean"], "mean")])
         if not single:  # each output under its own name
             b.nodes.append(onnx.helper.make_node("Identity", [value], [o.name]))
             value = o.name
         outputs.append(onnx.helper.make_tensor_value_info(value, elem,
                                                           ["batch", *graph.shapes[o.node]]))
     g = onnx.helper.make_graph(b.nodes, "nnspec", inputs, outputs, b.inits)
-    proto = onnx.helper.make_model(g, producer_name="nnspec",
-                                   opset_imports=[onnx.helper.make_opsetid("", OPSET)])
+    opsets = [onnx.helper.make_opsetid("", OPSET)] + (
+        [onnx.helper.make_opsetid("ai.onnx.ml", onnx_tables.ML_OPSET)]
+        if onnx_tables.uses_ml(model) else [])
+    proto = onnx.helper.make_model(g, producer_name="nnspec", opset_imports=opsets)
     proto.ir_version = IR_VERSION
     meta = {"classes": json.dumps(list(model.classes) if model.classes else None),
             "dtype": b.dtype.name,

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 from ..errors import BundleError, NNSpecError
-from ..files import document
+from ..files import columns, document
 from ..files.io import read_bytes, write_atomic
 from ..optional import need
 from .torch_source import attribute, source
@@ -44,7 +44,9 @@ def _extras(model):
             # every input's and output's, for a network of several
             "preprocessing": model.preprocessing,
             "output_classes": {k: list(v) if v is not None else None
-                               for k, v in model.output_classes.items()}}
+                               for k, v in model.output_classes.items()},
+            # a regression output's target scaling (engine/target_scale.py)
+            "targets": dict(getattr(model, "target_scaling", {}))}
 
 
 def _metadata(data, path):
@@ -114,5 +116,7 @@ def import_weights(model, path):
     if "features" in extras:
         checked["features"] = document.check_features(extras["features"], graph,
                                                       field + "features")
+    if extras.get("targets"):
+        checked["targets"] = columns.check_targets(extras["targets"], graph)
     model.set_extras(**checked)
     return model

@@ -19,7 +19,8 @@ from . import io as fileio
 FORMAT = "nnspec-bundle"
 # 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py); 1.3: features;
 # 1.4: preprocess has a kind, and per-feature numbers for standard and minmax;
-# 1.6: inputs and outputs by name; 1.7: frozen layers and lineage
+# 1.6: inputs and outputs by name; 1.7: frozen layers and lineage, a table's columns
+# and its targets' scaling
 VERSION = (1, 7)
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64, "<i4": np.int32,
           "|u1": np.uint8}

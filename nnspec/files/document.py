@@ -23,7 +23,7 @@ from ..engine.graph import Graph
 from ..errors import BundleError, NNSpecError, shown
 from ..lang import parse, shapes
 from ..lang.settings import CHOICES
-from . import bundle, checkpoints, legacy
+from . import bundle, checkpoints, columns, legacy, lineage
 
 DTYPES = CHOICES["dtype"]
 # What loading a bundle of `size` bytes may take beside its weights' arrays: a
@@ -40,10 +40,7 @@ def load_bound(size, weight_bytes):
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
          "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
          "checkpoint": dict, "features": (list, type(None)), "trained": dict,
-         "inputs": dict, "outputs": dict, "frozen": list, "lineage": dict}
-# what a model's weights started from (transfer.Report.lineage), format 1.7
-_LINEAGE = {"file": str, "digest": str, "into": (str, type(None)), "loaded": list, "new": list,
-            "differ": list, "unused": list, "ancestry": list}
+         "inputs": dict, "outputs": dict, "targets": dict, "frozen": list, "lineage": dict}
 
 
 @dataclass
@@ -62,6 +59,7 @@ class Stored:
     features: tuple  # a CSV's feature column names (1.3), or None
     version: tuple
     meta: dict
+    targets: dict = None  # {output: {"mean", "std"}} of a target scaling (1.7)
 
 
 def write(path, model, checkpoint=None):
@@ -97,6 +95,8 @@ def document(model, checkpoint=None):
         doc["lineage"] = model.lineage
     if getattr(model, "trained", None):
         doc["trained"] = dict(model.trained)
+    if getattr(model, "target_scaling", None):
+        doc["targets"] = {k: dict(v) for k, v in model.target_scaling.items()}
     if checkpoint is not None:
         doc["checkpoint"] = checkpoint
     return doc
@@ -107,8 +107,8 @@ def read(path, data=None):
     doc, version = bundle.read(path) if data is None else bundle.unpack(data, path)
     newer_minor = tuple(version) > bundle.VERSION
     bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features", "trained",
-                                                       "inputs", "outputs", "frozen",
-                                                       "lineage"),
+                                                       "inputs", "outputs", "targets",
+                                                       "frozen", "lineage"),
                      allow_extra=newer_minor)
     if "trained" in doc:
         bundle.check_map(doc["trained"], "payload.trained",
@@ -130,40 +130,18 @@ def read(path, data=None):
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
     if "frozen" in doc:
-        graph.freeze(_frozen(doc["frozen"], graph))
-    lineage = _lineage(doc.get("lineage"), newer_minor)
+        graph.freeze(lineage.check_frozen(doc["frozen"], graph))
+    started = lineage.check(doc.get("lineage"), newer_minor)
     weights = _weights(doc["weights"], graph)
     classes, preprocessing = _endpoints(doc, graph, tuple(version), newer_minor)
     features = check_features(doc.get("features"), graph)
     meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc,
-                trained=doc.get("trained"), lineage=lineage)
+                trained=doc.get("trained"), lineage=started)
     return Stored(doc["spec"], source, doc["dtype"], network, graph, weights,
                   classes, preprocessing, _history(doc["history"]), overrides,
-                  doc.get("checkpoint"), features, tuple(version), meta)
-
-
-def _frozen(names, graph):
-    """payload.frozen (1.7): the frozen layers, each a layer with weights."""
-    weighted = {n for n, keys in graph.keys.items() if keys}
-    for name in names:
-        if not isinstance(name, str) or name not in weighted:
-            raise BundleError(f"payload.frozen: {shown(repr(name))} is not a layer with weights")
-    return names
-
-
-def _lineage(lineage, newer_minor):
-    """payload.lineage (1.7), checked: what the weights started from, or None."""
-    if lineage is None:
-        return None
-    bundle.check_map(lineage, "payload.lineage", _LINEAGE, allow_extra=newer_minor)
-    for key in ("loaded", "new", "differ", "unused"):
-        if not all(isinstance(n, str) for n in lineage[key]):
-            raise BundleError(f"payload.lineage.{key}: expected a list of layer names")
-    for i, step in enumerate(lineage["ancestry"]):
-        bundle.check_map(step, f"payload.lineage.ancestry[{i}]", {"file": str, "digest": str},
-                         allow_extra=newer_minor)
-    return lineage
+                  doc.get("checkpoint"), features, tuple(version), meta,
+                  columns.check_targets(doc.get("targets"), graph, newer_minor))
 
 
 def _endpoints(doc, graph, version, newer_minor):
@@ -238,8 +216,8 @@ def check_preprocess(stored, input_shape, version=bundle.VERSION, newer_minor=Fa
         kind = "none" if (stored["scale"], stored["offset"]) == (1.0, 0.0) else "pixels"
         stored = {"kind": kind, **stored}
     bundle.check_map(stored, field, {"kind": str, "scale": (float, list),
-                                     "offset": (float, list)},
-                     optional=("scale", "offset"), allow_extra=newer_minor)
+                                     "offset": (float, list), "columns": list},
+                     optional=("scale", "offset", "columns"), allow_extra=newer_minor)
     kind = stored["kind"]
     if kind not in scaling.KINDS:
         raise BundleError(f"{field}.kind: {shown(repr(kind))} is not one of "
@@ -256,7 +234,11 @@ def check_preprocess(stored, input_shape, version=bundle.VERSION, newer_minor=Fa
         want = "finite numbers"
     if not ok:
         raise BundleError(f"{field}: a {kind} scaling's scale and offset must be {want}")
-    return {k: stored[k] for k in ("kind", "scale", "offset") if k in stored}
+    out = {k: stored[k] for k in ("kind", "scale", "offset") if k in stored}
+    if "columns" in stored:
+        out["columns"] = columns.check_columns(stored["columns"], input_shape, newer_minor,
+                                               field + ".columns")
+    return out
 
 
 def _weights(stored, graph):

@@ -5,6 +5,7 @@ Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
 """
 import numpy as np
 
+from ..engine import tables
 from ..errors import DataError, shown
 from .data.files import IMAGE_SUFFIXES, numbers, read_array, read_csv, read_npz, read_table
 
@@ -14,6 +15,10 @@ def load_inputs(model, path, invert=False):
     invert: an image's pixels as 255 - value (a photo of a dark object on a light
     background, for a model of light-on-dark images: seed 003's shirt photo)."""
     graph = model.graph
+    read = {n: p["columns"] for n, p in getattr(model, "preprocessing", {}).items()
+            if "columns" in p}
+    if read and str(path).lower().endswith(".csv"):
+        return _table(model, path, read)
     if len(graph.inputs) > 1:
         return _named(model, path)
     shape = graph.input_shape
@@ -59,6 +64,35 @@ def _named(model, path):
                             f"the input takes samples of {'x'.join(map(str, shape))}")
     count = len(x[names[0]])
     return [f"{path}[{i}]" for i in range(count)], x
+
+
+def _table(model, path, read):
+    """A CSV for a model of table inputs -> each input's raw columns (rows of
+    strings), by name from the header (the label column, and any other the model
+    does not read, left out), or without a header, in the model's order; every
+    value checked at its line (engine/tables.encode)."""
+    table = read_table(path)
+    if not table.rows:
+        raise DataError(f"{shown(path)}: no rows")
+    x = {}
+    for name, columns in read.items():
+        names = [c["name"] for c in columns]
+        if table.header is None:
+            if len(read) > 1 or len(table.rows[0]) != len(names):
+                raise DataError(f"{shown(path)}: no header row; the model reads the columns "
+                                f"{', '.join(map(shown, names))}: give a header naming them")
+            idx = range(len(names))
+        else:
+            missing = [n for n in names if n not in table.header]
+            if missing:
+                raise DataError(f"{shown(path)}: no column {shown(repr(missing[0]))}; the model "
+                                f"reads {', '.join(map(shown, names))}")
+            idx = [table.header.index(n) for n in names]
+        raw = np.array([[row[j] for j in idx] for row in table.rows], dtype=str)
+        tables.encode(columns, raw, shown(path), table.lines)  # each value, at its line
+        x[name] = raw
+    names = [f"{path}[{i}]" for i in range(len(table.rows))]
+    return names, x if len(model.graph.inputs) > 1 else x[model.graph.input_name]
 
 
 def _columns(path, features):

@@ -69,6 +69,11 @@ SETTINGS = (
     # pixels(LOW, HIGH): 8-bit pixels onto [LOW, HIGH] (seed 002's x / 127.5 - 1 is pixels(-1, 1))
     Setting("scale", None, ("name", "call"), "text",
             choices=("none", "pixels", "standard", "minmax")),
+    # a regression output's targets as (y - mean) / std (engine/target_scale.py); None:
+    # standard for a typed table's (csv(..., category=...)), else none
+    Setting("target_scale", None, ("name",), "name", choices=("none", "standard")),
+    # each class's share of the loss: balanced (n / (classes * count)), [w0, w1, ...] or 1/19
+    Setting("class_weight", None, ("name", "list", "ratio"), "text"),
     Setting("seed", 0, ("int",), "int", minimum=0, maximum=MAX_SEED),
     # the compute type; None is float32, and compile(dtype=) wins
     Setting("dtype", None, ("name",), "name", choices=("float32", "float64")),

@@ -5,7 +5,7 @@ checked here, so that a mistake is reported at its line before any training.
 import dataclasses
 import inspect
 
-from ..engine import losses, preprocess
+from ..engine import losses, preprocess, target_scale
 from ..errors import SpecError
 from ..lang.ir import Call
 from ..lang.settings import TrainConfig
@@ -98,6 +98,15 @@ def resolve(network, shapes, overrides=None):
                 loc = config.loc(key)
                 raise SpecError(str(e), loc.line if loc else None,
                                 loc.column if loc else None) from None
+    if config.target_scale == "standard":
+        for term in plan.terms:
+            if term.loss in losses.REGRESSION and term.loss not in target_scale.POWER:
+                loc = config.loc("target_scale")
+                raise SpecError(f"target_scale = standard: output {term.name} trains with "
+                                f"{term.loss}, whose loss has no unit to print in y's; use "
+                                f"{', '.join(target_scale.POWER)}, or scale the targets "
+                                "yourself", loc.line if loc else None,
+                                loc.column if loc else None)
     if not loss_given:  # the first output's, as a network of one output reports it
         config = dataclasses.replace(config, loss=plan.terms[0].loss)
     return config, plan
@@ -114,6 +123,13 @@ def check(config):
             preprocess.make(config.scale)
         except ValueError as e:
             yield "scale", str(e)
+    weights = config.class_weight
+    if weights is not None and weights != "balanced" and not (
+            isinstance(weights, tuple) and weights and all(
+                isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0
+                for w in weights)):
+        yield "class_weight", ("class_weight is balanced, or a list of one weight (0 or more) "
+                               f"per class in the classes' order, e.g. [1, 5]; got {weights}")
     for key, make in (("optimizer", optimizer), ("schedule", schedule),
                       ("early_stopping", stopper)):
         try:

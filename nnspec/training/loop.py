@@ -38,7 +38,7 @@ class TrainingInterrupted(KeyboardInterrupt):
 REDUCTIONS = CHOICES["reduction"]
 
 
-def objective(graph, weights, x, targets, config, plan, rates, mode=True):
+def objective(graph, weights, x, targets, config, plan, rates, mode=True, sample_weight=None):
     """One batch: (objective, the graph's Result: the mean data loss, each output's,
     the outputs and the gradients).
 
@@ -48,8 +48,8 @@ def objective(graph, weights, x, targets, config, plan, rates, mode=True):
     summed. With reduction "sum" the batch loss is the sum of per-sample losses
     (as classic from-scratch code accumulates per-sample gradients), so the
     gradient is the batch size times the mean's; the penalty is added once per
-    batch."""
-    result = parallel.loss_and_grads(graph, weights, x, targets, plan.terms, mode)
+    batch. sample_weight: the batch's weights, normalised (losses.sample_weights)."""
+    result = parallel.loss_and_grads(graph, weights, x, targets, plan.terms, mode, sample_weight)
     total = result.value
     if config.reduction == "sum":
         n = rows(x)
@@ -69,21 +69,23 @@ def take(x, idx):
     return {k: v[idx] for k, v in x.items()} if isinstance(x, dict) else x[idx]
 
 
-def gradients(graph, weights, x, targets, config, plan, rates, mode):
+def gradients(graph, weights, x, targets, config, plan, rates, mode, sample_weight=None):
     """(objective, {parameter: gradient}) of one batch, as training minimises it,
     without moving the running statistics (batch norm) as a training pass does."""
     kept = {k: weights[k].copy() for k, r in graph.roles.items() if r == "statistic"}
     try:
-        value, result = objective(graph, weights, x, targets, config, plan, rates, mode)
+        value, result = objective(graph, weights, x, targets, config, plan, rates, mode,
+                                  losses.sample_weights(sample_weight))
     finally:
         for key, saved in kept.items():
             np.copyto(weights[key], saved)
     return value, result.grads
 
 
-def evaluate(graph, weights, x, targets, plan, batch_size=PREDICT_BATCH):
+def evaluate(graph, weights, x, targets, plan, batch_size=PREDICT_BATCH, scaling=None):
     """The loss and metrics over (x, targets), named as outputs.keys(plan) names
-    them; the targets as the network's outputs."""
+    them; the targets as the network's outputs; scaling: the model's target
+    scaling, whose outputs report in the targets' units."""
     out = staging.predict(graph, weights, x, batch_size)
     many = isinstance(out, dict)
     total, each = 0.0, {}
@@ -93,7 +95,7 @@ def evaluate(graph, weights, x, targets, plan, batch_size=PREDICT_BATCH):
         each[term.name], _, _ = losses.value_and_grad(term.loss, act, _logits(act, o), o,
                                                       targets[term.name] if many else targets)
         total += term.weight * each[term.name]
-    return outputs.logged(plan, total, each, out, targets)
+    return outputs.logged(plan, total, each, out, targets, scaling)
 
 
 def _logits(activation, out):
@@ -158,12 +160,12 @@ class NumpySteps:
     def __init__(self, model):
         self.model = model
 
-    def step(self, x, targets, rates, factor):
+    def step(self, x, targets, rates, factor, sample_weight=None):
         """One batch -> (objective, the graph's Result); applied only when the
         objective is finite."""
         model = self.model
         total, result = objective(model.graph, model.weights, x, targets, model.config,
-                                  model.plan, rates, model.training_mode())
+                                  model.plan, rates, model.training_mode(), sample_weight)
         if math.isfinite(total):
             if model.config.clip_norm:
                 clip(result.grads, model.config.clip_norm)
@@ -176,7 +178,7 @@ class NumpySteps:
 
 
 def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=None,
-        redraw=None):
+        redraw=None, sample_weight=None):
     """Train model in place for `epochs` more epochs (finishing an interrupted one
     first), moving model.state on; returns this call's history. Raises
     TrainingDiverged on a NaN or infinite loss (before applying that batch),
@@ -184,7 +186,8 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
     default); it syncs the model's weights at the end of every epoch, so
     evaluation, callbacks and checkpoints see them. redraw: epoch -> (x, targets)
     of that epoch (resample = true), as many samples as x. x and targets are
-    arrays, or dicts by input and output name."""
+    arrays, or dicts by input and output name. sample_weight: (samples,) weights
+    of their losses (training/weights.py), or None."""
     graph, weights, config, state = model.graph, model.weights, model.config, model.state
     rates = coefficients(graph, config, model.overrides)
     state.optimizer.decay(k for k in rates if ROLES[graph.roles[k]].decayed)
@@ -210,9 +213,10 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
             if redraw is not None:
                 x, targets = redraw(state.epoch)
             logs = _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks,
-                          ctrl_c)
+                          ctrl_c, sample_weight)
             if validation is not None:
-                vals = evaluate(graph, weights, *validation, model.plan)
+                vals = evaluate(graph, weights, *validation, model.plan,
+                                scaling=model.target_scaling)
                 logs.update({"val_" + k: v for k, v in vals.items()})
             # the rate of the epoch's last update
             logs["lr"] = config.lr * state.schedule.factor(max(state.step - 1, 0),
@@ -228,7 +232,8 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
     return history
 
 
-def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctrl_c):
+def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctrl_c,
+           sample_weight=None):
     """One epoch (or the rest of an interrupted one); returns its mean metrics."""
     state, plan = model.state, model.plan
     rng = state.shuffle_rng
@@ -251,7 +256,11 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctr
         idx = order[b * batch_size:(b + 1) * batch_size]
         xb, tb = take(x, idx), take(targets, idx)
         factor = state.schedule.factor(state.step, state.epoch)
-        total, result = engine.step(xb, tb, rates, factor)
+        if sample_weight is None:
+            total, result = engine.step(xb, tb, rates, factor)
+        else:
+            total, result = engine.step(xb, tb, rates, factor,
+                                        losses.sample_weights(sample_weight[idx]))
         if not math.isfinite(total):
             engine.sync()
             raise TrainingDiverged(
@@ -259,7 +268,7 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctr
                 f"learning rate (lr is {max(r.lr for r in rates.values()):g})"
                 + _far_targets(targets, plan))
         for key, value in outputs.logged(plan, result.value, result.each, result.out,
-                                         tb).items():
+                                         tb, model.target_scaling).items():
             sums[key] += value * len(idx)
         sums["seen"] += len(idx)
         if callbacks:

@@ -8,7 +8,7 @@ and each output's are `NAME_loss` and `NAME_METRIC` (`digit_accuracy`).
 """
 from typing import NamedTuple
 
-from ..engine import losses
+from ..engine import losses, target_scale
 from ..errors import SpecError
 from ..lang import heads
 from ..lang.signature import suggest
@@ -80,9 +80,13 @@ def check_monitor(monitor, plan, what):
                          f"{suggest(monitor, names)} (one of: {', '.join(names)})")
 
 
-def logged(plan, value, each, outs, targets):
+def logged(plan, value, each, outs, targets, scaling=None):
     """A batch's (or a whole set's) numbers under keys(plan): value, the weighted
-    total; each, {output: mean loss}; outs and targets, arrays or dicts by name."""
+    total; each, {output: mean loss}; outs and targets, arrays or dicts by name.
+    scaling: {output: target scaling}, whose outputs' numbers are given in the
+    targets' own units (engine/target_scale.py)."""
+    if scaling:
+        value, each, outs, targets = _unscaled(plan, each, outs, targets, scaling)
     if len(plan.terms) == 1:
         name = plan.terms[0].name
         return {"loss": value, **{k: fn(outs, targets) for k, fn in plan.metrics[name].items()}}
@@ -92,3 +96,23 @@ def logged(plan, value, each, outs, targets):
         for k, fn in plan.metrics[term.name].items():
             out[f"{term.name}_{k}"] = fn(outs[term.name], targets[term.name])
     return out
+
+
+def _unscaled(plan, each, outs, targets, scaling):
+    """logged's numbers in the targets' units: each scaled output's loss times
+    its factor, its outputs and targets unscaled for the metrics."""
+    many = len(plan.terms) > 1
+    each, outs = dict(each), dict(outs) if many else outs
+    targets = dict(targets) if many else targets
+    for term in plan.terms:
+        stats = scaling.get(term.name)
+        if stats is None:
+            continue
+        each[term.name] *= target_scale.loss_factor(stats, term.loss)
+        if many:
+            outs[term.name] = target_scale.unscale(stats, outs[term.name])
+            targets[term.name] = target_scale.unscale(stats, targets[term.name])
+        else:
+            outs, targets = target_scale.unscale(stats, outs), target_scale.unscale(stats, targets)
+    value = sum(t.weight * each[t.name] for t in plan.terms)
+    return value, each, outs, targets

@@ -27,6 +27,7 @@ class Ends:
     inputs: dict
     outputs: tuple
     scales: dict
+    vocabularies: dict = None  # {input: VOCAB of an embedding reading it}: a text's ids
 
     @property
     def single(self):
@@ -105,6 +106,8 @@ class Splits:
     features: tuple = None
     draw: object = None  # resample = true: epoch -> that epoch's training (x, y)
     label: str = None  # where the labels come from (a CSV's column), for the header
+    columns: dict = None  # {input: its table columns, unfitted} (engine/tables.py)
+    weights: tuple = None  # per-sample weights of (train, validation, test), or None
 
 
 def prepare(config, rng, data_dir=None, base=None, ends=None):
@@ -115,8 +118,11 @@ def prepare(config, rng, data_dir=None, base=None, ends=None):
     if config.data is None:
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
     ds = load(config.data, rng, data_dir, base, ends)
+    tables = ds.columns or {}
     scale = {name: ends.scales.get(name) or config.scale or
-             ("pixels" if name in ds.pixels else "none") for name in ends.inputs}
+             ("pixels" if name in ds.pixels else "standard" if _numbers(tables.get(name)) else
+              "none")
+             for name in ends.inputs}
     ds.x = _pixels(ds.x, scale)  # 8-bit pixels are scaled once, here
     ds.test = None if ds.test is None else (_pixels(ds.test[0], scale), ds.test[1])
     fractions = config.split
@@ -128,8 +134,11 @@ def prepare(config, rng, data_dir=None, base=None, ends=None):
     if ds.test is not None and kept > 0:
         fractions = (fractions[0] / kept, fractions[1] / kept, 0.0)
     count = _count(ds.x)
-    parts = [(_take(ds.x, i), _take(ds.y, i)) if len(i) else None
-             for i in split(count, fractions, rng, config.shuffle)]
+    indices = split(count, fractions, rng, config.shuffle)
+    parts = [(_take(ds.x, i), _take(ds.y, i)) if len(i) else None for i in indices]
+    weights = None if ds.weights is None else tuple(ds.weights[i] for i in indices)
+    if weights is not None and fresh is not None:  # the validation set's own has none
+        weights = (weights[0], None, weights[2])
     if ds.test is not None:
         parts[2] = ds.test
     if fresh is not None:
@@ -145,7 +154,13 @@ def prepare(config, rng, data_dir=None, base=None, ends=None):
             first = draw
             draw = lambda epoch: tuple(next(iter(v.values())) for v in first(epoch))  # noqa
     return Splits(*parts, classes=ds.classes, scale=scale, features=ds.features, draw=draw,
-                  label=ds.label)
+                  label=ds.label, columns=ds.columns, weights=weights)
+
+
+def _numbers(columns):
+    """Whether a table input reads number columns: a table's default scaling
+    standardises them (a text's ids and a category's are left as they are)."""
+    return any(c["type"] == "number" for c in columns or ())
 
 
 def _count(x):

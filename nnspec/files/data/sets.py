@@ -18,6 +18,7 @@ import numpy as np
 from ...errors import DataError
 from ...lang.ir import Call
 from ...lang.signature import suggest
+from . import columns
 from .files import IMAGE_SUFFIXES, numbers, read_image, read_npz, read_table
 
 @dataclass
@@ -29,9 +30,12 @@ class Dataset:
     test: tuple = None  # (x, y) of a data set's own test part (MNIST's t10k files)
     features: tuple = None  # a CSV's feature column names, in x's order
     label: str = None  # where the labels come from, for the training header (a CSV's column)
+    columns: dict = None  # {input: its table columns} of a typed CSV (files/data/columns.py)
+    weights: np.ndarray = None  # per-sample weights (a CSV's weight= column), or None
 
 
-FORMS = {"csv": ("label",), "images": (), "npz": ()}  # form -> its options
+FORMS = {"csv": ("label", "category", "text", "weight", "vocabulary"), "images": (),
+         "npz": ()}  # form -> its options
 
 
 def is_file_set(spec):
@@ -58,7 +62,7 @@ def load(spec, base, ends):
     if call.name == "images" or (not call.name and path.is_dir()):
         return _images(path, next(iter(ends.inputs.values())) if ends else ())
     if call.name == "csv" or (not call.name and path.suffix.lower() == ".csv"):
-        return _csv(path, options.get("label", None), ends)
+        return _csv(path, options.get("label", None), ends, options)
     if call.name == "npz" or (not call.name and path.suffix.lower() == ".npz"):
         return _npz(path, ends)
     raise DataError(f"{path}: unknown data file type {path.suffix!r} "
@@ -133,7 +137,7 @@ def _named_npz(path, arrays, ends):
     return Dataset(x, y, classes, test=(test_x, test_y) if tests else None)
 
 
-def _csv(path, label, ends=None):
+def _csv(path, label, ends=None, options=None):
     """A table: its label column(s) and its feature columns (every other one). A
     network of one output takes the column `label=` names, else `label`, else the
     last; a network of several outputs takes each output's from the column of its
@@ -143,9 +147,6 @@ def _csv(path, label, ends=None):
     if header is None or not rows:
         raise DataError(f"{path}: needs a header row and at least one row of data")
     outputs = tuple(ends.outputs) if ends is not None else ()
-    if ends is not None and len(ends.inputs) > 1:
-        raise DataError(f"{path}: a table's features go to one input; the network has "
-                        f"{len(ends.inputs)} ({', '.join(ends.inputs)}): give an npz")
     if len(outputs) > 1:
         if label is not None:
             raise DataError(f"{path}: with several outputs, each reads the column of its name "
@@ -161,12 +162,26 @@ def _csv(path, label, ends=None):
             raise DataError(f"{path}: no column {name!r}{suggest(name, header)} "
                             f"(columns: {', '.join(header)})")
     cols = [header.index(n) for n in names]
-    features = [j for j in range(len(header)) if j not in cols]
-    x = numbers(path, table, features, "; the features are numbers: leave the column out of "
-                "the file, or name it as the label")
     y, classes = {}, {}
     for name, col in zip(names, cols):
         y[name], classes[name] = _column_labels(path, table, name, col)
+    if columns.typed(options or {}):
+        x, typed, weights, feature_names = columns.read(path, table, names, options, ends)
+        if ends is not None and not ends.single:
+            if len(outputs) == 1:  # the label column is the one output's
+                y, classes = {outputs[0]: y[names[0]]}, {outputs[0]: classes[names[0]]}
+            return Dataset(x, y, classes, features=feature_names, label=said, columns=typed,
+                           weights=weights)
+        (array,) = x.values()
+        return Dataset(array, y[names[0]], classes[names[0]], features=feature_names,
+                       label=said, columns=typed, weights=weights)
+    if ends is not None and len(ends.inputs) > 1:
+        raise DataError(f"{path}: a table's features go to one input; the network has "
+                        f"{len(ends.inputs)} ({', '.join(ends.inputs)}): name an input after "
+                        "each column it reads, and type them (csv(..., category=[...]))")
+    features = [j for j in range(len(header)) if j not in cols]
+    x = numbers(path, table, features, "; a column of names is a category: name it so, "
+                f"csv(\"{path.name}\", category=[COLUMN]), or leave it out of the file")
     feature_names = tuple(header[j] for j in features)
     if len(outputs) > 1:
         return Dataset({next(iter(ends.inputs)): x}, y, classes, features=feature_names,

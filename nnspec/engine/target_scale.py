@@ -1,0 +1,43 @@
+"""A regression output's targets on unit scale: the train setting `target_scale`.
+
+A price in dollars (mean 200,000) trained as it is makes the first steps'
+gradients that large, and training diverges. With `target_scale = standard`
+the network learns (y - mean) / std, the numbers from the training split;
+predict answers y again (out * std + mean), and the loss and metrics that
+training prints are in y's units too: mse and quadratic times std^2, mae
+times std, metrics on the unscaled values. The bundle keeps the numbers
+(files/document.py, key `targets`).
+
+Its default: `standard` for the regression outputs of a typed table
+(csv(..., category=...)), as numbers there are standardised; else none.
+"""
+import numpy as np
+
+# a loss's power of std: the loss of unscaled values is the scaled one times std**power
+POWER = {"mse": 2, "quadratic": 2, "mae": 1}
+
+
+def fit(y):
+    """{"mean", "std"} of training targets (one value per sample, or rows)."""
+    values = np.asarray(y, dtype=np.float64).reshape(-1)
+    std = float(values.std()) if values.size else 1.0
+    return {"mean": float(values.mean()) if values.size else 0.0,
+            "std": std if std > 0 and np.isfinite(std) else 1.0}
+
+
+def scale(stats, t):
+    """Targets in y's units -> what the network learns."""
+    return ((t - t.dtype.type(stats["mean"])) / t.dtype.type(stats["std"])).astype(t.dtype)
+
+
+def unscale(stats, out):
+    """The network's outputs -> y's units."""
+    return (out * out.dtype.type(stats["std"]) + out.dtype.type(stats["mean"])).astype(out.dtype)
+
+
+def loss_factor(stats, loss):
+    return stats["std"] ** POWER[loss]
+
+
+def describe(stats):
+    return f"(y - {stats['mean']:.6g}) / {stats['std']:.6g}, from the training split"

@@ -1,0 +1,100 @@
+"""Text columns (issue 32, the tokenizer part): a CSV of reviews trained from the
+spec with a vocabulary fitted on the training split, kept in the bundle, and
+`nnspec infer` on raw text rows. The sequence layers' masking and
+bidirectional wrappers are another part of the issue; this trains with the
+layers that exist (embedding -> lstm)."""
+import json
+
+import numpy as np
+import pytest
+
+import nnspec
+
+from conftest import run_cli
+from tables_data import houses, reviews
+
+REVIEWS = """input 12
+embedding 64x16 -> lstm 16 -> dense 2 softmax
+train {
+  data = csv("reviews.csv", label=sentiment, text=[review])
+  optimizer = adam
+  lr = 0.01
+  epochs = 8
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("reviews")
+    reviews(folder / "reviews.csv")
+    (folder / "reviews.nn").write_text(REVIEWS)
+    result = run_cli("train", folder / "reviews.nn", "-o", folder / "r.nnb")
+    assert result.returncode == 0, result.stderr
+    return folder, nnspec.load(folder / "r.nnb"), result.stdout
+
+
+def test_reviews_train_to_95_percent_test_accuracy_from_the_spec(trained):
+    folder, model, out = trained
+    header, test = out.splitlines()[0], [l for l in out.splitlines() if l.startswith("test")]
+    assert "columns review (text, " in header and "12 ids padded with 0" in header
+    assert "scale none" in header  # ids are left as they are
+    accuracy = float(test[0].split("accuracy ")[1])
+    assert accuracy >= 0.95, out  # the label is in the words: it reaches about 1.0
+
+
+def test_the_vocabulary_is_the_training_splits_and_travels_in_the_bundle(trained):
+    folder, model, _ = trained
+    column = model.preprocess["columns"][0]
+    assert column["type"] == "text" and column["length"] == 12
+    assert column["vocabulary"] == 64  # the embedding's VOCAB, as no vocabulary= says
+    splits = nnspec.compile(folder / "reviews.nn").data()
+    seen = {w for text in splits.train[0][:, 0] for w in nnspec.engine.tables.tokens(text)}
+    assert set(column["words"]) == seen  # fewer than 62 words: all kept, none from elsewhere
+
+
+def test_infer_reads_raw_text_rows_as_predict_does(trained, tmp_path):
+    folder, model, _ = trained
+    texts = ["What a brilliant, MOVING film!", "Dull and boring; a waste.", "zzz qqq"]
+    csv = tmp_path / "raw.csv"
+    csv.write_text("review\n" + "".join(f'"{t}"\n' for t in texts))
+    result = run_cli("infer", folder / "r.nnb", csv, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["class"] for r in rows[:2]] == ["positive", "negative"]
+    inferred = np.array([[r["probabilities"][c] for c in model.classes] for r in rows])
+    np.testing.assert_allclose(inferred, model.predict({"review": texts}), atol=1e-6)  # printed
+
+
+def test_a_table_of_numbers_and_a_text_feeds_two_inputs_by_name(tmp_path):
+    """The text column goes to the input named after it; the numbers and the
+    category to the other one."""
+    rng = np.random.default_rng(0)
+    houses(tmp_path / "h.csv", n=200)
+    lines = (tmp_path / "h.csv").read_text().splitlines()
+    notes = rng.choice(["Lovely garden", "needs work!", "sea view, quiet"], len(lines) - 1)
+    (tmp_path / "h.csv").write_text(lines[0] + ",note\n" + "".join(
+        f'{line},"{n}"\n' for line, n in zip(lines[1:], notes)))
+    spec = tmp_path / "h.nn"
+    spec.write_text("note: input 4\nrest: input 9\nnote -> embedding 20x4 -> lstm 4 -> t: dense 4\n"
+                    "concat(rest, t) -> dense 8 relu -> dense 1\n"
+                    'train {\n  data = csv("h.csv", label=price, category=[ocean], text=[note])\n'
+                    "  loss = mse\n  optimizer = adam\n  epochs = 2\n}\n")
+    model = nnspec.compile(spec)
+    splits = model.data()
+    model.fit(*splits.train)
+    assert [c["name"] for c in model.preprocessing["note"]["columns"]] == ["note"]
+    assert model.preprocessing["note"]["kind"] == "none"
+    assert model.preprocessing["rest"]["kind"] == "standard"
+    result = run_cli("infer", _saved(model, tmp_path), tmp_path / "h.csv", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    first = json.loads(result.stdout)[0]["values"][0]
+    table = {k: v for k, v in zip(lines[0].split(","), lines[1].split(","))}
+    table["note"] = notes[0]
+    assert first == pytest.approx(float(model.predict({k: [v] for k, v in table.items()})[0, 0]),
+                                  rel=1e-5)  # float32, printed and read back
+
+
+def _saved(model, folder):
+    model.save(folder / "m.nnb")
+    return folder / "m.nnb"
