@@ -6,14 +6,19 @@ EPS = 1e-7  # engine/losses.py's clip
 HUBER_DELTA = 1.0
 
 
-def activate(torch, name, z):
+def activation(torch, name):
+    """The function of an activation name, in torch ops."""
     F = torch.nn.functional
-    table = {"linear": lambda: z, "relu": lambda: torch.relu(z), "tanh": lambda: torch.tanh(z),
-             "sigmoid": lambda: torch.sigmoid(z), "softmax": lambda: torch.softmax(z, -1),
-             "leaky_relu": lambda: F.leaky_relu(z, 0.01), "elu": lambda: F.elu(z),
-             "gelu": lambda: F.gelu(z, approximate="tanh"), "softplus": lambda: F.softplus(z),
-             "silu": lambda: F.silu(z)}
-    return table[name]()
+    table = {"linear": lambda z: z, "relu": torch.relu, "tanh": torch.tanh,
+             "sigmoid": torch.sigmoid, "softmax": lambda z: torch.softmax(z, -1),
+             "leaky_relu": lambda z: F.leaky_relu(z, 0.01), "elu": F.elu,
+             "gelu": lambda z: F.gelu(z, approximate="tanh"), "softplus": F.softplus,
+             "silu": F.silu}
+    return table[name]
+
+
+def activate(torch, name, z):
+    return activation(torch, name)(z)
 
 
 def loss(torch, name, activation, z, out, y):

@@ -172,7 +172,9 @@ class _CtrlC:
 class NumpySteps:
     """The numpy engine's training step: the graph's loss and gradients, penalties,
     clipping and the optimizer's packed update, on model.weights in place. Another
-    engine (nnspec/pytorch/) has the same two methods."""
+    engine (nnspec/pytorch/) has the same methods: step and sync, and batch, tally
+    and evaluate, by which it keeps batches, the epoch's sums and validation on
+    its own device."""
 
     def __init__(self, model):
         self.model = model
@@ -193,6 +195,19 @@ class NumpySteps:
     def sync(self):
         """Bring model.weights and the optimizer's state up to date (here they are)."""
 
+    def batch(self, x, t, idx):
+        """The samples idx, as step takes them."""
+        return x[idx], t[idx]
+
+    def tally(self, found, sums=None):
+        """What adds up the epoch's loss and metrics from step's outputs."""
+        return metrics.Tally(found, sums)
+
+    def evaluate(self, x, t):
+        model = self.model
+        return evaluate(model.graph, model.weights, x, t, model.config.loss,
+                        model.config.metrics)
+
 
 def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None, redraw=None):
     """Train model in place for `epochs` more epochs (finishing an interrupted one
@@ -202,7 +217,7 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None, 
     weights at the end of every epoch, so evaluation, callbacks and checkpoints
     see them. redraw: epoch -> (x, t) of that epoch (resample = true), as many
     samples as x."""
-    graph, weights, config = model.graph, model.weights, model.config
+    graph, config = model.graph, model.config
     coefs = coefficients(graph, config, model.overrides)
     model.optimizer.decayed = frozenset(k for k in coefs if ROLES[graph.roles[k]][1])
     engine = engine or NumpySteps(model)
@@ -224,7 +239,7 @@ def fit(model, x, t, validation, epochs, batch_size, callbacks=(), engine=None, 
             logs = _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks,
                           ctrl_c)
             if validation is not None:
-                vals = evaluate(graph, weights, *validation, config.loss, config.metrics)
+                vals = engine.evaluate(*validation)
                 logs.update({"val_" + k: v for k, v in vals.items()})
             # the rate of the epoch's last update
             logs["lr"] = config.lr * model.schedule.factor(max(model.optimizer.t - 1, 0),
@@ -249,18 +264,17 @@ def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ct
     else:
         rng.bit_generator.state = position.rng_state
     order = rng.permutation(len(x)) if model.config.shuffle else np.arange(len(x))
-    sums = dict(position.sums) or {"loss": 0.0, **{k: 0.0 for k in found}, "seen": 0}
+    tally = engine.tally(found, position.sums)
     for cb in callbacks:
         cb.on_epoch_begin(model.epoch + 1, {"batch": position.batch})
     for b in range(position.batch, batches):
         if ctrl_c.fired:
             if b == 0:  # nothing done in this epoch: resume it from its start
                 rng.bit_generator.state = position.rng_state
-            model.position = Position(b, position.rng_state, sums) if b else None
+            model.position = Position(b, position.rng_state, tally.sums()) if b else None
             engine.sync()
             raise TrainingInterrupted(f"interrupted in epoch {model.epoch + 1}, after batch {b}")
-        idx = order[b * batch_size:(b + 1) * batch_size]
-        xb, tb = x[idx], t[idx]
+        xb, tb = engine.batch(x, t, order[b * batch_size:(b + 1) * batch_size])
         factor = model.schedule.factor(model.optimizer.t, model.epoch)
         total, value, out = engine.step(xb, tb, coefs, factor)
         if not math.isfinite(total):
@@ -269,16 +283,12 @@ def _epoch(model, engine, x, t, batch_size, batches, coefs, found, callbacks, ct
                 f"epoch {model.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
                 f"learning rate (lr is {max(c[0] for c in coefs.values()):g})"
                 + _far_targets(t, model.config.loss))
-        sums["loss"] += value * len(idx)
-        for key, fn in found.items():
-            sums[key] += fn(out, tb) * len(idx)
-        sums["seen"] += len(idx)
+        tally.add(value, out, tb)
         if callbacks:
-            running = {k: v / sums["seen"] for k, v in sums.items() if k != "seen"}
-            running["batch_loss"] = value  # this batch's alone (seed 000's per-batch curve)
+            running = tally.running(value)
             for cb in callbacks:
                 cb.on_batch_end(b + 1, running)
     engine.sync()
     model.position = None
     model.epoch += 1
-    return {k: v / max(sums["seen"], 1) for k, v in sums.items() if k != "seen"}
+    return tally.means()

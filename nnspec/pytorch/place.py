@@ -1,0 +1,135 @@
+"""The model's arrays as tensors on the engine's device, and back.
+
+On a CPU a tensor is the model's own numpy array (torch.from_numpy shares its
+memory): the engine updates model.weights and the optimizer's state in place,
+so starting a fit, predicting and the end of an epoch copy nothing (the wide
+MLP's 1.9M weights with Adam's two slots are 22 MB a copy). On a GPU they are
+copied there once and back at each sync. An array that cannot be shared (not
+C-contiguous, read-only) is copied on a CPU too.
+"""
+import numpy as np
+
+from ..lang.kinds import ROLES
+
+
+class Placed:
+    """{name: tensor} of a model's arrays on a device; `sync()` writes the tensors
+    that do not share the arrays' memory back into them."""
+
+    def __init__(self, torch, device):
+        self.torch, self.device = torch, device
+        self.tensors, self.copied = {}, {}  # name -> tensor; name -> its array, where copied
+
+    def add(self, name, array, parameter=False):
+        tensor = self._tensor(name, array)
+        if parameter:
+            tensor = self.torch.nn.Parameter(tensor)
+        self.tensors[name] = tensor
+        return tensor
+
+    def _tensor(self, name, array):
+        torch = self.torch
+        if self.device.type == "cpu" and array.flags.c_contiguous and array.flags.writeable:
+            return torch.from_numpy(array)
+        self.copied[name] = array
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+
+    def sync(self):
+        """The device's values into the arrays."""
+        for name, array in self.copied.items():
+            np.copyto(array, self.tensors[name].detach().cpu().numpy())
+
+    def upload(self):
+        """The arrays' values onto the device."""
+        with self.torch.no_grad():
+            for name, array in self.copied.items():
+                self.tensors[name].copy_(self.torch.from_numpy(np.ascontiguousarray(array)))
+
+
+def weights(model, torch, device, trained=True):
+    """Placed model weights: parameters for training (trained=True) or inference."""
+    placed = Placed(torch, device)
+    for name, array in model.weights.items():
+        placed.add(name, array, parameter=trained and ROLES[model.graph.roles[name]][2])
+    return placed
+
+
+class State(Placed):
+    """The optimizer's state slots (`dense1.W/m`) as tensors, made as zeros shaped
+    like their parameter on first use, in model.optimizer.state too."""
+
+    def __init__(self, torch, device, optimizer, weights):
+        super().__init__(torch, device)
+        self.optimizer, self.weights = optimizer, weights
+        for key, array in optimizer.state.items():
+            name = key.rpartition("/")[0]
+            if name in weights and array.shape == weights[name].shape:
+                self.add(key, array)
+
+    def slots(self, names, suffix):
+        """The tensors `name/suffix` of each name, in order."""
+        out = []
+        for name in names:
+            key = f"{name}/{suffix}"
+            tensor = self.tensors.get(key)
+            if tensor is None:
+                array = self.optimizer.state[key] = np.zeros_like(self.weights[name])
+                tensor = self.add(key, array)
+            out.append(tensor)
+        return out
+
+
+class Feed:
+    """Batches of the fit's arrays onto the device. On a CPU a batch's rows are a
+    tensor over numpy's copy of them. On a GPU a data set that fits in a quarter
+    of the free memory goes there once and batches are indexed there; a larger
+    one goes a batch at a time through pinned memory. check(part of x): the
+    inputs' own check (token ids), before x reaches the device."""
+
+    KEPT = 4  # arrays kept on the device: x and t, validation x and t
+
+    def __init__(self, torch, device, check):
+        self.torch, self.device, self.check = torch, device, check
+        self.resident = {}  # id(array) -> (array, tensor)
+
+    def batch(self, x, t, idx):
+        torch = self.torch
+        if self.device.type != "cpu":
+            xd, td = self._resident(x, True), self._resident(t)
+            if xd is not None and td is not None:
+                rows = torch.from_numpy(idx).to(self.device)
+                return xd[rows], td[rows]
+        xb = x[idx]
+        self.check(xb)
+        return self._tensor(xb), self._tensor(t[idx])
+
+    def whole(self, x, t):
+        """All of x and t (validation data)."""
+        xd, td = self._resident(x, True), self._resident(t)
+        if xd is None or td is None:
+            self.check(x)
+            xd, td = self._tensor(x), self._tensor(t)
+        return xd, td
+
+    def _tensor(self, array):
+        tensor = self.torch.from_numpy(np.ascontiguousarray(array))
+        if self.device.type == "cpu":
+            return tensor
+        return tensor.pin_memory().to(self.device, non_blocking=True)
+
+    def _resident(self, array, check=False):
+        if self.device.type == "cpu":
+            return None
+        hit = self.resident.get(id(array))
+        if hit is not None and hit[0] is array:
+            return hit[1]
+        free, _ = self.torch.cuda.mem_get_info(self.device)
+        if array.nbytes > free // 4:
+            return None
+        if check:
+            self.check(array)
+        if len(self.resident) >= self.KEPT:  # an epoch's fresh draw (resample) replaces them
+            self.resident.clear()
+        tensor = self.torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+        self.resident[id(array)] = (array, tensor)
+        return tensor

@@ -1,0 +1,99 @@
+"""Inference on the torch engine's device: Model.predict(engine="torch"), `nnspec
+infer --engine torch`, and the fit loop's validation (evaluate). The network
+for inference is built once per model and device and kept while the model's
+weight arrays are the same ones (on a CPU its tensors are those arrays, so a
+fit in between is seen; on a GPU the weights are copied there on every call,
+since the host's may have changed)."""
+import weakref
+
+import numpy as np
+
+from ..engine.layers.embedding import _ids
+from ..errors import DataError, NNSpecError
+from ..export import need
+from ..lang.printer import describe
+from . import losses, metrics, place, threads
+
+_NETS = weakref.WeakKeyDictionary()  # model -> (key, placed weights, net)
+PASS = 1024  # samples a pass, at most (the caller's batch_size bounds it too)
+
+
+def device_of(torch, device):
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise NNSpecError(f"--device {device}: {e}") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise NNSpecError("--device cuda: this torch has no CUDA device available "
+                        f"(torch {torch.__version__}); use --device cpu")
+    return device
+
+
+def network(model, device="cpu"):
+    """(torch, the model's inference Net on device, the device)."""
+    torch = need("torch", "torch", "the torch engine")
+    threads.configure(torch)
+    from .modules import Net
+    device = device_of(torch, device)
+    key = (str(device), model.graph, tuple(id(a) for a in model.weights.values()))
+    hit = _NETS.get(model)
+    if hit is not None and hit[0][0] == key[0] and hit[0][1] is key[1] and hit[0][2] == key[2]:
+        hit[1].upload()
+        return torch, hit[2], device
+    placed = place.weights(model, torch, device, trained=False)
+    net = Net(model.graph, placed.tensors).train(False)
+    _NETS[model] = (key, placed, net)
+    return torch, net, device
+
+
+def input_check(graph):
+    """check(part of x) for the token ids of embeddings that read the input (the
+    numpy engine's own check, so the same errors); the module cannot index a
+    table with an id outside it."""
+    readers = [n for n in graph.nodes if n.kind == "embedding" and n.inputs == (graph.input_name,)]
+
+    def check(part):
+        for node in readers:
+            try:
+                _ids(graph.params[node.name], part)
+            except DataError as e:
+                raise DataError(f"{graph.where(node)}: {node.name} ({describe(node)}): {e}") \
+                    from None
+    return check
+
+
+def predict(model, x, vet, device="cpu", batch_size=PASS):
+    """The network's outputs for prepared inputs x (numpy), vet(part) checking each
+    part before it goes to the device."""
+    torch, net, device = network(model, device)
+    graph = model.graph
+    ids = input_check(graph)
+    result = np.empty((len(x),) + graph.output_shape, dtype=graph.dtype)
+    step = max(1, min(batch_size, PASS))
+    with torch.inference_mode():
+        for i in range(0, len(x), step):
+            part = x[i:i + step]
+            vet(part)
+            ids(part)
+            out = net(torch.from_numpy(np.ascontiguousarray(part)).to(device))
+            result[i:i + len(part)] = out.cpu().numpy()
+    return result
+
+
+def evaluate(torch, net, model, x, t, keys, batch_size=PASS):
+    """{'loss': ..., metric: ...} over prepared inputs and targets (tensors on the
+    net's device), as training/loop.evaluate computes them in numpy; one read."""
+    config, activation = model.config, model.graph.output_activation
+    fns = metrics.sums(keys)
+    total = None
+    net.train(False)
+    with torch.no_grad():
+        for i in range(0, len(x), batch_size):
+            xb, tb = x[i:i + batch_size], t[i:i + batch_size]
+            z = net(xb, logits=True)
+            out = losses.activation(torch, activation)(z)
+            value = losses.loss(torch, config.loss, activation, z, out, tb)
+            part = metrics.batch_sums(torch, fns, value, out, tb)
+            total = part if total is None else total + part
+    sums = total.tolist() if total is not None else [0.0] * (len(keys) + 1)
+    return {k: v / max(len(x), 1) for k, v in zip(["loss"] + list(keys), sums)}
