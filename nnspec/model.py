@@ -294,14 +294,22 @@ class Model:
         themselves; give them raw inputs."""
         return self._inputs(raw, "raw")
 
-    def predict(self, x, batch_size=PREDICT_BATCH):
+    def predict(self, x, batch_size=PREDICT_BATCH, engine="numpy", device="cpu"):
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
         batch_size bounds how many samples one pass takes; passes are smaller
-        where that keeps their arrays in the CPU's cache (engine/staging.py)."""
+        where that keeps their arrays in the CPU's cache (engine/staging.py).
+        engine="torch": PyTorch's kernels on `device` (nnspec/pytorch/), the same
+        outputs to float rounding."""
         _check_pass_size("predict", batch_size)
         # checked part by part: a pass over all of x first, which the passes then
         # read again from memory, cost 11% of the MLP benchmark's inference
         x, vet = self._prepare(x)
+        if engine == "torch":
+            from .pytorch import predict  # torch only when asked for
+            return predict.predict(self, x, vet, device, batch_size)
+        if engine != "numpy" or device != "cpu":
+            raise DataError(f"predict: engine is numpy (on the cpu) or torch, got "
+                            f"engine={engine!r}, device={device!r}")
         return staging.predict(self.graph, self.weights, x, batch_size, check=vet)
 
     def predict_classes(self, x):

@@ -106,6 +106,9 @@ def _parser():
     i.add_argument("--invert", action="store_true",
                    help="read images as 255 - value: a photo of a dark object on a light "
                    "background, for a model of light-on-dark images (MNIST, Fashion-MNIST)")
+    i.add_argument("--engine", choices=("numpy", "torch"), default="numpy",
+                   help="what predicts: nnspec's numpy engine, or PyTorch (docs/scale.md)")
+    i.add_argument("--device", default="cpu", help="with --engine torch: cpu, cuda or cuda:N")
     i.set_defaults(run=_infer)
 
     g = sub.add_parser("plot", help="draw a figure of a trained bundle")
@@ -249,11 +252,14 @@ def _infer(args):
     from .. import load
     from ..files import inputs
     from . import report
+    if args.engine != "torch" and args.device != "cpu":
+        raise NNSpecError("--device is the torch engine's: add --engine torch")
     model = load(args.bundle)
     rows = []
     for path in args.inputs:
         names, x = inputs.load_inputs(model, path, invert=args.invert)
-        rows += report.results(model, names, model.predict(x), max(args.top, 1))
+        out = model.predict(x, engine=args.engine, device=args.device)
+        rows += report.results(model, names, out, max(args.top, 1))
     print(report.format_rows(rows, args.format))
 
 

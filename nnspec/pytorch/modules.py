@@ -112,11 +112,10 @@ def _single_row(x, mean, var, beta, momentum):
     """Batch norm over one value per feature, which PyTorch refuses: each value is
     its own mean, so the output is beta, and the batch variance is 0 (nnspec's
     unbiased factor m / max(m - 1, 1) is 1 here)."""
-    rows = x.reshape(-1, x.shape[-1])
     with torch.no_grad():
-        mean.mul_(1 - momentum).add_(momentum * rows[0])
+        mean.mul_(1 - momentum).add_(momentum * x.reshape(-1, x.shape[-1])[0])
         var.mul_(1 - momentum)
-    return (rows - rows.detach()).reshape(x.shape) + beta  # beta; x's gradient is 0
+    return beta.expand(x.shape)  # nothing flows back to x
 
 
 def layernorm(node, in_shape, w, net):
