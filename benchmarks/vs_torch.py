@@ -97,16 +97,26 @@ def data(name, n):
 
 
 class NNSpec:
+    engine = "numpy"
+
     def __init__(self, name, x, y):
         spec, batch = NETS[name]
         self.model = nnspec.compile(spec + "\ntrain {\n optimizer = adam\n lr = 0.001\n}")
         self.x, self.y, self.batch = x, y, batch
 
     def train(self):
-        self.model.fit(self.x, self.y, epochs=1, batch_size=self.batch)
+        self.model.fit(self.x, self.y, epochs=1, batch_size=self.batch, engine=self.engine)
 
     def infer(self):
-        self.model.predict(self.x)
+        if self.engine == "numpy":
+            self.model.predict(self.x)
+        else:
+            self.model.predict(self.x, engine=self.engine)
+
+
+class NNSpecTorch(NNSpec):
+    """nnspec's own fit and predict, run by its torch engine (--engine torch)."""
+    engine = "torch"
 
 
 def torch_net(name):
@@ -222,7 +232,7 @@ def _worker(system, name, samples):
         import torch
         torch.set_num_threads(_threads())
     x, y = data(name, samples)
-    runner = (Torch if system == "torch" else NNSpec)(name, x, y)
+    runner = SYSTEMS[system](name, x, y)
     base = _status("VmRSS")
     print("ready", flush=True)
     for command in sys.stdin:
@@ -268,20 +278,26 @@ def _threads():
     return int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count())
 
 
+SYSTEMS = {"numpy": NNSpec, "engine": NNSpecTorch, "torch": Torch}
+LABELS = {"numpy": "numpy", "engine": "t-eng", "torch": "torch"}  # column heads
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--samples", type=int, default=2048)
     ap.add_argument("--nets", default=",".join(NETS))
+    ap.add_argument("--systems", default=",".join(SYSTEMS),
+                    help="which of numpy (nnspec's numpy engine), engine (nnspec's torch "
+                         "engine) and torch (the hand-written PyTorch twin) to run")
     ap.add_argument("--worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.worker:
         return _worker(*args.worker, args.samples)
-    systems = ["nnspec"]
-    if importlib.util.find_spec("torch") is not None:
-        systems.append("torch")
-    else:
-        print("torch is not installed (pip install torch==2.13.0): nnspec alone")
+    systems = [s for s in SYSTEMS if s in args.systems.split(",")]
+    if importlib.util.find_spec("torch") is None:
+        print("torch is not installed (pip install torch==2.13.0): the numpy engine alone")
+        systems = ["numpy"]
     names = args.nets.split(",")
     unknown = set(names) - set(NETS)
     if unknown:
@@ -298,28 +314,29 @@ def main():
                 for kind in ("train", "infer"):
                     times[name, s, kind].append(workers[name, s].ask(kind))
     print(f"{args.samples} samples, {args.rounds} rounds, {_threads()} threads; samples/s are "
-          "medians, ratios the medians of per-round nnspec / torch; float32 matmul peak "
-          f"{peak / 1e9:.0f} GFLOP/s")
-    head = f"{'network':<11} {'batch':>5}  {'train/s':>8} {'torch':>8} {'ratio':>6}  " \
-           f"{'infer/s':>8} {'torch':>8} {'ratio':>6}  {'peak %':>6}  {'peak MB':>7} {'torch':>6}"
+          "medians, ratios the medians of per-round nnspec / torch (numpy engine, t-eng: "
+          f"--engine torch); float32 matmul peak {peak / 1e9:.0f} GFLOP/s")
+    ours = [s for s in systems if s != "torch"]
+    rated = ours if "torch" in systems else []
+    part = " ".join(f"{LABELS[s]:>7}" for s in systems) + "".join(
+        f" {'r ' + LABELS[s][:2]:>5}" for s in rated)
+    head = f"{'network':<11} {'batch':>5} | train/s {part} | infer/s {part} |" + (
+        f" {'peak %':>6} |" if "numpy" in systems else "") + " peak MB " + " ".join(
+        f"{LABELS[s]:>6}" for s in systems)
     print(head)
     print("-" * len(head))
     for name in names:
-        row = f"{name:<11} {NETS[name][1]:>5}"
+        row = f"{name:<11} {NETS[name][1]:>5} |"
         for kind in ("train", "infer"):
-            ours = [args.samples / t for t in times[name, "nnspec", kind]]
-            row += f"  {statistics.median(ours):>8.0f}"
-            if "torch" in systems:
-                theirs = [args.samples / t for t in times[name, "torch", kind]]
-                ratio = statistics.median(a / b for a, b in zip(ours, theirs))
-                row += f" {statistics.median(theirs):>8.0f} {ratio:>6.2f}"
-            else:
-                row += " " * 16
-        train_rate = statistics.median(args.samples / t for t in times[name, "nnspec", "train"])
-        row += f"  {100 * 3 * forward_flops(name) * train_rate / peak:>5.1f}%"
-        row += "  " + " ".join(f"{workers[name, s].ask('peak'):>{7 if s == 'nnspec' else 6}.1f}"
-                               for s in systems)
-        print(row)
+            rates = {s: [args.samples / t for t in times[name, s, kind]] for s in systems}
+            row += " " * 8 + " ".join(f"{statistics.median(rates[s]):>7.0f}" for s in systems)
+            row += "".join(f" {statistics.median(a / b for a, b in zip(rates[s], rates['torch'])):>5.2f}"
+                           for s in rated) + " |"
+        if "numpy" in systems:
+            train_rate = statistics.median(args.samples / t for t in times[name, "numpy", "train"])
+            row += f" {100 * 3 * forward_flops(name) * train_rate / peak:>5.1f}% |"
+        row += " " * 8 + " ".join(f"{workers[name, s].ask('peak'):>6.1f}" for s in systems)
+        print(row, flush=True)
     for w in workers.values():
         w.close()
 
