@@ -104,21 +104,21 @@ def step(torch, opt, names, ws, gs, lrs, slots):
 
 
 def _adam_lists(F, opt, ws, gs, m, v, lrs):
-    """As Optimizer.adam, on lists: w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps)."""
+    """As Optimizer.adam, on lists: w -= (lr / c1) m / (sqrt(v) / sqrt(c2) + eps),
+    the same operations in the same order, fused where PyTorch has the pair as one
+    (g (1 - b1) added as add's alpha, g^2 (1 - b2) as addcmul, the last division
+    and step as addcdiv): eight passes over the parameters' memory, not thirteen,
+    as PyTorch's own Adam."""
     F.mul_(m, opt.beta1)
-    F.add_(m, F.mul(gs, 1 - opt.beta1))
+    F.add_(m, gs, alpha=1 - opt.beta1)
     F.mul_(v, opt.beta2)
-    tmp = F.mul(gs, gs)
-    F.mul_(tmp, 1 - opt.beta2)
-    F.add_(v, tmp)
+    F.addcmul_(v, gs, gs, value=1 - opt.beta2)
     c1 = 1 - opt.beta1 ** opt.t
     c2 = 1 - opt.beta2 ** opt.t
-    tmp = F.sqrt(v)
-    F.div_(tmp, math.sqrt(c2))
-    F.add_(tmp, opt.eps)
-    tmp = F.div(m, tmp)
-    F.mul_(tmp, [lr / c1 for lr in lrs])
-    F.sub_(ws, tmp)
+    denominator = F.sqrt(v)
+    F.div_(denominator, math.sqrt(c2))
+    F.add_(denominator, opt.eps)
+    F.addcdiv_(ws, m, denominator, [-lr / c1 for lr in lrs])
 
 
 class _Foreach:
