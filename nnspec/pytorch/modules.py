@@ -63,11 +63,11 @@ def conv(node, in_shape, w, net):
     even = top == bottom and left == right  # else TensorFlow's 'same': one more after
 
     def forward(x):
-        x = _nchw(x)
-        if not even:
-            x = F.pad(x, (left, right, top, bottom))
+        if not even:  # padded as NHWC, so that it stays channels_last
+            x = F.pad(x, (0, 0, left, right, top, bottom))
         # W (kh, kw, c, f) read as PyTorch's (f, c, kh, kw)
-        return _nhwc(F.conv2d(x, W.permute(3, 2, 0, 1), b, s, (top, left) if even else 0, d))
+        return _nhwc(F.conv2d(_nchw(x), W.permute(3, 2, 0, 1), b, s, (top, left) if even else 0,
+                              d))
     return forward
 
 
@@ -77,20 +77,19 @@ def pool(node, in_shape, w, net):
     window, step = tuple(p["window"]), tuple(stride(p))
     # PyTorch pads evenly, at most half a window: the rest is padded here
     even = top == bottom and left == right and 2 * top <= window[0] and 2 * left <= window[1]
-    pad, around = ((top, left) if even else 0), (0, 0, 0, 0) if even else (left, right, top, bottom)
+    pad, around = ((top, left) if even else 0), (0, 0, left, right, top, bottom)  # as NHWC
     if node.kind == "maxpool":  # padding never wins a max
         def forward(x):
-            x = F.pad(_nchw(x), around, value=float("-inf")) if not even else _nchw(x)
-            return _nhwc(F.max_pool2d(x, window, step, pad))
+            x = x if even else F.pad(x, around, value=float("-inf"))
+            return _nhwc(F.max_pool2d(_nchw(x), window, step, pad))
         return forward
 
     def average(x):  # over the input's values only: padding counts for nothing
         if even:
             return _nhwc(F.avg_pool2d(_nchw(x), window, step, pad, count_include_pad=False))
-        x = _nchw(x)
-        ones = F.pad(torch.ones_like(x[:1, :1]), around)
-        return _nhwc(F.avg_pool2d(F.pad(x, around), window, step)
-                     / F.avg_pool2d(ones, window, step))
+        ones = F.pad(torch.ones_like(x[:1, ..., :1]), around)
+        return _nhwc(F.avg_pool2d(_nchw(F.pad(x, around)), window, step)
+                     / F.avg_pool2d(_nchw(ones), window, step))
     return average
 
 
