@@ -4,18 +4,24 @@ for inference is built once per model and device and kept while the model's
 weight arrays are the same ones (on a CPU its tensors are those arrays, so a
 fit in between is seen; on a GPU the weights are copied there on every call,
 since the host's may have changed)."""
+import math
 import weakref
 
 import numpy as np
 
 from ..engine.layers.embedding import _ids
+from ..engine.staging import PREDICT_BATCH
 from ..errors import DataError, NNSpecError
 from ..export import need
 from ..lang.printer import describe
 from . import losses, metrics, place, threads
 
 _NETS = weakref.WeakKeyDictionary()  # model -> (key, placed weights, net)
-PASS = 1024  # samples a pass, at most (the caller's batch_size bounds it too)
+# On a CPU a pass takes as many samples as keep its layers' outputs within
+# PASS_BYTES (a power of two from 32 to the caller's batch_size): passes whose
+# arrays stay near the cache ran up to 2x faster, small networks gain from
+# few large passes (benchmarks/README.md). A GPU takes batch_size.
+PASS_BYTES = 16 << 20
 
 
 def device_of(torch, device):
@@ -62,14 +68,14 @@ def input_check(graph):
     return check
 
 
-def predict(model, x, vet, device="cpu", batch_size=PASS):
+def predict(model, x, vet, device="cpu", batch_size=PREDICT_BATCH):
     """The network's outputs for prepared inputs x (numpy), vet(part) checking each
     part before it goes to the device."""
     torch, net, device = network(model, device)
     graph = model.graph
     ids = input_check(graph)
     result = np.empty((len(x),) + graph.output_shape, dtype=graph.dtype)
-    step = max(1, min(batch_size, PASS))
+    step = pass_size(graph, batch_size, device)
     with torch.inference_mode():
         for i in range(0, len(x), step):
             part = x[i:i + step]
@@ -80,11 +86,23 @@ def predict(model, x, vet, device="cpu", batch_size=PASS):
     return result
 
 
-def evaluate(torch, net, model, x, t, keys, batch_size=PASS):
+def pass_size(graph, batch_size, device):
+    """Samples a predict pass takes (see PASS_BYTES)."""
+    if device.type != "cpu":
+        return batch_size
+    sample = sum(math.prod(graph.shapes[n.name]) for n in graph.nodes) * graph.dtype.itemsize
+    step = 32
+    while step * 2 <= batch_size and step * 2 * sample <= PASS_BYTES:
+        step *= 2
+    return min(step, batch_size)
+
+
+def evaluate(torch, net, model, x, t, keys):
     """{'loss': ..., metric: ...} over prepared inputs and targets (tensors on the
     net's device), as training/loop.evaluate computes them in numpy; one read."""
     config, activation = model.config, model.graph.output_activation
     fns = metrics.sums(keys)
+    batch_size = pass_size(model.graph, PREDICT_BATCH, x.device)
     total = None
     net.train(False)
     with torch.no_grad():
