@@ -107,6 +107,32 @@ def test_a_batch_norm_of_one_row_trains_as_numpys(rng):
         np.testing.assert_allclose(b.weights[k], v, rtol=1e-9, atol=1e-9, err_msg=k)
 
 
+@pytest.fixture
+def device_path(monkeypatch):
+    """The path a GPU takes, on the CPU: the model's arrays copied to the "device"
+    and back at each sync, data sets resident there and indexed there, and the
+    multi-tensor update over a list of tensors (packing is for CPUs)."""
+    monkeypatch.setattr(place, "shares", lambda device: False)
+    monkeypatch.setattr(place, "free_memory", lambda torch, device: 1 << 40)
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_on_the_device_path_matches_the_numpy_engine(optimizer, device_path,
+                                                                     rng):
+    from test_torch_engine import test_50_float64_steps_match_the_numpy_engine as table
+    table(optimizer, "cosine", rng)
+
+
+@pytest.mark.parametrize("kind", ["conv", "lstm", "embedding", "batchnorm", "attention"])
+def test_layers_on_the_device_path_match_the_numpy_engine(kind, device_path, rng):
+    from test_torch_engine import test_every_kind_trains_as_in_numpy as table
+    table(kind, rng)
+
+
+def test_predict_on_the_device_path_is_numpys(device_path):
+    test_predict_with_the_torch_engine_is_numpys(ROWS[0][0], ROWS[0][1])
+
+
 def _optimizer(name):
     options = {"sgd": dict(momentum=0.9, nesterov=True, weight_decay=0.05),
                "adamw": dict(weight_decay=0.1)}.get(name, {})

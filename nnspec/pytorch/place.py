@@ -12,6 +12,16 @@ import numpy as np
 from ..lang.kinds import ROLES
 
 
+def shares(device):
+    """Whether tensors on device can be numpy's own arrays (a CPU's can)."""
+    return device.type == "cpu"
+
+
+def free_memory(torch, device):
+    """Bytes free on a device whose memory is its own."""
+    return torch.cuda.mem_get_info(device)[0] if device.type == "cuda" else 0
+
+
 class Placed:
     """{name: tensor} of a model's arrays on a device; `sync()` writes the tensors
     that do not share the arrays' memory back into them."""
@@ -29,10 +39,10 @@ class Placed:
 
     def _tensor(self, name, array):
         torch = self.torch
-        if self.device.type == "cpu" and array.flags.c_contiguous and array.flags.writeable:
+        if shares(self.device) and array.flags.c_contiguous and array.flags.writeable:
             return torch.from_numpy(array)
         self.copied[name] = array
-        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+        return torch.from_numpy(np.ascontiguousarray(array)).to(self.device, copy=True)
 
     def sync(self):
         """The device's values into the arrays."""
@@ -94,7 +104,7 @@ class Feed:
 
     def batch(self, x, t, idx):
         torch = self.torch
-        if self.device.type != "cpu":
+        if not shares(self.device):
             xd, td = self._resident(x, True), self._resident(t)
             if xd is not None and td is not None:
                 rows = torch.from_numpy(idx).to(self.device)
@@ -118,18 +128,17 @@ class Feed:
         return tensor.pin_memory().to(self.device, non_blocking=True)
 
     def _resident(self, array, check=False):
-        if self.device.type == "cpu":
+        if shares(self.device):
             return None
         hit = self.resident.get(id(array))
         if hit is not None and hit[0] is array:
             return hit[1]
-        free, _ = self.torch.cuda.mem_get_info(self.device)
-        if array.nbytes > free // 4:
+        if array.nbytes > free_memory(self.torch, self.device) // 4:
             return None
         if check:
             self.check(array)
         if len(self.resident) >= self.KEPT:  # an epoch's fresh draw (resample) replaces them
             self.resident.clear()
-        tensor = self.torch.from_numpy(np.ascontiguousarray(array)).to(self.device)
+        tensor = self.torch.from_numpy(np.ascontiguousarray(array)).to(self.device, copy=True)
         self.resident[id(array)] = (array, tensor)
         return tensor

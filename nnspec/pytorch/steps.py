@@ -32,7 +32,7 @@ import numpy as np
 
 from ..export import need
 from ..training import metrics as numpy_metrics
-from . import gradients, losses, metrics, optimizers, place, predict, threads
+from . import gradients, losses, metrics, optimizers, packed, place, predict, threads
 
 
 class TorchSteps:
@@ -81,6 +81,9 @@ class TorchSteps:
         self.penalties = gradients.Penalties(
             self.torch, self.names, [coefs[n][1] for n in self.names],
             [coefs[n][2] for n in self.names], self.device, self.ws[0].dtype if self.ws else None)
+        self.packs = None
+        if place.shares(self.device) and self.world == 1:
+            self.packs = packed.plan(self.torch, self.model, coefs, self.tensors)
 
     def step(self, x, t, coefs, factor):
         """One batch (tensors from batch()) -> (objective, a float; mean data loss, a
@@ -92,8 +95,11 @@ class TorchSteps:
             x, t = x[self.rank::self.world], t[self.rank::self.world]
         self._seed_dropout()
         self.net.train(True)
-        for w in self.ws:
-            w.grad = None
+        if self.packs is not None:
+            self.packs.zero_grad()
+        else:
+            for w in self.ws:
+                w.grad = None
         z = self.forward(x, logits=True)
         out = self.activate(z)
         activation = model.graph.output_activation
@@ -117,9 +123,12 @@ class TorchSteps:
             if config.clip_norm:
                 gradients.clip(torch, gs, config.clip_norm)
             model.optimizer.t += 1
-            optimizers.step(torch, model.optimizer, self.names, self.ws, gs,
-                            [float(coefs[name][0] * factor) for name in self.names],
-                            lambda suffix: self.state.slots(self.names, suffix))
+            if self.packs is not None:
+                self.packs.step(factor, model.optimizer.state)
+            else:
+                optimizers.step(torch, model.optimizer, self.names, self.ws, gs,
+                                [float(coefs[name][0] * factor) for name in self.names],
+                                lambda suffix: self.state.slots(self.names, suffix))
         return total, value, sums
 
     def evaluate(self, x, t):
