@@ -273,3 +273,22 @@ def test_a_checkpoint_resumes_on_the_other_engine(first, then, rng, tmp_path):
     for k, v in straight.optimizer.state.items():
         np.testing.assert_allclose(resumed.optimizer.state[k], v, rtol=1e-9, atol=1e-12,
                                    err_msg=k)
+
+
+@pytest.mark.parametrize("head,loss,metrics", [
+    ("dense 4 softmax", "cross_entropy", "[accuracy, top_k(2), top_k(4)]"),
+    ("dense 4 softmax", "cross_entropy", "[accuracy, mae, mse]"),
+    ("dense 3 sigmoid", "binary_cross_entropy", "[binary_accuracy, mae]")])
+def test_every_metric_sums_on_the_device_as_numpy_does(head, loss, metrics, rng):
+    spec = (f"input 3\ndense 5 tanh -> {head}\n"
+            f"train {{ loss = {loss}\n metrics = {metrics}\n optimizer = adam }}")
+    a = nnspec.compile(spec, dtype="float64")
+    b = nnspec.compile(spec, dtype="float64")
+    x = rng.normal(size=(30, 3))
+    y = rng.integers(0, 4, 30) if "softmax" in head else rng.integers(0, 2, (30, 3))
+    validation = (x[:7], y[:7])
+    ha = a.fit(x, y, epochs=3, batch_size=8, validation_data=validation)
+    hb = b.fit(x, y, epochs=3, batch_size=8, validation_data=validation, engine="torch")
+    assert set(ha) == set(hb) and len(ha) > 4
+    for key in ha:
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)

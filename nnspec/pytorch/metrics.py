@@ -8,10 +8,14 @@ import re
 # history key -> (out, targets) -> the sum over the batch's samples of its value
 SUMS = {
     "accuracy": lambda out, y: (out.argmax(-1) == y.argmax(-1)).sum(),
-    "binary_accuracy": lambda out, y: ((out > 0.5) == (y > 0.5)).sum() / out[0].numel(),
+    "binary_accuracy": lambda out, y: ((out > 0.5) == (y > 0.5)).sum().to(out.dtype)
+    / out[0].numel(),
     "mae": lambda out, y: (out - y).abs().sum() / out[0].numel(),
     "mse": lambda out, y: ((out - y) ** 2).sum() / out[0].numel(),
 }
+
+
+RANKED = re.compile(r"accuracy|top\d+_accuracy")  # metrics of the outputs' order alone
 
 
 def _top_k(k):
@@ -33,9 +37,11 @@ def sums(keys):
 
 
 def batch_sums(torch, fns, value, out, t):
-    """[the batch's loss sum, each metric's sum] as one float64 tensor (one
-    all_reduce under DDP). value: the mean data loss over out's samples."""
-    parts = [value.double() * len(out)] + [fn(out, t).double() for fn in fns]
+    """[the batch's loss sum, each metric's sum] as one tensor (one all_reduce under
+    DDP), added into the tally's float64 sums. value: the mean data loss over out's
+    samples."""
+    parts = [value * out.shape[0]] + [fn(out, t) for fn in fns]
+    # stack promotes the counts to the loss's type: exact below 2^24 samples a batch
     return torch.stack(parts) if len(parts) > 1 else parts[0].reshape(1)
 
 
@@ -54,7 +60,7 @@ class Tally:
 
     def add(self, value, sums, t):
         self.total += sums
-        self.seen += len(t)
+        self.seen += t.shape[0]
 
     def sums(self):
         """{key: sum, "seen": samples}, what a Position keeps for a resumed epoch."""

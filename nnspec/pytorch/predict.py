@@ -103,14 +103,16 @@ def evaluate(torch, net, model, x, t, keys):
     config, activation = model.config, model.graph.output_activation
     fns = metrics.sums(keys)
     batch_size = pass_size(model.graph, PREDICT_BATCH, x.device)
+    activate, loss = losses.activation(torch, activation), losses.function(torch, config.loss,
+                                                                           activation)
     total = None
     net.train(False)
     with torch.no_grad():
         for i in range(0, len(x), batch_size):
             xb, tb = x[i:i + batch_size], t[i:i + batch_size]
             z = net(xb, logits=True)
-            out = losses.activation(torch, activation)(z)
-            value = losses.loss(torch, config.loss, activation, z, out, tb)
+            out = activate(z)
+            value = loss(z, out, tb)
             part = metrics.batch_sums(torch, fns, value, out, tb)
             total = part if total is None else total + part
     sums = total.tolist() if total is not None else [0.0] * (len(keys) + 1)

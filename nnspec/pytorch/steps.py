@@ -58,6 +58,11 @@ class TorchSteps:
                                                config.loss))
         self.sums = metrics.sums(self.keys)
         self.activate = losses.activation(torch, graph.output_activation)
+        self.loss = losses.function(torch, config.loss, graph.output_activation)
+        # a softmax output's loss reads its logits, and accuracies only the order of
+        # the outputs, which the softmax keeps: then the step needs no outputs
+        self.outputs = not (graph.output_activation == "softmax" and config.loss ==
+                            "cross_entropy" and all(metrics.RANKED.fullmatch(k) for k in self.keys))
         self.dropouts = any(n.kind == "dropout" for n in graph.nodes)
         self.feed = place.Feed(torch, self.device, predict.input_check(graph))
         self.coefs = None
@@ -86,40 +91,41 @@ class TorchSteps:
             self.packs = packed.plan(self.torch, self.model, coefs, self.tensors)
 
     def step(self, x, t, coefs, factor):
-        """One batch (tensors from batch()) -> (objective, a float; mean data loss, a
-        0-d tensor; the batch's loss and metric sums, for the tally)."""
+        """One batch (tensors from batch()) -> (objective, mean data loss: floats; the
+        batch's loss and metric sums on the device, for the tally)."""
         torch, model, config = self.torch, self.model, self.model.config
         self._plan(coefs)
-        n = len(x)
+        n = x.shape[0]
         if self.world > 1:  # this process's share of the batch
             x, t = x[self.rank::self.world], t[self.rank::self.world]
         self._seed_dropout()
-        self.net.train(True)
+        if not self.net.training:
+            self.net.train(True)
         if self.packs is not None:
             self.packs.zero_grad()
         else:
             for w in self.ws:
                 w.grad = None
         z = self.forward(x, logits=True)
-        out = self.activate(z)
-        activation = model.graph.output_activation
-        value = losses.loss(torch, config.loss, activation, z, out, t) if len(x) \
-            else z.sum() * 0  # a process with no share of a small last batch
-        # scaled so that the processes' average is the whole batch's mean (or sum)
-        scale = len(x) * self.world / n * (n if config.reduction == "sum" else 1)
-        (value * scale).backward()
+        out = self.activate(z) if self.outputs else z
+        value = self.loss(z, out, t) if x.shape[0] else z.sum() * 0  # a process with no
+        # share of a small last batch; scaled so that the processes' average is the
+        # whole batch's mean (or sum)
+        scale = x.shape[0] * self.world / n * (n if config.reduction == "sum" else 1)
+        (value if scale == 1 else value * scale).backward()
         with torch.no_grad():
             sums = metrics.batch_sums(torch, self.sums, value.detach(), out.detach(), t)
             if self.world > 1:
                 torch.distributed.all_reduce(sums)
-            value = sums[0] / n
-            total = value * n if config.reduction == "sum" else value
+                mean = float(sums[0]) / n
+            else:
+                mean = float(value)  # the one read a step: is the update to apply
+            total = mean * n if config.reduction == "sum" else mean
             gs = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self.ws]
             if self.penalties:
-                total = total + self.penalties.apply(self.ws, gs)
-            total = float(total)  # the one read a step: is the update to apply
+                total += float(self.penalties.apply(self.ws, gs))
             if not math.isfinite(total):
-                return total, value, sums
+                return total, mean, sums
             if config.clip_norm:
                 gradients.clip(torch, gs, config.clip_norm)
             model.optimizer.t += 1
@@ -129,7 +135,7 @@ class TorchSteps:
                 optimizers.step(torch, model.optimizer, self.names, self.ws, gs,
                                 [float(coefs[name][0] * factor) for name in self.names],
                                 lambda suffix: self.state.slots(self.names, suffix))
-        return total, value, sums
+        return total, mean, sums
 
     def evaluate(self, x, t):
         """The loop's validation, on the device: {'loss': ..., metric: ...}."""
