@@ -39,6 +39,7 @@ def network(model, device="cpu"):
     """(torch, the model's inference Net on device, the device)."""
     torch = need("torch", "torch", "the torch engine")
     threads.configure(torch)
+    threads.balance(torch, threads.RECHECK)
     from .modules import Net
     device = device_of(torch, device)
     key = (str(device), model.graph, tuple(id(a) for a in model.weights.values()))

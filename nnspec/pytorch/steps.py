@@ -95,6 +95,7 @@ class TorchSteps:
         batch's loss and metric sums on the device, for the tally)."""
         torch, model, config = self.torch, self.model, self.model.config
         self._plan(coefs)
+        threads.balance(torch, threads.RECHECK_FIT)  # other processes may have started
         n = x.shape[0]
         if self.world > 1:  # this process's share of the batch
             x, t = x[self.rank::self.world], t[self.rank::self.world]
