@@ -292,3 +292,35 @@ def test_every_metric_sums_on_the_device_as_numpy_does(head, loss, metrics, rng)
     assert set(ha) == set(hb) and len(ha) > 4
     for key in ha:
         np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)
+
+
+def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
+    from nnspec.pytorch import threads
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "_state", {"wanted": 2, "pinned": False, "checked": 0.0})
+    monkeypatch.setattr(threads, "_cores", lambda: range(2))
+    try:
+        for busy, expected in ((1, 1), (5, 1), (0, 2), (None, 2)):
+            monkeypatch.setattr(threads, "busy_elsewhere", lambda busy=busy: busy)
+            threads.balance(torch)
+            assert torch.get_num_threads() == expected, busy
+        threads._state["pinned"] = True  # the user's count stands
+        monkeypatch.setattr(threads, "busy_elsewhere", lambda: 1)
+        threads.balance(torch)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    count = threads.busy_elsewhere()
+    assert count is None or count >= 0
+
+
+def test_nnspec_threads_pins_the_torch_engines_count(monkeypatch):
+    from nnspec.pytorch import threads
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "_state", {"wanted": None, "pinned": False, "checked": 0.0})
+    monkeypatch.setenv("NNSPEC_THREADS", "1")
+    try:
+        threads.configure(torch)
+        assert torch.get_num_threads() == 1 and threads._state["pinned"]
+    finally:
+        torch.set_num_threads(before)
