@@ -12,10 +12,10 @@ others spin (GNU OpenMP's default), so on a 2-core machine with one busy
 process a 2-thread epoch ran 100x to 300x slower than a 1-thread one
 (benchmarks/README.md; OMP_WAIT_POLICY=PASSIVE helped under load but cost up
 to 4x when the machine was idle). `balance` counts the running threads of
-other processes (Linux: /proc/loadavg less this process's own) and leaves
-their cores to them; the engine calls it when a fit starts and every few
-seconds of training, predict at most once a second. Where nothing can be read
-(not Linux) the count stays. The thread count changes a float32 run's
+other processes (Linux: /proc/loadavg less this process's own, the lesser of
+two looks) and leaves their cores to them; the engine calls it when a fit
+starts and every few seconds of training, predict at most once a second.
+Where nothing can be read (not Linux) the count stays. The thread count changes a float32 run's
 rounding (as another CPU's kernels would), so two runs under different loads
 may differ there; pinning the count makes them repeat bit for bit.
 docs/scale.md says how the engines use cores.
@@ -23,7 +23,7 @@ docs/scale.md says how the engines use cores.
 import os
 import time
 
-_state = {"wanted": None, "pinned": False, "checked": 0.0}
+_state = {"wanted": None, "pinned": False, "checked": 0.0, "seen": None}
 RECHECK = 1.0  # seconds between two counts in predict
 RECHECK_FIT = 3.0  # and in training
 
@@ -58,7 +58,12 @@ def balance(torch, at_most_every=0.0):
     if _state["wanted"] is None or _state["pinned"] or now - _state["checked"] < at_most_every:
         return
     _state["checked"] = now
-    busy = busy_elsewhere()
+    # a process that keeps a core busy runs at every look, anything else (a kernel
+    # thread) seldom at two in a row: the lesser of this look and the last
+    busy = seen = busy_elsewhere()
+    if busy is not None and _state["seen"] is not None:
+        busy = min(busy, _state["seen"])
+    _state["seen"] = seen
     threads = _state["wanted"] if busy is None else \
         max(1, min(_state["wanted"], len(_cores()) - busy))
     if torch.get_num_threads() != threads:
@@ -69,15 +74,15 @@ def _cores():
     return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count())
 
 
-def busy_elsewhere(samples=3):
-    """Running threads of other processes (the least of a few looks), or None."""
+def busy_elsewhere():
+    """Running threads of other processes now, or None where that cannot be read:
+    /proc/loadavg's running count less this process's own (read before and after
+    it, as they may go to sleep in between)."""
     try:
-        counts = []
-        for _ in range(samples):
-            with open("/proc/loadavg") as f:
-                running = int(f.read().split()[3].split("/")[0])
-            counts.append(running - _own_running())
-        return max(0, min(counts))
+        own = _own_running()
+        with open("/proc/loadavg") as f:
+            running = int(f.read().split()[3].split("/")[0])
+        return max(0, running - max(own, _own_running()))
     except (OSError, ValueError, IndexError):
         return None
 
