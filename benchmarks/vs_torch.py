@@ -1,22 +1,27 @@
-"""Training and inference speed, and peak memory, of nnspec beside PyTorch CPU.
+"""Training and inference speed, and peak memory, of nnspec's two engines beside
+a hand-written PyTorch loop, on the CPU.
 
     python benchmarks/vs_torch.py [--rounds 7] [--samples 2048] [--nets mnist_cnn,lstm]
+                                  [--systems numpy,engine,torch]
 
-The same networks are built in both (random data of the right shapes, token
-ids for embeddings, Adam, cross-entropy), PyTorch limited to the threads
-numpy's BLAS uses: the four the project started with, and one of each family
-a user writes at a typical size (LeNet-5, a wide MLP, a VGG-style net with
-batch norm, a small ResNet, a strided all-conv net, a plain RNN, LSTM, GRU,
-an attention block with embedding and layer norm, a tiny net). `peak %` is the share of
-this machine's float32 matmul rate (measured first, on a square matmul) that
-nnspec's training reaches, counting 3x the forward FLOPs of the summary. Each
-round times one training epoch and one inference pass of every network in
-nnspec and then in PyTorch, so both see the same phase of this VM's drifting
-speed; the table gives the medians of samples/s and the median of the
-per-round ratios nnspec / PyTorch (above 1: nnspec is faster). Peak memory is
-each system's own peak resident set in a fresh process, less what the process
-held before its first step (interpreter, imports and data). Without torch the
-script prints nnspec's numbers alone.
+Every network runs three ways: nnspec's numpy engine (`numpy`), nnspec's torch
+engine (`engine`: model.fit(..., engine="torch") and predict(..., engine="torch"),
+shown as t-eng) and its twin written by hand in PyTorch (`torch`, Adam,
+cross-entropy, the same batch), on random data of the right shapes (token ids
+for embeddings), PyTorch limited to the threads numpy's BLAS uses: the four
+networks the project started with, and one of each family a user writes at a
+typical size (LeNet-5, a wide MLP, a VGG-style net with batch norm, a small
+ResNet, a strided all-conv net, a plain RNN, LSTM, GRU, an attention block
+with embedding and layer norm, a tiny net). `peak %` is the share of this
+machine's float32 matmul rate (measured first, on a square matmul) that the
+numpy engine's training reaches, counting 3x the forward FLOPs of the
+summary. Each system and network has a worker process of its own; each round
+times one training epoch and one inference pass of every network in each
+system in turn, so all see the same phase of this VM's drifting speed; the
+table gives the medians of samples/s and the median of the per-round ratios
+nnspec / PyTorch (above 1: nnspec is faster). Peak memory is each worker's
+peak resident set less what it held before its first step (interpreter,
+imports and data). Without torch the script prints the numpy engine alone.
 """
 import argparse
 import importlib.util
@@ -332,8 +337,9 @@ def main():
         for kind in ("train", "infer"):
             rates = {s: [args.samples / t for t in times[name, s, kind]] for s in systems}
             row += " " * 8 + " ".join(f"{statistics.median(rates[s]):>7.0f}" for s in systems)
-            row += "".join(f" {statistics.median(a / b for a, b in zip(rates[s], rates['torch'])):>5.2f}"
-                           for s in rated) + " |"
+            ratios = {s: statistics.median(a / b for a, b in zip(rates[s], rates["torch"]))
+                      for s in rated}
+            row += "".join(f" {ratios[s]:>5.2f}" for s in rated) + " |"
         if "numpy" in systems:
             train_rate = statistics.median(args.samples / t for t in times[name, "numpy", "train"])
             row += f" {100 * 3 * forward_flops(name) * train_rate / peak:>5.1f}% |"

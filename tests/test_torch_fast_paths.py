@@ -161,7 +161,8 @@ def test_the_multi_tensor_update_is_the_per_parameter_one(name):
         theirs.t += 1
 
         def slots(suffix):
-            return [state_ours.setdefault(f"{k}/{suffix}", torch.zeros(shapes[k], dtype=torch.float64))
+            return [state_ours.setdefault(f"{k}/{suffix}",
+                                          torch.zeros(shapes[k], dtype=torch.float64))
                     for k in names]
         optimizers.step(torch, ours, names, [w_ours[k] for k in names],
                         [torch.tensor(grads[k]) for k in names], lrs, slots)

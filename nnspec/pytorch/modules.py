@@ -244,7 +244,8 @@ class Net(torch.nn.Module):
                 else graph.shapes[node.inputs[0]]
             w = {short: tensors[full] for short, full in graph.keys[node.name]}
             act = graph.activation(node.name)
-            self.layers.append((node.name, node.inputs, BUILDERS[node.kind](node, in_shape, w, self),
+            layer = BUILDERS[node.kind](node, in_shape, w, self)
+            self.layers.append((node.name, node.inputs, layer,
                                 None if act == "linear" else activation(torch, act)))
             last_read.update(dict.fromkeys(node.inputs, i))
         # values no later layer reads are let go at once (inference holds one or two)
