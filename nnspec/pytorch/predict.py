@@ -12,6 +12,7 @@ import numpy as np
 from ..engine.layers.embedding import _ids
 from ..engine.staging import PREDICT_BATCH
 from ..errors import DataError, NNSpecError
+from ..lang.kinds.recurrent import GATES
 from ..export import need
 from ..lang.printer import describe
 from . import losses, metrics, place, threads
@@ -87,11 +88,20 @@ def predict(model, x, vet, device="cpu", batch_size=PREDICT_BATCH):
     return result
 
 
+def _values(graph, node):
+    """Values a layer holds per sample while it runs: its output, and a fused
+    recurrent layer's every step and gate (its kernel's work arrays)."""
+    out = math.prod(graph.shapes[node.name])
+    if node.kind in GATES:
+        out += graph.shapes[node.inputs[0]][0] * node.p["units"] * (GATES[node.kind] + 2)
+    return out
+
+
 def pass_size(graph, batch_size, device):
     """Samples a predict pass takes (see PASS_BYTES)."""
     if device.type != "cpu":
         return batch_size
-    sample = sum(math.prod(graph.shapes[n.name]) for n in graph.nodes) * graph.dtype.itemsize
+    sample = sum(_values(graph, n) for n in graph.nodes) * graph.dtype.itemsize
     step = 32
     while step * 2 <= batch_size and step * 2 * sample <= PASS_BYTES:
         step *= 2
