@@ -1,7 +1,7 @@
 """Max pooling's two kernels side by side: per offset (kh*kw passes over the
 output) and separable (a max over rows, then columns), forward and backward,
 on the pooling shapes of the seeds and the benchmark networks. The layer takes
-the separable one where pool._separable says it touches fewer elements; this
+the separable one where pool_valid._separable says it touches fewer elements; this
 prints which it takes and the measured speed-up.
 
     python benchmarks/pool_kernels.py [--repeat 20]
@@ -13,7 +13,7 @@ from unittest import mock
 import numpy as np
 
 import nnspec
-from nnspec.engine.layers import pool
+from nnspec.engine.layers import pool_valid as pool
 from nnspec.engine.layers.base import Mode
 
 CASES = [  # (what, input HxWxC, pooling, batch)

@@ -279,7 +279,7 @@ def others_running():
 class Worker:
     # timings that another process shared (this VM runs other work) are redone,
     # after waiting up to QUIET_WAIT seconds for it to stop, at most TRIES times
-    TRIES, QUIET_WAIT = 4, 120
+    TRIES, QUIET_WAIT = 4, 30
     redone, loaded = [0], [0]
 
     def __init__(self, system, name, samples):
@@ -296,6 +296,7 @@ class Worker:
             while others_running() and time.monotonic() - waited < self.QUIET_WAIT:
                 time.sleep(0.5)
             seconds = self._ask(command)
+            time.sleep(SETTLE)  # the worker's own threads spin a while after its work
             if not others_running():
                 return seconds
             self.redone[0] += attempt < self.TRIES - 1
@@ -345,9 +346,9 @@ def main():
         ap.error(f"unknown network {sorted(unknown)[0]!r} (networks: {', '.join(NETS)})")
     peak = matmul_peak()
     workers = {(n, s): Worker(s, n, args.samples) for n in names for s in systems}
-    for w in workers.values():  # warm up: first-touch allocations, lazy imports
-        w.ask("train")
-        w.ask("infer")
+    for w in workers.values():  # warm up: first-touch allocations, lazy imports (untimed:
+        w._ask("train")  # no waiting for a quiet machine)
+        w._ask("infer")
     times = {(n, s, k): [] for n in names for s in systems for k in ("train", "infer")}
     for _ in range(args.rounds):  # alternate, round by round: this VM's speed drifts
         for name in names:

@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 from .errors import BundleError, DataError, NNSpecError, ShapeError, SpecError  # noqa: E402
 from .lazy import attributes  # noqa: E402
 
-_LAZY = {"compile": "model", "load": "model", "Model": "model",
+_LAZY = {"compile": "api", "load": "api", "Model": "model",
          "Callback": "training.callbacks", "EarlyStopping": "training.callbacks",
          "LambdaCallback": "training.callbacks", "TrainingDiverged": "training.loop",
          "TrainingInterrupted": "training.loop"}

@@ -1,4 +1,5 @@
 """Every error a user can cause is an NNSpecError; nothing else should reach them.
+shown() is how text from files (names, values) is put into a message.
 
 SpecError carries where in the source the problem is, so the CLI can print
 `error: FILE:LINE:COL: message` followed by the line and a caret.
@@ -60,3 +61,12 @@ class DataError(NNSpecError):
 
 class BundleError(NNSpecError):
     """A bundle file that cannot be read: corrupt, truncated, or not a bundle."""
+
+
+def shown(value, limit=200):
+    """Text from a file as it may be printed: control characters (terminal
+    escape sequences, carriage returns) escaped, and at most `limit` characters."""
+    text = str(value)
+    if any(not c.isprintable() for c in text):
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return text if len(text) <= limit else text[:limit] + "..."

@@ -34,12 +34,12 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .errors import NNSpecError
+from .errors import NNSpecError, SpecError
 from .files.io import read_spec
 from .lang import parse
-from .lang.settings import SETTINGS
-from .model import compile as compile_model
-from .model import load as load_model
+from .lang.settings import SETTINGS, read
+from .api import compile as compile_model
+from .api import load as load_model
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
 FILLED = ("n_features", "n_outputs")  # placeholders fit fills in from the data
@@ -104,23 +104,16 @@ class _Estimator(BaseEstimator):
         return [n for n in dict.fromkeys(PLACEHOLDER.findall(text)) if n not in FILLED]
 
     def _overrides(self):
-        """The settings given as parameters, read as a train block would read them."""
-        given = {k: getattr(self, k) for k in PARAMETERS if getattr(self, k, None) is not None}
-        if not given:
-            return {}
-        for key, value in given.items():  # one value each: no line or block of its own
-            if isinstance(value, str) and any(c in value for c in "\n\r{}"):
-                raise ValueError(f"{key}={value!r}: a setting's value is one line, without "
-                                 "braces")
-        lines = [f"  {k} = {'/'.join(map(str, v)) if isinstance(v, (tuple, list)) else v}"
-                 for k, v in given.items()]
-        try:
-            train = parse("input 1\ndense 1\ntrain {\n" + "\n".join(lines) + "\n}").train
-        except NNSpecError as e:
-            raise ValueError(f"a train setting among {sorted(given)}: {e}") from None
-        out = {k: getattr(train, k) for k in given}
-        if "optimizer" in given:
-            out["optimizer_options"] = train.optimizer_options
+        """The settings given as parameters, read as every setting is (lang/settings.read)."""
+        out = {}
+        for key in PARAMETERS:
+            value = getattr(self, key, None)
+            if value is None:
+                continue
+            try:
+                out.update(read(key, value))
+            except SpecError as e:
+                raise ValueError(f"{key}: {e.message}") from None
         return out
 
     def _compile(self, n_features, n_outputs, dtype):
@@ -146,9 +139,16 @@ class _Estimator(BaseEstimator):
             if "dtype" not in overrides and not (train and train.dtype):
                 # as scikit-learn's MLPs: the network computes in X's float type
                 overrides["dtype"] = dtype.name
-            return compile_model(text, **overrides)
+            model = compile_model(text, **overrides)
         except NNSpecError as e:
             raise ValueError(str(e)) from None
+        graph = model.graph
+        if len(graph.inputs) > 1 or len(graph.outputs) > 1:
+            raise ValueError(f"an estimator takes a spec of one input and one output, as "
+                             f"scikit-learn's X and y are; this one has inputs "
+                             f"{', '.join(graph.inputs)} and outputs "
+                             f"{', '.join(o.name for o in graph.outputs)}: use nnspec.compile")
+        return model
 
     # -- data --------------------------------------------------------------------
 

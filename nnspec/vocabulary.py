@@ -33,7 +33,8 @@ KEYWORDS = _keywords()
 # training/callbacks.py, files/data/ and engine/preprocess.py by the tests.
 _DATA = {"shapes": ("n", "size", "noise", "style"), "spiral": ("n", "classes", "noise", "spin"),
          "vertical": ("n", "classes", "noise"), "sine": ("n", "noise"),
-         "xor": ("repeats", "noise"), "mnist": ("n", "test"), "fashion-mnist": ("n", "test"),
+         "xor": ("repeats", "noise"), "glyphs": ("n", "noise"), "mnist": ("n", "test"),
+         "fashion-mnist": ("n", "test"),
          "csv": ("label",), "images": (), "npz": ()}
 CALLS = {
     "optimizer": {"sgd": ("momentum", "nesterov", "weight_decay"), "adagrad": ("eps",),
@@ -58,8 +59,9 @@ CALL_EXTRA = {"optimizer": ("lr",)}
 # One line per setting for hover; a setting added to lang/settings.py without a
 # line here fails tests/test_lsp_units.py.
 SETTING_DOCS = {
-    "loss": "the loss; by default what the output needs (several outputs: cross_entropy; "
-            "one sigmoid: binary_cross_entropy; else mse)",
+    "loss": "the loss of every output an `output` line gives none; by default what each "
+            "output implies (a sigmoid: binary_cross_entropy; a softmax or logits over "
+            "several units: cross_entropy; else mse)",
     "optimizer": "the update rule, with its options in parentheses: adam(beta1=0.8)",
     "lr": "the learning rate (a layer's lr= overrides it for that layer)",
     "schedule": "a factor on every layer's rate, per update or per epoch",

@@ -39,3 +39,43 @@ def assert_close_grad(analytic, numeric, what):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def inputs_for(model, n, rng, dtype=np.float32):
+    """n random samples for every input of a model, as its preprocessing takes them
+    (floats in [LOW, HIGH] for pixels, token ids for an embedding): an array for a
+    model of one input, else a dict by name. A fitted scaling not fitted yet is
+    fitted on them."""
+    from nnspec import prepare
+    xs = {}
+    for name, shape in model.graph.input_shapes.items():
+        pre = model.preprocessing[name]
+        vocab = [node.p["table"][0] for node in model.network.nodes
+                 if node.kind == "embedding" and name in node.inputs]
+        if vocab:  # token ids for an embedding
+            xs[name] = rng.integers(0, min(vocab), (n,) + shape).astype(dtype)
+        elif pre["kind"] == "pixels":
+            low = pre["offset"]
+            xs[name] = rng.uniform(low, low + 255 * pre["scale"], (n,) + shape).astype(dtype)
+        else:
+            xs[name] = rng.standard_normal((n,) + shape).astype(dtype)
+    x = xs if len(xs) > 1 else next(iter(xs.values()))
+    if not all("scale" in p for p in model.preprocessing.values()):
+        model.preprocessing = prepare.fitted_scaling(model, x)
+    return x
+
+
+def targets_for(model, n, rng):
+    """n random targets for every output of a model, as its loss takes them (class
+    ids for cross-entropy over a vector, 0/1 for binary cross-entropy, else
+    normal values): an array for a model of one output, else a dict by name."""
+    ys = {}
+    for term in model.plan.terms:
+        shape = model.graph.shapes[term.node]
+        if term.loss == "cross_entropy" and len(shape) == 1:
+            ys[term.name] = rng.integers(0, shape[-1], n)
+        elif term.loss == "binary_cross_entropy":
+            ys[term.name] = rng.integers(0, 2, (n,) + shape).astype(np.float64)
+        else:
+            ys[term.name] = rng.standard_normal((n,) + shape)
+    return ys if len(ys) > 1 else next(iter(ys.values()))

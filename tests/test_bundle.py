@@ -18,7 +18,7 @@ from nnspec import cli
 from nnspec.files import bundle
 from nnspec.files import io as fileio
 
-from conftest import MODELS
+from conftest import inputs_for, MODELS
 
 SPEC = "input 4\ndense 3 softmax\n"
 PINNED = Path(__file__).parent / "data"
@@ -68,6 +68,26 @@ def _drop(key, where="doc"):
     return mutate
 
 
+def _under_old_digest(change):
+    """The payload's bytes changed by change(payload, doc), the digest left as written."""
+    def mutate(o, d):
+        o["payload"] = change(o["payload"], d)
+    return mutate
+
+
+def _flip_first(data):
+    return bytes([data[0] ^ 0x01]) + data[1:]
+
+
+def _digest(change):
+    """The bundle with its digest replaced by change(the right digest, payload)."""
+    def make(data):
+        outer = msgpack.unpackb(data, raw=False)
+        outer["sha256"] = change(outer["sha256"], outer["payload"])
+        return msgpack.packb(outer, use_bin_type=True)
+    return make
+
+
 def _bitflip(offset):
     def make(data):
         b = bytearray(data)
@@ -82,6 +102,21 @@ CORPUS = {
        for frac in (0.0, 0.01, 0.05, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99)},
     "truncated by one byte": (lambda d: d[:-1], ["not valid msgpack"]),
     "bit flip in the weights": (_bitflip(-20), ["checksum mismatch"]),
+    # the digest, against other corruptions that leave the payload valid msgpack, or not
+    "a weight byte flipped under the old digest": (lambda d: _repack(d, _under_old_digest(
+        lambda p, doc: p.replace(w := doc["weights"]["dense1.W"]["data"], _flip_first(w)))),
+        ["checksum mismatch"]),
+    "classes renamed under the old digest": (lambda d: _repack(d, _under_old_digest(
+        lambda p, doc: msgpack.packb({**doc, "classes": ["x", "y", "z"]}, use_bin_type=True))),
+        ["checksum mismatch"]),
+    "payload truncated under the old digest": (lambda d: _repack(d, _under_old_digest(
+        lambda p, doc: p[:-7])), ["checksum mismatch"]),
+    # docs/bundle-format.md: the digest is lower-case hex
+    "digest in upper case": (_digest(lambda h, p: h.upper()), ["checksum mismatch"]),
+    "digest one character short": (_digest(lambda h, p: h[:-1]), ["checksum mismatch"]),
+    "digest of another length (SHA-1)": (_digest(lambda h, p: hashlib.sha1(p).hexdigest()),
+                                         ["checksum mismatch"]),
+    "empty digest": (_digest(lambda h, p: ""), ["checksum mismatch"]),
     "bit flip in the header": (_bitflip(3), []),
     "trailing garbage": (lambda d: d + b"\x00junk", ["not valid msgpack"]),
     "random bytes": (lambda d: bytes(np.random.default_rng(0).integers(0, 256, 500, np.uint8)), []),
@@ -226,10 +261,12 @@ def test_round_trip_is_bit_identical_for_every_model(path, tmp_path, rng):
     model = nnspec.compile(path)
     for w in model.weights.values():
         w += rng.normal(0, 0.01, w.shape).astype(w.dtype)
-    x = rng.random((7,) + model.graph.input_shape).astype(np.float32)
+    x = inputs_for(model, 7, rng)
     model.save(tmp_path / "m.nnb")
     loaded = nnspec.load(tmp_path / "m.nnb")
-    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    got, want = loaded.predict(x), model.predict(x)
+    for name in (want if isinstance(want, dict) else [None]):
+        np.testing.assert_array_equal(got[name] if name else got, want[name] if name else want)
     for k, v in model.weights.items():
         assert loaded.weights[k].tobytes() == v.tobytes()
 
@@ -342,7 +379,7 @@ def test_malformed_checkpoints_are_bundle_errors(tmp_path, rng):
     stopper = {"state": lambda d: d["checkpoint"]["stopper"]}
     cases = {
         "negative seed": (lambda o, d: d["checkpoint"]["overrides"].update(seed=-1),
-                          "seed must be a whole number"),
+                          "'seed' must be a whole number"),
         "running sums without a metric": (lambda o, d: d["checkpoint"].update(position={
             "batch": 1, "rng": d["checkpoint"]["rng"], "sums": {"loss": 1.0, "seen": 4}}),
             "not a position inside an epoch"),
@@ -426,7 +463,7 @@ def test_api_overrides_travel_in_checkpoints(tmp_path, rng):
     back = nnspec.load(tmp_path / "x.nnb").config
     assert (back.metrics, back.early_stopping, back.data, back.schedule) == (
         metrics, stopping, data, "cosine")
-    with pytest.raises(nnspec.SpecError, match="seed must be a whole number from 0 to"):
+    with pytest.raises(nnspec.SpecError, match="'seed' must be a whole number from 0 to"):
         nnspec.compile(SPEC, seed=1 << 64)  # refused when set, not when the run is saved
 
 

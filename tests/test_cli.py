@@ -26,6 +26,12 @@ def test_compile_json_prints_the_ir():
     assert [n["kind"] for n in ir["nodes"]] == ["input", "conv", "conv", "dense", "dense"]
     assert ir["nodes"][1]["params"]["kernel"] == [3, 3, 2]
     assert ir["train"]["batch_size"] == 16 and ir["train"]["l2"] == 0.05
+    assert ir["outputs"] == [{"name": "dense2", "node": "dense2", "loss": None, "weight": 1.0,
+                              "metrics": None, "line": 9}]  # the last layer's line
+    ir = json.loads(run_cli("compile", MODELS / "two_inputs_two_outputs.nn", "--json").stdout)
+    assert [(o["name"], o["loss"], o["weight"], o["metrics"], o["line"]) for o in ir["outputs"]] \
+        == [("digit", "cross_entropy", 1.0, ["accuracy"], 11), ("size", "mse", 0.5, ["mae"], 12)]
+    assert [n["name"] for n in ir["nodes"] if n["kind"] == "input"] == ["image", "meta"]
 
 
 def test_syntax_error_is_one_located_line_and_status_2(tmp_path):
@@ -91,7 +97,7 @@ def test_infer_rejects_inputs_of_the_wrong_shape(tmp_path):
 
 def test_bad_overrides_are_one_line_errors(tmp_path):
     r = run_cli("train", MODELS / "shapes.nn", "-o", tmp_path / "x.nnb", "--batch-size", "0")
-    assert r.returncode == 2 and "batch_size must be a whole number from 1 to 2,147,483,647, got 0" in r.stderr
+    assert r.returncode == 2 and "--batch-size: train setting 'batch_size' must be a whole number from 1 to 2,147,483,647, got 0" in r.stderr
     assert r.stderr.count("\n") == 1
     r = run_cli("train", MODELS / "shapes.nn", "-o", tmp_path / "no" / "such" / "dir.nnb",
                 "--epochs", "1")

@@ -44,7 +44,7 @@ def test_nn_fences_are_highlighted_by_nnspec_s_lexer(site):
 
 def test_the_api_reference_is_made_from_the_docstrings(site):
     page = (site / "api" / "index.html").read_text()
-    for name in ("nnspec.model.compile", "nnspec.model.Model.fit", "nnspec.errors.SpecError",
+    for name in ("nnspec.api.compile", "nnspec.model.Model.fit", "nnspec.errors.SpecError",
                  "nnspec.sklearn.Classifier"):
         assert f'id="{name}"' in page, name
     assert "Spec text or a .nn path" in page  # compile's docstring

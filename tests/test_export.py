@@ -15,7 +15,7 @@ from nnspec.export import to_onnx
 from nnspec.lang.kinds import KINDS
 
 import test_gradients
-from conftest import MODELS, run_cli
+from conftest import MODELS, inputs_for, run_cli
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -41,35 +41,45 @@ def _randomized(model, rng):
 
 
 def _inputs(model, how, n, rng):
-    shape = (n,) + model.graph.input_shape
+    """n samples for the model: token ids below VOCAB (how "ids VOCAB"), else as its
+    inputs' preprocessing takes them (conftest.inputs_for)."""
     if how.startswith("ids"):
         vocab = int(how[4:])
-        return rng.integers(0, vocab, shape).astype(np.float32)
-    pre = model.preprocess
-    if pre["kind"] == "pixels":  # floats as the scaling takes them: already in [LOW, HIGH]
-        low = pre["offset"]
-        return rng.uniform(low, low + 255 * pre["scale"], shape).astype(np.float32)
-    return rng.standard_normal(shape).astype(np.float32)
+        return rng.integers(0, vocab, (n,) + model.graph.input_shape).astype(np.float32)
+    return inputs_for(model, n, rng)
+
+
+def _feeds(model, x):
+    """The ONNX graph's inputs: `input` for a network of one input and one output,
+    else each input by name."""
+    if len(model.graph.inputs) == 1 and len(model.graph.outputs) == 1:
+        return {"input": x}
+    return dict(x)
+
+
+def _each(out):
+    return out.items() if isinstance(out, dict) else [(None, out)]
 
 
 @pytest.mark.parametrize("spec,how", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
 def test_onnx_export_runs_in_onnxruntime_as_nnspec_predicts(spec, how):
     rng = np.random.default_rng(0)
     model = _randomized(nnspec.compile(spec), rng)
+    _inputs(model, how, 2, rng)  # fits a fitted scaling (standard) not fitted yet
     proto = to_onnx(model)
     onnx.checker.check_model(proto, full_check=True)
     session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
     for n in (1, 3, 8):
         x = _inputs(model, how, n, rng)
-        got = session.run(None, {"input": x})[0]
-        want = model.predict(x)
-        assert got.dtype == np.float32  # the export computes in float32, whatever the model's
-        # float32 both sides, other kernels and orders of sums: 1e-5 of the output's scale;
-        # a float64 model's weights rounded to float32 (float32's 6e-8) add 1e-4 at most
-        # over the seeds' sums of a few thousand products
-        tol = 1e-5 if model.graph.dtype == np.float32 else 1e-4
-        scale = max(float(np.abs(want).max()), 1.0)
-        np.testing.assert_allclose(got, want, rtol=tol, atol=tol * scale)
+        got = session.run(None, _feeds(model, x))
+        for (name, want), value in zip(_each(model.predict(x)), got):
+            assert value.dtype == np.float32  # the export computes in float32, always
+            # float32 both sides, other kernels and orders of sums: 1e-5 of the output's
+            # scale; a float64 model's weights rounded to float32 (float32's 6e-8) add
+            # 1e-4 at most over the seeds' sums of a few thousand products
+            tol = 1e-5 if model.graph.dtype == np.float32 else 1e-4
+            scale = max(float(np.abs(want).max()), 1.0)
+            np.testing.assert_allclose(value, want, rtol=tol, atol=tol * scale, err_msg=name)
 
 
 def test_the_export_carries_classes_and_preprocessing_and_the_cli_writes_it(tmp_path):

@@ -12,7 +12,7 @@ import pytest
 import nnspec
 from nnspec.export import from_safetensors, to_torch
 
-from conftest import MODELS, run_cli
+from conftest import MODELS, inputs_for, run_cli
 from test_export import KIND_NAMES, ROWS, _inputs, _randomized, scaled_model
 
 torch = pytest.importorskip("torch")
@@ -33,20 +33,25 @@ def _net(directory, name):
 def test_generated_pytorch_predicts_as_nnspec(spec, how, tmp_path):
     rng = np.random.default_rng(0)
     model = _randomized(nnspec.compile(spec), rng)
+    _inputs(model, how, 2, rng)  # fits a fitted scaling (standard) not fitted yet
     net = _net(to_torch(model, tmp_path / "out"), f"net_{tmp_path.name}")
     for n in (1, 3, 8):
         x = _inputs(model, how, n, rng)
-        with torch.no_grad():
-            got = net(torch.from_numpy(x)).numpy()
+        with torch.no_grad():  # the inputs by name; several outputs come back by name
+            got = net(**{k: torch.from_numpy(v) for k, v in x.items()}) \
+                if isinstance(x, dict) else net(torch.from_numpy(x))
         want = model.predict(x)
-        scale = max(float(np.abs(want).max()), 1.0)  # float32, other kernels: 1e-5 of scale
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
+        for name, value in (want.items() if isinstance(want, dict) else [(None, want)]):
+            scale = max(float(np.abs(value).max()), 1.0)  # float32, other kernels: 1e-5
+            np.testing.assert_allclose((got[name] if name else got).numpy(), value,
+                                       rtol=1e-5, atol=1e-5 * scale, err_msg=name)
 
 
-@pytest.mark.parametrize("name", ["residual.nn", "mnist.nn"])
+@pytest.mark.parametrize("name", ["residual.nn", "mnist.nn", "two_inputs_two_outputs.nn"])
 def test_export_then_import_gives_bit_identical_predictions(name, tmp_path):
     spec = MODELS / name
     model = _randomized(nnspec.compile(spec), np.random.default_rng(3))
+    x = inputs_for(model, 5, np.random.default_rng(4))
     model.save(tmp_path / "m.nnb")
     r = run_cli("export", tmp_path / "m.nnb", "--format", "torch", "-o", tmp_path / "out")
     assert r.returncode == 0, r.stderr
@@ -54,9 +59,12 @@ def test_export_then_import_gives_bit_identical_predictions(name, tmp_path):
     r = run_cli("import", tmp_path / "out" / "model.safetensors", "--spec", spec, "-o",
                 tmp_path / "back.nnb")
     assert r.returncode == 0, r.stderr
-    back = nnspec.load(tmp_path / "back.nnb")
-    x = np.random.default_rng(4).random((5,) + model.graph.input_shape, dtype=np.float32)
-    assert np.array_equal(back.predict(x), nnspec.load(tmp_path / "m.nnb").predict(x))
+    back, saved = nnspec.load(tmp_path / "back.nnb"), nnspec.load(tmp_path / "m.nnb")
+    assert back.preprocessing == saved.preprocessing
+    assert back.output_classes == saved.output_classes
+    got, want = back.predict(x), saved.predict(x)
+    for name in (want if isinstance(want, dict) else [None]):
+        assert np.array_equal(got[name] if name else got, want[name] if name else want)
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)

@@ -1,12 +1,14 @@
 """Fuzzing specs and bundles: whatever the input, nnspec answers with an
-NNSpecError (one line) or a working model, in bounded time and memory.
+NNSpecError (one line; for a spec, a SpecError at its line and column) or a
+working model, in bounded time and memory.
 
 Specs are mutations of the shipped models and the language reference's
 examples; bundles are structure-aware mutations of real checkpoints (every
 field of the document replaced by a value of another type or a lying one,
 removed, or joined by another), re-signed so that the checksum holds and the
-content must be judged on its own. The budgets bound the whole file to about a
-minute on CI's 2-core machine.
+content must be judged on its own; the same documents signed the same way,
+whole or harmlessly changed, must load (the positive control). The budgets
+bound the whole file to about a minute on CI's 2-core machine.
 """
 import copy
 import hashlib
@@ -58,6 +60,21 @@ def mutated_specs(draw):
     return text
 
 
+# SpecErrors about the whole spec, with no line to point at; every other is located
+UNLOCATED = ("the spec has no 'input' line",)
+
+
+def _check_located(e, text):
+    """A spec's error is a SpecError (ShapeError included) at a line of the text (or
+    the end of file after a last newline) and a column, as its message says."""
+    assert isinstance(e, nnspec.SpecError), f"{type(e).__name__} from a spec: {e}"
+    if e.line is None:
+        assert e.message.startswith(UNLOCATED), f"an unlocated SpecError: {e}"
+        return
+    assert 1 <= e.line <= text.count("\n") + 1 and e.column >= 1, (e.line, e.column, str(e))
+    assert str(e).startswith(f"<spec>:{e.line}:{e.column}: "), str(e)
+
+
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_specs())
 def test_any_spec_is_a_network_or_one_located_error(text):
@@ -73,6 +90,7 @@ def test_any_spec_is_a_network_or_one_located_error(text):
             assert str(model.network.nodes[-1].name)
     except nnspec.NNSpecError as e:
         assert "\n" not in str(e)
+        _check_located(e, text)
     finally:
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
@@ -103,10 +121,11 @@ SPECS = [
 
 
 def _documents(spec, tmp_path):
+    """-> (outer map, payload document, x, y, the saved model's predictions of x)."""
     model, x, y = _checkpoint(spec)
     model.save(tmp_path / "good.nnb", checkpoint=True)
     outer = msgpack.unpackb((tmp_path / "good.nnb").read_bytes(), raw=False)
-    return outer, msgpack.unpackb(outer["payload"], raw=False), x, y
+    return outer, msgpack.unpackb(outer["payload"], raw=False), x, y, model.predict(x)
 
 
 def _paths(obj, prefix=()):
@@ -157,7 +176,7 @@ def _sign(outer, doc):
     HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_bundle_loads_whole_or_is_one_bundle_error(documents, tmp_path, data):
-    outer, doc, x, y = documents[data.draw(st.integers(0, len(documents) - 1))]
+    outer, doc, x, y, _ = documents[data.draw(st.integers(0, len(documents) - 1))]
     doc = msgpack.unpackb(msgpack.packb(doc, use_bin_type=True), raw=False)  # a fresh copy
     for _ in range(data.draw(st.integers(1, 2))):
         path = data.draw(st.sampled_from(list(_paths(doc))))
@@ -189,3 +208,35 @@ def test_any_bundle_loads_whole_or_is_one_bundle_error(documents, tmp_path, data
         model.fit(x, y, epochs=1, batch_size=4)
     except nnspec.NNSpecError as e:
         assert "\n" not in str(e)
+
+
+def _reversed_maps(obj):
+    """The same document with every map's keys in reverse order."""
+    if isinstance(obj, dict):
+        return {k: _reversed_maps(obj[k]) for k in reversed(list(obj))}
+    return [_reversed_maps(v) for v in obj] if isinstance(obj, list) else obj
+
+
+HARMLESS = {  # changes a loader must accept: the fuzz's positive control
+    "unchanged": lambda doc: doc,
+    "maps in reverse order": _reversed_maps,
+    "another creation time": lambda doc: {**doc, "created": "2031-01-02T03:04:05+00:00"},
+}
+
+
+@pytest.mark.parametrize("change", sorted(HARMLESS))
+@pytest.mark.parametrize("which", range(len(SPECS)))
+def test_bundles_signed_as_the_fuzz_signs_them_load_and_predict(documents, tmp_path, which,
+                                                                change):
+    """The positive control of the fuzz above: a loader that rejected every bundle
+    would pass it, so the same documents, signed the same way but left whole or
+    changed harmlessly, must load, predict what the saved model predicted, and train."""
+    outer, doc, x, y, predicted = documents[which]
+    doc = HARMLESS[change](msgpack.unpackb(msgpack.packb(doc, use_bin_type=True), raw=False))
+    path = tmp_path / "m.nnb"
+    path.write_bytes(_sign(outer, doc))
+    model = nnspec.load(path)
+    np.testing.assert_array_equal(model.predict(x), predicted)
+    assert len(model.predict_classes(x)) == len(x)
+    model.fit(x, y, epochs=1, batch_size=4)
+    assert np.isfinite(model.predict(x)).all()

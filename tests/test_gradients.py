@@ -324,7 +324,7 @@ def test_bias_add_and_sum_fold_rows_without_changing_the_result(rows, width, con
 def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, sequences):
     """The fast loops (time-major, in place, sigmoid through tanh) against
     recurrent_reference.reference, in float64: rounding in another order, 1e-12."""
-    from nnspec.engine.layers import recurrent, recurrent_reference
+    from nnspec.engine.layers import recurrent, recurrent_reference, steps
     model = nnspec.compile(f"input 6x3\n{kind} 5 return_sequences={str(sequences).lower()}",
                            dtype="float64")
     rng = np.random.default_rng(7)
@@ -337,7 +337,7 @@ def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, seq
     grads = []
     for training in (True, False):  # inference's own loop (lstm: chunks of steps)
         for chunk_bytes in (1 << 20, 1):
-            with mock.patch.object(recurrent, "CHUNK_BYTES", chunk_bytes):
+            with mock.patch.object(steps, "CHUNK_BYTES", chunk_bytes):
                 got, cache = layer.forward(node.p, w, x, Mode(training))
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
             grads.append(layer.backward(node.p, w, cache, dy, True))  # after either pass
@@ -357,7 +357,7 @@ def test_max_pooling_by_rows_then_columns_is_the_per_offset_kernel(spec, rng):
     kernel's maxima exactly and, without ties, its gradient exactly (each input's
     gradient is a sum of the same dy values; float64: 1e-15 for the order); with
     ties (a window of zeros from a relu) both conserve dy's sum."""
-    from nnspec.engine.layers import pool
+    from nnspec.engine.layers import pool_valid as pool
     model = nnspec.compile(spec, dtype="float64")
     plain = rng.normal(size=(3,) + model.graph.input_shape)
     inputs = (plain, np.maximum(plain, 0))  # the second with ties of zeros
@@ -380,7 +380,7 @@ def test_max_pooling_backward_by_rows_is_the_window_views(channels, rng):
     """Exactly tiling windows below pool.ROW_CHANNELS channels compare whole rows;
     the gradient is the window view's, exactly (each input gets one dy or none),
     with ties (zeros from a relu) split the same way."""
-    from nnspec.engine.layers import pool
+    from nnspec.engine.layers import pool_valid as pool
     model = nnspec.compile(f"input 8x6x{channels}\nmaxpool 2", dtype="float64")
     x = np.maximum(rng.normal(size=(3,) + model.graph.input_shape), 0)
     dy = rng.uniform(0.5, 1.5, (3,) + model.graph.output_shape)

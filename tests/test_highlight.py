@@ -78,7 +78,7 @@ def test_the_names_settings_call_are_the_registries():
 
 
 def test_the_keywords_are_the_grammar_s():
-    assert set(vocabulary.KEYWORDS) == {"nnspec", "input", "block", "train"}
+    assert set(vocabulary.KEYWORDS) == {"nnspec", "input", "output", "block", "train"}
 
 
 def test_a_new_kind_is_highlighted_with_no_edit(monkeypatch):

@@ -9,6 +9,7 @@ strings meant for the terminal.
 import gzip
 import io
 import os
+import re
 import resource
 import signal
 import struct
@@ -80,14 +81,19 @@ def _limited(megabytes):
     return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
 
-@pytest.mark.parametrize("extra", [[], ["--checkpoint-dir", "ck"], ["--log", "log.jsonl"]])
-def test_a_full_disk_is_one_line_naming_the_file(extra, tmp_path):
+@pytest.mark.parametrize("extra,file", [
+    ([], r"m\.nnb"),
+    (["--checkpoint-dir", "ck"], r"ck/epoch-\d+\.nnb"),  # the checkpoint, before the bundle
+    (["--log", "log.jsonl"], r"log\.jsonl"),
+], ids=["bundle", "checkpoint", "log"])
+def test_a_full_disk_is_one_line_naming_the_file(extra, file, tmp_path):
     limit = 0 if "--log" in extra else 0.05  # a bundle of shapes.nn is 0.7 MB
     r = subprocess.run([sys.executable, "-m", "nnspec.cli", "train", str(SHAPES), "-o",
                         "m.nnb", "--epochs", "1", "-q", *extra], capture_output=True, text=True,
                        cwd=tmp_path, preexec_fn=_limited(limit), timeout=300)
     _one_line_error(r)
     assert "File too large" in r.stderr
+    assert re.match(f"error: {file}: cannot write[^\n]*: File too large\n$", r.stderr), r.stderr
     assert [p.name for p in tmp_path.rglob("*.tmp")] == []  # no half-written temporaries
 
 
@@ -223,10 +229,10 @@ def test_malformed_input_files_are_one_line_in_bounded_memory(name, make, words,
 
 
 @pytest.mark.parametrize("flag,value,words", [
-    ("--seed", "-1", "seed must be a whole number from 0 to"),
-    ("--seed", str(2 ** 70), "seed must be a whole number from 0 to"),
-    ("--batch-size", str(2 ** 70), "batch_size must be a whole number from 1 to"),
-    ("--epochs", str(2 ** 40), "epochs must be a whole number from 0 to"),
+    ("--seed", "-1", "'seed' must be a whole number from 0 to"),
+    ("--seed", str(2 ** 70), "'seed' must be a whole number from 0 to"),
+    ("--batch-size", str(2 ** 70), "'batch_size' must be a whole number from 1 to"),
+    ("--epochs", str(2 ** 40), "'epochs' must be a whole number from 0 to"),
 ])
 def test_numbers_beyond_what_a_checkpoint_holds_fail_before_training(flag, value, words,
                                                                     tmp_path):

@@ -374,3 +374,19 @@ def test_nnspec_lsp_without_the_extra_says_what_to_install():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert r.stderr == 'error: nnspec lsp needs the lsp extra: pip install "nnspec[lsp]"\n'
+
+
+def test_named_inputs_and_output_lines_are_names_like_layers():
+    """`image: input ...` defines image; `output digit` uses digit: go to definition
+    and rename reach them as they reach any layer's name."""
+    text = (MODELS / "two_inputs_two_outputs.nn").read_text()
+    ix = index(text)
+    lines = text.splitlines()
+    row = next(i for i, l in enumerate(lines) if l.startswith("output digit"))
+    use = next(r for r in ix.references if r.name == "digit" and r.span.line == row)
+    found = navigation.definition(ix, use)
+    assert lines[found.span.line].startswith("trunk -> digit: dense 10 softmax")
+    meta = next(r for r in ix.references if r.name == "meta")
+    assert lines[navigation.definition(ix, meta).span.line] == "meta: input 4 scale=standard"
+    edits = navigation.rename(ix, row, lines[row].index("digit") + 1, "number")
+    assert sorted(span.line for span, _ in edits) == [row - 2, row]  # its label, the line

@@ -14,7 +14,7 @@ from nnspec.engine import memory
 from nnspec.lang.kinds import KINDS
 
 import test_gradients
-from conftest import MODELS
+from conftest import MODELS, targets_for
 from test_export import _how, _inputs
 
 ROWS = [(KINDS[k].example + "\n-> flatten -> dense 3 softmax", _how(k)) for k in sorted(KINDS)]
@@ -37,9 +37,7 @@ ROWS += [(spec, "") for spec in (
 def _peak(spec, how, batch_size, rng):
     probe = nnspec.compile(spec, batch_size=batch_size, epochs=1, optimizer="adam")
     x = _inputs(probe, how, 2 * batch_size, rng)
-    shape = probe.graph.output_shape
-    y = rng.integers(0, shape[-1], 2 * batch_size) if probe.config.loss == "cross_entropy" \
-        and len(shape) == 1 else rng.random((2 * batch_size,) + shape)
+    y = targets_for(probe, 2 * batch_size, rng)
     tracemalloc.start()
     try:
         model = nnspec.compile(spec, batch_size=batch_size, epochs=1, optimizer="adam")
@@ -80,3 +78,42 @@ def test_fit_checks_the_batch_size_it_is_given():
     with pytest.raises(nnspec.DataError, match=f"fit: .*conv1: .* batch size {too_many} would "
                                                "hold"):
         model.fit(np.zeros((2, 64, 64, 3)), [0, 1], batch_size=too_many)
+
+
+def test_a_tiny_bundle_of_the_most_layers_loads_within_the_bound(tmp_path):
+    """A 400-byte bundle whose repeat expands to the most layers the language allows
+    cost 86 MB to load; loading now takes at most document.load_bound of its size."""
+    from nnspec.files import document
+    from nnspec.lang.build import MAX_LAYERS
+    nnspec.compile("input 2\ndense 2 -> (relu) x2").save(tmp_path / "warm.nnb")
+    nnspec.load(tmp_path / "warm.nnb")  # the modules a load imports, before measuring
+    spec = f"input 2\ndense 2 -> (relu) x{MAX_LAYERS - 10}"
+    nnspec.compile(spec).save(tmp_path / "many.nnb")
+    size = (tmp_path / "many.nnb").stat().st_size
+    assert size < 1000
+    tracemalloc.start()
+    try:
+        model = nnspec.load(tmp_path / "many.nnb")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(model.graph.nodes) == MAX_LAYERS - 9
+    assert peak <= document.load_bound(size, 24), f"{peak:,} bytes"
+
+
+def test_loading_builds_the_graph_once(tmp_path, monkeypatch):
+    """document.read builds the graph to check the stored weights; the Model takes
+    that graph instead of building it again (half of loading a 20,000-layer
+    bundle's time was the second build)."""
+    from nnspec.engine import graph as graph_module
+    nnspec.compile("input 4\n(dense 4 relu) x30 -> dense 2 softmax").save(tmp_path / "m.nnb",
+                                                                           checkpoint=True)
+    built = []
+    real = graph_module.Graph.__init__
+
+    def counting(self, *args, **kwargs):
+        built.append(1)
+        real(self, *args, **kwargs)
+    monkeypatch.setattr(graph_module.Graph, "__init__", counting)
+    nnspec.load(tmp_path / "m.nnb")
+    assert len(built) == 1

@@ -69,6 +69,6 @@ def test_import_nnspec_never_imports_the_optional_extras():
 
 
 def test_a_missing_extra_is_one_line_saying_what_to_install():
-    from nnspec.export import need
+    from nnspec.optional import need
     with pytest.raises(nnspec.NNSpecError, match=r'pip install "nnspec\[onnx\]"'):
         need("no_such_package_for_nnspec", "onnx")

@@ -7,6 +7,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 import nnspec
+from nnspec import prepare
 from nnspec.engine import parallel
 from nnspec.engine.layers.base import Mode
 
@@ -32,10 +33,10 @@ def _data(n=13, seed=0):
 
 def _step(model, x, y, threads, monkeypatch):
     monkeypatch.setattr(parallel, "THREADS", threads)
-    t = model._targets(x, y)
-    value, out, grads, _ = parallel.loss_and_grads(model.graph, model.weights, x, t,
-                                                   "cross_entropy", Mode(True, buffers={}))
-    return value, out.copy(), {k: g.copy() for k, g in grads.items()}
+    t = prepare.targets(model, x, y)
+    r = parallel.loss_and_grads(model.graph, model.weights, x, t, model.plan.terms,
+                                Mode(True, buffers={}))
+    return r.value, r.out.copy(), {k: g.copy() for k, g in r.grads.items()}
 
 
 @pytest.mark.parametrize("n", [2, 13, 64])

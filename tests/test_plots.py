@@ -264,3 +264,55 @@ def test_nnspec_train_animate_to_a_missing_folder_fails_before_training(tmp_path
                 tmp_path / "no" / "x.gif")
     assert r.returncode == 2 and "written as a .gif into an existing folder" in r.stderr
     assert "epoch 1/" not in r.stdout and not (tmp_path / "x.nnb").exists()
+
+
+def test_each_output_of_a_two_output_bundle_has_its_figures(tmp_path):
+    """`--output NAME` picks the output a figure draws; the history draws every
+    output's curves, or one output's; a figure that needs one output and gets none
+    names the outputs to choose from."""
+    spec = tmp_path / "two.nn"
+    spec.write_text("image: input 28x28x1\nmeta: input 4 scale=standard\n"
+                    "image -> flatten -> features: dense 8 relu\n"
+                    "concat(features, meta) -> trunk: dense 8 relu\n"
+                    "trunk -> digit: dense 10 softmax\ntrunk -> size: dense 1\n"
+                    "output digit metrics=accuracy\noutput size weight=0.5 metrics=mae\n"
+                    "train {\ndata = glyphs(120)\nepochs = 2\nsplit = 70/15/15\n}\n")
+    bundle = tmp_path / "two.nnb"
+    assert run_cli("train", spec, "-o", bundle, "--quiet").returncode == 0
+    model = nnspec.load(bundle)
+    test = model.data().test
+
+    fig = plots.history(model.history)
+    assert [ax.get_ylabel() for ax in fig.axes] == \
+        ["loss", "digit_loss", "digit_accuracy", "size_loss", "size_mae"]
+    fig = plots.history(model.history, output="size")
+    assert [ax.get_ylabel() for ax in fig.axes] == ["size_loss", "size_mae"]
+
+    fig = plots.confusion(model, *test, output="digit")
+    right = np.mean(model.predict(test[0])["digit"].argmax(-1) == test[1]["digit"])
+    assert f"accuracy {right:.2%}" in fig.axes[0].get_title()
+    fig = plots.regression(model, *test, output="size")
+    mse = np.mean((model.predict(test[0])["size"][:, 0] - test[1]["size"]) ** 2)
+    assert f"MSE {mse:.3g}" in fig.axes[0].get_title()
+    fig = plots.predictions(model, *test, count=4, output="digit")
+    assert len([ax for ax in fig.axes if ax.images]) == 4  # the image input's pictures
+
+    for kind, output in [("history", "digit"), ("confusion", "digit"), ("predictions", "digit"),
+                         ("probabilities", "digit"), ("regression", "size")]:
+        out = tmp_path / f"{kind}.png"
+        r = run_cli("plot", bundle, "--kind", kind, "--output", output, "-o", out)
+        assert r.returncode == 0 and r.stdout.strip() == f"wrote {out}", r.stderr
+    r = run_cli("plot", bundle, "--kind", "confusion", "-o", tmp_path / "c.png")
+    assert r.returncode == 2 and r.stderr.strip() == \
+        "error: this model has outputs digit, size: say which one to draw with --output NAME"
+    r = run_cli("plot", bundle, "--kind", "confusion", "--output", "colour", "-o", tmp_path / "c.png")
+    assert r.stderr.strip() == "error: --output colour: the model's outputs are digit, size"
+    r = run_cli("plot", bundle, "--kind", "confusion", "--output", "size", "-o", tmp_path / "c.png")
+    assert "confusion: needs a classifier; output size gives values (loss mse)" in r.stderr
+    r = run_cli("plot", bundle, "--kind", "boundary", "--output", "digit", "-o", tmp_path / "b.png")
+    assert "this one takes image 28x28x1, meta 4" in r.stderr
+    # before outputs had names --output was -o's long form; a file name still is one
+    r = run_cli("plot", bundle, "--kind", "history", "--output", tmp_path / "h.png")
+    assert r.returncode == 0 and Image.open(tmp_path / "h.png").format == "PNG"
+    r = run_cli("plot", bundle, "--kind", "history")
+    assert r.returncode == 2 and "-o FILE.png" in r.stderr

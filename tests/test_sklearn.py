@@ -115,8 +115,8 @@ def test_a_regressor_with_two_targets():
     (lambda: Classifier(42), r"spec must be spec text or a .nn path"),
     (lambda: Classifier(widht=3), r"widht is neither a train setting nor a \{placeholder\}"),
     (lambda: Classifier("missing.nn"), r"missing.nn: cannot read spec"),
-    (lambda: Classifier(lr="0.1\n  data = mnist"), r"lr='0.1\\n  data = mnist': a setting's "
-                                                   r"value is one line"),
+    (lambda: Classifier(lr="0.1\n  data = mnist"), r"lr: '0.1\\n  data = mnist': unexpected "
+                                                   r"end of line"),
     (lambda: Classifier("input {n_features}\ndense 10 softmax\ntrain {\n resample = true\n}"),
      r"^the spec says resample = true, .*an estimator trains on fit's X and y$"),
 ])

@@ -19,8 +19,10 @@ from nnspec.lang.kinds import KINDS
 from nnspec.training.optimizers import OPTIMIZERS
 from nnspec.training.schedules import SCHEDULES
 
-from conftest import MODELS, run_cli
+from conftest import MODELS, inputs_for, run_cli, targets_for
+from nnspec.training.loop import take
 from test_export import _how, _inputs
+from test_multi_io import EXAMPLE, GRADIENT_SPECS
 
 torch = pytest.importorskip("torch")
 
@@ -116,6 +118,38 @@ def test_every_loss_and_reduction_match(head, loss, targets, reduction, rng):
     _same(a, b)
 
 
+MULTI_IO = [*GRADIENT_SPECS,
+            # the shipped example (a conv beside a scaled input), without its early
+            # stopping, so that both runs take all 50 steps
+            EXAMPLE.replace("  early_stopping = early_stopping(patience=3, "
+                            "monitor=val_digit_accuracy)\n", "")]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("spec", MULTI_IO, ids=[f"spec{i}" for i in range(len(MULTI_IO))])
+def test_several_inputs_and_outputs_train_as_in_numpy(spec, reduction, rng):
+    """Inputs and targets by name, each output's loss times its weight, its own
+    metrics and validation: 50 steps as the numpy engine takes them, history too."""
+    overrides = dict(dtype="float64", l2=0.002, clip_norm=2.0, reduction=reduction,
+                     optimizer="adam", lr=0.01 if reduction == "mean" else 0.001)
+    a, b = nnspec.compile(spec, **overrides), nnspec.compile(spec, **overrides)
+    assert "early_stopping" not in spec or a.stopper is None
+    x, y = inputs_for(a, 10, rng, np.float64), targets_for(a, 10, rng)
+    validation = (take(x, slice(0, 4)), take(y, slice(0, 4)))
+    ha = a.fit(x, y, epochs=10, batch_size=2, validation_data=validation)
+    hb = b.fit(x, y, epochs=10, batch_size=2, validation_data=validation, engine="torch")
+    assert a.optimizer.t == 50
+    _same(a, b)
+    assert len(a.graph.outputs) > 1 and "val_loss" in ha and ha.keys() == hb.keys()
+    for key in ha:
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)
+    # predictions by name, as numpy's (float64 rounding: 1e-9)
+    got, want = b.predict(x, engine="torch"), a.predict(x)
+    assert got.keys() == want.keys()
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-9, atol=1e-12, err_msg=name)
+
+
 EXAMPLES = [k for k in sorted(KINDS) if k != "dropout"]  # dropout: torch draws other masks
 
 
@@ -165,9 +199,32 @@ def test_the_cli_trains_with_torch_and_the_bundle_says_so(tmp_path):
     model = nnspec.load(tmp_path / "s.nnb")
     np.save(tmp_path / "x.npy", model.data().test[0][:3])
     r = run_cli("infer", tmp_path / "s.nnb", tmp_path / "x.npy", "--format", "json")
-    assert r.returncode == 0, r.stderr and len(json.loads(r.stdout)) == 3
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads(r.stdout)) == 3  # one row a sample
     r = run_cli("inspect", tmp_path / "s.nnb")
     assert "trained     by the torch engine on cpu" in r.stdout
+
+
+def test_the_cli_trains_and_infers_several_inputs_and_outputs_with_torch(tmp_path):
+    bundle, log = tmp_path / "ex.nnb", tmp_path / "log.jsonl"
+    r = run_cli("train", MODELS / "two_inputs_two_outputs.nn", "-o", bundle, "--set",
+                "data=glyphs(200)", "--epochs", "1", "--log", log, "--quiet", "--engine", "torch")
+    assert r.returncode == 0, r.stderr
+    first = json.loads(log.read_text().splitlines()[0])
+    assert list(first)[:11] == ["epoch", "loss", "digit_loss", "digit_accuracy", "size_loss",
+                                "size_mae", "val_loss", "val_digit_loss", "val_digit_accuracy",
+                                "val_size_loss", "val_size_mae"]
+    model = nnspec.load(bundle)
+    assert model.trained["engine"] == "torch"
+    np.savez(tmp_path / "in.npz", **{k: v[:3] for k, v in model.data().test[0].items()})
+    rows = [json.loads(run_cli("infer", bundle, tmp_path / "in.npz", "--format", "json",
+                               *flags).stdout) for flags in ([], ["--engine", "torch"])]
+    assert [g["output"] for g in rows[1]] == ["digit"] * 3 + ["size"] * 3
+    for ours, numpys in zip(*rows):
+        if ours["output"] == "digit":
+            assert ours["index"] == numpys["index"]
+        else:  # float32 in other kernels: 1e-5
+            assert ours["values"] == pytest.approx(numpys["values"], rel=1e-5, abs=1e-5)
 
 
 @pytest.mark.parametrize("flags,message", [
@@ -200,6 +257,24 @@ def test_two_processes_under_torchrun_take_the_same_steps_as_one(tmp_path):
     for k, v in a.weights.items():
         np.testing.assert_allclose(b.weights[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
     np.testing.assert_allclose(b.history["loss"], a.history["loss"], rtol=1e-5)
+
+
+def test_several_inputs_and_outputs_under_torchrun_take_the_same_steps_as_one(tmp_path):
+    """Each process's share of every named input and target; the outputs' losses and
+    metrics summed across the processes. float32, sums in another order: 1e-5."""
+    flags = ["--engine", "torch", "--set", "data=glyphs(96)", "--epochs", "1", "-q"]
+    spec = MODELS / "two_inputs_two_outputs.nn"
+    one = run_cli("train", spec, "-o", tmp_path / "one.nnb", *flags)
+    assert one.returncode == 0, one.stderr
+    two = run_cli("train", spec, "-o", tmp_path / "two.nnb", "--nproc", "2", *flags,
+                  timeout=300)
+    assert two.returncode == 0, two.stderr
+    a, b = nnspec.load(tmp_path / "one.nnb"), nnspec.load(tmp_path / "two.nnb")
+    assert b.trained["processes"] == 2 and a.history.keys() == b.history.keys()
+    for k, v in a.weights.items():
+        np.testing.assert_allclose(b.weights[k], v, rtol=1e-5, atol=1e-6, err_msg=k)
+    for key in ("loss", "digit_accuracy", "size_mae", "val_size_loss"):
+        np.testing.assert_allclose(b.history[key], a.history[key], rtol=1e-5, err_msg=key)
 
 
 def test_ctrl_c_with_the_torch_engine_writes_a_checkpoint_that_resumes_exactly(tmp_path):

@@ -61,14 +61,23 @@ def test_the_engines_network_computes_what_the_readable_module_does(spec, how, t
     training = "dropout" not in spec  # each draws its masks its own way
     net.train(training)
     reference.train(training)
-    x = torch.from_numpy(_inputs(model, how, 5, rng).astype(np.float64))
-    got, want = net(x, logits=True), reference(x, logits=True)
-    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-9, atol=1e-10)
+    x = _inputs(model, how, 5, rng)
+    x = {k: torch.from_numpy(v.astype(np.float64)) for k, v in x.items()} \
+        if isinstance(x, dict) else torch.from_numpy(x.astype(np.float64))
+    # the reference takes each input by position, in the graph's order
+    got = net(x, logits=True)
+    want = reference(*([x[k] for k in model.graph.inputs] if isinstance(x, dict) else [x]),
+                     logits=True)
+    got, want = (got, want) if isinstance(got, dict) else ({"": got}, {"": want})
+    assert got.keys() == want.keys()
+    for name in got:
+        np.testing.assert_allclose(got[name].detach().numpy(), want[name].detach().numpy(),
+                                   rtol=1e-9, atol=1e-10, err_msg=name)
     if not model.graph.trainable:
         return
-    readout = torch.from_numpy(rng.normal(size=tuple(got.shape)))
-    (got * readout).sum().backward()
-    (want * readout).sum().backward()
+    readouts = {k: torch.from_numpy(rng.normal(size=tuple(v.shape))) for k, v in got.items()}
+    sum((got[k] * r).sum() for k, r in readouts.items()).backward()
+    sum((want[k] * r).sum() for k, r in readouts.items()).backward()
     for name in model.graph.trainable:
         a, b = ours[name].grad, theirs[name].grad
         if b is None:
@@ -127,6 +136,15 @@ def test_every_optimizer_on_the_device_path_matches_the_numpy_engine(optimizer, 
 def test_layers_on_the_device_path_match_the_numpy_engine(kind, device_path, rng):
     from test_torch_engine import test_every_kind_trains_as_in_numpy as table
     table(kind, rng)
+
+
+@pytest.mark.parametrize("reduction", ["mean"])
+def test_several_inputs_and_outputs_on_the_device_path_match_the_numpy_engine(
+        reduction, device_path, rng):
+    """Inputs, targets and validation by name resident on the "device"."""
+    from test_torch_engine import MULTI_IO
+    from test_torch_engine import test_several_inputs_and_outputs_train_as_in_numpy as table
+    table(MULTI_IO[0], reduction, rng)
 
 
 def test_predict_on_the_device_path_is_numpys(device_path):
@@ -204,13 +222,22 @@ def test_predict_with_the_torch_engine_is_numpys(spec, how):
     rng = np.random.default_rng(0)
     model = _randomized(nnspec.compile(spec), rng)
     x = _inputs(model, how, 11, rng)
-    want = model.predict(x)
-    got = model.predict(x, engine="torch", batch_size=4)  # passes of 4, and a rest
-    scale = max(float(np.abs(want).max()), 1.0)  # float32, other kernels: 1e-5 of scale
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
+    _close(model.predict(x, engine="torch", batch_size=4), model.predict(x))  # passes of 4,
+    # and a rest
     model.set_weights({k: v * 0.5 for k, v in model.weights.items()})  # seen on the next call
-    np.testing.assert_allclose(model.predict(x, engine="torch"), model.predict(x),
-                               rtol=1e-5, atol=1e-5 * scale)
+    _close(model.predict(x, engine="torch"), model.predict(x))
+
+
+def _close(got, want):
+    """Outputs (an array, or a dict by output name) alike: float32 in other kernels,
+    1e-5 of each output's scale."""
+    if not isinstance(want, dict):
+        got, want = {"": got}, {"": want}
+    assert isinstance(got, dict) and got.keys() == want.keys()
+    for name, array in want.items():
+        scale = max(float(np.abs(array).max()), 1.0)
+        np.testing.assert_allclose(got[name], array, rtol=1e-5, atol=1e-5 * scale,
+                                   err_msg=name)
 
 
 @pytest.mark.parametrize("kind", KIND_NAMES)

@@ -16,16 +16,29 @@ SPLITS = ("test", "validation", "train")
 
 
 def plot(args):
+    file, args.output = image_file(args.file, args.output)
     model = load(args.bundle)
     fig = FIGURES[args.kind](model, args)
-    base.save(fig, args.output)
-    print(f"wrote {args.output}")
+    base.save(fig, file)
+    print(f"wrote {file}")
+
+
+def image_file(file, output):
+    """(the image to write, the output to draw) from -o and --output. Before
+    networks had named outputs `--output` was -o's long form: a value with a
+    suffix (`loss.png`) is still the image, since an output's name has no dot."""
+    if output is not None and "." in output and file is None:
+        file, output = output, None
+    if file is None:
+        raise DataError("plot: say where to write the figure: -o FILE.png (or .svg, .pdf)")
+    return file, output
 
 
 def _history(model, args):
     if not model.history:
         raise DataError(f"{args.bundle}: holds no training history")
-    return curves.history(model.history, title=f"{args.bundle}: training history")
+    title = f"{args.bundle}: training history" + (f" of {args.output}" if args.output else "")
+    return curves.history(model.history, title=title, output=args.output)
 
 
 def _kernels(model, args):
@@ -47,33 +60,45 @@ def data(model, args):
     names = [args.split] if args.split else SPLITS
     for name in names:
         part = getattr(splits, name)
-        if part is not None and len(part[0]):
+        if part is not None and _rows(part[0]):
             return part[0], part[1], f"the {name} split"
     raise DataError(f"--split {args.split}: the data set has no {args.split} samples")
+
+
+def _rows(x):
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def _from(x, i, count=None):
+    """Samples i to i + count (to the end where count is None) of an array or a
+    dict of arrays by name."""
+    if not 0 <= i < _rows(x):
+        raise DataError(f"--index {i}: the split holds samples 0 to {_rows(x) - 1}")
+    end = None if count is None else i + count
+    if isinstance(x, dict):
+        return {name: part[i:end] for name, part in x.items()}
+    return x[i:end]
 
 
 FIGURES = {
     "history": _history,
     "kernels": _kernels,
     "confusion": _with_data(lambda m, x, y, a, where: classes.confusion(
-        m, x, y, title=f"confusion matrix, {where}")),
-    "boundary": _with_data(lambda m, x, y, a, where: classes.boundary(m, x, y)),
+        m, x, y, title=f"confusion matrix, {where}", output=a.output)),
+    "boundary": _with_data(lambda m, x, y, a, where: classes.boundary(
+        m, x, y, output=a.output)),
     "predictions": _with_data(lambda m, x, y, a, where: classes.predictions(
-        m, x[_index(a.index, x):], y[a.index:], a.count)),
+        m, _from(x, a.index), _from(y, a.index), a.count, output=a.output)),
     "probabilities": _with_data(lambda m, x, y, a, where: classes.probabilities(
-        m, x[_index(a.index, x)], _true(m, y[_index(a.index, x)]))),
-    "regression": _with_data(lambda m, x, y, a, where: curves.regression(m, x, y)),
+        m, _from(x, a.index, 1), _true(m, _from(y, a.index, 1), a.output), output=a.output)),
+    "regression": _with_data(lambda m, x, y, a, where: curves.regression(
+        m, x, y, output=a.output)),
 }
 
 
-def _index(i, x):
-    if not 0 <= i < len(x):
-        raise DataError(f"--index {i}: the split holds samples 0 to {len(x) - 1}")
-    return i
-
-
-def _true(model, label):
+def _true(model, label, output):
     """A sample's true class name, from an integer or one-hot label."""
-    width = max(model.graph.output_shape[-1], 2)
-    index = int(base.labels_of(np.asarray(label)[None], width)[0])
-    return base.class_names(model, width)[index]
+    out = base.head(model, output)
+    width = max(out.width, 2)
+    index = int(base.labels_of(np.asarray(base.target(label, out)), width)[0])
+    return base.class_names(out, width)[index]

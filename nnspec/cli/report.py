@@ -10,20 +10,32 @@ import numpy as np
 from ..engine import preprocess
 from ..engine.losses import REGRESSION
 from ..engine.summary import table
+from ..errors import shown
 from ..files.bundle import VERSION
-from ..files.io import shown
 
 
 def results(model, names, out, top=5):
-    """Per sample: {'input', 'class', 'index', 'probabilities'} or {'input', 'values'}."""
+    """Per sample: {'input', 'class', 'index', 'probabilities'} or {'input', 'values'};
+    with several outputs, a row for each sample and output, with its 'output'."""
+    if not isinstance(out, dict):
+        term = model.plan.terms[0]
+        return _rows(names, out, term.loss, model.output_classes[term.name], top)
     rows = []
-    if out.shape[-1] == 1 and model.config.loss == "binary_cross_entropy":
+    for term in model.plan.terms:
+        for row in _rows(names, out[term.name], term.loss, model.output_classes[term.name], top):
+            rows.append({"input": row.pop("input"), "output": term.name, **row})
+    return rows
+
+
+def _rows(names, out, loss, classes, top):
+    rows = []
+    if out.shape[-1] == 1 and loss == "binary_cross_entropy":
         out = np.concatenate([1 - out, out], axis=-1)  # one sigmoid: the second class's odds
-    if out.shape[-1] == 1 or (model.config.loss in REGRESSION and not model.classes):
+    if out.shape[-1] == 1 or (loss in REGRESSION and not classes):
         for name, row in zip(names, out):
             rows.append({"input": name, "values": [float(v) for v in np.ravel(row)]})
         return rows
-    classes = model.classes or tuple(str(i) for i in range(out.shape[-1]))
+    classes = classes or tuple(str(i) for i in range(out.shape[-1]))
     for name, row in zip(names, out):
         order = np.argsort(-row, kind="stable")[:top]
         rows.append({"input": name, "class": classes[int(order[0])], "index": int(order[0]),
@@ -38,6 +50,8 @@ def format_rows(rows, fmt):
     if fmt == "json":
         return json.dumps(rows, indent=2)
     rows = [_printable(r) for r in rows]
+    if fmt == "csv" and rows and "output" in rows[0]:
+        return _outputs_csv(rows)
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
@@ -54,12 +68,29 @@ def format_rows(rows, fmt):
         return buf.getvalue().rstrip("\n")
     lines = []
     for r in rows:
+        head = f"{r['input']} {r['output']}" if "output" in r else r["input"]
         if "values" in r:
-            lines.append(f"{r['input']}: " + " ".join(f"{v:.6g}" for v in r["values"]))
+            lines.append(f"{head}: " + " ".join(f"{v:.6g}" for v in r["values"]))
             continue
         probs = "  ".join(f"{k} {v:.3f}" for k, v in r["probabilities"].items())
-        lines.append(f"{r['input']}: {r['class']}  ({probs})")
+        lines.append(f"{head}: {r['class']}  ({probs})")
     return "\n".join(lines)
+
+
+def _outputs_csv(rows):
+    """Several outputs: a row per sample and output; a class and its probability,
+    or the values, space-separated."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["input", "output", "class", "probability", "values"])
+    for r in rows:
+        if "values" in r:
+            writer.writerow([r["input"], r["output"], "", "",
+                             " ".join(f"{v:.6g}" for v in r["values"])])
+        else:
+            writer.writerow([r["input"], r["output"], r["class"],
+                             f"{r['probabilities'][r['class']]:.6f}", ""])
+    return buf.getvalue().rstrip("\n")
 
 
 def _printable(row):
@@ -78,6 +109,27 @@ def _trained(trained):
             + (f", {many} processes" if many > 1 else ""))
 
 
+def _ends(model):
+    """inspect's lines on the inputs (shape, preprocessing) and the outputs (shape,
+    loss, weight, classes); a network of one of each keeps its two lines."""
+    graph = model.graph
+    if len(graph.inputs) == 1 and len(graph.outputs) == 1:
+        classes = model.classes
+        return [f"classes     {shown(', '.join(classes), 2000) if classes else '-'}",
+                f"preprocess  {preprocess.describe(model.preprocess)}"]
+    lines = ["inputs"]
+    for name in graph.inputs:
+        lines.append(f"  {name:<10} {'x'.join(map(str, graph.input_shapes[name])):<10} "
+                     f"{preprocess.describe(model.preprocessing[name])}")
+    lines.append("outputs")
+    for term in model.plan.terms:
+        classes = model.output_classes[term.name]
+        named = f"; classes {shown(', '.join(classes), 2000)}" if classes else ""
+        lines.append(f"  {term.name:<10} {'x'.join(map(str, graph.shapes[term.node])):<10} "
+                     f"loss {term.loss}, weight {term.weight:g}{named}")
+    return lines
+
+
 def inspect(model, path):
     """The text `nnspec inspect` prints: metadata, summary table, history."""
     meta = model.meta
@@ -87,9 +139,7 @@ def inspect(model, path):
              f"{shown(meta.get('created'))}",
              f"dtype       {model.graph.dtype.name}",
              f"trained     {_trained(meta.get('trained'))}",
-             f"classes     {shown(', '.join(model.classes), 2000) if model.classes else '-'}",
-             f"preprocess  {preprocess.describe(model.preprocess)}", "",
-             table(model.graph, model.weights)]
+             *_ends(model), "", table(model.graph, model.weights, model.plan.terms)]
     history = {shown(k, 40): v for k, v in model.history.items()}
     epochs = {k: v for k, v in history.items() if not k.startswith("test_")}
     if epochs:

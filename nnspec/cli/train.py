@@ -14,7 +14,9 @@ from ..errors import DataError, SpecError
 from ..files.data import sets
 from ..files.io import check_writable, read_spec
 from ..lang import parse
-from ..lang.ir import Call, format_value
+from ..lang.ir import Call
+from ..training.loop import rows
+from ..lang.settings import read
 from ..lang.syntax import parse_value
 from ..training.callbacks import Checkpoints, latest_checkpoint
 from ..training.loop import TrainingDiverged, TrainingInterrupted
@@ -25,23 +27,35 @@ def plural(n, word):
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+FLAGS = ("seed", "epochs", "batch_size", "lr", "optimizer")  # settings with a flag of their own
+
+
 def overrides(args):
-    """The train block settings the command line replaces."""
-    out = {"seed": args.seed, "epochs": args.epochs, "batch_size": args.batch_size, "lr": args.lr}
-    if args.optimizer:
-        form, value = parse_value(args.optimizer, "--optimizer")
-        if form == "name":
-            out["optimizer"], out["optimizer_options"] = value, ()
-        elif form == "call" and not value.args:
-            out["optimizer"], out["optimizer_options"] = value.name, tuple(sorted(value.kwargs))
-        else:
-            raise DataError(f"--optimizer: expected a name like adam or sgd(momentum=0.9), "
-                            f"got {args.optimizer!r}")
-        if "lr" in dict(out["optimizer_options"]):
+    """The train block settings the command line replaces: its flags, and each
+    `--set KEY=VALUE`, read as the spec's settings are (lang/settings.read)."""
+    given = [(f"--{key.replace('_', '-')}", key, getattr(args, key)) for key in FLAGS]
+    for item in getattr(args, "set", None) or ():
+        key, equals, text = item.partition("=")
+        if not equals:
+            raise DataError(f"--set {item}: write KEY=VALUE, e.g. --set lr=0.01")
+        given.append((f"--set {key}", key.strip(), text.strip()))
+    out = {}
+    for flag, key, value in given:
+        if value is None:
+            continue
+        if key == "data":
+            out["data"] = data_flag(value)
+            continue
+        try:
+            setting = read(key, value)
+        except SpecError as e:
+            raise DataError(f"{flag}: {e.message}") from None
+        if flag == "--optimizer" and "lr" in setting:
             raise DataError("--optimizer: give the learning rate with --lr")
+        out.update(setting)
     if args.data:
         out["data"] = data_flag(args.data)
-    return {k: v for k, v in out.items() if v is not None}
+    return out
 
 
 def data_flag(text):
@@ -106,12 +120,10 @@ def train(args):
     config = model.config
     splits = model.data(args.data_dir)
     out = (lambda *a, **k: None) if args.quiet else print
-    sizes = [len(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
+    sizes = [rows(p[0]) if p else 0 for p in (splits.train, splits.validation, splits.test)]
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
         f"{plural(config.epochs, 'epoch')}, batch {config.batch_size}, seed {config.seed}; "
-        f"scale {format_value(config.scale) if config.scale else model.preprocess['kind']} "
-        f"(as the {'spec' if config.scale else 'data set'} says)"
-        + (f"; {splits.label}" if splits.label else ""), flush=True)
+        f"{_scales(model)}" + (f"; {splits.label}" if splits.label else ""), flush=True)
     callbacks = [Progress(sys.stdout, "quiet" if args.quiet else None, args.print_every)]
     log = JsonLog(args.log) if args.log else None
     checkpoints = Checkpoints(args.checkpoint_dir) if args.checkpoint_dir else None
@@ -126,6 +138,13 @@ def train(args):
     if args.engine == "torch" and "WORLD_SIZE" in os.environ:
         from ..pytorch.steps import leave_group
         leave_group()
+        # A torchrun worker whose work is written leaves without the interpreter's
+        # finalization: gloo's threads torn down there abort the process now and then
+        # ("terminate called without an active exception", pytorch#179291), which
+        # torchrun reports as the whole run failing.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     return code
 
 
@@ -169,9 +188,20 @@ def _fit(args, model, splits, callbacks, log, checkpoints, out):
     return 0
 
 
+def _scales(model):
+    """The header's word on each input's preprocessing and who said it."""
+    said = {n.name: ("the input line" if n.p.get("scale") else "the spec" if model.config.scale
+                     else "the data set") for n in model.network.inputs}
+    if len(said) == 1:
+        (name, who), = said.items()
+        return f"scale {model.preprocessing[name]['kind']} (as {who} says)"
+    return "scale " + ", ".join(f"{name} {model.preprocessing[name]['kind']} (as {who} says)"
+                                for name, who in said.items())
+
+
 def _launch(args):
     """--nproc N: this same command under torchrun, N processes on this machine."""
-    from ..export import need
+    from ..optional import need
     need("torch", "torch", "--nproc")
     argv, words = [], iter(args.argv)
     for word in words:

@@ -113,8 +113,8 @@ def _short_rows(z):
 
 def row_max(z):
     """z.max(axis=-1, keepdims=True); for many short rows by copying z transposed
-    and reducing along its first axis (256 rows of 10: 3.6 us against 12 us on
-    this project's VM)."""
+    and reducing along its first axis, whose inner loops are long
+    (benchmarks/README.md, "Fast paths")."""
     if not _short_rows(z):
         return z.max(axis=-1, keepdims=True)
     width = z.shape[-1]
@@ -123,7 +123,7 @@ def row_max(z):
 
 def row_sum(z):
     """z.sum(axis=-1, keepdims=True); for many short rows as a product with a
-    vector of ones (2.7 us against 6 us)."""
+    vector of ones, one BLAS call for all rows."""
     if not _short_rows(z):
         return z.sum(axis=-1, keepdims=True)
     return np.matmul(z, np.ones(z.shape[-1], z.dtype))[..., None]

@@ -8,6 +8,8 @@ decided elsewhere: which activation a node applies and which input rows it
 reads (passes.py), how many samples a predict pass takes (staging.py), and
 whether a training step is split among threads (parallel.py).
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import DataError, ShapeError
@@ -19,20 +21,25 @@ from .layers.base import Mode
 
 
 class Graph:
-    def __init__(self, network, shapes, dtype="float32", heads=None):
+    def __init__(self, network, shapes, dtype="float32", heads=None, source="<spec>"):
+        """heads: {output: the activation it applies} (see use_heads); source: the
+        spec's file, for messages about data a layer cannot take."""
         self.network = network
-        self.source = "<spec>"  # the spec's file, for messages (Model names it)
+        self.source = source
         self.shapes = shapes
         self.dtype = np.dtype(dtype)
         self.nodes = tuple(n for n in network.nodes if n.kind != "input")
         self.params = {n.name: n.p for n in self.nodes}
-        self.input_name = network.input.name
-        self.input_shape = shapes[self.input_name]
-        self.output = network.outputs[0]
-        self.output_shape = shapes[self.output]
-        self.acts = passes.activations(self.nodes, self.params, self.output)
+        # inputs and outputs by name; the first of each for a network of one
+        self.inputs = tuple(n.name for n in network.inputs)
+        self.input_shapes = {name: shapes[name] for name in self.inputs}
+        self.input_name, self.input_shape = self.inputs[0], shapes[self.inputs[0]]
+        self.outputs = network.outputs  # ir.Outputs
+        self.output_nodes = tuple(o.node for o in self.outputs)
+        self.output, self.output_shape = self.output_nodes[0], shapes[self.output_nodes[0]]
+        self.acts = passes.activations(self.nodes, self.params, self.output_nodes)
         self.use_heads(heads or {})
-        self.crops = passes.crops(self.nodes, self.params, shapes, self.output)
+        self.crops = passes.crops(self.nodes, self.params, shapes, self.output_nodes)
         # reused arrays (Mode.buffers): one set for training steps, one for predict,
         # and ("train", r) for the r-th part of a step split among threads
         self.buffers = {"train": {}, "predict": {}}
@@ -42,12 +49,13 @@ class Graph:
         # {full name: (shape, role)}, in node order; and each node's (short, full) names
         self.declared, self.keys = {}, {}
         for node in self.nodes:
-            self.keys[node.name] = []
+            keys = ()  # one empty tuple for every weightless layer
             for short, shape, role in self._declare(node):
                 full = f"{node.name}.{short}"
                 self.declared[full] = (tuple(shape), role)
-                self.keys[node.name].append((short, full))
-        self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role][2])
+                keys += ((short, full),)
+            self.keys[node.name] = keys
+        self.trainable = tuple(k for k, (_, role) in self.declared.items() if ROLES[role].trained)
         self.roles = {k: role for k, (_, role) in self.declared.items()}
 
     def use_heads(self, heads):
@@ -60,7 +68,7 @@ class Graph:
     def activation(self, name):
         """The activation a layer applies, as an export writes it: as written, and
         the head on an output (passes.py's relu moves are the engine's own)."""
-        return self.output_activation if name == self.output else \
+        return self.acts[name] if name in self.output_nodes else \
             self.params[name].get("activation", "linear")
 
     def where(self, node):
@@ -85,8 +93,9 @@ class Graph:
             layer = REGISTRY[node.kind]
             if layer.init is None:
                 continue
+            declared = {short: self.declared[full][0] for short, full in self.keys[node.name]}
             try:
-                own = layer.init(self.params[node.name], self._in_shape(node), rng, self.dtype)
+                own = layer.init(self.params[node.name], declared, rng, self.dtype)
             except MemoryError as e:  # a spec can ask for any size; say which layer
                 loc = node.loc
                 raise ShapeError(f"{node.name}: {describe(node)} has more weights than fit in "
@@ -94,6 +103,7 @@ class Graph:
                                  loc.column if loc else None) from None
             for short, full in self.keys[node.name]:
                 weights[full] = own.pop(short)
+                assert weights[full].shape == declared[short], f"{full}: not as declared"
             assert not own, f"{node.kind}.init made weights it does not declare: {list(own)}"
         return weights
 
@@ -102,13 +112,18 @@ class Graph:
         return {short: weights[full] for short, full in self.keys[name]}
 
     def forward(self, weights, x, mode=None, start=0, stop=None):
-        """x: (batch, *input_shape) -> (output, tape for backward). mode: a Mode;
-        None is inference, True a training pass with fresh random numbers.
-        start, stop: run only nodes[start:stop], from x, the output of
-        nodes[start - 1] (predict's stages); the output is nodes[stop - 1]'s."""
+        """x: (batch, *input_shape), or {input: array} for several inputs -> (output,
+        tape for backward): the output's array, or {output name: array} for
+        several. mode: a Mode; None is inference, True a training pass with fresh
+        random numbers. start, stop: run only nodes[start:stop], from x, the
+        output of nodes[start - 1] (predict's stages); the output is then
+        nodes[stop - 1]'s."""
         if not isinstance(mode, Mode):
             mode = Mode(bool(mode))
-        values = {self.nodes[start - 1].name if start else self.input_name: x}
+        if isinstance(x, dict):
+            values = dict(x)
+        else:
+            values = {self.nodes[start - 1].name if start else self.input_name: x}
         tape = []
         for node in self.nodes[start:stop]:
             p = self.params[node.name]
@@ -133,23 +148,40 @@ class Graph:
             else:
                 a = activations.forward(act, z, mode.empty("a", z.shape, z.dtype))
             values[node.name] = a
-            tape.append((node, w, cache, z, a, mode))
-        return values[self.output if stop is None else self.nodes[stop - 1].name], tape
+            tape.append(Taped(node, w, cache, z, a, mode))
+        if stop is not None:
+            return values[self.nodes[stop - 1].name], tape
+        if len(self.outputs) == 1:
+            return values[self.output], tape
+        return {o.name: values[o.node] for o in self.outputs}, tape
 
     def backward(self, tape, d_out, d_is_preactivation=False, input_grad=False):
-        """Gradients of every parameter (and of the input if asked) from d(output)."""
-        grads = {}
-        pending = {self.output: d_out}
+        """Gradients of every parameter (and of the inputs if asked) from d(output):
+        an array, or {output name: array} for several outputs; d_is_preactivation
+        (likewise one or a dict) where a fused loss gave it before the output's
+        activation. An output that also feeds later layers gets the sum of both.
+        -> (grads, d input: an array, {input: array} for several, or None)."""
+        grads, post, pre = {}, {}, {}
+        many = isinstance(d_out, dict)
+        for o in self.outputs:
+            d = d_out[o.name] if many else d_out
+            is_pre = d_is_preactivation[o.name] if many else d_is_preactivation
+            (pre if is_pre else post)[o.node] = d
         for node, w, cache, z, a, mode in reversed(tape):
-            d = pending.pop(node.name)
-            p = self.params[node.name]
             mode.node = node.name
+            d = post.pop(node.name, None)
             act = self.acts[node.name]
-            if act != "linear" and not (node.name == self.output and d_is_preactivation):
+            if d is not None and act != "linear":
                 d = activations.backward(act, z, a, d, mode.empty("da", d.shape, d.dtype))
+            fused = pre.pop(node.name, None)
+            if fused is not None:
+                d = fused if d is None else np.add(d, fused, out=mode.empty("d+", d.shape,
+                                                                             d.dtype))
+            if d is None:  # nothing after it reached it
+                continue
             layer = REGISTRY[node.kind]
-            need_dx = node.inputs != (self.input_name,) or input_grad
-            dx, g = layer.backward(p, w, cache, d, need_dx)
+            need_dx = input_grad or not all(src in self.input_shapes for src in node.inputs)
+            dx, g = layer.backward(self.params[node.name], w, cache, d, need_dx)
             if dx is not None and node.name in self.crops:  # the rows it did not read: zero
                 rows, cols = self.crops[node.name]
                 full = mode.zeros("uncropped", (len(dx),) + self.shapes[node.inputs[0]], dx.dtype)
@@ -160,25 +192,60 @@ class Graph:
             for src, dxi in zip(node.inputs, dx if KINDS[node.kind].merge else [dx]):
                 if dxi is None:
                     continue
-                if src in pending:  # a layer read by several gets the sum of their
+                if src in post:  # a layer read by several gets the sum of their
                     # gradients, in a buffer of this pass (not over either: a layer
                     # may hand the same array to several inputs, as add does)
-                    dxi = np.add(pending[src], dxi, out=mode.empty(f"sum {src}", dxi.shape,
-                                                                    dxi.dtype))
-                pending[src] = dxi
-        return grads, pending.get(self.input_name)
+                    dxi = np.add(post[src], dxi, out=mode.empty(f"sum {src}", dxi.shape,
+                                                                 dxi.dtype))
+                post[src] = dxi
+        if len(self.inputs) == 1:
+            return grads, post.get(self.input_name)
+        return grads, {name: post.get(name) for name in self.inputs}
 
-    def loss_and_grads(self, weights, x, y, loss, mode=True, input_grad=False, share=1.0):
-        """(data loss, output, grads, d input or None) for one batch on this thread;
-        y as the output's targets. `share` of a whole batch scales the gradients
-        (a part of a step split among threads, parallel.py, whose loss is the
-        mean over its own samples)."""
+    def loss_and_grads(self, weights, x, y, terms, mode=True, input_grad=False, share=1.0):
+        """One batch on this thread -> Result: the objective's data loss (each
+        output's mean loss times its weight, summed), each output's, the outputs,
+        the gradients and d input (or None). y: the output's targets, or {output
+        name: targets}; terms: each output's losses.Term. `share` of a whole batch
+        scales the gradients (a part of a step split among threads, parallel.py,
+        whose losses are means over its own samples)."""
         if not isinstance(mode, Mode):
             mode = Mode(bool(mode))
         out, tape = self.forward(weights, x, mode)
-        z = tape[-1][3]
-        value, d, is_pre = losses.value_and_grad(loss, self.output_activation, z, out, y)
-        if share != 1.0:
-            d = d * d.dtype.type(share)
-        grads, dx = self.backward(tape, d, is_pre, input_grad)
-        return value, out, grads, dx
+        zs = {t.node.name: t.z for t in tape if t.node.name in self.output_nodes}
+        many = len(self.outputs) > 1
+        total, each, d_out, is_pre = 0.0, {}, {}, {}
+        for term in terms:
+            value, d, pre = losses.value_and_grad(
+                term.loss, self.acts[term.node], zs[term.node], out[term.name] if many else out,
+                y[term.name] if many else y)
+            scale = term.weight * share
+            if scale != 1.0:
+                d = d * d.dtype.type(scale)
+            total += term.weight * value
+            each[term.name], d_out[term.name], is_pre[term.name] = value, d, pre
+        if not many:
+            d_out, is_pre = d_out[terms[0].name], is_pre[terms[0].name]
+        grads, dx = self.backward(tape, d_out, is_pre, input_grad)
+        return Result(total, each, out, grads, dx)
+
+
+class Taped(NamedTuple):
+    """One node's pass, as backward reads it back."""
+
+    node: object
+    w: dict
+    cache: object
+    z: object  # before the activation
+    a: object  # after it
+    mode: Mode
+
+
+class Result(NamedTuple):
+    """A batch's loss_and_grads."""
+
+    value: float  # the objective's data loss: each output's weight times its mean loss
+    each: dict  # {output name: its mean loss}
+    out: object  # the output's array, or {output name: array}
+    grads: dict
+    dx: object

@@ -5,6 +5,8 @@ the loss combine into something simpler and stabler, FUSED holds
 f(z, target) -> (value, d_z) on the pre-activation z: softmax with
 cross-entropy has gradient (p - y) / n and never takes log of 0.
 """
+from typing import NamedTuple
+
 import numpy as np
 
 from ..errors import DataError
@@ -75,6 +77,16 @@ def _softmax_cross_entropy(z, y):
     total = activations.row_sum(e)
     value = float(-(y * (shifted - np.log(total))).sum() / n)
     return value, ((e / total - y) / n).astype(z.dtype, copy=False)
+
+
+class Term(NamedTuple):
+    """One output's part of a network's objective: the output's name, the node
+    that computes it, its loss and its weight (its share of the total)."""
+
+    name: str
+    node: str
+    loss: str
+    weight: float = 1.0
 
 
 LOSSES = {"cross_entropy": _cross_entropy, "mse": _mse, "quadratic": _quadratic, "mae": _mae,

@@ -8,21 +8,17 @@ backward on, with its own buffers, while BLAS is held to one thread. numpy
 lets go of the GIL while it loops or multiplies, so the parts run side by
 side; the parts' gradients are then added.
 
-What was measured on this project's 2-core VM, alternating split and unsplit
-steps in one process (`python benchmarks/vs_torch.py` shows the result):
-- the deeper CNN of benchmarks/vs_torch.py (0.55 GFLOP a batch of 64) trains
-  1.1x to 1.15x faster split: its pooling and copies run 1.6x faster, its
-  matmuls (most of the step) hardly faster than BLAS's own two threads;
-- small steps lose: handing a part over and taking turns for the GIL costs
-  about 0.3 ms, so the MNIST CNN (56 MFLOP a batch) trained 0.88x as fast
-  split and the MLP 0.5x. Hence MIN_STEP_FLOPS.
+Why it is shaped so (the numbers: benchmarks/README.md, "Fast paths"):
+- a large step gains, as its pooling and copies run on both cores, while
+  its matmuls (most of the step) gain little over BLAS's own threads;
+- a small step loses: handing a part over and taking turns for the GIL cost
+  a fixed time a step, more than a small step's parts save. Hence
+  MIN_STEP_FLOPS;
 - a graph with batch norm splits too, its parts summing their statistics
-  through a Team: the VGG benchmark's training 1.34x faster (518 -> 704
-  samples/s, per-round ratios 1.30 to 1.56 over 5 alternated rounds), where
-  it had run whole.
-- Splitting finer, a thread for half of each copy or matmul, lost more to
-  waking threads (about 70 us a hand-off) than it gained, and so did sharing
-  out inference's passes, which are mostly matmul already.
+  through a Team, so that all normalize by the whole batch;
+- splitting finer, a thread for half of each copy or matmul, loses more to
+  waking threads than it gains, and so does sharing out inference's passes,
+  which are mostly matmul already.
 """
 import os
 import threading
@@ -33,7 +29,7 @@ import numpy as np
 
 from .layers.base import Mode
 
-MIN_STEP_FLOPS = 2e8  # forward flops a part must have for a step to be split
+MIN_STEP_FLOPS = 2e8  # forward flops a part must have to outweigh its hand-off
 
 
 def _threads():
@@ -124,7 +120,7 @@ def run(fn, n, team=None):
     return [first] + [f.result() for f in others]
 
 
-def loss_and_grads(graph, weights, x, y, loss, mode=True):
+def loss_and_grads(graph, weights, x, y, terms, mode=True):
     """graph.loss_and_grads for a training step, split among the cores where it has
     enough work: each thread runs forward and backward on its own part of the
     batch, and the parts' gradients are added. That rounds differently from
@@ -132,24 +128,40 @@ def loss_and_grads(graph, weights, x, y, loss, mode=True):
     their last bits (NNSPEC_THREADS=1 never splits); dropout draws each part's
     masks from its own child of the step's seed. In a graph that couples the
     samples of a batch (batch norm) the parts sum their statistics through a
-    Team, so they normalize by the whole batch's."""
+    Team, so they normalize by the whole batch's. x and y: arrays, or dicts of
+    them by name (several inputs, several outputs)."""
     if not isinstance(mode, Mode):
         mode = Mode(bool(mode))
-    n = parts(len(x), graph.sample_flops * len(x), MIN_STEP_FLOPS) if mode.training else 1
+    count = _rows(x)
+    n = parts(count, graph.sample_flops * count, MIN_STEP_FLOPS) if mode.training else 1
     if n == 1:
-        return graph.loss_and_grads(weights, x, y, loss, mode)
-    bounds = [len(x) * r // n for r in range(n + 1)]
+        return graph.loss_and_grads(weights, x, y, terms, mode)
+    bounds = [count * r // n for r in range(n + 1)]
     team = Team(n) if graph.couples_batch else None
 
     def part(r):
         lo, hi = bounds[r], bounds[r + 1]
         own = mode.part(r, graph.buffers.setdefault(("train", r), {}), team)
-        return graph.loss_and_grads(weights, x[lo:hi], y[lo:hi], loss, own,
-                                    share=(hi - lo) / len(x))
+        return graph.loss_and_grads(weights, _slice(x, lo, hi), _slice(y, lo, hi), terms, own,
+                                    share=(hi - lo) / count)
     results = run(part, n, team)
-    value = sum(r[0] * (hi - lo) / len(x) for r, lo, hi in zip(results, bounds, bounds[1:]))
-    grads = results[0][2]
-    for _, _, more, _ in results[1:]:
-        for key, g in more.items():
+    shares = [(hi - lo) / count for lo, hi in zip(bounds, bounds[1:])]
+    grads = results[0].grads
+    for more in results[1:]:
+        for key, g in more.grads.items():
             grads[key] += g
-    return value, np.concatenate([r[1] for r in results]), grads, None
+    outs = [r.out for r in results]
+    out = {k: np.concatenate([o[k] for o in outs]) for k in outs[0]} \
+        if isinstance(outs[0], dict) else np.concatenate(outs)
+    return results[0]._replace(
+        value=sum(r.value * s for r, s in zip(results, shares)),
+        each={k: sum(r.each[k] * s for r, s in zip(results, shares)) for k in results[0].each},
+        out=out, grads=grads, dx=None)
+
+
+def _rows(x):
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def _slice(x, lo, hi):
+    return {k: v[lo:hi] for k, v in x.items()} if isinstance(x, dict) else x[lo:hi]

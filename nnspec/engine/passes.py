@@ -9,7 +9,7 @@ on them. graph.py asks this module which activation a node applies
 from dataclasses import dataclass
 from typing import Callable
 
-from .layers import conv, pool
+from .layers import conv, pool_valid
 
 
 @dataclass(frozen=True)
@@ -28,8 +28,8 @@ class Hint:
 HINTS = {
     "conv": Hint(owns_output=True, needs=conv.needs),
     "dense": Hint(owns_output=True),
-    "maxpool": Hint(reads=pool.reads),
-    "avgpool": Hint(reads=pool.reads),
+    "maxpool": Hint(reads=pool_valid.reads),
+    "avgpool": Hint(reads=pool_valid.reads),
 }
 _NONE = Hint()
 
@@ -46,7 +46,7 @@ def _readers(nodes):
     return readers
 
 
-def crops(nodes, params, shapes, output):
+def crops(nodes, params, shapes, outputs):
     """{node: (rows, cols)}: the leading input rows and columns a layer is given.
     A pooling layer's windows can stop short of its input's last rows and
     columns (seed 001's 4x4 pooling of a 22x22 conv output reads 20x20), so
@@ -62,7 +62,7 @@ def crops(nodes, params, shapes, output):
         after = readers.get(n.name, [])
         needs = HINTS.get(n.kind, _NONE).needs
         reads = HINTS.get(after[0].kind, _NONE).reads if len(after) == 1 else None
-        if needs is None or reads is None or n.name == output:
+        if needs is None or reads is None or n.name in outputs:
             continue
         out = shapes[n.name]
         rows, cols = reads(params[after[0].name], out, shapes[after[0].name])
@@ -72,7 +72,7 @@ def crops(nodes, params, shapes, output):
     return crops
 
 
-def activations(nodes, params, output):
+def activations(nodes, params, outputs):
     """Which activation each node applies. As written, except that a relu whose
     only reader is a max pooling (not the output) moves after the pooling:
     max(relu(z)) equals relu(max(z)), and pooling first runs relu, and its
@@ -83,7 +83,8 @@ def activations(nodes, params, output):
     readers = _readers(nodes)
     for n in nodes:
         after = readers.get(n.name, [])
-        if (acts[n.name] == "relu" and len(after) == 1 and after[0].name != output
+        if (acts[n.name] == "relu" and len(after) == 1 and n.name not in outputs
+                and after[0].name not in outputs
                 and after[0].kind in ("maxpool", "globalmaxpool")
                 and acts[after[0].name] == "linear"):
             acts[n.name], acts[after[0].name] = "linear", "relu"

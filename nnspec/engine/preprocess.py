@@ -150,7 +150,10 @@ def describe(pre):
     if kind == "none":
         return "none: the network takes inputs as given"
     if kind == "pixels":
-        return "pixels: integer inputs (8-bit pixels) are divided by 255; floats taken as given"
+        low, high = pre["offset"], pre["offset"] + 255 * pre["scale"]
+        onto = "divided by 255" if (low, high) == (0.0, 1.0) else f"mapped onto [{low:g}, {high:g}]"
+        return (f"pixels: 8-bit integer inputs are {onto}; floats must lie in "
+                f"[{low:g}, {high:g}] already")
     if not fitted(pre):
         return f"{kind}: per feature, fitted on the training split when training starts"
     what = "(x - mean) / std" if kind == "standard" else "(x - min) / (max - min)"

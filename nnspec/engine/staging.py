@@ -14,13 +14,14 @@ import numpy as np
 
 from .layers.base import Mode
 
-# On this project's 2-core VM (2 MB L2 per core, 32 MB L3), predicting 2048
-# images 12 to 48 at a time instead of 256 was 1.2x to 1.3x faster for the
-# MNIST and deeper CNNs of benchmarks/vs_torch.py; 6 MB gives 32 and 12.
+# A pass's arrays should stay in the CPU's cache, so a CNN predicts a few dozen
+# images a pass, not hundreds; 6 MB, within the L2 and L3 of the machines
+# measured, gives the MNIST and deeper CNNs passes of 32 and 12
+# (benchmarks/README.md, "Fast paths").
 PREDICT_CACHE_BYTES = 6 << 20
 # The most samples a pass takes unless the caller says otherwise. Networks with
-# small samples (an MLP) are then bounded by this rather than by the cache: the
-# benchmark's MLP predicted 1.08x to 1.13x faster 1024 at a time than 256.
+# small samples (an MLP) are then bounded by this rather than by the cache, and
+# fewer, larger passes pay numpy's per-call cost less often (the same table).
 PREDICT_BATCH = 1024
 # graph -> (bytes one sample's pass holds in buffers, {node: its part of them}),
 # measured by a graph's first predict
@@ -31,7 +32,11 @@ def predict(graph, weights, x, batch_size=PREDICT_BATCH, check=None):
     """Outputs for x, at most batch_size samples at a time, and fewer where that
     keeps a pass's arrays in the CPU's cache (see PREDICT_CACHE_BYTES).
     check(part), where given, vets each part of x just before its pass reads
-    it, while it is in the cache (Model.predict's finiteness check)."""
+    it, while it is in the cache (Model.predict's finiteness check). A network
+    of several inputs or outputs takes and gives dicts by name, a pass at a time
+    (staged passes are for one input and one output)."""
+    if len(graph.inputs) > 1 or len(graph.outputs) > 1:
+        return _by_name(graph, weights, x, batch_size, check)
     result = np.empty((len(x),) + graph.output_shape, dtype=graph.dtype)
     mode = Mode(False, buffers=graph.buffers["predict"])
     check = check or (lambda part: None)
@@ -61,14 +66,37 @@ def predict(graph, weights, x, batch_size=PREDICT_BATCH, check=None):
         result[i:i + tail] = graph.forward(weights, part, mode, cut)[0]
     return result
 
+def _by_name(graph, weights, x, batch_size, check):
+    """predict for a network of several inputs or outputs: x {input: array} ->
+    {output name: array}, batch_size samples a pass. check: check(name, part) for
+    several inputs, check(part) for one (as prepare.prepared gives it)."""
+    mode = Mode(False, buffers=graph.buffers["predict"])
+    if not isinstance(x, dict):
+        x = {graph.input_name: x}
+        check = check and (lambda name, part, one=check: one(part))
+    count = len(next(iter(x.values())))
+    result = {o.name: np.empty((count,) + graph.shapes[o.node], graph.dtype)
+              for o in graph.outputs}
+    for i in range(0, count, batch_size):
+        part = {name: array[i:i + batch_size] for name, array in x.items()}
+        for name, array in part.items():
+            if check is not None:
+                check(name, array)
+        out = graph.forward(weights, part, mode)[0]
+        if not isinstance(out, dict):
+            out = {graph.outputs[0].name: out}
+        for name, array in out.items():
+            result[name][i:i + batch_size] = array
+    return result if len(graph.outputs) > 1 else result[graph.outputs[0].name]
+
+
 def stages(graph, weights, batch_size):
     """(cut, head, tail): predict runs nodes[:cut] `head` samples a pass and
     nodes[cut:] `tail` at a time. A CNN's convolutions want a few samples a
     pass to stay in the cache, its dense layers many, since each pass reads
-    their weights again (the benchmark's deeper CNN: 8 samples a pass for
-    all, or 8 for the convolutions and 1024 for the dense layers, 1.1x
-    faster). The cut is the first node after which a pass of batch_size
-    samples fits in PREDICT_CACHE_BYTES and only the node before it is read
+    their weights again (benchmarks/README.md, "Fast paths"). The cut is the
+    first node after which a pass of batch_size samples fits in
+    PREDICT_CACHE_BYTES and only the node before it is read
     (its output, written and read once, need not stay in the cache), if
     reading the later layers' weights once per `head` samples would cost
     more than handing that output over (not so for the shapes CNN, whose

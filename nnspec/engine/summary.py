@@ -22,7 +22,9 @@ def _count(n):
     return str(n)
 
 
-def table(graph, weights):
+def table(graph, weights, terms=()):
+    """The summary: a row per layer, totals, and with several outputs each one's
+    loss and weight (terms: losses.Term per output)."""
     network = graph.network
     graph_like = not is_chain(network)
     head = ("layer", "spec", "output shape", "params", "FLOPs") + (("inputs",) if graph_like
@@ -47,6 +49,9 @@ def table(graph, weights):
     fixed = total - sum(int(weights[k].size) for k in graph.trainable)
     totals = f"total parameters: {total:,}" + (f" ({fixed:,} not trained: running statistics)"
                                                if fixed else "")
+    ends = [] if len(graph.outputs) == 1 else [
+        "outputs: " + ", ".join(f"{t.name} ({t.node}, loss {t.loss}" + (
+            f", weight {t.weight:g})" if t.weight != 1 else ")") for t in terms)]
     return "\n".join([line(rows[0]), rule] + [line(r) for r in rows[1:]] +
                      [rule, totals,
-                      f"FLOPs per sample: {_count(total_flops)} ({total_flops:,})"])
+                      f"FLOPs per sample: {_count(total_flops)} ({total_flops:,})"] + ends)

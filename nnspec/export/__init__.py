@@ -1,16 +1,6 @@
 """Models that leave nnspec: ONNX (onnx.py) and PyTorch code with safetensors
 weights (torch.py). The optional packages are imported only here, only when
 asked: `pip install "nnspec[onnx]"` or `"nnspec[torch]"`."""
-from ..errors import NNSpecError
-
-
-def need(module, extra, purpose="exporting"):
-    """Import an optional package, or one line saying what to install."""
-    import importlib
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise NNSpecError(f"{purpose} needs {module}: pip install \"nnspec[{extra}]\"") from None
 
 
 def to_onnx(model, path=None, dtype="float32"):

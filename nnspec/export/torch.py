@@ -12,7 +12,7 @@ from pathlib import Path
 from ..errors import BundleError, NNSpecError
 from ..files import document
 from ..files.io import read_bytes, write_atomic
-from . import need
+from ..optional import need
 from .torch_source import attribute, source
 
 
@@ -40,7 +40,11 @@ def _extras(model):
     not take raw inputs."""
     return {"classes": list(model.classes) if model.classes is not None else None,
             "preprocess": model.preprocess,
-            "features": list(model.features) if model.features is not None else None}
+            "features": list(model.features) if model.features is not None else None,
+            # every input's and output's, for a network of several
+            "preprocessing": model.preprocessing,
+            "output_classes": {k: list(v) if v is not None else None
+                               for k, v in model.output_classes.items()}}
 
 
 def _metadata(data, path):
@@ -91,11 +95,24 @@ def import_weights(model, path):
                   if f"nnspec_{key}" in metadata}
     except ValueError:
         raise BundleError(f"{field}is not JSON") from None
-    if "classes" in extras:
-        model.classes = document.check_classes(extras["classes"], graph, field + "classes")
+    checked = {"classes": {}, "preprocessing": {}}
+    outputs = {o.name: graph.shapes[o.node][-1] for o in graph.outputs}
+    classes = extras.get("output_classes") or (
+        {graph.outputs[0].name: extras["classes"]} if "classes" in extras else {})
+    for name, names in (classes.items() if isinstance(classes, dict) else ()):
+        if name not in outputs:
+            raise BundleError(f"{field}output_classes: {name!r} is no output of the spec")
+        checked["classes"][name] = document.check_classes(names, outputs[name],
+                                                          f"{field}classes of {name}")
+    preprocessing = extras.get("preprocessing") or (
+        {graph.input_name: extras["preprocess"]} if "preprocess" in extras else {})
+    for name, pre in (preprocessing.items() if isinstance(preprocessing, dict) else ()):
+        if name not in graph.input_shapes:
+            raise BundleError(f"{field}preprocessing: {name!r} is no input of the spec")
+        checked["preprocessing"][name] = document.check_preprocess(
+            pre, graph.input_shapes[name], field=f"{field}preprocess of {name}")
     if "features" in extras:
-        model.features = document.check_features(extras["features"], graph, field + "features")
-    if "preprocess" in extras:
-        model.preprocess = document.check_preprocess(extras["preprocess"], graph,
-                                                     field=field + "preprocess")
+        checked["features"] = document.check_features(extras["features"], graph,
+                                                      field + "features")
+    model.set_extras(**checked)
     return model

@@ -13,14 +13,13 @@ from pathlib import Path
 import msgpack
 import numpy as np
 
-from ..errors import BundleError
+from ..errors import BundleError, shown
 from . import io as fileio
-from .io import shown
 
 FORMAT = "nnspec-bundle"
 # 1.2: SGD momentum is PyTorch's buffer of gradients (checkpoints.py); 1.3: features;
 # 1.4: preprocess has a kind, and per-feature numbers for standard and minmax
-VERSION = (1, 5)
+VERSION = (1, 6)
 DTYPES = {"<f4": np.float32, "<f8": np.float64, "<i8": np.int64, "<i4": np.int32,
           "|u1": np.uint8}
 

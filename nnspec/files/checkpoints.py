@@ -22,14 +22,14 @@ import math
 
 import numpy as np
 
-from ..errors import BundleError, DataError, SpecError
+from ..errors import BundleError, DataError, SpecError, shown
 from ..lang.ir import format_value
-from ..lang.settings import SETTINGS
+from ..lang.settings import SETTINGS, read
 from ..lang.syntax import parse_value
-from ..training import metrics
-from ..training.loop import Position, coefficients
+from ..training import outputs
+from ..training.optimizers import OPTIMIZERS
+from ..training.state import Position
 from . import bundle
-from .io import shown
 
 FIELD = "payload.checkpoint"
 _RNG = {"bit_generator": str, "state": str, "inc": str, "has_uint32": int, "uinteger": int}
@@ -39,6 +39,7 @@ _OVERRIDES = {s.key: _STORED[s.stored] for s in SETTINGS}  # as the train block 
 # settings that may be names, calls or lists: stored as the spec text that writes them
 _TEXT = tuple(s.key for s in SETTINGS if s.stored == "text")
 _SCALARS = (int, float, str, bool)
+OPTIMIZER_NAMES = {cls: name for name, cls in OPTIMIZERS.items()}
 
 
 def _encode_rng(state):
@@ -70,8 +71,8 @@ def _arrays(arrays):
 
 
 def encode_overrides(given):
-    """Model.overrides -> the checkpoint's `overrides` map. Model.configure calls it
-    too, so an override that cannot be stored fails before training, not after."""
+    """Model.overrides, each read by lang/settings.read -> the checkpoint's
+    `overrides` map."""
     overrides = {}
     for key, value in given.items():
         if key == "optimizer_options":
@@ -90,23 +91,24 @@ def encode_overrides(given):
     return overrides
 
 
-def encode(model):
-    overrides = encode_overrides(model.overrides)
-    position = model.position
-    stopper = model.stopper.state if model.stopper is not None else None
+def encode(state, overrides):
+    """A TrainingState (training/state.py) and the model's overrides -> the map."""
+    position = state.position
+    stopper = state.stopper.state if state.stopper is not None else None
     if stopper is not None:
         stopper = {**stopper, "weights": _arrays(stopper["weights"])}
     return {
-        "epoch": model.epoch,
-        "step": model.optimizer.t,
-        "optimizer": {"name": model.config.optimizer, "state": _arrays(model.optimizer.state)},
-        "schedule": {"name": type(model.schedule).__name__, "state": model.schedule.state},
-        "rng": _encode_rng(model.shuffle_rng.bit_generator.state),
+        "epoch": state.epoch,
+        "step": state.step,
+        "optimizer": {"name": OPTIMIZER_NAMES[type(state.optimizer)],
+                      "state": _arrays(state.optimizer.state)},
+        "schedule": {"name": type(state.schedule).__name__, "state": state.schedule.state},
+        "rng": _encode_rng(state.shuffle_rng.bit_generator.state),
         "position": None if position is None else {
             "batch": position.batch, "rng": _encode_rng(position.rng_state),
             "sums": position.sums},
         "stopper": stopper,
-        "overrides": overrides,
+        "overrides": encode_overrides(overrides),
     }
 
 
@@ -136,6 +138,12 @@ def overrides(doc, allow_extra=False):
         if len(out["split"]) != 3 or not all(isinstance(v, float) for v in out["split"]):
             raise BundleError(f"{field}.split: expected three numbers")
         out["split"] = tuple(out["split"])
+    for key, value in out.items():  # as every setting is read (lang/settings.read)
+        if key != "data":
+            try:
+                read(key, value)
+            except SpecError as e:
+                raise BundleError(f"{field}.{key}: {e.message}") from None
     return out
 
 
@@ -149,44 +157,46 @@ def _parameter_of(declared, key):
     return param if slot and param in declared else None
 
 
-def _decode_state(model, states, field, slots=True):
-    """{key: encoded array} for parameters -> {key: array of the model's dtype}.
+def _decode_state(graph, states, field, slots=True):
+    """{key: encoded array} for parameters -> {key: array of the graph's dtype}.
     slots: optimizer state of trained parameters; else a copy of the weights,
     keyed by every parameter's name."""
     out = {}
-    declared = model.graph.declared
+    declared = graph.declared
     for key, value in states.items():
         param = _parameter_of(declared, key) if slots else key
-        if param not in (model.graph.trainable if slots else declared):
+        if param not in (graph.trainable if slots else declared):
             raise BundleError(f"{field}: {shown(repr(key))} is not "
                               + ("a trained parameter's state" if slots else "a parameter"))
         arr = bundle.decode_array(value, f"{field}.{key}")
         if arr.shape != declared[param][0]:
             raise BundleError(f"{field}.{key}: shape {list(arr.shape)}, the "
                               f"parameter has {list(declared[param][0])}")
-        out[key] = arr.astype(model.graph.dtype)
+        out[key] = arr.astype(graph.dtype)
     return out
 
 
-def _momentum_as_gradients(model, state, version):
+def _momentum_as_gradients(state, graph, rates, momentum, version):
     """SGD momentum of format 1.1 and before held steps (v = mu v - lr g, the Keras
     form); nnspec now keeps PyTorch's buffer of gradients (b = mu b + g, w -= lr b).
     Under a constant rate v = -lr b, so b = -v / lr with the rate of the last update."""
     if version > (1, 1):
-        return state
-    rates = coefficients(model.graph, model.config, model.overrides)
-    factor = model.schedule.factor(max(model.optimizer.t - 1, 0), max(model.epoch - 1, 0))
+        return momentum
+    factor = state.schedule.factor(max(state.step - 1, 0), max(state.epoch - 1, 0))
     out = {}
-    for key, v in state.items():
-        param = _parameter_of(model.graph.declared, key)
-        lr = rates[param][0] * factor
+    for key, v in momentum.items():
+        param = _parameter_of(graph.declared, key)
+        lr = rates[param].lr * factor
         out[param + "/b"] = -v / v.dtype.type(lr) if lr else np.zeros_like(v)
     return out
 
 
-def decode(model, doc, version):
-    """Restore optimizer, schedule, position, early stopping, epoch and RNG into a
-    freshly loaded model, checking each. version: the file's (major, minor)."""
+def decode(doc, state, graph, config, plan, rates, version):
+    """A checkpoint map -> the TrainingState it holds, every field checked: `state`,
+    a fresh one of the model's train config (its optimizer, schedule and early
+    stopping objects), is filled in and returned. version: the file's (major, minor);
+    plan: what trains each output (training/outputs.py); rates: the trained
+    parameters' (training/penalties.coefficients)."""
     allow_extra = version > bundle.VERSION
     optional = ("step", "schedule", "position", "stopper", "overrides")
     bundle.check_map(doc, FIELD, {"epoch": int, "optimizer": dict, "rng": dict, "step": int,
@@ -199,60 +209,63 @@ def decode(model, doc, version):
     opt = doc["optimizer"]
     bundle.check_map(opt, f"{FIELD}.optimizer", {"name": str, "state": dict},
                      allow_extra=allow_extra)
-    if opt["name"] != model.config.optimizer:
+    if opt["name"] != config.optimizer:
         raise BundleError(f"{FIELD}.optimizer.name: {opt['name']!r}, but the spec trains with "
-                          f"{model.config.optimizer!r}")
-    state = _decode_state(model, opt["state"], f"{FIELD}.optimizer.state")
-    model.optimizer.t = doc.get("step", 0)
-    model.epoch = doc["epoch"]
+                          f"{config.optimizer!r}")
+    slots = _decode_state(graph, opt["state"], f"{FIELD}.optimizer.state")
+    state.optimizer.t = doc.get("step", 0)
+    state.epoch = doc["epoch"]
     if "schedule" in doc:
-        _decode_schedule(model, doc["schedule"], allow_extra)
+        _decode_schedule(state.schedule, doc["schedule"], allow_extra)
+    if version < (1, 2) and hasattr(state.schedule, "before_1_2"):
+        state.schedule.before_1_2 = True  # the cosine's first curve, which the run began on
     if opt["name"] == "sgd":
-        state = _momentum_as_gradients(model, state, version)
-    model.optimizer.state = state
-    model.shuffle_rng = np.random.Generator(np.random.PCG64())
-    model.shuffle_rng.bit_generator.state = _decode_rng(doc["rng"], f"{FIELD}.rng", allow_extra)
+        slots = _momentum_as_gradients(state, graph, rates, slots, version)
+    state.optimizer.state = slots
+    state.shuffle_rng = np.random.Generator(np.random.PCG64())
+    state.shuffle_rng.bit_generator.state = _decode_rng(doc["rng"], f"{FIELD}.rng", allow_extra)
     position = doc.get("position")
     if position is not None:
         field = f"{FIELD}.position"
         bundle.check_map(position, field, {"batch": int, "rng": dict, "sums": dict},
                          allow_extra=allow_extra)
         sums = position["sums"]
-        keys = {"loss", "seen", *metrics.resolve(model.config.metrics, model.graph.output_shape[-1],
-                                                 model.config.loss)}
+        keys = {"seen", *outputs.keys(plan)}
         if position["batch"] < 1 or set(sums) != keys or not all(
                 _number(v) and v >= 0 for v in sums.values()):
             raise BundleError(f"{field}: not a position inside an epoch (sums of "
                               f"{', '.join(sorted(keys))})")
-        model.position = Position(position["batch"],
+        state.position = Position(position["batch"],
                                   _decode_rng(position["rng"], f"{field}.rng", allow_extra),
                                   dict(position["sums"]))
-    if doc.get("stopper") is not None and model.stopper is not None:
+    if doc.get("stopper") is not None and state.stopper is not None:
         field = f"{FIELD}.stopper"
         stopper = doc["stopper"]
         bundle.check_map(stopper, field, {"best": float, "wait": int, "best_epoch": int,
                                           "weights": dict}, allow_extra=allow_extra)
-        weights = _decode_state(model, stopper["weights"], f"{field}.weights", slots=False)
-        if weights and set(weights) != set(model.graph.declared) or math.isnan(stopper["best"]) \
+        weights = _decode_state(graph, stopper["weights"], f"{field}.weights", slots=False)
+        if weights and set(weights) != set(graph.declared) or math.isnan(stopper["best"]) \
                 or stopper["wait"] < 0 or not 0 <= stopper["best_epoch"] <= doc["epoch"]:
             raise BundleError(f"{field}: not an early-stopping state of this network")
-        model.stopper.load({**stopper, "weights": weights})
+        state.stopper.load({**stopper, "weights": weights})
+    return state
 
 
-def _decode_schedule(model, doc, allow_extra):
+def _decode_schedule(schedule, doc, allow_extra):
     field = f"{FIELD}.schedule"
     bundle.check_map(doc, field, {"name": str, "state": dict}, allow_extra=allow_extra)
-    want = type(model.schedule).__name__
+    want = type(schedule).__name__
     if doc["name"] != want:
         raise BundleError(f"{field}.name: {doc['name']!r}, but the spec's schedule is {want!r}")
-    expected = model.schedule.state
+    expected = schedule.state
     state = doc["state"]
-    if set(state) != set(expected) or not all(
-            _number(v) and (v >= 0 if isinstance(expected[k], int) else not math.isnan(v))
-            and isinstance(v, int) >= isinstance(expected[k], int) for k, v in state.items()):
+    if set(state) - set(schedule.OPTIONAL_STATE) != set(expected) or not all(
+            _number(v) and (v >= 0 if isinstance(expected.get(k, 0), int) else not math.isnan(v))
+            and isinstance(v, int) >= isinstance(expected.get(k, 0), int)
+            for k, v in state.items()):
         raise BundleError(f"{field}.state: expected numbers for {sorted(expected) or 'nothing'} "
                           "(counts as whole numbers of at least 0)")
-    model.schedule.load(state)
+    schedule.load(state)
 
 
 def _number(value):

@@ -3,7 +3,7 @@
     write(path, model, checkpoint)   model: anything with text, graph, weights,
                                      classes, preprocess and history
     document(model, checkpoint)      the payload map, which bundle.pack makes bytes
-    read(path) -> Stored             every field checked, nothing built
+    read(path) -> Stored             every field checked; the graph built once
 
 Reading checks the stored weights against the shapes the stored spec
 declares before anything is allocated, so a small file cannot make nnspec
@@ -11,10 +11,8 @@ allocate a large one (docs/bundle-format.md, "Reading safely"). The
 checkpoint map is checkpoints.py's; it is decoded into a model built from
 what read() returns.
 """
-import dataclasses
 import datetime
 import math
-import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,17 +20,27 @@ import numpy as np
 from .. import __version__
 from ..engine import preprocess as scaling
 from ..engine.graph import Graph
-from ..errors import BundleError, NNSpecError
+from ..errors import BundleError, NNSpecError, shown
 from ..lang import parse, shapes
 from ..lang.settings import CHOICES
-from ..training.optimizers import OPTIMIZERS
-from . import bundle, checkpoints
-from .io import shown
+from . import bundle, checkpoints, legacy
 
 DTYPES = CHOICES["dtype"]
+# What loading a bundle of `size` bytes may take beside its weights' arrays: a
+# small multiple of the file, and room for the largest network the language
+# allows (100,000 layers, a few hundred bytes of Python objects each) however
+# small the file that writes it. tests/test_memory.py and test_fuzz.py hold load
+# to it.
+LOAD_FLOOR = 8 << 20
+
+
+def load_bound(size, weight_bytes):
+    """The most bytes loading a bundle of `size` bytes with these weights may hold."""
+    return 8 * max(size, LOAD_FLOOR) + weight_bytes
 _KEYS = {"nnspec": str, "numpy": str, "created": str, "spec": str, "dtype": str,
          "classes": (list, type(None)), "preprocess": dict, "weights": dict, "history": dict,
-         "checkpoint": dict, "features": (list, type(None)), "trained": dict}
+         "checkpoint": dict, "features": (list, type(None)), "trained": dict,
+         "inputs": dict, "outputs": dict}
 
 
 @dataclass
@@ -41,9 +49,10 @@ class Stored:
     source: str  # where the spec came from, for messages: "m.nnb:spec"
     dtype: str
     network: object
+    graph: object  # built once, here, to check the weights; the Model takes it
     weights: dict
-    classes: tuple
-    preprocess: dict
+    classes: dict  # {output: class names or None}
+    preprocessing: dict  # {input: its preprocessing}
     history: dict
     overrides: dict  # the compile overrides a checkpoint was trained with
     checkpoint: dict  # the raw checkpoint map, or None
@@ -57,19 +66,27 @@ def write(path, model, checkpoint=None):
 
 
 def document(model, checkpoint=None):
-    """The payload map of a bundle of model."""
+    """The payload map of a bundle of model. A network of one input and one output
+    keeps the keys every format has; several inputs or outputs add `inputs` and
+    `outputs` (1.6), and the first ones' stand in the old keys too."""
+    classes = model.classes
     doc = {
         "nnspec": __version__,
         "numpy": np.__version__,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(),
         "spec": model.text,
         "dtype": model.graph.dtype.name,
-        "classes": list(model.classes) if model.classes is not None else None,
+        "classes": list(classes) if classes is not None else None,
         "preprocess": dict(model.preprocess),
         "weights": {k: bundle.encode_array(v) for k, v in model.weights.items()},
         "history": model.history,
         "features": list(model.features) if model.features is not None else None,
     }
+    if len(model.preprocessing) > 1 or len(model.output_classes) > 1:
+        doc["inputs"] = {name: {"preprocess": dict(pre)}
+                         for name, pre in model.preprocessing.items()}
+        doc["outputs"] = {name: {"classes": list(c) if c is not None else None}
+                          for name, c in model.output_classes.items()}
     if getattr(model, "trained", None):
         doc["trained"] = dict(model.trained)
     if checkpoint is not None:
@@ -81,7 +98,8 @@ def read(path, data=None):
     """A bundle file, or its bytes as data (path then only names it) -> Stored."""
     doc, version = bundle.read(path) if data is None else bundle.unpack(data, path)
     newer_minor = tuple(version) > bundle.VERSION
-    bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features", "trained"),
+    bundle.check_map(doc, "payload", _KEYS, optional=("checkpoint", "features", "trained",
+                                                       "inputs", "outputs"),
                      allow_extra=newer_minor)
     if "trained" in doc:
         bundle.check_map(doc["trained"], "payload.trained",
@@ -94,81 +112,73 @@ def read(path, data=None):
     try:
         network = parse(doc["spec"], source)
         if tuple(version) < (1, 4):
-            doc["spec"] = flatten_before_dense(doc["spec"], network)
+            doc["spec"] = legacy.flatten_before_dense(doc["spec"], network)
             network = parse(doc["spec"], source)
         if tuple(version) < (1, 5):
-            doc["spec"] = rate_before_defaults(doc["spec"], network, overrides)
+            doc["spec"] = legacy.rate_before_defaults(doc["spec"], network, overrides)
             network = parse(doc["spec"], source)
-        graph = Graph(network, shapes.infer(network), doc["dtype"])
+        graph = Graph(network, shapes.infer(network), doc["dtype"], source=source)
     except NNSpecError as e:
         raise BundleError(f"payload.spec: the stored spec does not compile: {e}") from None
     weights = _weights(doc["weights"], graph)
-    classes = check_classes(doc["classes"], graph)
-    preprocess = check_preprocess(doc["preprocess"], graph, tuple(version), newer_minor)
+    classes, preprocessing = _endpoints(doc, graph, tuple(version), newer_minor)
     features = check_features(doc.get("features"), graph)
     meta = {k: doc[k] for k in ("nnspec", "numpy", "created")}
     meta.update(format=".".join(map(str, version)), checkpoint="checkpoint" in doc,
                 trained=doc.get("trained"))
-    return Stored(doc["spec"], source, doc["dtype"], network, weights,
-                  classes, preprocess, _history(doc["history"]), overrides,
+    return Stored(doc["spec"], source, doc["dtype"], network, graph, weights,
+                  classes, preprocessing, _history(doc["history"]), overrides,
                   doc.get("checkpoint"), features, tuple(version), meta)
 
 
-def flatten_before_dense(text, network):
-    """Before 1.4, dense flattened a sequence (TIMExFEATURES); now it acts on each
-    step. An older bundle's spec gets an explicit `flatten ->` before each such
-    dense (before its `name:` where it has one), which keeps what it computed: a
-    flatten before dense changes nothing for vectors and images."""
-    legacy = dataclasses.replace(network, nodes=tuple(
-        dataclasses.replace(n, params=tuple(sorted(n.params + (("flatten", True),))))
-        if n.kind == "dense" else n for n in network.nodes))
-    sizes = shapes.infer(legacy)  # as nnspec then inferred them
-    spots = sorted({(n.loc.line, n.loc.column) for n in network.nodes
-                    if n.kind == "dense" and len(sizes[n.inputs[0]]) == 2}, reverse=True)
-    lines = text.split("\n")
-    for row, column in spots:  # from the end, so earlier columns stay where they were
-        line, column = lines[row - 1], column - 1
-        label = re.search(r"[A-Za-z_]\w*\s*:\s*$", line[:column])
-        column = label.start() if label else column
-        lines[row - 1] = line[:column] + "flatten -> " + line[column:]
-    return "\n".join(lines)
+def _endpoints(doc, graph, version, newer_minor):
+    """-> ({output: class names or None}, {input: preprocessing}), each checked: from
+    `inputs` and `outputs` (1.6) where the network has several, else from the keys
+    of every format, which hold the one input's and output's."""
+    many = len(graph.inputs) > 1 or len(graph.outputs) > 1
+    if not many:
+        output, input_name = graph.outputs[0], graph.input_name
+        return ({output.name: check_classes(doc["classes"], _units(graph, output))},
+                {input_name: check_preprocess(doc["preprocess"], graph.input_shape, version,
+                                              newer_minor)})
+    for key in ("inputs", "outputs"):
+        if key not in doc:
+            raise BundleError(f"payload: missing key {key!r} (the network has several inputs "
+                              "or outputs)")
+    names = {"inputs": graph.inputs, "outputs": [o.name for o in graph.outputs]}
+    for key, want in names.items():
+        if not isinstance(doc[key], dict) or set(doc[key]) != set(want):
+            raise BundleError(f"payload.{key}: expected a map by {', '.join(want)}")
+    preprocessing = {}
+    for name in graph.inputs:
+        field = f"payload.inputs.{name}"
+        bundle.check_map(doc["inputs"][name], field, {"preprocess": dict},
+                         allow_extra=newer_minor)
+        preprocessing[name] = check_preprocess(doc["inputs"][name]["preprocess"],
+                                               graph.input_shapes[name], version, newer_minor,
+                                               field + ".preprocess")
+    classes = {}
+    for output in graph.outputs:
+        field = f"payload.outputs.{output.name}"
+        bundle.check_map(doc["outputs"][output.name], field, {"classes": (list, type(None))},
+                         allow_extra=newer_minor)
+        classes[output.name] = check_classes(doc["outputs"][output.name]["classes"],
+                                             _units(graph, output), field + ".classes")
+    return classes, preprocessing
 
 
-OLD_LR = 0.01  # every optimizer's rate before 1.5, when a spec named none
+def _units(graph, output):
+    return graph.shapes[output.node][-1]
 
 
-def rate_before_defaults(text, network, overrides):
-    """Before 1.5 a spec that named no learning rate trained at 0.01 with every
-    optimizer; since, the optimizer's own default applies (0.001 for adam). An
-    older bundle's spec gets `lr = 0.01` written into its train block where its
-    optimizer's default differs, so that it resumes at the rate it trained with."""
-    train = network.train
-    if (train is not None and train.lr is not None) or "lr" in overrides:
-        return text
-    optimizer = overrides.get("optimizer") or (train.optimizer if train else "sgd")
-    if OPTIMIZERS.get(optimizer) is None or OPTIMIZERS[optimizer].LR == OLD_LR:
-        return text
-    line = f"  lr = {OLD_LR}"
-    if train is None:
-        return text.rstrip("\n") + f"\ntrain {{\n{line}\n}}\n"
-    if train.locs:  # before the block's first setting, on a line of its own
-        first = min(loc.line for _, loc in train.locs)
-        lines = text.split("\n")
-        column = min(loc.column for key, loc in train.locs if loc.line == first)
-        before, after = lines[first - 1][:column - 1], lines[first - 1][column - 1:]
-        lines[first - 1] = before + f"lr = {OLD_LR}\n" + (before if not before.strip()
-                                                          else "  ") + after
-        return "\n".join(lines)
-    return re.sub(r"train\s*\{\s*\}", f"train {{\n{line}\n}}", text, count=1)
-
-
-def check_classes(classes, graph, field="payload.classes"):
-    """Stored class names -> a tuple of one per output, or None."""
+def check_classes(classes, units, field="payload.classes"):
+    """Stored class names of an output of `units` values -> a tuple, one per class,
+    or None."""
     if classes is None:
         return None
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) \
-            or len(classes) != class_count(graph):
-        raise BundleError(f"{field}: expected a list of {class_count(graph)} names, "
+            or len(classes) != class_count(units):
+        raise BundleError(f"{field}: expected a list of {class_count(units)} names, "
                           "one per output")
     return tuple(classes)
 
@@ -183,10 +193,11 @@ def check_features(features, graph, field="payload.features"):
     return tuple(features)
 
 
-def check_preprocess(stored, graph, version=bundle.VERSION, newer_minor=False,
+def check_preprocess(stored, input_shape, version=bundle.VERSION, newer_minor=False,
                      field="payload.preprocess"):
-    """Stored preprocessing -> the model's (engine/preprocess.py), every number checked.
-    Before 1.4 it was {scale, offset} for integer inputs: "pixels" unless the identity."""
+    """Stored preprocessing of an input of input_shape -> the model's
+    (engine/preprocess.py), every number checked. Before 1.4 it was {scale,
+    offset} for integer inputs: "pixels" unless the identity."""
     if version < (1, 4):
         bundle.check_map(stored, field, {"scale": float, "offset": float})
         kind = "none" if (stored["scale"], stored["offset"]) == (1.0, 0.0) else "pixels"
@@ -199,7 +210,7 @@ def check_preprocess(stored, graph, version=bundle.VERSION, newer_minor=False,
         raise BundleError(f"{field}.kind: {shown(repr(kind))} is not one of "
                           f"{', '.join(scaling.KINDS)}")
     numbers = [stored[k] for k in ("scale", "offset") if k in stored]
-    features = graph.input_shape[-1]
+    features = input_shape[-1]
     if kind in scaling.FITTED:  # a list per feature each, or neither before fitting
         ok = len(numbers) in (0, 2) and all(
             isinstance(v, list) and len(v) == features
@@ -217,12 +228,13 @@ def _weights(stored, graph):
     """payload.weights -> {name: array}, each of the shape and dtype its layer declares,
     and finite."""
     declared = graph.declared
-    for name in sorted(set(stored) | set(declared), key=str):
-        if name not in declared:
-            raise BundleError(f"payload.weights: {shown(repr(name))} is not a parameter of the "
-                              "stored spec")
-        if name not in stored:
-            raise BundleError(f"payload.weights: parameter {name!r} is missing")
+    if stored.keys() != declared.keys():
+        for name in sorted(set(stored) | set(declared), key=str):
+            if name not in declared:
+                raise BundleError(f"payload.weights: {shown(repr(name))} is not a parameter "
+                                  "of the stored spec")
+            if name not in stored:
+                raise BundleError(f"payload.weights: parameter {name!r} is missing")
     weights = {}
     for name, (shape, _) in declared.items():
         field = f"payload.weights.{name}"
@@ -230,9 +242,12 @@ def _weights(stored, graph):
         if arr.shape != shape or arr.dtype != graph.dtype:
             raise BundleError(f"{field}: found {arr.dtype} {list(arr.shape)}, the spec needs "
                               f"{graph.dtype} {list(shape)}")
-        if not np.isfinite(arr).all():
-            raise BundleError(f"{field}: holds NaN or infinite values")
         weights[name] = arr
+    # all at once, then the culprit by name: a pass per array cost a bundle of
+    # many small layers more than reading it
+    if weights and not np.isfinite(np.concatenate([a.ravel() for a in weights.values()])).all():
+        name = next(k for k, a in weights.items() if not np.isfinite(a).all())
+        raise BundleError(f"payload.weights.{name}: holds NaN or infinite values")
     return weights
 
 
@@ -244,7 +259,7 @@ def _history(history):
     return {k: [float(v) for v in vals] for k, vals in history.items()}
 
 
-def class_count(graph):
-    """How many class names a model's outputs take: one per unit, two for one sigmoid."""
-    units = graph.output_shape[-1]
+def class_count(units):
+    """How many class names an output of `units` values takes: one per unit, two
+    for one sigmoid."""
     return 2 if units == 1 else units

@@ -5,16 +5,18 @@ Used by `nnspec infer` (cli/report.py formats its results); also plain Python.
 """
 import numpy as np
 
-from ..errors import DataError
-from .data.files import IMAGE_SUFFIXES, numbers, read_array, read_csv, read_table
-from .io import shown
+from ..errors import DataError, shown
+from .data.files import IMAGE_SUFFIXES, numbers, read_array, read_csv, read_npz, read_table
 
 
 def load_inputs(model, path, invert=False):
     """A file -> (names, raw inputs for model.predict): one name per sample, e.g. 'x.npy[3]'.
     invert: an image's pixels as 255 - value (a photo of a dark object on a light
     background, for a model of light-on-dark images: seed 003's shirt photo)."""
-    shape = model.graph.input_shape
+    graph = model.graph
+    if len(graph.inputs) > 1:
+        return _named(model, path)
+    shape = graph.input_shape
     features = getattr(model, "features", None)
     image = str(path).lower().endswith(IMAGE_SUFFIXES)
     if invert and not image:
@@ -35,6 +37,28 @@ def load_inputs(model, path, invert=False):
     if len(x) == 1 and image:
         return [name], x
     return [f"{name}[{i}]" for i in range(len(x))], x
+
+
+def _named(model, path):
+    """A network of several inputs reads an npz with an array by each input's name."""
+    names = model.graph.inputs
+    if not str(path).lower().endswith(".npz"):
+        raise DataError(f"{shown(path)}: the model has inputs {', '.join(names)}; give an npz "
+                        "with an array by each name")
+    arrays = read_npz(path)
+    missing = [n for n in names if n not in arrays]
+    if missing:
+        raise DataError(f"{shown(path)}: no array {missing[0]!r}; the model's inputs are "
+                        f"{', '.join(names)}")
+    x = {}
+    for name in names:
+        shape = model.graph.input_shapes[name]
+        x[name] = conform(arrays[name], shape)
+        if x[name] is None:
+            raise DataError(f"{shown(path)}[{name}]: an array of shape {arrays[name].shape}; "
+                            f"the input takes samples of {'x'.join(map(str, shape))}")
+    count = len(x[names[0]])
+    return [f"{path}[{i}]" for i in range(count)], x
 
 
 def _columns(path, features):

@@ -11,21 +11,12 @@ import stat
 import tempfile
 from pathlib import Path
 
-from ..errors import NNSpecError, SpecError
+from ..errors import NNSpecError, SpecError, shown
 
 # The largest file nnspec reads: far above any bundle or data set it makes
 # (MNIST's training images are 47 MB), far below this machine's memory.
 MAX_READ_BYTES = 4 << 30
 MAX_SPEC_BYTES = 16 << 20  # a 10,000-layer spec is 100 kB
-
-
-def shown(value, limit=200):
-    """Text from a file as it may be printed: control characters (terminal
-    escape sequences, carriage returns) escaped, and at most `limit` characters."""
-    text = str(value)
-    if any(not c.isprintable() for c in text):
-        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def read_bytes(path, error=NNSpecError, limit=MAX_READ_BYTES, what="file"):

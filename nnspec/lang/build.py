@@ -9,7 +9,7 @@ chain can start anywhere (`stem -> conv 1x1x8`). Merges list their inputs,
 Only earlier layers can be referred to, so a graph cannot have a cycle.
 """
 from ..errors import SpecError
-from . import ir
+from . import endpoints, ir, tree
 from .kinds import KINDS
 from .scope import Scope, arguments
 from .scope import fail as _fail
@@ -25,11 +25,6 @@ RESERVED = ("in", "input")
 # than any real network has.
 MAX_LAYERS = 100_000
 MAX_DEPTH = 100  # groups within groups, blocks calling blocks
-
-
-def _where(el):
-    """An element's location: layers, calls, groups and labels keep it in different places."""
-    return next((part for part in el if isinstance(part, ir.Loc)), None)
 
 
 def parse(text, source="<spec>"):
@@ -55,103 +50,102 @@ class _Builder:
         self.expanding = []
         self.depth = 0  # groups and block calls being expanded
         self.steps = 0  # elements expanded, bounded with the layers (references add none)
+        self.bound = {}  # (kind, words, options) -> its parameters, bound once
         self.statements = statements
         self.later = {}  # top-level labels, to tell "defined later" from "undefined"
         for st in statements:
-            if st[0] == "block":
+            if isinstance(st, tree.Block):
                 self._define(st)
-            elif st[0] == "chain":
-                for el in st[1]:
-                    if el[0] == "labeled":
-                        self.later.setdefault(el[1], el[2])
+            elif isinstance(st, tree.Chain):
+                for el in st.elements:
+                    if isinstance(el, tree.Labeled):
+                        self.later.setdefault(el.name, el.loc)
 
     def network(self):
         top = Scope()
+        declared = []  # the output statements, resolved once every layer exists
         for i, st in enumerate(self.statements):
-            if st[0] == "header":
+            if isinstance(st, tree.Header):
                 self._header(st, i == 0)
-            elif st[0] == "input":
+            elif isinstance(st, tree.Input):
                 self._input(st, top)
-            elif st[0] == "chain":
+            elif isinstance(st, tree.Chain):
                 self._chain(st, top)
-            elif st[0] == "train":
+            elif isinstance(st, tree.Train):
                 if self.train is not None:
-                    _fail("a second 'train' block", st[2])
+                    _fail("a second 'train' block", st.loc)
                 self.train = train_config(st)
-        if not self.nodes:
+            elif isinstance(st, tree.Output):
+                declared.append(st)
+        inputs = [n for n in self.nodes if n.kind == "input"]
+        if not inputs:
             _fail("the spec has no 'input' line; start it with e.g. 'input 28x28x1'", None)
-        if len(self.nodes) == 1:
-            _fail("the spec has no layers after its input", self.nodes[0].loc)
-        self._check_used()
-        return ir.Network(tuple(self.nodes), (self.nodes[-1].name,), self.train, self.version)
+        if len(self.nodes) == len(inputs):
+            _fail("the spec has no layers after its input", inputs[-1].loc)
+        outs = endpoints.outputs(declared, lambda name, loc: self._output(name, loc, top),
+                                 self.nodes[-1])
+        endpoints.check_used(self.nodes, outs)
+        return ir.Network(tuple(self.nodes), outs, self.train, self.version)
 
     # -- statements --------------------------------------------------------
 
     def _header(self, st, first):
-        _, version, loc = st
         if not first:
-            _fail("the 'nnspec' version line must come first", loc)
-        if version != 1:
-            _fail(f"this nnspec reads version 1 specs, not version {version}", loc)
-        self.version = version
+            _fail("the 'nnspec' version line must come first", st.loc)
+        if st.version != 1:
+            _fail(f"this nnspec reads version 1 specs, not version {st.version}", st.loc)
+        self.version = st.version
 
     def _input(self, st, scope):
-        _, dims, loc, elements = st
-        if self.nodes:
-            _fail("a second 'input' line; a network has one input", loc)
-        if any(isinstance(d, str) for d in dims):
-            _fail("the input's dimensions must be numbers", loc)
-        if min(dims) < 1:
-            _fail(f"input dimensions must be positive, got {ir.format_value(dims)}", loc)
-        self._add(ir.Node("input", "input", (("shape", dims),), (), loc))
-        scope.tail = "input"
-        if elements:  # input 28x28x1 -> conv ...
-            self._chain(("chain", elements, True), scope)
+        node = endpoints.input_node(st, [n for n in self.nodes if n.kind == "input"])
+        if node.name in scope.names:
+            _fail(f"the name '{node.name}' is taken by a layer", st.name_loc or st.loc)
+        self._add(node)
+        scope.names[node.name] = node.name
+        scope.tail = node.name
+        if st.chain is not None:  # input 28x28x1 -> conv ...
+            self._chain(st.chain, scope)
 
     def _define(self, st):
-        _, name, params, chains, loc = st
-        if name in self.blocks:
-            _fail(f"block '{name}' is defined twice (first at line "
-                  f"{self.blocks[name][2].line})", loc)
-        if name in KINDS:
-            _fail(f"'{name}' is a layer kind; a block needs another name", loc)
+        if st.name in self.blocks:
+            _fail(f"block '{st.name}' is defined twice (first at line "
+                  f"{self.blocks[st.name].loc.line})", st.loc)
+        if st.name in KINDS:
+            _fail(f"'{st.name}' is a layer kind; a block needs another name", st.loc)
         seen = set()
-        for param, ploc in params:
-            if param in seen:
-                _fail(f"block '{name}' has two parameters named '{param}'", ploc)
-            seen.add(param)
-        self.blocks[name] = (params, chains, loc)
+        for param in st.params:
+            if param.name in seen:
+                _fail(f"block '{st.name}' has two parameters named '{param.name}'", param.loc)
+            seen.add(param.name)
+        self.blocks[st.name] = st
 
-    def _chain(self, st, scope):
+    def _chain(self, chain, scope):
         prev = scope.tail
-        continued = len(st) > 2 and st[2]  # the chain goes on from a previous line's arrow
-        for i, el in enumerate(st[1]):
-            prev = self._element(el, scope, prev, after_arrow=continued or i > 0)
+        for i, el in enumerate(chain.elements):
+            prev = self._element(el, scope, prev, after_arrow=chain.continued or i > 0)
         scope.tail = prev
 
     # -- elements ----------------------------------------------------------
 
     def _element(self, el, scope, prev, after_arrow, label=None):
-        tag = el[0]
         self.steps += 1
         if self.steps > 2 * MAX_LAYERS:
             _fail(f"the network expands to more than {MAX_LAYERS:,} layers and references",
-                  _where(el))
-        if tag == "labeled":
-            _, name, loc, item = el
-            if item[0] == "group":
-                _fail(f"a repeated group cannot be named ('{name}'); name a block call instead",
-                      loc)
-            return self._element(item, scope, prev, after_arrow, (name, loc))
-        if tag == "group":
+                  el.loc)
+        if isinstance(el, tree.Labeled):
+            if isinstance(el.element, tree.Group):
+                _fail(f"a repeated group cannot be named ('{el.name}'); name a block call "
+                      "instead", el.loc)
+            return self._element(el.element, scope, prev, after_arrow, el)
+        if isinstance(el, tree.Group):
             return self._group(el, scope, prev, after_arrow)
-        if tag == "call":
+        if isinstance(el, tree.Apply):
             return self._call(el, scope, prev, after_arrow, label)
-        _, kind, loc, words, options = el
-        if not words and not options and kind not in KINDS:
+        kind, loc = el.kind, el.loc
+        if not el.words and not el.options and kind not in KINDS:
             if label:
-                _fail(f"'{label[0]}: {kind}' names a reference; name the layer where it is "
-                      "defined", label[1])
+                _fail(f"'{label.name}: {kind}' names a reference; name the layer where it is "
+                      "defined", label.loc)
             return self._resolve(kind, loc, scope)
         layer = KINDS.get(kind)
         if layer is None:
@@ -161,31 +155,33 @@ class _Builder:
             _fail(f"{kind} takes its inputs in parentheses: {kind}(a, b)", loc)
         if prev is None:
             _fail("layers must come after the 'input' line", loc)
-        return self._layer(kind, loc, words, options, scope, (prev,), label)
+        return self._layer(kind, loc, el.words, el.options, scope, (prev,), label)
 
     def _layer(self, kind, loc, words, options, scope, inputs, label):
-        words = [substitute(w, scope) for w in words]
-        options = [(k,) + substitute((form, value, oloc), scope) for k, form, value, oloc
-                   in options]
-        params = bind(kind, KINDS[kind].signature, words, options, loc,
-                      known_kinds=KINDS)
+        words = tuple(substitute(w, scope) for w in words)
+        options = tuple(o._replace(value=substitute(o.value, scope)) for o in options)
+        key = (kind, words, options)  # a repeated group binds the same words again
+        params = self.bound.get(key)
+        if params is None:
+            params = self.bound[key] = tuple(sorted(bind(
+                kind, KINDS[kind].signature, words, options, loc, known_kinds=KINDS).items()))
         name = self._name(kind, scope, label)
-        self._add(ir.Node(name, kind, tuple(sorted(params.items())), tuple(inputs), loc))
+        self._add(ir.Node(name, kind, params, tuple(inputs), loc))
         return name
 
     def _group(self, el, scope, prev, after_arrow):
-        _, chain, count, loc = el
+        count, loc = el.count, el.loc
         if count < 1:
             _fail(f"a group repeats at least once, got x{count}", loc)
         if count > MAX_LAYERS:
             _fail(f"a group repeats at most {MAX_LAYERS:,} times, got x{count}", loc)
-        labels = [e for e in chain[1] if e[0] == "labeled"]
+        labels = [e for e in el.chain.elements if isinstance(e, tree.Labeled)]
         if labels and count > 1:
-            _fail(f"'{labels[0][1]}' is inside a group repeated x{count}, so it would name "
-                  f"{count} layers; use a block", labels[0][2])
+            _fail(f"'{labels[0].name}' is inside a group repeated x{count}, so it would name "
+                  f"{count} layers; use a block", labels[0].loc)
         self._enter(loc)
         for _ in range(count):
-            for j, sub in enumerate(chain[1]):
+            for j, sub in enumerate(el.chain.elements):
                 prev = self._element(sub, scope, prev, after_arrow or j > 0)
         self.depth -= 1
         return prev
@@ -196,14 +192,15 @@ class _Builder:
             _fail(f"groups and block calls nest more than {MAX_DEPTH} deep", loc)
 
     def _call(self, el, scope, prev, after_arrow, label):
-        _, name, loc, args, words, options = el
+        name, loc = el.name, el.loc
         layer = KINDS.get(name)
         if layer is not None and layer.merge:
             inputs = []
-            for key, (form, value, aloc) in args:
-                if key is not None or form != "name":
-                    _fail(f"{name} takes the names of earlier layers, e.g. {name}(a, b)", aloc)
-                inputs.append(self._resolve(value, aloc, scope))
+            for arg in el.args:
+                if arg.key is not None or arg.value.form != "name":
+                    _fail(f"{name} takes the names of earlier layers, e.g. {name}(a, b)",
+                          arg.value.loc)
+                inputs.append(self._resolve(arg.value.value, arg.value.loc, scope))
             if after_arrow and prev not in inputs:
                 inputs.insert(0, prev)
             if len(inputs) < 2:
@@ -211,12 +208,12 @@ class _Builder:
                       "layers it lists, and the one before it when it follows '->')", loc)
             if len(set(inputs)) < len(inputs):
                 _fail(f"{name} lists the same layer twice", loc)
-            return self._layer(name, loc, words, options, scope, inputs, label)
+            return self._layer(name, loc, el.words, el.options, scope, inputs, label)
         if name in self.blocks:
-            if words or options:
+            if el.words or el.options:
                 _fail(f"block '{name}' takes its values as arguments: {name}(...)",
-                      (words or options)[0][-1])
-            return self._expand(name, loc, args, scope, prev, label)
+                      (el.words or el.options)[0].loc)
+            return self._expand(name, loc, el.args, scope, prev, label)
         if layer is not None:
             _fail(f"'{name}' is a layer, not a block; write its words without parentheses", loc)
         known = list(self.blocks) + [k for k, t in KINDS.items() if t.merge]
@@ -224,16 +221,16 @@ class _Builder:
               f"(known: {', '.join(known)})", loc)
 
     def _expand(self, name, loc, args, scope, prev, label):
-        params, chains, _ = self.blocks[name]
+        block = self.blocks[name]
         if name in self.expanding:
             _fail(f"block '{name}' calls itself (through {' -> '.join(self.expanding)})", loc)
-        bound = {k: substitute(v, scope)
-                 for k, v in arguments(name, [p for p, _ in params], args, loc).items()}
+        bound = {k: substitute(v, scope) for k, v in
+                 arguments(name, [p.name for p in block.params], args, loc).items()}
         instance = self._name(name, scope, label)
         inner = Scope(instance + "/", bound, prev, name)
         self.expanding.append(name)
         self._enter(loc)
-        for chain in chains:
+        for chain in block.chains:
             self._chain(chain, inner)
         self.depth -= 1
         self.expanding.pop()
@@ -250,18 +247,24 @@ class _Builder:
             return scope.input
         if name in scope.names:
             return scope.names[name]
-        if not scope.prefix and name == "input" and "input" in self.by_name:
-            return "input"
         if not scope.prefix and name in self.later:
             _fail(f"'{name}' is defined later (line {self.later[name].line}); a layer can only "
                   "take inputs from layers before it, so a graph cannot have a cycle", loc)
-        visible = list(scope.names) + (["in"] if scope.input is not None else ["input"])
+        visible = list(scope.names) + (["in"] if scope.input is not None else [])
         _fail(f"'{name}' is neither a layer kind nor a layer defined before this point"
               f"{suggest(name, visible + list(KINDS))}", loc)
 
+    def _output(self, name, loc, scope):
+        """The node an `output NAME` line names: a layer, block call or input."""
+        if name not in scope.names:
+            _fail(f"output '{name}' names no layer{suggest(name, scope.names)}; an output "
+                  "line names a layer (name: dense ...) or a block call written before it",
+                  loc)
+        return scope.names[name]
+
     def _name(self, kind, scope, label):
-        if label is not None:
-            name, loc = label
+        if label is not None:  # the tree.Labeled that names it
+            name, loc = label.name, label.loc
             if name in RESERVED or name in KINDS or name in self.blocks:
                 what = "a layer kind" if name in KINDS else \
                     "a block" if name in self.blocks else "reserved"
@@ -284,13 +287,3 @@ class _Builder:
             _fail(f"the network has more than {MAX_LAYERS:,} layers", node.loc)
         self.nodes.append(node)
         self.by_name[node.name] = node
-
-    def _check_used(self):
-        used = {self.nodes[-1].name}
-        for node in reversed(self.nodes):
-            if node.name in used:
-                used.update(node.inputs)
-        for node in self.nodes:
-            if node.name not in used:
-                _fail(f"{node.name} does not lead to the output ({self.nodes[-1].name}); use it "
-                      "in a later layer or remove it", node.loc)

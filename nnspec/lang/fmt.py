@@ -9,6 +9,7 @@ block or train block. Words keep the order they were written in. Comments stay
 on the line of the element they follow, or before the element below them.
 fmt(fmt(x)) == fmt(x) and parse(fmt(x)) == parse(x).
 """
+from . import tree
 from .ir import Call, format_value
 from .syntax import syntax
 
@@ -41,54 +42,43 @@ def _plain(v):
 
 def _words(words, options):
     parts = [value_text(form, value) for form, value, _ in words]
-    parts += [f"{key}={value_text(form, value)}" for key, form, value, _ in options]
+    parts += [f"{o.key}={value_text(o.value.form, o.value.value)}" for o in options]
     return parts
 
 
 def element_text(el):
-    tag = el[0]
-    if tag == "labeled":
-        return f"{el[1]}: {element_text(el[3])}"
-    if tag == "group":
-        return "(" + " -> ".join(element_text(e) for e in el[1][1]) + f") x{el[2]}"
-    if tag == "call":
-        _, name, _, args, words, options = el
-        inner = ", ".join((f"{k}=" if k else "") + value_text(v[0], v[1]) for k, v in args)
-        return " ".join([f"{name}({inner})"] + _words(words, options))
-    _, kind, _, words, options = el
-    return " ".join([kind] + _words(words, options))
-
-
-def _line(el):
-    """The source line an element starts on."""
-    tag = el[0]
-    if tag == "group":
-        return _line(el[1][1][0])
-    return el[2].line if el[2] else 0
+    if isinstance(el, tree.Labeled):
+        return f"{el.name}: {element_text(el.element)}"
+    if isinstance(el, tree.Group):
+        return "(" + " -> ".join(element_text(e) for e in el.chain.elements) + f") x{el.count}"
+    if isinstance(el, tree.Apply):
+        inner = ", ".join((f"{a.key}=" if a.key else "") + value_text(a.value.form, a.value.value)
+                          for a in el.args)
+        return " ".join([f"{el.name}({inner})"] + _words(el.words, el.options))
+    return " ".join([el.kind] + _words(el.words, el.options))
 
 
 class _Printer:
     def __init__(self, text, comments):
         self.source = text.splitlines()
-        self.comments = list(comments)  # (line, column, text), in order
+        self.comments = list(comments)  # tree.Comments, in order
         self.out = []  # printed lines
         self.last = 0  # the last source line printed
 
     def _trailing(self, comment):
         """Whether a comment follows code on its line."""
-        line, column, _ = comment
-        return bool(self.source[line - 1][:column - 1].strip())
+        return bool(self.source[comment.line - 1][:comment.column - 1].strip())
 
     def emit(self, text, first, last, indent=""):
         """One printed line covering source lines first..last."""
         tails = []
-        while self.comments and self.comments[0][0] <= last:
+        while self.comments and self.comments[0].line <= last:
             comment = self.comments.pop(0)
-            if comment[0] >= first and self._trailing(comment):
-                tails.append(comment[2])
+            if comment.line >= first and self._trailing(comment):
+                tails.append(comment.text)
             else:
-                self.out.append(indent + comment[2] if comment[0] >= first
-                                else self._indent() + comment[2])
+                self.out.append(indent + comment.text if comment.line >= first
+                                else self._indent() + comment.text)
         self.out.append(indent + text + "".join("  " + t for t in tails))
         self.last = max(self.last, last)
 
@@ -106,9 +96,9 @@ class _Printer:
 
     def chain(self, elements, indent="", first_prefix=""):
         texts = [element_text(e) for e in elements]
-        lines = [_line(e) for e in elements]
+        lines = [e.line for e in elements]
         first, last = lines[0], max(lines)
-        inside = any(first <= c[0] < last for c in self.comments)
+        inside = any(first <= c.line < last for c in self.comments)
         one = first_prefix + " -> ".join(texts)
         if len(elements) <= MAX_INLINE and len(indent + one) <= WIDTH and not inside:
             self.emit(one, first, last, indent)
@@ -118,34 +108,38 @@ class _Printer:
             self.emit("  -> " + text, line, line, indent)
 
     def statement(self, st):
-        tag = st[0]
-        if tag == "header":
-            self.blank(st[2].line)
-            self.emit(f"nnspec {st[1]}", st[2].line, st[2].line)
-        elif tag == "input":
-            _, dims, loc, elements = st
-            self.blank(loc.line)
-            head = f"input {value_text('dims', dims) if len(dims) > 1 else dims[0]}"
-            if elements:
-                self.chain([("layer", head, loc, [], [])] + elements)
+        if isinstance(st, tree.Header):
+            self.blank(st.loc.line)
+            self.emit(f"nnspec {st.version}", st.loc.line, st.loc.line)
+        elif isinstance(st, tree.Input):
+            self.blank(st.loc.line)
+            dims = st.dims
+            head = " ".join([f"input {value_text('dims', dims) if len(dims) > 1 else dims[0]}"]
+                            + _words((), st.options))
+            head = f"{st.name}: {head}" if st.name else head
+            if st.chain is not None:
+                self.chain((tree.Layer(head, st.loc),) + st.chain.elements)
             else:
-                self.emit(head, loc.line, loc.line)
-        elif tag == "chain":
-            self.blank(_line(st[1][0]))
-            self.chain(st[1])
-        elif tag == "train":
-            _, settings, loc = st
-            self.blank(loc.line, always=True)
-            self.emit("train {", loc.line, loc.line)
-            for key, form, value, kloc in settings:
+                self.emit(head, st.loc.line, st.loc.line)
+        elif isinstance(st, tree.Chain):
+            self.blank(st.elements[0].line)
+            self.chain(st.elements)
+        elif isinstance(st, tree.Train):
+            self.blank(st.loc.line, always=True)
+            self.emit("train {", st.loc.line, st.loc.line)
+            for key, (form, value, _), kloc in st.settings:
                 self.emit(f"{key} = {value_text(form, value)}", kloc.line, kloc.line, "  ")
             self.emit("}", self.last, self.last)
-        elif tag == "block":
-            _, name, params, chains, loc = st
-            self.blank(loc.line, always=True)
-            self.emit(f"block {name}({', '.join(p for p, _ in params)}) {{", loc.line, loc.line)
-            for chain in chains:
-                self.chain(chain[1], "  ")
+        elif isinstance(st, tree.Output):
+            self.blank(st.loc.line)
+            self.emit(" ".join([f"output {st.name}"] + _words((), st.options)), st.loc.line,
+                      st.loc.line)
+        elif isinstance(st, tree.Block):
+            self.blank(st.loc.line, always=True)
+            self.emit(f"block {st.name}({', '.join(p.name for p in st.params)}) {{",
+                      st.loc.line, st.loc.line)
+            for chain in st.chains:
+                self.chain(chain.elements, "  ")
             self.emit("}", self.last, self.last)
 
 
@@ -156,5 +150,5 @@ def fmt(text, source="<spec>"):
     printer = _Printer(text, comments)
     for st in statements:
         printer.statement(st)
-    printer.out += [c[2] for c in printer.comments]
+    printer.out += [c.text for c in printer.comments]
     return "\n".join(printer.out).strip("\n") + "\n"

@@ -27,7 +27,10 @@ class Call:
         return f"{self.name}({', '.join(parts)})"
 
 
-@dataclass(frozen=True)
+_PARAMS = {}  # params tuple -> its dict, one for every node that has those params
+
+
+@dataclass(frozen=True, slots=True)
 class Node:
     """One layer (or the input) of the network.
 
@@ -43,13 +46,35 @@ class Node:
 
     @property
     def p(self):
-        return dict(self.params)
+        """The params as a dict, shared by the nodes that have the same ones (a group
+        repeated 10,000 times): made once, read-only by convention."""
+        p = _PARAMS.get(self.params)
+        if p is None:
+            if len(_PARAMS) > 1 << 16:  # a bounded cache, whatever was parsed before
+                _PARAMS.clear()
+            p = _PARAMS[self.params] = dict(self.params)
+        return p
+
+
+@dataclass(frozen=True)
+class Output:
+    """An output the network answers with: its name (as an `output` line writes it,
+    or the last layer's), the node that computes it, and what trains it: its loss
+    and metrics (None: the train block's, or what the output implies) and its
+    weight, its share of the total loss."""
+
+    name: str
+    node: str
+    loss: str = None
+    weight: float = 1.0
+    metrics: tuple = None
+    loc: Loc = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
 class Network:
     nodes: tuple  # in source order, which is a topological order
-    outputs: tuple  # names of the output nodes
+    outputs: tuple  # Outputs, in the order the spec declares them
     train: object = None  # a settings.TrainConfig, or None without a train block
     version: int = 1
 
@@ -60,7 +85,13 @@ class Network:
         raise KeyError(name)
 
     @property
+    def inputs(self):
+        """The input nodes, in the order the spec declares them."""
+        return tuple(n for n in self.nodes if n.kind == "input")
+
+    @property
     def input(self):
+        """The first input (a network of one input: its input)."""
         return self.nodes[0]
 
 

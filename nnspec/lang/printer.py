@@ -7,7 +7,9 @@ from .settings import SETTINGS, TrainConfig
 def format_node(node):
     """A layer as canonical text, e.g. 'conv 3x3x8 same relu stride=2'."""
     if node.kind == "input":
-        return f"input {format_value(node.p['shape'])}"
+        scale = node.p.get("scale")
+        return f"input {format_value(node.p['shape'])}" + (f" scale={format_value(scale)}"
+                                                             if scale is not None else "")
     sig = KINDS[node.kind].signature
     p = node.p
     parts = [node.kind]

@@ -13,7 +13,7 @@ class Scope:
 
     def __init__(self, prefix="", params=None, block_input=None, block=None):
         self.prefix = prefix  # "" or "res1/"
-        self.params = params or {}  # block parameter -> (form, value, loc)
+        self.params = params or {}  # block parameter -> its tree.Value
         self.input = block_input  # the node `in` refers to, inside a block
         self.block = block  # the block's name, for messages
         self.names = {}  # local name -> node name
@@ -22,18 +22,19 @@ class Scope:
 
 
 def arguments(name, params, args, loc):
-    """A block call's arguments [(key or None, value)] -> {parameter: value}."""
-    positional = [a for k, a in args if k is None]
+    """A block call's arguments (tree.Args) -> {parameter: tree.Value}."""
+    positional = [a.value for a in args if a.key is None]
     count = f"{len(params)} argument{'s' * (len(params) != 1)}"
-    if len(positional) > len(params) or any(k is not None and k not in params for k, _ in args):
+    if len(positional) > len(params) or any(a.key is not None and a.key not in params
+                                            for a in args):
         fail(f"block '{name}' takes {count} ({', '.join(params) or 'none'}), got {len(args)}",
              loc)
     bound = dict(zip(params, positional))
-    for key, value in args:
-        if key is not None:
-            if key in bound:
-                fail(f"block '{name}': '{key}' given twice", value[2])
-            bound[key] = value
+    for arg in args:
+        if arg.key is not None:
+            if arg.key in bound:
+                fail(f"block '{name}': '{arg.key}' given twice", arg.value.loc)
+            bound[arg.key] = arg.value
     missing = [p for p in params if p not in bound]
     if missing:
         fail(f"block '{name}' takes {count} ({', '.join(params)}), got {len(args)}; "
@@ -42,23 +43,23 @@ def arguments(name, params, args, loc):
 
 
 def substitute(value, scope):
-    """A block parameter used as a word or value -> the argument's value."""
+    """A block parameter used as a word or value (a tree.Value) -> the argument's value."""
     form, v, loc = value
     if form == "param" or (form == "name" and v in scope.params):
         if v not in scope.params:
             where = f"block '{scope.block}'" if scope.block else "the top level"
             fail(f"'{{{v}}}' is not a parameter of {where}", loc)
-        return scope.params[v][:2] + (loc,)
+        return scope.params[v]._replace(loc=loc)
     if form == "dims" and any(isinstance(d, str) for d in v):
         dims = []
         for d in v:
             if isinstance(d, str):
                 arg = scope.params.get(d)
-                if arg is None or arg[0] != "int":
+                if arg is None or arg.form != "int":
                     written = "x".join(str(x) if isinstance(x, int) else f"{{{x}}}" for x in v)
                     fail(f"'{{{d}}}' in {written} must be a block parameter given a whole "
                           "number", loc)
-                d = arg[1]
+                d = arg.value
             dims.append(d)
-        return ("dims", tuple(dims), loc)
+        return value._replace(value=tuple(dims))
     return value

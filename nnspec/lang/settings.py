@@ -6,8 +6,9 @@ against their registries later, by training/config.py, when the model is built.
 from dataclasses import dataclass, field, make_dataclass
 
 from ..errors import SpecError
-from . import ir
+from . import ir, tree
 from .signature import suggest
+from .syntax import parse_value
 
 NUMBER = ("int", "float")
 MAX_SEED = (1 << 63) - 1  # seeds, batch sizes and epochs travel as 64-bit integers
@@ -84,86 +85,134 @@ TrainConfig = make_dataclass(
     frozen=True, namespace={"loc": _loc, "__module__": __name__})
 
 
-def problems(config):
-    """Yield (key, message) for each value outside its setting's bounds or choices:
-    values given on the command line or to compile() skip the parser's checks."""
-    for s in SETTINGS:
-        value = getattr(config, s.key)
-        if s.stored == "bool" and not isinstance(value, bool):
-            yield s.key, f"{s.key} must be true or false, got {value!r}"
-        elif s.stored == "int" and (isinstance(value, bool) or not isinstance(value, int)):
-            yield s.key, f"{s.key} must be a whole number, got {value!r}"
-        elif s.maximum is not None and not s.minimum <= value <= s.maximum:
-            yield s.key, f"{s.key} must be a whole number from {s.minimum} to {s.maximum:,}, " \
-                f"got {value!r}"
-        elif s.stored == "float" and s.minimum is not None and value is not None \
-                and value < s.minimum:
-            yield s.key, f"{s.key} must be at least {s.minimum}, got {value}"
-        elif s.choices and value is not None and _named(value) not in s.choices:
-            yield s.key, f"{s.key} must be one of {', '.join(s.choices)}, got {value!r}"
-
-
 def _named(value):
     """A setting's value as the name its choices list: a call's name, pixels(-1, 1)'s
     pixels (what the call takes is checked where it is made)."""
-    if isinstance(value, str) and "(" in value:  # spec text given to compile(), as "pixels(-1, 1)"
-        return value.split("(")[0].strip()
     return value.name if isinstance(value, ir.Call) else value
 
 
-def train_config(st):
-    """A ('train', settings, loc) statement -> TrainConfig, each setting checked."""
-    _, settings, loc = st
-    values, locs = {}, {}
-    for key, form, value, kloc in settings:
-        setting = BY_KEY.get(key)
-        if setting is None or not setting.forms:
-            written = [s.key for s in SETTINGS if s.forms]
-            raise SpecError(f"unknown train setting '{key}'{suggest(key, written)} "
-                            f"(settings: {', '.join(written)})", kloc.line, kloc.column)
-        if key in values:
-            raise SpecError(f"train setting '{key}' given twice", kloc.line, kloc.column)
-        if form not in setting.forms:
-            raise SpecError(f"train setting '{key}' cannot be {ir.format_value(value)}",
-                            kloc.line, kloc.column)
-        if setting.minimum is not None and form in NUMBER and value < setting.minimum:
-            raise SpecError(f"train setting '{key}' must be at least {setting.minimum}, "
-                            f"got {value}", kloc.line, kloc.column)
-        if setting.stored == "bool":
-            if value not in ("true", "false"):
-                raise SpecError(f"train setting '{key}' is true or false, got {value}",
-                                kloc.line, kloc.column)
-            value = value == "true"
-        if setting.choices and _named(value) not in setting.choices:
-            raise SpecError(f"train setting '{key}' must be one of "
-                            f"{', '.join(setting.choices)}, got {value}", kloc.line, kloc.column)
-        values[key], locs[key] = value, kloc
-    if isinstance(values.get("optimizer"), ir.Call):
-        call = values["optimizer"]
-        if call.args:
-            kloc = locs["optimizer"]
-            raise SpecError(f"optimizer options are named, e.g. {call.name}(lr=0.01)",
-                            kloc.line, kloc.column)
-        options = dict(call.kwargs)
+def _written(value):
+    """A Python value given for a setting (compile(), a checkpoint's overrides) ->
+    (form, value) as the spec would write it."""
+    if isinstance(value, bool):
+        return "name", "true" if value else "false"
+    if isinstance(value, int):
+        return "int", value
+    if isinstance(value, float):
+        return "float", value
+    if isinstance(value, ir.Call):
+        return "call", value
+    if isinstance(value, (tuple, list)) and value and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return "ratio", tuple(value)
+    if isinstance(value, (tuple, list)):
+        return "list", tuple(value)
+    return "name", value
+
+
+def _form(setting, value):
+    """(form, value) of a setting given as a tree.Value, spec text or a Python value."""
+    if isinstance(value, tree.Value):
+        return value.form, value.value
+    if not isinstance(value, str):
+        return _written(value)
+    try:
+        form, parsed = parse_value(value, setting.key)
+    except SpecError:
+        if "string" in setting.forms:  # a path, as `--data digits.npz`
+            return "string", value
+        raise
+    if form == "name" and "string" in setting.forms and ("/" in value or "." in value):
+        return "string", value
+    return form, parsed
+
+
+def read(key, value, loc=None):
+    """One train setting -> {key: its checked value}, as the spec writes it (a
+    tree.Value), or as the command line, compile(), a checkpoint and the estimator
+    give it (spec text such as "adam(beta1=0.8)", or a Python value). The one
+    reader of settings: every way in checks the same. Usually one key;
+    optimizer(lr=..., ...) gives optimizer, optimizer_options and lr.
+    Raises SpecError (at loc, where given)."""
+    at = (loc.line, loc.column) if loc is not None else (None, None)
+    setting = BY_KEY.get(key)
+    if key == "optimizer_options" and not isinstance(value, (str, tree.Value)):
+        options = dict(value)  # compile(optimizer_options=...), a checkpoint's
+        if not all(isinstance(k, str) and isinstance(v, (int, float, str)) for k, v in
+                   options.items()):
+            raise SpecError("optimizer_options are names and numbers", *at)
+        return {key: tuple(sorted(options.items()))}
+    if setting is None or not setting.forms:
+        written = [s.key for s in SETTINGS if s.forms]
+        raise SpecError(f"unknown train setting '{key}'{suggest(key, written)} "
+                        f"(settings: {', '.join(written)})", *at)
+    form, value = _form(setting, value)
+    shown = ir.format_value(value)
+    if form not in setting.forms:
+        raise SpecError(f"train setting '{key}' cannot be {shown}", *at)
+    if setting.maximum is not None and not setting.minimum <= value <= setting.maximum:
+        raise SpecError(f"train setting '{key}' must be a whole number from {setting.minimum} "
+                        f"to {setting.maximum:,}, got {value}", *at)
+    if setting.minimum is not None and form in NUMBER and value < setting.minimum:
+        raise SpecError(f"train setting '{key}' must be at least {setting.minimum}, got {value}",
+                        *at)
+    if setting.stored == "bool":
+        if value not in ("true", "false"):
+            raise SpecError(f"train setting '{key}' is true or false, got {shown}", *at)
+        value = value == "true"
+    if setting.choices and _named(value) not in setting.choices:
+        raise SpecError(f"train setting '{key}' must be one of {', '.join(setting.choices)}, "
+                        f"got {shown}", *at)
+    return _normalised(key, form, value, at)
+
+
+def read_all(given):
+    """{key: value or text, None for not given} -> {key: checked value}, each read
+    by read(). Another optimizer drops the spec's options unless its own are given:
+    optimizer_options, where given, are read after it."""
+    out = {}
+    for key in sorted(given, key=lambda k: k == "optimizer_options"):
+        if given[key] is not None:
+            out.update(read(key, given[key]))
+    return out
+
+
+def _normalised(key, form, value, at):
+    if key == "optimizer":
+        if form == "name":
+            return {"optimizer": value, "optimizer_options": ()}
+        if value.args:
+            raise SpecError(f"optimizer options are named, e.g. {value.name}(lr=0.01)", *at)
+        options = dict(value.kwargs)
+        out = {"optimizer": value.name}
         if "lr" in options:
-            if "lr" in values:
-                raise SpecError("lr given both in the optimizer and as a setting",
-                                locs["lr"].line, locs["lr"].column)
-            values["lr"] = options.pop("lr")
-        values["optimizer"] = call.name
-        values["optimizer_options"] = tuple(sorted(options.items()))
-    if "split" in values:
-        parts = values["split"]
-        if len(parts) not in (2, 3) or sum(parts) <= 0:
-            raise SpecError("split is train/validation[/test], e.g. 70/15/15",
-                            locs["split"].line, locs["split"].column)
-        values["split"] = tuple(p / sum(parts) for p in parts) + (0.0,) * (3 - len(parts))
-    for key in values:
-        if BY_KEY[key].stored == "float":
-            values[key] = float(values[key])
-    if "metrics" in values and not isinstance(values["metrics"], tuple):
-        values["metrics"] = (values["metrics"],)
-    if isinstance(values.get("early_stopping"), int):  # a bare number is the patience
-        values["early_stopping"] = ir.Call("early_stopping", (), (("patience",
-                                                                    values["early_stopping"]),))
+            out.update(read("lr", options.pop("lr")))
+        out["optimizer_options"] = tuple(sorted(options.items()))
+        return out
+    if key == "split":
+        if len(value) not in (2, 3) or sum(value) <= 0 or min(value) < 0:
+            raise SpecError("split is train/validation[/test], e.g. 70/15/15", *at)
+        return {key: tuple(p / sum(value) for p in value) + (0.0,) * (3 - len(value))}
+    if BY_KEY[key].stored == "float":
+        return {key: float(value)}
+    if key == "metrics" and not isinstance(value, tuple):
+        return {key: (value,)}
+    if key == "early_stopping" and form == "int":  # a bare number is the patience
+        return {key: ir.Call("early_stopping", (), (("patience", value),))}
+    return {key: value}
+
+
+def train_config(st):
+    """A tree.Train statement -> TrainConfig, each setting read as read() reads it."""
+    values, locs = {}, {}
+    for key, value, kloc in st.settings:
+        if key in locs:
+            raise SpecError(f"train setting '{key}' given twice", kloc.line, kloc.column)
+        given = read(key, value, kloc)
+        if "lr" in given and "lr" in values:  # optimizer(lr=...) and lr = ...
+            where = locs.get("lr", kloc)
+            raise SpecError("lr given both in the optimizer and as a setting", where.line,
+                            where.column)
+        values.update(given)
+        locs[key] = kloc
     return TrainConfig(**values, locs=tuple(locs.items()))

@@ -65,8 +65,8 @@ def _fits(slot, form, value):
 
 
 def bind(kind, sig, words, options, loc=None, known_kinds=()):
-    """words: [(form, value, loc)]; options: [(key, form, value, loc)] -> params dict.
-    loc is the layer's own location, for what is missing."""
+    """words: tree.Values; options: tree.Options -> params dict. loc is the layer's
+    own location, for what is missing."""
     params = sig.defaults()
     filled = set()
     for form, value, loc in words:
@@ -85,7 +85,7 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
         filled.add(slot.key)
     by_key = {o.key: o for o in sig.options}
     seen = set()
-    for key, form, value, oloc in options:
+    for key, (form, value, _), oloc in options:
         opt = by_key.get(KERAS_OPTIONS.get(key, key))
         if opt is not None and key != opt.key:  # a Keras spelling of an nnspec option
             raise SpecError(f"{kind} spells '{key}' as '{opt.key}': "

@@ -1,22 +1,12 @@
-"""Spec text -> syntax tree. The only module that imports lark.
+"""Spec text -> syntax tree (tree.py). The only module that imports lark.
 
-The grammar shapes the tree; a small Transformer turns it into the syntax
-tree: tuples that carry their source location (`syntax`, which `fmt` prints
-back); build.py expands blocks and repeats and checks names and options,
-giving an ir.Network (build.parse does both). Lark's exceptions never leave this module: they become
-SpecError.
-
-Syntax tree, statement by statement (loc is an ir.Loc):
-    ("header", version, loc)            ("input", dims, loc, [element, ...])
-    ("chain", [element, ...])           ("train", [(key, form, value, loc)], loc)
-    ("block", name, [(param, loc)], [chain, ...], loc)
-elements:
-    ("layer", kind, loc, words, options)      words: [(form, value, loc)]
-    ("call", name, loc, args, words, options) args: [(key or None, (form, value, loc))]
-    ("group", chain, count, loc)              ("labeled", name, loc, element)
-options: [(key, form, value, loc)]. Forms: int, float, name, param ({f}),
-string, dims (ints, or names for {f} parts), ratio, call, list.
+The grammar shapes the tree; a small Transformer turns lark's tree into
+tree.py's types, each part with its source location. build.py expands blocks
+and repeats and checks names and options, giving an ir.Network (build.parse
+does both); fmt.py prints the tree back. Lark's exceptions never leave this
+module: they become SpecError.
 """
+import dataclasses
 import functools
 import math
 import re
@@ -26,7 +16,7 @@ from pathlib import Path
 import lark
 
 from ..errors import SpecError
-from . import ir
+from . import ir, tree
 
 
 def grammar_path():
@@ -48,7 +38,7 @@ def _collect(token):
         line = token.line + before.count("\n")
         column = (token.column + match.start()) if "\n" not in before else \
             match.start() - before.rindex("\n")
-        _COMMENTS.append((line, column, match.group().rstrip()))
+        _COMMENTS.append(tree.Comment(line, column, match.group().rstrip()))
     return token
 
 
@@ -84,117 +74,133 @@ def _float(text, token):
 
 
 class _Tree(lark.Transformer_NonRecursive):
-    """Parse tree -> plain tuples; every value is (form, value, loc). Not recursive,
-    so a spec nested hundreds deep is an error from build.py, not a RecursionError."""
+    """lark's parse tree -> tree.py's types; every value a tree.Value. Not
+    recursive, so a spec nested hundreds deep is an error from build.py, not a
+    RecursionError."""
 
     def int_value(self, items):
-        return ("int", _int(items[0], items[0]), _loc(items[0]))
+        return tree.Value("int", _int(items[0], items[0]), _loc(items[0]))
 
     def float_value(self, items):
-        return ("float", _float(items[0], items[0]), _loc(items[0]))
+        return tree.Value("float", _float(items[0], items[0]), _loc(items[0]))
 
     def name_value(self, items):
-        return ("name", str(items[0]), _loc(items[0]))
+        return tree.Value("name", str(items[0]), _loc(items[0]))
 
     def string_value(self, items):
-        return ("string", str(items[0])[1:-1], _loc(items[0]))
+        return tree.Value("string", str(items[0])[1:-1], _loc(items[0]))
 
     def dims_value(self, items):
         parts = tuple(_int(d, items[0]) if d.isdigit() else d.strip("{}")
                       for d in items[0].split("x"))
-        return ("dims", parts, _loc(items[0]))
+        return tree.Value("dims", parts, _loc(items[0]))
 
     def param_value(self, items):
-        return ("param", str(items[0]).strip("{}"), _loc(items[0]))
+        return tree.Value("param", str(items[0]).strip("{}"), _loc(items[0]))
 
     def ratio_value(self, items):
-        return ("ratio", tuple(_float(d, items[0]) for d in items[0].split("/")),
-                _loc(items[0]))
+        return tree.Value("ratio", tuple(_float(d, items[0]) for d in items[0].split("/")),
+                          _loc(items[0]))
 
     @lark.v_args(meta=True)
     def list_value(self, meta, items):
-        return ("list", tuple(v[1] for v in items), ir.Loc(meta.line, meta.column))
+        return tree.Value("list", tuple(v.value for v in items), ir.Loc(meta.line, meta.column))
 
     def positional_arg(self, items):
-        return (None, items[0])
+        return tree.Arg(None, items[0])
 
     def keyword_arg(self, items):
-        return (str(items[0]), items[1])
+        return tree.Arg(str(items[0]), items[1])
 
     def call_value(self, items):
         name, args = items[0], items[1:]
-        pos = tuple(v[1] for k, v in args if k is None)
-        kw = tuple((k, v[1]) for k, v in args if k is not None)
-        return ("call", ir.Call(str(name), pos, kw), _loc(name))
+        pos = tuple(a.value.value for a in args if a.key is None)
+        kw = tuple((a.key, a.value.value) for a in args if a.key is not None)
+        return tree.Value("call", ir.Call(str(name), pos, kw), _loc(name))
 
     def option(self, items):
-        key, (form, value, _) = items
-        return (str(key), form, value, _loc(key))
+        key, value = items
+        return tree.Option(str(key), value, _loc(key))
 
     setting = option
 
     def layer(self, items):
         kind, rest = items[0], items[1:]
-        words = [w for w in rest if len(w) == 3]
-        options = [o for o in rest if len(o) == 4]
-        return ("layer", str(kind), _loc(kind), words, options)
+        return tree.Layer(str(kind), _loc(kind), *_words_and_options(rest))
 
     def call(self, items):
         name, rest = items[0], items[1:]
-        args = [a for a in rest if len(a) == 2]
-        _, _, _, words, options = self.layer([name] + [r for r in rest if len(r) != 2])
-        return ("call", str(name), _loc(name), args, words, options)
+        args = tuple(a for a in rest if isinstance(a, tree.Arg))
+        words, options = _words_and_options([r for r in rest if not isinstance(r, tree.Arg)])
+        return tree.Apply(str(name), _loc(name), args, words, options)
 
     def group(self, items):
         chain, count = items
-        return ("group", chain, _int(str(count)[1:], count), _loc(count))
+        return tree.Group(chain, _int(str(count)[1:], count), _loc(count))
 
     def labeled(self, items):
         name, element = items
-        return ("labeled", str(name), _loc(name), element)
+        return tree.Labeled(str(name), _loc(name), element)
 
     def block_def(self, items):
         name, rest = items[0], items[1:]
-        params = [(str(t), _loc(t)) for t in rest if isinstance(t, lark.Token)]
-        chains = [c for c in rest if not isinstance(c, lark.Token)]
-        return ("block", str(name), params, chains, _loc(name))
+        params = tuple(tree.Param(str(t), _loc(t)) for t in rest if isinstance(t, lark.Token))
+        chains = tuple(c for c in rest if not isinstance(c, lark.Token))
+        return tree.Block(str(name), params, chains, _loc(name))
 
     def chain(self, items):
-        return ("chain", items)
+        return tree.Chain(tuple(items))
 
     def header(self, items):
-        return ("header", _int(items[0], items[0]), _loc(items[0]))
+        return tree.Header(_int(items[0], items[0]), _loc(items[0]))
 
     def input_chain(self, items):
-        _, dims, loc = items[0]
-        return ("input", dims, loc, items[1:])
+        head, elements = items[0], tuple(items[1:])
+        if not elements:
+            return head
+        return dataclasses.replace(head, chain=tree.Chain(elements, True))
+
+    def input_decl(self, items):
+        name = items[0] if items[0].type == "NAME" else None
+        size = items[1] if name is not None else items[0]
+        options = tuple(i for i in items if isinstance(i, tree.Option))
+        if size.type == "DIMS":
+            dims = tuple(_int(d, size) for d in size.split("x"))
+        else:
+            dims = (_int(size, size),)
+        return tree.Input(dims, _loc(size), None, str(name) if name else None,
+                          _loc(name) if name else None, options)
+
+    def output_decl(self, items):
+        name, options = items[0], tuple(items[1:])
+        return tree.Output(str(name), _loc(name), options)
 
     @lark.v_args(meta=True)
     def input_ref(self, meta, items):
-        return ("layer", "input", ir.Loc(meta.line, meta.column), [], [])
+        return tree.Layer("input", ir.Loc(meta.line, meta.column))
 
-    def input_dims(self, items):
-        return ("input", tuple(_int(d, items[0]) for d in items[0].split("x")), _loc(items[0]))
-
-    def input_vector(self, items):
-        return ("input", (_int(items[0], items[0]),), _loc(items[0]))
 
     @lark.v_args(meta=True)
     def train_block(self, meta, items):
-        return ("train", items, ir.Loc(meta.line, meta.column))
+        return tree.Train(tuple(items), ir.Loc(meta.line, meta.column))
 
     def start(self, items):
         return items
 
 
+def _words_and_options(parts):
+    return (tuple(p for p in parts if isinstance(p, tree.Value)),
+            tuple(p for p in parts if isinstance(p, tree.Option)))
+
+
 def syntax(text, source="<spec>", comments=None):
-    """Spec text -> syntax tree (a list of statements, see above). Comments, as
-    (line, column, text), are appended to `comments` when it is given."""
+    """Spec text -> syntax tree: a list of statements (tree.py). Comments, as
+    tree.Comments, are appended to `comments` when it is given."""
     _COMMENTS.clear()
     try:
         tree = _Tree().transform(_parser().parse(text, start="start"))
     except lark.exceptions.UnexpectedInput as e:
-        raise _syntax_error(e).located(source, text) from None
+        raise _keyword_hint(_syntax_error(e), text).located(source, text) from None
     except lark.exceptions.VisitError as e:
         raise _unwrap(e).located(source, text) from None
     if comments is not None:
@@ -215,6 +221,22 @@ def parse_value(text, what="value"):
     return form, value
 
 
+KEYWORDS = ("input", "output", "train", "block", "nnspec")
+
+
+def _keyword_hint(error, text):
+    """A keyword written as a layer's name (`output: dense 10`) fails at its colon:
+    say so."""
+    if error.line is None:
+        return error
+    line = text.splitlines()[error.line - 1] if error.line <= len(text.splitlines()) else ""
+    before = line[:error.column - 1].strip()
+    if before in KEYWORDS and line[error.column - 1:].startswith(":"):
+        error.message = (f"'{before}' is a keyword (it begins {before} lines); name the layer "
+                         "otherwise")
+    return error
+
+
 def _unwrap(e):
     """The SpecError a transformer callback raised, out of lark's VisitError."""
     if isinstance(e.orig_exc, SpecError):
@@ -229,6 +251,7 @@ _TERMINALS = {
     "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "COMMA": "','", "INPUT": "'input'", "TRAIN": "'train'",
     "NNSPEC": "'nnspec'", "$END": "end of file", "COLON": "':'", "BLOCK": "'block'",
     "PARAM": "a block parameter like {f}", "REPEAT": "a repeat count like x3",
+    "OUTPUT": "'output'",
 }
 
 

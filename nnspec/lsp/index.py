@@ -18,7 +18,7 @@ import threading
 from ..engine.layers import flops as layer_flops
 from ..engine.summary import _count as count_text  # the summary table's own rounding
 from ..errors import ShapeError, SpecError
-from ..lang import build, fmt, shapes
+from ..lang import build, fmt, shapes, tree
 from ..lang.kinds import KINDS
 from ..lang.kinds.base import fmt_shape
 from ..lang.printer import format_node
@@ -47,7 +47,7 @@ def index(text, source="<spec>"):
                                     "information")])
     holes = tx.placeholders(text)
     filled = tx.fill(text, holes) if holes else text
-    error, tree, network, sizes = _analyse(filled)
+    error, statements, network, sizes = _analyse(filled)
     out = Index(text, template=bool(holes))
     problem = _problem(error, lines, holes) if error is not None else None
     if problem is not None:
@@ -58,9 +58,9 @@ def index(text, source="<spec>"):
                                     "checked (nnspec.sklearn), so its shapes are not checked "
                                     "here", "information"))
     if network is None and error is not None and error.line is not None:
-        tree, network, sizes = _salvage(filled, error.line - 1, tree)
-    if tree is not None:
-        _Walker(out, lines).statements(tree)
+        statements, network, sizes = _salvage(filled, error.line - 1, statements)
+    if statements is not None:
+        _Walker(out, lines).statements(statements)
     if network is not None:
         out.layers = _layers(network, sizes, lines, template=bool(holes))
         _default_names(out, network)
@@ -71,21 +71,21 @@ def _analyse(text):
     """-> (the first error or None, syntax tree, IR, {name: shape}): as far as it gets."""
     try:
         with _PARSING:
-            tree = syntax(text)
+            statements = syntax(text)
     except SpecError as e:
         return e, None, None, {}
     try:
-        network = build.build(tree)
+        network = build.build(statements)
     except SpecError as e:
-        return e, tree, None, {}
+        return e, statements, None, {}
     try:
         sizes = shapes.infer(network)
     except ShapeError as e:
-        return e, tree, network, _partial(network, e)
-    return _train_error(network, sizes), tree, network, sizes
+        return e, statements, network, _partial(network, e)
+    return _train_error(network, sizes), statements, network, sizes
 
 
-def _salvage(text, line, tree):
+def _salvage(text, line, statements):
     """(syntax tree, IR, shapes) of the text with the error's line emptied, or the
     line above it (where an unclosed `add(` began), or both; the first that builds."""
     first = tx.written_above(text, line)
@@ -95,10 +95,10 @@ def _salvage(text, line, tree):
         for number in lines:
             attempt = tx.blank(attempt, number)
         _, found, network, sizes = _analyse(attempt)
-        tree = tree or found
+        statements = statements or found
         if network is not None:
-            return tree, network, sizes
-    return tree, None, {}
+            return statements, network, sizes
+    return statements, None, {}
 
 
 def _partial(network, error):
@@ -191,18 +191,25 @@ class _Walker:
     def __init__(self, out, lines):
         self.out, self.lines = out, lines
 
-    def statements(self, tree):
-        for st in tree:
-            if st[0] == "block":
+    def statements(self, statements):
+        for st in statements:
+            if isinstance(st, tree.Block):
                 self.block(st)
-        for st in tree:
-            if st[0] == "input":
-                loc = st[2]
-                self.define("input", self._input_span(loc), "", "input")
-                self.chain(st[3], "", set())
-            elif st[0] == "chain":
-                self.chain(st[1], "", set())
-            elif st[0] == "train":
+        for st in statements:
+            if isinstance(st, tree.Input):
+                if st.name is not None:  # `image: input 28x28x1`
+                    loc = st.name_loc
+                    self.define(st.name, tx.name_span(loc.line, loc.column, st.name), "",
+                                "input")
+                else:
+                    self.define("input", self._input_span(st.loc), "", "input")
+                if st.chain is not None:
+                    self.chain(st.chain.elements, "", set())
+            elif isinstance(st, tree.Chain):
+                self.chain(st.elements, "", set())
+            elif isinstance(st, tree.Output):  # `output digit loss=...` names a layer
+                self.use(st.name, st.loc, "", "layer")
+            elif isinstance(st, tree.Train):
                 self.train(st)
 
     def _input_span(self, loc):
@@ -222,46 +229,45 @@ class _Walker:
                                         scope, what))
 
     def block(self, st):
-        _, name, params, chains, loc = st
+        name, loc = st.name, st.loc
         span = tx.name_span(loc.line, loc.column, name)
-        args = tuple(Name(p, tx.name_span(ploc.line, ploc.column, p), name, "param")
-                     for p, ploc in params)
+        args = tuple(Name(p.name, tx.name_span(p.loc.line, p.loc.column, p.name), name, "param")
+                     for p in st.params)
         lines = (loc.line - 1, self._closing(loc.line - 1))
         self.out.blocks.append(Block(name, span, args, lines))
         self.define(name, span, "", "block")
         self.out.definitions.extend(args)
-        for chain in chains:
-            self.chain(chain[1], name, {p for p, _ in params})
+        for chain in st.chains:
+            self.chain(chain.elements, name, {p.name for p in st.params})
 
     def chain(self, elements, scope, params):
         for el in elements:
             self.element(el, scope, params)
 
     def element(self, el, scope, params):
-        tag = el[0]
-        if tag == "labeled":
-            _, name, loc, item = el
-            self.define(name, tx.name_span(loc.line, loc.column, name), scope, "layer")
-            self.element(item, scope, params)
-        elif tag == "group":
-            self.chain(el[1][1], scope, params)
-        elif tag == "call":
-            _, name, loc, args, words, _ = el
-            if name in KINDS:  # a merge: its arguments are names of layers
-                for key, (form, value, aloc) in args:
-                    if key is None and form == "name":
+        if isinstance(el, tree.Labeled):
+            loc = el.loc
+            self.define(el.name, tx.name_span(loc.line, loc.column, el.name), scope, "layer")
+            self.element(el.element, scope, params)
+        elif isinstance(el, tree.Group):
+            self.chain(el.chain.elements, scope, params)
+        elif isinstance(el, tree.Apply):
+            if el.name in KINDS:  # a merge: its arguments are names of layers
+                for arg in el.args:
+                    form, value, aloc = arg.value
+                    if arg.key is None and form == "name":
                         self.use(value, aloc, scope, "input" if value in ("in", "input")
                                  else "layer")
             else:
-                self.use(name, loc, "", "block")
-                for _, value in args:
-                    self.words([value], scope, params)
-            self.words(words, scope, params)
+                self.use(el.name, el.loc, "", "block")
+                for arg in el.args:
+                    self.words([arg.value], scope, params)
+            self.words(el.words, scope, params)
         else:
-            _, kind, loc, words, options = el
-            if not words and not options and kind not in KINDS:
-                self.use(kind, loc, scope, "input" if kind in ("in", "input") else "layer")
-            self.words(words, scope, params)
+            if not el.words and not el.options and el.kind not in KINDS:
+                self.use(el.kind, el.loc, scope, "input" if el.kind in ("in", "input")
+                         else "layer")
+            self.words(el.words, scope, params)
 
     def words(self, words, scope, params):
         """Block parameters used as words: `act`, `{f}`, and inside dims, 3x3x{f}."""
@@ -279,9 +285,8 @@ class _Walker:
                         "param"))
 
     def train(self, st):
-        _, settings, loc = st
-        self.out.train = (loc.line - 1, self._closing(loc.line - 1))
-        for key, _, _, kloc in settings:
+        self.out.train = (st.loc.line - 1, self._closing(st.loc.line - 1))
+        for key, _, kloc in st.settings:
             line = self.lines[kloc.line - 1]
             value = line[line.find("=", kloc.column - 1) + 1:].split("#")[0].strip()
             self.out.settings.append(Setting(key, tx.name_span(kloc.line, kloc.column, key),

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..errors import DataError
 from ..files.io import write_atomic
 from ..training.callbacks import Callback
-from .base import figure, is_classifier, rgb
+from .base import figure, head, is_classifier, rgb
 from .classes import boundary
 from .curves import panel
 
@@ -36,7 +36,8 @@ class Animation(Callback):
     def on_train_begin(self, logs):
         model = self.model
         if self.kind is None:
-            two_d = model.graph.input_shape == (2,) and is_classifier(model)
+            two_d = (len(model.graph.inputs) == 1 and len(model.graph.outputs) == 1
+                     and model.graph.input_shape == (2,) and is_classifier(head(model)))
             self.kind = "boundary" if two_d and self.x is not None else "history"
         self.start, self.end = model.epoch, logs["epochs"]
         self.every = max(1, math.ceil((self.end - self.start) / self.frames))

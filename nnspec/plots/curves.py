@@ -5,18 +5,26 @@ from matplotlib.ticker import MaxNLocator
 import numpy as np
 
 from ..errors import DataError
-from .base import figure, is_classifier
+from .base import figure, head, is_classifier, target
 
 TITLES = {"loss": "loss", "accuracy": "accuracy", "binary_accuracy": "accuracy", "mae":
           "mean absolute error", "top_k": "top-k accuracy"}
 
 
-def history(history, title=None, validation="validation"):
+def history(history, title=None, validation="validation", output=None):
     """One panel per measure (loss first, then accuracy ...): training and validation
     per epoch, and the test result as a short line after the last epoch (seed 000).
-    `validation` names the val_* curves (a run validated on its test set says so)."""
+    `validation` names the val_* curves (a run validated on its test set says so).
+    A model of several outputs has a panel for the total loss and for each output's
+    loss and metrics (`digit_loss`, `digit_accuracy`); output: only that output's."""
     measures = [k for k in history if not k.startswith(("val_", "test_")) and k != "lr"
                 and history[k]]
+    if output is not None:
+        mine = [k for k in measures if k.startswith(output + "_")]
+        if not mine:
+            raise DataError(f"history: --output {output}: the history holds no {output}_* "
+                            f"numbers (it holds {', '.join(measures) or 'none'})")
+        measures = mine
     if not measures:
         raise DataError("history: nothing to plot (the model has not been trained)")
     measures.sort(key=lambda k: k != "loss")
@@ -87,19 +95,26 @@ def panel(ax, history, key, validation="validation"):
     ax.legend()
 
 
-def regression(model, x, y, title=None):
+def regression(model, x, y, title=None, output=None):
     """One input and one output: the data as points and the model as a curve over
-    their range. Otherwise: predicted against true values, with the y = x line."""
-    if is_classifier(model):
-        raise DataError("regression: needs a model whose outputs are values; this one is a "
+    their range. Otherwise: predicted against true values, with the y = x line.
+    output: which output, for a model of several (x and y then dicts by name)."""
+    out = head(model, output)
+    if is_classifier(out):
+        raise DataError(f"regression: needs an output of values; {out.name} is a classifier's "
+                        f"(try --kind confusion)" if len(model.graph.outputs) > 1 else
+                        "regression: needs a model whose outputs are values; this one is a "
                         "classifier (try --kind confusion)")
-    x = np.asarray(x)
-    y = np.asarray(y, dtype=np.float64).reshape(len(x), -1)
-    pred = model.predict(x).reshape(len(x), -1)
+    if not isinstance(x, dict):
+        x = np.asarray(x)
+    pred = out.predict(x)
+    n = len(pred)
+    y = np.asarray(target(y, out), dtype=np.float64).reshape(n, -1)
+    pred = pred.reshape(n, -1)
     mse = float(np.mean((pred - y) ** 2))
     fig = figure(6, 4)
     ax = fig.subplots()
-    if model.graph.input_shape == (1,) and y.shape[1] == 1:
+    if not isinstance(x, dict) and model.graph.input_shape == (1,) and y.shape[1] == 1:
         order = np.argsort(x[:, 0])
         grid = np.linspace(x[:, 0].min(), x[:, 0].max(), 400, dtype=model.graph.dtype)[:, None]
         ax.scatter(x[order, 0], y[order, 0], s=8, color="#7f7f7f", alpha=0.6, label="data")
@@ -112,7 +127,7 @@ def regression(model, x, y, title=None):
         ax.scatter(y.ravel(), pred.ravel(), s=8, alpha=0.6, label="samples")
         ax.set_xlabel("true value")
         ax.set_ylabel("predicted value")
-    ax.set_title(f"{title or 'regression fit'}: {len(x)} samples, MSE {mse:.3g}")
+    ax.set_title(f"{title or 'regression fit'}: {n} samples, MSE {mse:.3g}")
     ax.grid(alpha=0.3)
     ax.legend()
     return fig

@@ -8,8 +8,9 @@ its CPU or CUDA build, and on many processes with DistributedDataParallel
 
 In pipeline order: modules.py builds the network from the compiled graph with
 PyTorch's own kernels; losses.py and metrics.py restate nnspec's losses and
-metrics in torch ops; optimizers.py its update rules (one parameter, and all
-at once with foreach operations), gradients.py penalties and clipping,
+metrics in torch ops, and objective.py sums them over a network's outputs;
+optimizers.py its update rules (one parameter, and all at once with foreach
+operations), gradients.py penalties and clipping,
 packed.py a small network's update as one vector on a CPU; place.py puts the
 model's arrays and data on the device (on a CPU, the arrays themselves);
 threads.py decides how many cores; steps.py is the training step the fit loop

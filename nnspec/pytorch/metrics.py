@@ -3,15 +3,31 @@ loop asks (at the end of the epoch, and after a batch only where a callback
 wants that batch's running values), instead of each step's outputs copied to
 the host for numpy's metrics. The metrics are training/metrics.py's, as sums
 over samples in torch ops (a sample's share of the batch mean, summed)."""
+import math
 import re
+from typing import NamedTuple
+
+from ..training import outputs
+
+def _per_sample(out):
+    """Values a sample's mean is over: its outputs (positions of a sequence times
+    the classes)."""
+    return math.prod(out.shape[1:])
+
+
+def _positions(out):
+    """Predictions a sample holds: one, or one per step of a sequence output."""
+    return math.prod(out.shape[1:-1])
+
 
 # history key -> (out, targets) -> the sum over the batch's samples of its value
 SUMS = {
-    "accuracy": lambda out, y: (out.argmax(-1) == y.argmax(-1)).sum(),
+    "accuracy": lambda out, y: (out.argmax(-1) == y.argmax(-1)).sum().to(out.dtype)
+    / _positions(out),
     "binary_accuracy": lambda out, y: ((out > 0.5) == (y > 0.5)).sum().to(out.dtype)
-    / out[0].numel(),
-    "mae": lambda out, y: (out - y).abs().sum() / out[0].numel(),
-    "mse": lambda out, y: ((out - y) ** 2).sum() / out[0].numel(),
+    / _per_sample(out),
+    "mae": lambda out, y: (out - y).abs().sum() / _per_sample(out),
+    "mse": lambda out, y: ((out - y) ** 2).sum() / _per_sample(out),
 }
 
 
@@ -23,7 +39,7 @@ def _top_k(k):
         if k >= out.shape[-1]:
             return out.new_tensor(float(len(out)))
         score = out.gather(-1, y.argmax(-1, keepdim=True))
-        return ((out > score).sum(-1) < k).sum()
+        return ((out > score).sum(-1) < k).sum().to(out.dtype) / _positions(out)
     return metric
 
 
@@ -36,31 +52,29 @@ def sums(keys):
     return out
 
 
-def batch_sums(torch, fns, value, out, t):
-    """[the batch's loss sum, each metric's sum] as one tensor (one all_reduce under
-    DDP), added into the tally's float64 sums. value: the mean data loss over out's
-    samples."""
-    parts = [value * out.shape[0]] + [fn(out, t) for fn in fns]
-    # stack promotes the counts to the loss's type: exact below 2^24 samples a batch
-    return torch.stack(parts) if len(parts) > 1 else parts[0].reshape(1)
+class Batch(NamedTuple):
+    """What the torch engine's step gives the loop for a batch."""
+
+    value: float  # the batch's mean data loss (its running line's batch_loss)
+    sums: object  # Objective.value_and_sums's tensor: the batch's sums of the keys
 
 
 class Tally:
-    """Sums of the loss and of each metric over an epoch's samples, on the device:
-    what the torch engine's step returns as its outputs (batch_sums, the whole
-    batch's under DDP), added up. sums_so_far: a Position's, to go on from."""
+    """Sums of the numbers training records (keys: training/outputs.keys) over an
+    epoch's samples, on the device: each step's Batch sums (the whole batch's
+    under DDP), added up. sums_so_far: a Position's, to go on from."""
 
     def __init__(self, torch, keys, device, sums_so_far=None):
-        self.keys = ["loss"] + list(keys)
+        self.keys = list(keys)
         start = sums_so_far or {}
         # float64 sums, as the numpy loop's Python floats
         self.total = torch.tensor([float(start.get(k, 0.0)) for k in self.keys],
                                   dtype=torch.float64, device=device)
         self.seen = int(start.get("seen", 0))
 
-    def add(self, value, sums, t):
-        self.total += sums
-        self.seen += t.shape[0]
+    def add(self, batch, targets):
+        self.total += batch.sums
+        self.seen += outputs.rows(targets)
 
     def sums(self):
         """{key: sum, "seen": samples}, what a Position keeps for a resumed epoch."""

@@ -235,7 +235,9 @@ class Net(torch.nn.Module):
                 self.register_parameter(f"p{i}", tensor)
             else:
                 self.register_buffer(f"p{i}", tensor)
-        self.input, self.output = graph.input_name, graph.output
+        self.input = graph.input_name
+        self.outputs = [(o.name, o.node) for o in graph.outputs]
+        self.heads = heads = set(graph.output_nodes)
         self.layers, last_read = [], {}
         for i, node in enumerate(graph.nodes):
             if node.kind not in BUILDERS:
@@ -248,19 +250,29 @@ class Net(torch.nn.Module):
             self.layers.append((node.name, node.inputs, layer,
                                 None if act == "linear" else activation(torch, act)))
             last_read.update(dict.fromkeys(node.inputs, i))
+        # an output's values before its head, where no later layer reads it
+        self.bare = heads - set(last_read)
         # values no later layer reads are let go at once (inference holds one or two)
-        self.done = [[v for v, j in last_read.items() if j == i and v != self.output]
+        self.done = [[v for v, j in last_read.items() if j == i and v not in heads]
                      for i in range(len(self.layers))]
 
     def forward(self, x, logits=False):
-        """x: (batch, *input shape), as the graph takes it -> the output; logits=True:
-        the output layer's values before its activation."""
-        values = {self.input: x}
+        """x: (batch, *input shape), as the graph takes it, or {input: tensor} for
+        several inputs -> the output, or {output name: tensor} for several;
+        logits=True: the output layers' values before their activation (the
+        head); a later layer reading an output still reads it activated."""
+        values = dict(x) if isinstance(x, dict) else {self.input: x}
+        before = {}
         for (name, inputs, layer, act), done in zip(self.layers, self.done):
             z = layer(*[values[s] for s in inputs])
-            if act is not None and not (logits and name == self.output):
+            if logits and name in self.heads:
+                before[name] = z
+            if act is not None and not (logits and name in self.bare):
                 z = act(z)
             values[name] = z
             for v in done:
                 del values[v]
-        return values[self.output]
+        found = {**values, **before} if logits else values
+        if len(self.outputs) == 1:
+            return found[self.outputs[0][1]]
+        return {name: found[node] for name, node in self.outputs}

@@ -4,11 +4,11 @@ updated as one vector, as the numpy engine does (training/packing.py).
 A foreach operation costs a Python call and then a loop over its tensors in
 C++; for a small network (the benchmark's 2-8-2 net, its MLP, its recurrent
 nets) the update's dozen of them were a fifth of a step. The model's weights
-are one vector laid out by group (packing.layout), so a group is one slice of
+are one vector laid out by group (engine/storage.layout), so a group is one slice of
 it: the update runs on that slice as one tensor, the gradients land in a vector
 of the same layout (each parameter's .grad is a view of it, into which
 backward adds, zeroed once a step), and the state slots are the numpy engine's
-packed vectors (packing.Pack), of which model.optimizer.state holds views. A
+packed vectors (packing.Pack), of which the optimizer's state holds views. A
 large network gains nothing (each operation is a pass over memory either way)
 and would pay the zeroing, so it keeps a gradient tensor per parameter.
 """
@@ -18,15 +18,15 @@ from . import optimizers
 SMALL = 1 << 17  # trained values up to which a network's update is packed
 
 
-def plan(torch, model, coefs, tensors):
-    """Packs for the parameters in coefs, or None where packing does not apply
+def plan(torch, model, rates, tensors):
+    """Packs for the parameters in rates, or None where packing does not apply
     (a large network, a group that is not one slice, an optimizer that looks at
     each parameter's rows)."""
-    opt = model.optimizer
-    if not opt.FLAT or sum(tensors[n].numel() for n in coefs) > SMALL:
+    opt = model.state.optimizer
+    if not opt.FLAT or sum(tensors[n].numel() for n in rates) > SMALL:
         return None
     groups = {}
-    for name, (lr, _, _) in coefs.items():
+    for name, (lr, _, _) in rates.items():
         decays = opt.DECOUPLED and name in opt.decayed
         groups.setdefault((float(lr), decays), []).append(name)
     packs = []

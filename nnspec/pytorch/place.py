@@ -12,6 +12,22 @@ import numpy as np
 from ..lang.kinds import ROLES
 
 
+def each(x, fn):
+    """fn of an array, or of each array of a dict by name (several inputs or
+    outputs)."""
+    return {k: fn(v) for k, v in x.items()} if isinstance(x, dict) else fn(x)
+
+
+def rows(x):
+    """Samples in a tensor or array, or in a dict of them."""
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def device_of_tensors(x):
+    """The device of a tensor, or of a dict of them."""
+    return next(iter(x.values())).device if isinstance(x, dict) else x.device
+
+
 def shares(device):
     """Whether tensors on device can be numpy's own arrays (a CPU's can)."""
     return device.type == "cpu"
@@ -60,13 +76,13 @@ def weights(model, torch, device, trained=True):
     """Placed model weights: parameters for training (trained=True) or inference."""
     placed = Placed(torch, device)
     for name, array in model.weights.items():
-        placed.add(name, array, parameter=trained and ROLES[model.graph.roles[name]][2])
+        placed.add(name, array, parameter=trained and ROLES[model.graph.roles[name]].trained)
     return placed
 
 
 class State(Placed):
     """The optimizer's state slots (`dense1.W/m`) as tensors, made as zeros shaped
-    like their parameter on first use, in model.optimizer.state too."""
+    like their parameter on first use, in the optimizer's state too."""
 
     def __init__(self, torch, device, optimizer, weights):
         super().__init__(torch, device)
@@ -90,36 +106,37 @@ class State(Placed):
 
 
 class Feed:
-    """Batches of the fit's arrays onto the device. On a CPU a batch's rows are a
-    tensor over numpy's copy of them. On a GPU a data set that fits in a quarter
-    of the free memory goes there once and batches are indexed there; a larger
-    one goes a batch at a time through pinned memory. check(part of x): the
-    inputs' own check (token ids), before x reaches the device."""
+    """Batches of the fit's arrays onto the device; inputs and targets are arrays,
+    or dicts of them by name. On a CPU a batch's rows are a tensor over numpy's
+    copy of them. On a GPU a data set that fits in a quarter of the free memory
+    goes there once and batches are indexed there; a larger one goes a batch at
+    a time through pinned memory. check(part of x): the inputs' own check
+    (token ids), before x reaches the device."""
 
-    KEPT = 4  # arrays kept on the device: x and t, validation x and t
+    KEPT = 8  # arrays kept on the device: x and targets, validation's (two of each)
 
     def __init__(self, torch, device, check):
         self.torch, self.device, self.check = torch, device, check
         self.resident = {}  # id(array) -> (array, tensor)
 
-    def batch(self, x, t, idx):
+    def batch(self, x, targets, idx):
         torch = self.torch
         if not shares(self.device):
-            xd, td = self._resident(x, True), self._resident(t)
-            if xd is not None and td is not None:
+            held = self._resident(x, True), self._resident(targets)
+            if None not in held:
                 rows = torch.from_numpy(idx).to(self.device)
-                return xd[rows], td[rows]
-        xb = x[idx]
+                return each(held[0], lambda a: a[rows]), each(held[1], lambda a: a[rows])
+        xb = each(x, lambda a: a[idx])
         self.check(xb)
-        return self._tensor(xb), self._tensor(t[idx])
+        return each(xb, self._tensor), each(targets, lambda a: self._tensor(a[idx]))
 
-    def whole(self, x, t):
-        """All of x and t (validation data)."""
-        xd, td = self._resident(x, True), self._resident(t)
-        if xd is None or td is None:
+    def whole(self, x, targets):
+        """All of x and the targets (validation data)."""
+        held = self._resident(x, True), self._resident(targets)
+        if None in held:
             self.check(x)
-            xd, td = self._tensor(x), self._tensor(t)
-        return xd, td
+            held = each(x, self._tensor), each(targets, self._tensor)
+        return held
 
     def _tensor(self, array):
         tensor = self.torch.from_numpy(np.ascontiguousarray(array))
@@ -127,18 +144,20 @@ class Feed:
             return tensor
         return tensor.pin_memory().to(self.device, non_blocking=True)
 
-    def _resident(self, array, check=False):
+    def _resident(self, x, check=False):
+        """x (an array or a dict of them) on the device, or None where it is not."""
         if shares(self.device):
             return None
-        hit = self.resident.get(id(array))
-        if hit is not None and hit[0] is array:
-            return hit[1]
-        if array.nbytes > free_memory(self.torch, self.device) // 4:
-            return None
-        if check:
-            self.check(array)
-        if len(self.resident) >= self.KEPT:  # an epoch's fresh draw (resample) replaces them
-            self.resident.clear()
-        tensor = self.torch.from_numpy(np.ascontiguousarray(array)).to(self.device, copy=True)
-        self.resident[id(array)] = (array, tensor)
-        return tensor
+        arrays = x.values() if isinstance(x, dict) else [x]
+        if any(id(a) not in self.resident or self.resident[id(a)][0] is not a for a in arrays):
+            if sum(a.nbytes for a in arrays) > free_memory(self.torch, self.device) // 4:
+                return None
+            if check:
+                self.check(x)
+            if len(self.resident) + len(arrays) > self.KEPT:  # an epoch's fresh draw
+                self.resident.clear()  # (resample) replaces them
+            for a in arrays:
+                tensor = self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device,
+                                                                         copy=True)
+                self.resident[id(a)] = (a, tensor)
+        return each(x, lambda a: self.resident[id(a)][1])

@@ -13,9 +13,9 @@ from ..engine.layers.embedding import _ids
 from ..engine.staging import PREDICT_BATCH
 from ..errors import DataError, NNSpecError
 from ..lang.kinds.recurrent import GATES
-from ..export import need
+from ..optional import need
 from ..lang.printer import describe
-from . import losses, metrics, place, threads
+from . import place, threads
 
 _NETS = weakref.WeakKeyDictionary()  # model -> (key, placed weights, net)
 # On a CPU a pass takes as many samples as keep its layers' outputs within
@@ -55,15 +55,16 @@ def network(model, device="cpu"):
 
 
 def input_check(graph):
-    """check(part of x) for the token ids of embeddings that read the input (the
-    numpy engine's own check, so the same errors); the module cannot index a
-    table with an id outside it."""
-    readers = [n for n in graph.nodes if n.kind == "embedding" and n.inputs == (graph.input_name,)]
+    """check(part of x: an array, or a dict by input) for the token ids of
+    embeddings that read an input (the numpy engine's own check, so the same
+    errors); the module cannot index a table with an id outside it."""
+    readers = [n for n in graph.nodes if n.kind == "embedding" and n.inputs[0] in graph.inputs]
 
     def check(part):
         for node in readers:
             try:
-                _ids(graph.params[node.name], part)
+                _ids(graph.params[node.name],
+                     part[node.inputs[0]] if isinstance(part, dict) else part)
             except DataError as e:
                 raise DataError(f"{graph.where(node)}: {node.name} ({describe(node)}): {e}") \
                     from None
@@ -71,21 +72,33 @@ def input_check(graph):
 
 
 def predict(model, x, vet, device="cpu", batch_size=PREDICT_BATCH):
-    """The network's outputs for prepared inputs x (numpy), vet(part) checking each
-    part before it goes to the device."""
+    """The network's outputs for prepared inputs x (numpy: an array, or a dict by
+    input), vet checking each part before it goes to the device (vet(part), or
+    vet(name, part) for several inputs, as prepare.prepared gives it) -> an array,
+    or {output name: array} for several outputs."""
     torch, net, device = network(model, device)
     graph = model.graph
     ids = input_check(graph)
-    result = np.empty((len(x),) + graph.output_shape, dtype=graph.dtype)
+    count = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+    result = {o.name: np.empty((count,) + graph.shapes[o.node], dtype=graph.dtype)
+              for o in graph.outputs}
     step = pass_size(graph, batch_size, device)
     with torch.inference_mode():
-        for i in range(0, len(x), step):
-            part = x[i:i + step]
-            vet(part)
+        for i in range(0, count, step):
+            part = place.each(x, lambda a: a[i:i + step])
+            if isinstance(part, dict):
+                for name, array in part.items():
+                    vet(name, array)
+            else:
+                vet(part)
             ids(part)
-            out = net(torch.from_numpy(np.ascontiguousarray(part)).to(device))
-            result[i:i + len(part)] = out.cpu().numpy()
-    return result
+            out = net(place.each(part, lambda a: torch.from_numpy(np.ascontiguousarray(a))
+                                 .to(device)))
+            if not isinstance(out, dict):
+                out = {graph.outputs[0].name: out}
+            for name, tensor in out.items():
+                result[name][i:i + step] = tensor.cpu().numpy()
+    return result if len(graph.outputs) > 1 else result[graph.outputs[0].name]
 
 
 def _values(graph, node):
@@ -108,23 +121,20 @@ def pass_size(graph, batch_size, device):
     return min(step, batch_size)
 
 
-def evaluate(torch, net, model, x, t, keys):
+def evaluate(torch, net, model, x, targets, objective):
     """{'loss': ..., metric: ...} over prepared inputs and targets (tensors on the
-    net's device), as training/loop.evaluate computes them in numpy; one read."""
-    config, activation = model.config, model.graph.output_activation
-    fns = metrics.sums(keys)
-    batch_size = pass_size(model.graph, PREDICT_BATCH, x.device)
-    activate, loss = losses.activation(torch, activation), losses.function(torch, config.loss,
-                                                                           activation)
+    net's device, or dicts of them by name), named as training/outputs.keys names
+    them and as training/loop.evaluate computes them in numpy; one read."""
+    count = place.rows(x)
+    step = pass_size(model.graph, PREDICT_BATCH, place.device_of_tensors(x))
     total = None
     net.train(False)
     with torch.no_grad():
-        for i in range(0, len(x), batch_size):
-            xb, tb = x[i:i + batch_size], t[i:i + batch_size]
+        for i in range(0, count, step):
+            xb = place.each(x, lambda a: a[i:i + step])
+            tb = place.each(targets, lambda a: a[i:i + step])
             z = net(xb, logits=True)
-            out = activate(z)
-            value = loss(z, out, tb)
-            part = metrics.batch_sums(torch, fns, value, out, tb)
+            _, part = objective.value_and_sums(z, tb, place.rows(xb), training=False)
             total = part if total is None else total + part
-    sums = total.tolist() if total is not None else [0.0] * (len(keys) + 1)
-    return {k: v / max(len(x), 1) for k, v in zip(["loss"] + list(keys), sums)}
+    sums = total.tolist() if total is not None else [0.0] * len(objective.keys)
+    return {k: v / max(count, 1) for k, v in zip(objective.keys, sums)}

@@ -22,17 +22,21 @@ processes in one all_reduce a step. Batch norm uses each process's share for
 its batch statistics (as DDP without SyncBatchNorm does), and dropout draws
 per process.
 
-Written for what comes: a parameter left out of `coefs` (frozen) gets no
-update, and x could become a dict of named inputs where `Net.forward` takes it.
+Several inputs and outputs: x and the targets are dicts by name, and the
+objective (objective.py) sums each output's loss times its weight, as the
+numpy engine's graph does. A parameter left out of `rates` (frozen) gets no
+update.
 """
+import gc
 import math
 import os
 
 import numpy as np
 
-from ..export import need
-from ..training import metrics as numpy_metrics
-from . import gradients, losses, metrics, optimizers, packed, place, predict, threads
+from ..optional import need
+from ..training.outputs import rows
+from . import gradients, metrics, optimizers, packed, place, predict, threads
+from .objective import Objective
 
 
 class TorchSteps:
@@ -45,60 +49,54 @@ class TorchSteps:
         self.world, self.rank = _distributed(torch, self.device)
         if self.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        graph, config = model.graph, model.config
         self.weights = place.weights(model, torch, self.device)
         self.tensors = self.weights.tensors
-        self.net = Net(graph, self.tensors)
+        self.net = Net(model.graph, self.tensors)
         self.forward = self.net
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
-        self.state = place.State(torch, self.device, model.optimizer, model.weights)
-        self.keys = list(numpy_metrics.resolve(config.metrics, graph.output_shape[-1],
-                                               config.loss))
-        self.sums = metrics.sums(self.keys)
-        self.activate = losses.activation(torch, graph.output_activation)
-        self.loss = losses.function(torch, config.loss, graph.output_activation)
-        # a softmax output's loss reads its logits, and accuracies only the order of
-        # the outputs, which the softmax keeps: then the step needs no outputs
-        self.outputs = not (graph.output_activation == "softmax" and config.loss ==
-                            "cross_entropy" and all(metrics.RANKED.fullmatch(k) for k in self.keys))
-        self.dropouts = any(n.kind == "dropout" for n in graph.nodes)
-        self.feed = place.Feed(torch, self.device, predict.input_check(graph))
-        self.coefs = None
-        model.trained = {"engine": "torch", "device": self.device.type,
-                         "processes": self.world}
+        self.optimizer = model.state.optimizer
+        self.state = place.State(torch, self.device, self.optimizer, model.weights)
+        self.objective = Objective(torch, model.graph, model.plan)
+        self.dropouts = any(n.kind == "dropout" for n in model.graph.nodes)
+        self.feed = place.Feed(torch, self.device, predict.input_check(model.graph))
+        self.rates = None
+        self.trained = {"engine": "torch", "device": self.device.type,
+                        "processes": self.world}  # what the bundle records
 
-    def batch(self, x, t, idx):
-        """The samples idx of inputs x and targets t, as the step takes them."""
-        return self.feed.batch(x, t, idx)
+    def batch(self, x, targets, idx):
+        """The samples idx of inputs x and targets (arrays, or dicts of them by
+        name), as the step takes them."""
+        return self.feed.batch(x, targets, idx)
 
-    def tally(self, found, sums=None):
-        return metrics.Tally(self.torch, found, self.device, sums)
+    def tally(self, sums=None):
+        return metrics.Tally(self.torch, self.objective.keys, self.device, sums)
 
-    def _plan(self, coefs):
-        """The parameters a step updates (those in coefs, in its order) and their
-        penalties, made again only when the loop hands other coefficients."""
-        if coefs is self.coefs:
+    def _plan(self, rates):
+        """The parameters a step updates (those in rates, in its order) and their
+        penalties, made again only when the loop hands other rates."""
+        if rates is self.rates:
             return
-        self.coefs, self.names = coefs, list(coefs)
+        self.rates, self.names = rates, list(rates)
         self.ws = [self.tensors[name] for name in self.names]
         self.penalties = gradients.Penalties(
-            self.torch, self.names, [coefs[n][1] for n in self.names],
-            [coefs[n][2] for n in self.names], self.device, self.ws[0].dtype if self.ws else None)
+            self.torch, self.names, [rates[n].l1 for n in self.names],
+            [rates[n].l2 for n in self.names], self.device, self.ws[0].dtype if self.ws else None)
         self.packs = None
         if place.shares(self.device) and self.world == 1:
-            self.packs = packed.plan(self.torch, self.model, coefs, self.tensors)
+            self.packs = packed.plan(self.torch, self.model, rates, self.tensors)
 
-    def step(self, x, t, coefs, factor):
-        """One batch (tensors from batch()) -> (objective, mean data loss: floats; the
-        batch's loss and metric sums on the device, for the tally)."""
-        torch, model, config = self.torch, self.model, self.model.config
-        self._plan(coefs)
+    def step(self, x, targets, rates, factor):
+        """One batch (tensors from batch()) -> (objective: a float, metrics.Batch: the
+        mean data loss and the batch's sums on the device, for the tally)."""
+        torch, config = self.torch, self.model.config
+        self._plan(rates)
         threads.balance(torch, threads.RECHECK_FIT)  # other processes may have started
-        n = x.shape[0]
+        n = rows(x)
         if self.world > 1:  # this process's share of the batch
-            x, t = x[self.rank::self.world], t[self.rank::self.world]
+            x, targets = place.each(x, _share(self)), place.each(targets, _share(self))
+        count = rows(x)
         self._seed_dropout()
         if not self.net.training:
             self.net.train(True)
@@ -108,14 +106,11 @@ class TorchSteps:
             for w in self.ws:
                 w.grad = None
         z = self.forward(x, logits=True)
-        out = self.activate(z) if self.outputs else z
-        value = self.loss(z, out, t) if x.shape[0] else z.sum() * 0  # a process with no
-        # share of a small last batch; scaled so that the processes' average is the
-        # whole batch's mean (or sum)
-        scale = x.shape[0] * self.world / n * (n if config.reduction == "sum" else 1)
+        value, sums = self.objective.value_and_sums(z, targets, count)
+        # scaled so that the processes' average is the whole batch's mean (or sum)
+        scale = count * self.world / n * (n if config.reduction == "sum" else 1)
         (value if scale == 1 else value * scale).backward()
         with torch.no_grad():
-            sums = metrics.batch_sums(torch, self.sums, value.detach(), out.detach(), t)
             if self.world > 1:
                 torch.distributed.all_reduce(sums)
                 mean = float(sums[0]) / n
@@ -125,23 +120,24 @@ class TorchSteps:
             gs = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self.ws]
             if self.penalties:
                 total += float(self.penalties.apply(self.ws, gs))
+            batch = metrics.Batch(mean, sums)
             if not math.isfinite(total):
-                return total, mean, sums
+                return total, batch
             if config.clip_norm:
                 gradients.clip(torch, gs, config.clip_norm)
-            model.optimizer.t += 1
+            self.optimizer.t += 1
             if self.packs is not None:
-                self.packs.step(factor, model.optimizer.state)
+                self.packs.step(factor, self.optimizer.state)
             else:
-                optimizers.step(torch, model.optimizer, self.names, self.ws, gs,
-                                [float(coefs[name][0] * factor) for name in self.names],
+                optimizers.step(torch, self.optimizer, self.names, self.ws, gs,
+                                [float(rates[name].lr * factor) for name in self.names],
                                 lambda suffix: self.state.slots(self.names, suffix))
-        return total, mean, sums
+        return total, batch
 
-    def evaluate(self, x, t):
+    def evaluate(self, x, targets):
         """The loop's validation, on the device: {'loss': ..., metric: ...}."""
-        xd, td = self.feed.whole(x, t)
-        return predict.evaluate(self.torch, self.net, self.model, xd, td, self.keys)
+        xd, td = self.feed.whole(x, targets)
+        return predict.evaluate(self.torch, self.net, self.model, xd, td, self.objective)
 
     def _seed_dropout(self):
         """Dropout masks from the spec's seed and the step number, so a resumed run
@@ -159,6 +155,11 @@ class TorchSteps:
         CPU they are its arrays already, but for any that could not be shared)."""
         self.weights.sync()
         self.state.sync()
+
+
+def _share(steps):
+    """array -> this process's rows of it: r, r + N, ... (as DistributedSampler)."""
+    return lambda a: a[steps.rank::steps.world]
 
 
 def _distributed(torch, device):
@@ -179,6 +180,7 @@ def leave_group():
     torch = need("torch", "torch", "the torch engine")
     dist = torch.distributed
     if dist.is_available() and dist.is_initialized():
+        gc.collect()  # DistributedDataParallel's reducer, in reference cycles, freed while its group lives
         dist.barrier()
         dist.destroy_process_group()
 

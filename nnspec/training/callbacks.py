@@ -49,6 +49,16 @@ class LambdaCallback(Callback):
                 setattr(self, name, fn)
 
 
+def assemble(callbacks, on_epoch=None, progress=None, stopper=None):
+    """fit's callbacks in the order they run: early stopping first (it decides
+    whether the epoch was the last), the progress display, the caller's own, and
+    on_epoch(epoch, logs) as a LambdaCallback."""
+    out = [c for c in (stopper, progress) if c is not None] + list(callbacks)
+    if on_epoch is not None:
+        out.append(LambdaCallback(on_epoch_end=on_epoch))
+    return out
+
+
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by `min_delta` for `patience` epochs;
     with restore_best_weights, the model ends with its best epoch's weights.

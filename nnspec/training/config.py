@@ -7,11 +7,10 @@ import inspect
 
 from ..engine import losses, preprocess
 from ..errors import SpecError
-from ..lang import heads
 from ..lang.ir import Call
-from ..lang.settings import TrainConfig, problems
+from ..lang.settings import TrainConfig
 from ..lang.signature import suggest
-from . import metrics
+from . import outputs
 from .callbacks import EarlyStopping
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
@@ -73,39 +72,40 @@ def stopper(config):
 
 
 def resolve(network, shapes, overrides=None):
-    """The settings a network trains with, and each output's head: the train block,
-    `overrides` (given on the command line or to compile) replacing its settings,
-    the defaults that follow from the network resolved (the loss from the output,
-    lr from the optimizer), every setting checked. Raises SpecError at the line of
-    the first problem: a setting's, or the output layer's for a loss that does not
-    fit it (lang/heads.py). -> (TrainConfig, {output: activation it applies})."""
+    """The settings a network trains with, and what trains each output: the train
+    block, `overrides` (given on the command line or to compile) replacing its
+    settings, the defaults that follow from the network resolved (the loss from
+    the output, lr from the optimizer), every setting checked. Raises SpecError at
+    the line of the first problem: a setting's, or an output's for a loss that
+    does not fit it (lang/heads.py). -> (TrainConfig, outputs.Plan)."""
     config = network.train or TrainConfig()
     overrides = dict(overrides or {})
+    loss_given = "loss" in overrides or config.loc("loss") is not None
     # an overridden setting no longer comes from the spec: forget its location
     overrides["locs"] = tuple((k, v) for k, v in config.locs if k not in overrides)
-    output = network.node(network.outputs[0])
-    shape = shapes[output.name]
-    written = heads.activation_of(network, output.name)
-    if "loss" not in overrides and config.loc("loss") is None:
-        overrides["loss"] = heads.default_loss(written, shape)
     config = dataclasses.replace(config, **overrides)
     if config.lr is None:  # the optimizer's own default rate
         config = dataclasses.replace(config, lr=default_lr(config))
-    for key, message in check(config, shape[-1]):
+    for key, message in check(config):
         loc = config.loc(key)  # the first problem, at its line if the spec set it
         raise SpecError(message, loc.line if loc else None, loc.column if loc else None)
-    try:  # what the output is under this loss: probabilities, logits or values
-        head = heads.head(config.loss, written, shape[-1], heads.passed_on(network, output.name))
-    except heads.HeadProblem as e:
-        loc = output.loc
-        raise SpecError(f"{output.name}: {e}", loc.line if loc else None,
-                        loc.column if loc else None) from None
-    return config, {output.name: head}
+    plan = outputs.plan(network, shapes, config, loss_given)
+    for key, watcher in (("early_stopping", stopper(config)), ("schedule", schedule(config))):
+        if getattr(watcher, "monitor", None) is not None:
+            try:
+                outputs.check_monitor(watcher.monitor, plan, key)
+            except ValueError as e:
+                loc = config.loc(key)
+                raise SpecError(str(e), loc.line if loc else None,
+                                loc.column if loc else None) from None
+    if not loss_given:  # the first output's, as a network of one output reports it
+        config = dataclasses.replace(config, loss=plan.terms[0].loss)
+    return config, plan
 
 
-def check(config, out_width):
-    """Yield (setting, message) for each problem in a train config."""
-    yield from problems(config)  # bounds and choices, as the train block declares them
+def check(config):
+    """Yield (setting, message) for each problem in a train config (each output's
+    loss and metrics are checked by outputs.plan)."""
     if config.loss not in losses.LOSSES:
         yield "loss", (f"unknown loss '{config.loss}'{suggest(config.loss, losses.LOSSES)} "
                        f"(one of: {', '.join(losses.LOSSES)})")
@@ -115,8 +115,7 @@ def check(config, out_width):
         except ValueError as e:
             yield "scale", str(e)
     for key, make in (("optimizer", optimizer), ("schedule", schedule),
-                      ("early_stopping", stopper),
-                      ("metrics", lambda c: metrics.resolve(c.metrics, out_width, c.loss))):
+                      ("early_stopping", stopper)):
         try:
             make(config)
         except ValueError as e:

@@ -68,30 +68,3 @@ def resolve(names, out_width, loss=None):
                              f"(one of: {', '.join(known)})")
     return out
 
-
-class Tally:
-    """An epoch's sample-weighted sums of the loss and each metric, from each
-    batch's outputs (the numpy engine's; nnspec/pytorch/metrics.py keeps them on
-    the torch engine's device). sums: a Position's, to go on from."""
-
-    def __init__(self, found, sums=None):
-        self.found = found
-        self.total = dict(sums) if sums else {"loss": 0.0, **{k: 0.0 for k in found}, "seen": 0}
-
-    def add(self, value, out, t):
-        n = len(t)
-        self.total["loss"] += value * n
-        for key, fn in self.found.items():
-            self.total[key] += fn(out, t) * n
-        self.total["seen"] += n
-
-    def sums(self):
-        return dict(self.total)
-
-    def means(self):
-        seen = max(self.total["seen"], 1)
-        return {k: v / seen for k, v in self.total.items() if k != "seen"}
-
-    def running(self, batch_loss):
-        """The means so far, and batch_loss: this batch's alone (seed 000's curve)."""
-        return {**self.means(), "batch_loss": batch_loss}

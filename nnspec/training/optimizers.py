@@ -12,6 +12,8 @@ import math
 
 import numpy as np
 
+from .packing import Packs
+
 
 def _check(name, value, low, high=None, low_open=False):
     value = float(value)
@@ -27,23 +29,22 @@ def _check(name, value, low, high=None, low_open=False):
 class Optimizer:
     """`update(name, w, g, lr)` does one parameter's arithmetic, in place, on the
     arrays it is given; `step` applies it to every parameter. Where the update
-    is elementwise with a scalar rate (FLAT), the trainer may hand it many
-    parameters packed end to end as one (training/packing.py): then `name` is
-    the pack's, and its state slots are that pack's vectors."""
+    is elementwise with a scalar rate (FLAT), step hands it many parameters
+    packed end to end as one (training/packing.py): then `name` is the pack's,
+    and its state slots are that pack's vectors."""
 
     OPTIONS = ()
     LR = 0.01  # the learning rate of a spec that names none: Keras' and PyTorch's defaults
     FLAT = True
     DECOUPLED = False  # decays the parameters in `decayed` (AdamW)
-    # the parameters (or packs) that decoupled weight decay reaches (AdamW): the
-    # trainer names them from the roles their layers declare (lang/kinds/base.py)
+    # the parameters (or packs) that decoupled weight decay reaches (AdamW): see decay()
     decayed = frozenset()
 
     def __init__(self):
         self.state = {}
-        self.t = 0
+        self.t = 0  # updates made
         self._scratch = {}  # per-parameter work arrays: not state, never saved
-        self.slots = None  # slots(name, like) -> array: the trainer's packed state, if any
+        self.packs = Packs()  # how a FLAT optimizer updates many parameters as one
 
     def scratch(self, name, like):
         arr = self._scratch.get(name)
@@ -52,19 +53,28 @@ class Optimizer:
         return arr
 
     def slot(self, name, like):
-        """The state array `name`, created as zeros shaped like the parameter."""
-        if self.slots is not None:
-            packed = self.slots(name, like)
-            if packed is not None:
-                return packed
+        """The state array `name`, created as zeros shaped like the parameter (a
+        pack's vector for a pack's name)."""
+        packed = self.packs.slot(self.state, name)
+        if packed is not None:
+            return packed
         arr = self.state.get(name)
         if arr is None:
             arr = self.state[name] = np.zeros_like(like)
         return arr
 
+    def decay(self, names):
+        """The parameters decoupled weight decay reaches (the trainer names them by
+        their roles: lang/kinds/base.py)."""
+        self.decayed = frozenset(names)
+
     def step(self, weights, grads, lrs):
-        """One update of every parameter in grads; lrs: each one's rate this step."""
+        """One update of every parameter in grads; lrs: each one's rate this step.
+        Where the update is elementwise (FLAT), groups of parameters that are one
+        slice of the weight vector are updated as one (packing.py)."""
         self.t += 1
+        if self.FLAT:
+            return self.packs.step(self, weights, grads, lrs)
         for name, g in grads.items():
             # Python floats: an np.float64 rate would turn float32 updates into float64 loops
             self.update(name, weights[name], g, float(lrs[name]))

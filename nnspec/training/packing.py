@@ -1,11 +1,10 @@
 """Many parameters updated as one: the trainer's packing of an optimizer's step.
 
-numpy pays about a microsecond a call, and a dozen calls per parameter were
-most of Adam's time on small networks: the MLP of benchmarks/ trained 1.2x
-faster with every parameter packed end to end into one vector, updated by one
-call per operation (alternating packed and unpacked steps in one process);
-where the arrays are large, memory bounds the update and packing gains
-little.
+numpy pays for every call, and a dozen calls per parameter were most of
+Adam's time on small networks, so every parameter is packed end to end into
+one vector and updated by one call per operation; where the arrays are
+large, memory bounds the update and packing gains little (the numbers:
+benchmarks/README.md, "Fast paths").
 
 A model's weights live end to end in one vector from the moment it is made
 (`contiguous`), ordered so that the parameters an optimizer may treat alike
@@ -21,87 +20,58 @@ arithmetic.
 import numpy as np
 
 from ..engine import parallel
-from ..lang.kinds import ROLES
 
 # A pack of at least twice this many values is updated in parts, one per core:
 # an optimizer's update is elementwise, so the parts compute exactly what one
-# pass would, and numpy lets go of the GIL while it loops. Adam took a third of
-# the wide MLP's step (1.9M weights, about 2 ns a value on one core); in two
-# parts the MLP trained 1.18x faster (11.0k -> 13.0k samples/s, alternated in
-# one process, benchmarks/vs_torch.py's network), the deeper CNN (420k) 1.02x.
-# A part (2^17 values, ~0.3 ms) must outweigh the ~0.1 ms of handing it over.
+# pass would, and numpy lets go of the GIL while it loops, which pays where the
+# update is a large share of the step (a wide network's Adam). The size: a
+# part's work must outweigh the cost of handing it to a thread
+# (benchmarks/README.md, "Fast paths").
 MIN_PART = 1 << 17
 
 
-def layout(graph, config):
-    """The parameters in storage order: trained ones grouped by whether AdamW's
-    decay reaches them and by their layer's own lr= option, then the rest."""
-    own_lr = {full: graph.params[node].get("lr") for node, keys in graph.keys.items()
-              for _, full in keys}
+class Packs:
+    """An optimizer's packing of its parameters (the optimizer owns one): which
+    groups of parameters it updates as one slice of the weight vector, their
+    Pack objects, and their state slots."""
 
-    def key(name):
-        role = ROLES[graph.roles[name]]
-        lr = own_lr[name] if own_lr[name] is not None else config.lr
-        return (not role[2], not role[1], lr)
-    return sorted(graph.declared, key=key)
+    def __init__(self):
+        self.packs = {}  # "*i" (a name no parameter has), "*i.r" for parts -> Pack or Part
 
+    def step(self, optimizer, weights, grads, lrs):
+        """One update of every parameter in grads, a group sharing a rate (and, for
+        decoupled decay, whether it reaches them) at a time."""
+        groups = {}
+        for name in grads:  # Python floats: an np.float64 rate makes float32 loops float64
+            decays = optimizer.DECOUPLED and name in optimizer.decayed
+            groups.setdefault((float(lrs[name]), decays), []).append(name)
+        plan = []
+        for i, ((rate, decays), names) in enumerate(groups.items()):
+            key = f"*{i}"
+            pack = self.packs.get(key)
+            if pack is None or not pack.holds(weights, names, optimizer.state):
+                pack = self.packs[key] = Pack.of(weights, names)
+            plan.append((key, names, rate, decays, pack))
+        for key, names, rate, decays, pack in plan:
+            if pack is None:  # not one slice: one parameter at a time, the same arithmetic
+                for name in names:
+                    optimizer.update(name, weights[name], grads[name], rate)
+                continue
+            pack.gather(grads)
+            parts = pack.parts(self.packs, key)
+            if decays:  # the pack and its parts are decayed as their parameters are
+                optimizer.decayed = optimizer.decayed | {key} | {k for k, _ in parts}
+            if len(parts) < 2:
+                optimizer.update(key, pack.w, pack.g, rate)
+            else:
+                parallel.run(lambda i: optimizer.update(parts[i][0], parts[i][1].w,
+                                                        parts[i][1].g, rate), len(parts))
 
-def contiguous(weights, order):
-    """{name: array} -> {name: view} of one new vector holding them end to end in
-    `order` (the dict keeps the order it had)."""
-    if not weights:
-        return dict(weights)
-    dtype = next(iter(weights.values())).dtype
-    storage = np.empty(sum(weights[n].size for n in order), dtype)
-    views, start = {}, 0
-    for name in order:
-        size = weights[name].size
-        views[name] = storage[start:start + size].reshape(weights[name].shape)
-        views[name][...] = weights[name]
-        start += size
-    return {name: views[name] for name in weights}
-
-
-def step(optimizer, weights, grads, lrs, packs):
-    """optimizer.step(weights, grads, lrs), a group of parameters at a time where the
-    optimizer's update is elementwise (FLAT). packs: a dict the caller keeps."""
-    if not optimizer.FLAT:
-        return optimizer.step(weights, grads, lrs)
-    groups = {}
-    for name in grads:  # Python floats: an np.float64 rate makes float32 loops float64
-        decays = optimizer.DECOUPLED and name in optimizer.decayed
-        groups.setdefault((float(lrs[name]), decays), []).append(name)
-    plan = []
-    for i, ((rate, decays), names) in enumerate(groups.items()):
-        key = f"*{i}"  # a name no parameter has
-        pack = packs.get(key)
-        if pack is None or not pack.holds(weights, names, optimizer.state):
-            pack = packs[key] = Pack.of(weights, names)
-        plan.append((key, names, rate, decays, pack))
-    optimizer.slots = lambda name, like: _slot(packs, optimizer.state, name)
-    optimizer.t += 1
-    for key, names, rate, decays, pack in plan:
-        if pack is None:
-            for name in names:
-                optimizer.update(name, weights[name], grads[name], rate)
-            continue
-        pack.gather(grads)
-        parts = pack.parts(packs, key)
-        named = {key} | {k for k, _ in parts}
-        if decays and not named <= optimizer.decayed:  # fit resets decayed; packs persist
-            optimizer.decayed = optimizer.decayed | named
-        if len(parts) < 2:
-            optimizer.update(key, pack.w, pack.g, rate)
-        else:
-            parallel.run(lambda i: optimizer.update(parts[i][0], parts[i][1].w, parts[i][1].g,
-                                                    rate), len(parts))
-
-
-def _slot(packs, state, name):
-    """A pack's state vector for `<pack>/<slot>`, or None for a parameter's own."""
-    key, _, suffix = name.partition("/")
-    pack = packs.get(key)
-    return None if pack is None else pack.slot(state, suffix)
+    def slot(self, state, name):
+        """A pack's state vector for `<pack>/<slot>`, or None for a parameter's own."""
+        key, _, suffix = name.partition("/")
+        pack = self.packs.get(key)
+        return None if pack is None else pack.slot(state, suffix)
 
 
 def _offset(view):
@@ -121,7 +91,7 @@ class Pack:
         self.g = np.empty_like(w)
         self.g_views = self._split(self.g)
         self.slots = {}  # slot suffix -> (vector, {parameter: view})
-        self.made = False  # whether a step has run: its state slots exist then
+        self.stepped = False  # whether a step has run: its state slots exist then
 
     @classmethod
     def of(cls, weights, names):
@@ -162,8 +132,8 @@ class Pack:
         their own; [] while the pack is small or one core, or its state slots are
         not made yet (the first step makes them, unsplit: never two threads at once)."""
         n = parallel.parts(parallel.THREADS, self.w.size, MIN_PART)
-        if n < 2 or not self.made:
-            self.made = True
+        if n < 2 or not self.stepped:
+            self.stepped = True
             return []
         bounds = np.linspace(0, self.w.size, n + 1).astype(int)
         out = []

@@ -6,8 +6,7 @@ import math
 import sys
 import time
 
-from ..errors import DataError
-from ..files.io import shown
+from ..errors import DataError, shown
 from .callbacks import Callback
 
 

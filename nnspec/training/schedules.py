@@ -27,6 +27,7 @@ def _fraction(name, value):
 
 class Schedule:
     OPTIONS = ()
+    OPTIONAL_STATE = ()  # state keys a checkpoint may leave out
 
     def factor(self, step, epoch):
         return 1.0
@@ -99,6 +100,7 @@ class Cosine(Schedule):
     total - 1, total being `steps` or the run's updates) and held after it."""
 
     OPTIONS = ("warmup", "floor", "steps")
+    OPTIONAL_STATE = ("before_1_2",)
 
     def __init__(self, warmup=0, floor=0.0, steps=None):
         if not (isinstance(warmup, int) and warmup >= 0):
@@ -108,15 +110,36 @@ class Cosine(Schedule):
         self.steps = steps if steps is None else _positive("steps", steps, integer=True)
         self.total = self.steps
 
+    before_1_2 = False  # a run begun in format 1.0 or 1.1 resumes on that curve
+
     def begin(self, total_steps):
         self.total = self.steps or total_steps
 
+    @property
+    def state(self):
+        return {"before_1_2": 1} if self.before_1_2 else {}
+
+    def load(self, state):
+        self.before_1_2 = bool(state.get("before_1_2"))
+
     def factor(self, step, epoch):
+        if self.before_1_2:
+            return self._before_1_2(step)
         if step < self.warmup:
             return (step + 1) / (self.warmup + 1)
         span = (self.total or 1) - 1 - self.warmup  # updates from the peak to the last one
         if span <= 0:  # no update after the peak
             return 1.0 if step == self.warmup else self.floor
+        progress = min(1.0, (step - self.warmup) / span)
+        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    def _before_1_2(self, step):
+        """The curve of nnspec's first format versions: it reached the full rate only
+        after the warm-up, and the floor one update after the run. Checkpoints of
+        1.0 and 1.1 resume on it (files/checkpoints.py), so they continue as begun."""
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        span = max(1, (self.total or 1) - self.warmup)
         progress = min(1.0, (step - self.warmup) / span)
         return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * progress))
 

@@ -13,10 +13,10 @@ from ..activations import row_sum, softmax_into
 from .base import Layer, add_bias, column_sums, init_weights
 
 
-def init(p, in_shape, rng, dtype):
-    d = in_shape[-1]
-    w = init_weights(p, (d, 3 * d), d, d, rng, dtype)
-    out = init_weights(p, (d, d), d, d, rng, dtype)
+def init(p, shapes, rng, dtype):
+    d = shapes["Wo"][0]  # q, k and v are each d to d, as the output projection
+    w = init_weights(p, shapes["W"], d, d, rng, dtype)
+    out = init_weights(p, shapes["Wo"], d, d, rng, dtype)
     w["Wo"] = out["W"]
     if "b" in out:
         w["bo"] = out["b"]
@@ -36,18 +36,16 @@ def _softmax_scores(scores):
     """softmax over the last axis of (n, heads, t, t) scores, written over them.
 
     A row's softmax is the same whatever is subtracted from it; the plain one
-    (softmax_into) subtracts the row's max, whose reduction over rows of t
-    values cost more than the exp (0.22 of 1.9 ms of the benchmark's forward,
-    64 samples). This subtracts the largest score of each head's block, one
+    (softmax_into) subtracts the row's max, whose reduction over many short
+    rows of t values costs more than the exp (benchmarks/README.md, "Fast
+    paths"). This subtracts the largest score of each head's block, one
     reduction over long rows, where no row's mean (and so no row's max) lies
     more than SPREAD below it. Then no exp overflows, a row's largest term is
     at least e^-SPREAD, terms that underflow (below e^-87) weigh under e^-67
     of it, and the result is the plain one but for rounding: the shifted
     scores are up to SPREAD larger, and so are their rounding errors (at most
     about SPREAD ulps). Otherwise (scores far apart or not finite) it is the
-    plain one. The benchmark's forward, old and new alternated in one
-    process: 1.68-1.72 -> 1.48-1.56 ms at 64 samples, 3.8-4.1 -> 3.2-3.5 ms
-    at 128."""
+    plain one."""
     n, h, t, _ = scores.shape
     block = scores.reshape(n, h, t * t).max(axis=-1)[..., None, None]
     with np.errstate(invalid="ignore"):  # inf - inf: not finite, so the plain way
@@ -63,9 +61,7 @@ def _softmax_scores(scores):
 def forward(p, w, x, mode):
     """Its arrays come from mode.empty, like the other layers' large ones, so that
     predict sees their size and passes as many samples as keep them in the cache
-    (~100 instead of 1024): the benchmark's attention net predicted 1.7x faster
-    (23-24k -> 39-40k samples/s, alternated in one process; python
-    benchmarks/vs_torch.py --nets attention compares it with PyTorch)."""
+    (~100 instead of 1024; benchmarks/README.md, "Fast paths")."""
     n, t, d = x.shape
     h = p["heads"]
     qkv = np.matmul(x.reshape(n * t, d), w["W"], out=mode.empty("qkv", (n * t, 3 * d), x.dtype))
@@ -93,8 +89,8 @@ def forward(p, w, x, mode):
 def backward(p, w, cache, dy, need_dx):
     """Its arrays come from the pass's buffers too, and dq, dk and dv are written
     by their matmuls straight into the heads-merged columns of one (n t, 3 d)
-    array, where three merges and a concatenation took half the benchmark's
-    attention backward (5.1 -> 2.3 ms a batch of 64, in one process)."""
+    array: three merges and a concatenation, each a copy of the whole, were
+    much of the backward's time (benchmarks/README.md, "Fast paths")."""
     x, q, k, v, a, o, scale, mode = cache
     n, t, d = x.shape
     heads = p["heads"]

@@ -1,6 +1,7 @@
 """What the engine needs of a layer kind: plain functions, no state.
 
-    init(p, in_shape, rng, dtype) -> {"W": ..., "b": ...}   what the kind declares
+    init(p, shapes, rng, dtype) -> {"W": ..., "b": ...}  shapes: {short name: shape},
+                                                        as the kind declares them
     forward(p, w, x, mode) -> (y, cache)
     backward(p, w, cache, dy, need_dx) -> (dx or None, {"W": dW, ...})
     flops(p, in_shape, out_shape) -> per sample (None: one per output value)

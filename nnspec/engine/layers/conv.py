@@ -6,15 +6,18 @@ kh*kw offsets adding strided slices, so there is no scatter-add and no Python
 loop over samples or pixels. The input gradient's matmul writes each offset's
 (or, for few channels, each offset and channel's) part as one contiguous
 block, so each add runs over whole rows of the image: numpy pays per inner
-loop, and adding c = 32 values at a time made col2im 2.5x slower.
+loop, and inner loops of only c values made col2im slow (benchmarks/README.md,
+"Fast paths").
 
-The gather has two layouts, whichever copies faster (measured on this
-project's 2-core VM): for inputs with few channels (an image's first layer) a
+The gather has two layouts, whichever copies faster (benchmarks/README.md,
+"Fast paths"): for inputs with few channels (an image's first layer) a
 loop over the kh*kw offsets copies whole contiguous planes into a
 (kh*kw*c, positions) matrix, and the matmuls take its transpose for free;
 with more channels, a strided window view copied once into (positions,
 kh*kw*c) is faster.
 """
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -22,19 +25,17 @@ from ...lang.kinds.conv import pads, span
 from .base import Layer, init_weights
 
 
-def init(p, in_shape, rng, dtype):
-    kh, kw, f = p["kernel"]
-    c = in_shape[-1]
-    return init_weights(p, (kh, kw, c, f), kh * kw * c, kh * kw * f, rng, dtype)
+def init(p, shapes, rng, dtype):
+    kh, kw, c, f = shapes["W"]
+    return init_weights(p, shapes["W"], kh * kw * c, kh * kw * f, rng, dtype)
 
 
 _NARROW = 4  # fewer input channels than this: gather by kernel offsets, transposed
 # Fewer filters than this: the narrow layout's weight gradient, (k, positions) @
 # (positions, f), as f matrix-vector products. BLAS's matrix kernels work on
-# blocks of 8 columns (OpenBLAS's Haswell sgemm), and a product of fewer ran
-# slower than f products with a vector: LeNet's first conv (26 x 50176 by 6)
-# 0.59 -> 0.32 ms, seven filters 0.49 -> 0.22, two 0.017 -> 0.008; at 8
-# filters and more the matrix product won (0.30 against 0.46 ms).
+# blocks of 8 columns (OpenBLAS's Haswell sgemm), so a product with fewer runs
+# slower than f products with a vector; from 8 the matrix product wins
+# (benchmarks/README.md, "Fast paths").
 GEMV_FILTERS = 8
 
 
@@ -72,8 +73,9 @@ def _im2col_same(p, x, pt, pl, mode, ones):
     h*w values a sample, where copying out of a padded image goes a row (w
     values) at a time. A run starting left of (right of) column 0 picks up
     the previous (next) row's end at each row's start (end); those columns are
-    the padding's zeros and are zeroed after the copy. 3.5x faster than
-    padding and gathering for the shapes CNN's first conv (256 16x16 images).
+    the padding's zeros and are zeroed after the copy. Long runs are what a
+    copy does fastest, where padding and gathering go a row at a time
+    (benchmarks/README.md, "Fast paths").
     """
     kh, kw, _ = p["kernel"]
     d = p["dilation"]
@@ -170,7 +172,7 @@ def backward(p, w, cache, dy, need_dx):
 
 def flops(p, in_shape, out_shape):
     kh, kw, f = p["kernel"]
-    return 2 * kh * kw * in_shape[-1] * int(np.prod(out_shape))
+    return 2 * kh * kw * in_shape[-1] * math.prod(out_shape)
 
 
 def needs(p, rows, cols):

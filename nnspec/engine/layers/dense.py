@@ -2,15 +2,17 @@
 rows are its steps (dense acts on each); a vector's or an image's row is the
 whole sample (the implicit flatten after a convolution). lang/kinds/dense.py
 says which."""
+import math
+
 import numpy as np
 
 from ...lang.kinds.dense import per_step
 from .base import Layer, add_bias, column_sums, init_weights
 
 
-def init(p, in_shape, rng, dtype):
-    fan_in = in_shape[-1] if per_step(p, in_shape) else int(np.prod(in_shape))
-    return init_weights(p, (fan_in, p["units"]), fan_in, p["units"], rng, dtype)
+def init(p, shapes, rng, dtype):
+    fan_in, fan_out = shapes["W"]
+    return init_weights(p, shapes["W"], fan_in, fan_out, rng, dtype)
 
 
 def forward(p, w, x, mode):
@@ -36,7 +38,7 @@ def backward(p, w, cache, dy, need_dx):
 
 
 def flops(p, in_shape, out_shape):
-    return 2 * int(np.prod(in_shape)) * p["units"]
+    return 2 * math.prod(in_shape) * p["units"]
 
 
 LAYERS = {"dense": Layer(forward, backward, init, flops)}

@@ -13,10 +13,10 @@ from .. import init
 from .base import Layer
 
 
-def initialize(p, in_shape, rng, dtype):
-    vocab, dim = p["table"]
+def initialize(p, shapes, rng, dtype):
+    vocab, dim = shapes["W"]
     name = p["init"] or init.Call("uniform", (0.05,))  # Keras' default for embeddings
-    return {"W": init.weights(name, rng, (vocab, dim), vocab, dim, dtype)}
+    return {"W": init.weights(name, rng, shapes["W"], vocab, dim, dtype)}
 
 
 def _ids(p, x):
@@ -58,9 +58,10 @@ def flops(p, in_shape, out_shape):
     return 0
 
 
-def positional_init(p, in_shape, rng, dtype):
+def positional_init(p, shapes, rng, dtype):
     name = p["init"] or init.Call("uniform", (0.05,))
-    return {"P": init.weights(name, rng, tuple(in_shape), in_shape[0], in_shape[1], dtype)}
+    steps, features = shapes["P"]
+    return {"P": init.weights(name, rng, shapes["P"], steps, features, dtype)}
 
 
 def positional_forward(p, w, x, mode):

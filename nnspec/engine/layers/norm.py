@@ -7,18 +7,18 @@ weights) toward them, as PyTorch does (momentum 0.1, unbiased variance); at
 inference it uses the running ones. layernorm normalizes each sample's last
 axis and behaves the same in training and inference.
 """
+import math
+
 import numpy as np
 
 from ..activations import row_sum
 from .base import Layer, column_sums
 
 
-def _init(p, in_shape, rng, dtype, state):
-    c = in_shape[-1]
-    out = {"gamma": np.ones(c, dtype), "beta": np.zeros(c, dtype)}
-    if state:
-        out.update({"mean": np.zeros(c, dtype), "var": np.ones(c, dtype)})
-    return out
+def _init(p, shapes, rng, dtype):
+    """gamma and the running variance at 1, beta and the running mean at 0."""
+    ones = ("gamma", "var")
+    return {k: (np.ones if k in ones else np.zeros)(shape, dtype) for k, shape in shapes.items()}
 
 
 def _backward(w, xhat, inv_std, dy):
@@ -40,11 +40,10 @@ def batch_forward(p, w, x, mode):
         y += w["beta"] - w["mean"] * scale
         return y, (x, inv_std, None)
     # over rows of features, in as few passes as the math allows (mean; x - mean;
-    # its squares summed; scaled; y): the VGG benchmark's batch norm made 10, with
-    # temporaries, and was a third of its step; with this forward and backward the
-    # benchmark's training went from 437-443 to 513-550 samples/s (two runs each,
-    # python benchmarks/vs_torch.py --nets vgg_bn); its arrays from the pass's
-    # buffers, and inference as x scale + shift: 1.04x training, 1.14x inference.
+    # its squares summed; scaled; y), its arrays from the pass's buffers: each
+    # pass over a large activation and each temporary is paid in memory traffic,
+    # which made batch norm a large part of a CNN's step (benchmarks/README.md,
+    # "Fast paths").
     # Split among threads (parallel.py), each part sums its own rows and
     # mode.batch_sum adds the parts' sums, so all normalize by the whole batch.
     rows = x.reshape(-1, x.shape[-1])
@@ -94,9 +93,8 @@ def batch_backward(p, w, cache, dy, need_dx):
 def layer_forward(p, w, x, mode):
     """Over rows of features, in few passes and the pass's buffers; the row sums
     as products with a vector of ones (row_sum), which for short rows is faster
-    than numpy's reductions. The benchmark's attention net's layer norm
-    (2048 rows of 64 a batch) went from 0.29-0.39 to 0.20-0.27 ms forward and
-    0.32-0.40 to 0.16-0.23 ms backward, alternated in one process."""
+    than numpy's reductions, as numpy reduces a last axis a row at a time
+    (benchmarks/README.md, "Fast paths")."""
     rows = x.reshape(-1, x.shape[-1])
     d = x.dtype.type(rows.shape[1])
     xhat = np.subtract(rows, row_sum(rows) / d, out=mode.empty("xhat", rows.shape, x.dtype))
@@ -130,11 +128,8 @@ def layer_backward(p, w, cache, dy, need_dx):
 
 
 def _flops(p, in_shape, out_shape):
-    return 4 * int(np.prod(in_shape))
+    return 4 * math.prod(in_shape)
 
 
-LAYERS = {"batchnorm": Layer(batch_forward, batch_backward,
-                             lambda p, s, rng, dt: _init(p, s, rng, dt, True), _flops,
-                             couples_batch=True),
-          "layernorm": Layer(layer_forward, layer_backward,
-                             lambda p, s, rng, dt: _init(p, s, rng, dt, False), _flops)}
+LAYERS = {"batchnorm": Layer(batch_forward, batch_backward, _init, _flops, couples_batch=True),
+          "layernorm": Layer(layer_forward, layer_backward, _init, _flops)}

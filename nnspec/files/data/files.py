@@ -16,9 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ...errors import DataError
+from ...errors import DataError, shown
 from .. import io as fileio
-from ..io import shown
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 _IDX_DTYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

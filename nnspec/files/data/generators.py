@@ -146,3 +146,44 @@ def xor(rng, repeats=1, noise=0.0):
     if noise:
         x = x + rng.normal(0.0, noise, x.shape)
     return x.astype(np.float32), y, None
+
+
+# the seven segments of a digit display: (row from, row to, column from, column to)
+# on a unit glyph of height 2 and width 1; which segments draw each digit
+_SEGMENTS = {"a": (0, 0, 0, 1), "b": (0, 1, 1, 1), "c": (1, 2, 1, 1), "d": (2, 2, 0, 1),
+             "e": (1, 2, 0, 0), "f": (0, 1, 0, 0), "g": (1, 1, 0, 1)}
+_DIGITS = ("abcdef", "bc", "abged", "abgcd", "fgbc", "afgcd", "afgedc", "abc", "abcdefg",
+           "abcdfg")
+GLYPH_CLASSES = tuple(str(d) for d in range(10))
+
+
+def glyphs(rng, n=2000, noise=0.1):
+    """A data set of two inputs and two outputs, the shape of the language guide's
+    example: `image`, a 28x28 8-bit picture of a digit drawn as a seven-segment
+    display, at random height and place; `meta`, four numbers (a noisy reading
+    of the glyph's height, two of noise, its brightness). Outputs: `digit`, the
+    class 0..9; `size`, the glyph's height in tens of pixels (1.0 to 2.4), which
+    both inputs tell. -> ({image, meta}, {digit, size}, {digit: class names})."""
+    if not (isinstance(n, int) and n >= 1):
+        raise DataError(f"glyphs: n must be a positive integer, got {n}")
+    if not noise >= 0:
+        raise DataError(f"glyphs: noise must be at least 0, got {noise}")
+    image = np.zeros((n, 28, 28), np.float32)
+    digit = rng.integers(0, 10, n)
+    height = rng.integers(10, 25, n)
+    bright = rng.uniform(0.6, 1.0, n)
+    for i in range(n):
+        h, w = int(height[i]), max(int(height[i]) // 2, 4)
+        top, left = rng.integers(0, 28 - h + 1), rng.integers(0, 28 - w + 1)
+        for seg in _DIGITS[digit[i]]:
+            r0, r1, c0, c1 = _SEGMENTS[seg]
+            rows = slice(top + r0 * (h - 2) // 2, top + r1 * (h - 2) // 2 + 2)
+            cols = slice(left + c0 * (w - 2), left + c1 * (w - 2) + 2)
+            image[i, rows, cols] = bright[i]
+    image += rng.normal(0, noise, image.shape).astype(np.float32)
+    pixels = np.clip(np.rint(image * 255), 0, 255).astype(np.uint8)[..., None]
+    size = (height / 10).astype(np.float32)
+    meta = np.stack([size + rng.normal(0, 0.3, n), rng.normal(0, 1, n), rng.normal(0, 1, n),
+                     bright], axis=1).astype(np.float32)
+    return ({"image": pixels, "meta": meta}, {"digit": digit.astype(np.int64), "size": size},
+            {"digit": GLYPH_CLASSES})

@@ -41,8 +41,8 @@ def is_file_set(spec):
     return "/" in spec or "." in spec
 
 
-def load(spec, base, input_shape):
-    """-> Dataset."""
+def load(spec, base, ends):
+    """-> Dataset; ends: the network's inputs and outputs (files/data.Ends)."""
     call = spec if isinstance(spec, Call) else Call("", (spec,))
     if not call.args or not isinstance(call.args[0], str):
         raise DataError(f"data {call}: give the path first, e.g. {call.name}(\"file\")")
@@ -56,17 +56,22 @@ def load(spec, base, input_shape):
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
     if call.name == "images" or (not call.name and path.is_dir()):
-        return _images(path, input_shape)
+        return _images(path, next(iter(ends.inputs.values())) if ends else ())
     if call.name == "csv" or (not call.name and path.suffix.lower() == ".csv"):
-        return _csv(path, options.get("label", None))
+        return _csv(path, options.get("label", None), ends)
     if call.name == "npz" or (not call.name and path.suffix.lower() == ".npz"):
-        return _npz(path)
+        return _npz(path, ends)
     raise DataError(f"{path}: unknown data file type {path.suffix!r} "
                     "(use .npz, .csv or a folder of class folders)")
 
 
-def _npz(path):
+def _npz(path, ends):
+    """Arrays x and y (optional x_test, y_test, classes) for a network of one input
+    and one output; else an array by each input's and output's name (optional
+    NAME_test, NAME_classes)."""
     arrays = read_npz(path)
+    if ends is not None and not ends.single:
+        return _named_npz(path, arrays, ends)
     for key in ("x", "y"):
         if key not in arrays:
             raise DataError(f"{path}: holds {', '.join(arrays) or 'nothing'}; "
@@ -78,50 +83,113 @@ def _npz(path):
         if not {"x_test", "y_test"} <= set(arrays):
             raise DataError(f"{path}: x_test and y_test come together")
         test = (arrays["x_test"], arrays["y_test"])
-    classes = tuple(str(c) for c in arrays["classes"]) if "classes" in arrays else None
-    y = arrays["y"]
-    if y.dtype.kind in "US":  # string labels: class indices in sorted order, names kept
-        if classes is not None:
-            raise DataError(f"{path}: y holds names, so it needs no classes array")
-        names = np.concatenate([y.ravel()] + ([test[1].ravel()] if test else []))
-        classes = tuple(str(c) for c in np.unique(names))
-        index = {c: i for i, c in enumerate(classes)}
-        y = np.array([index[str(c)] for c in y.ravel()])
-        if test is not None:
-            test = (test[0], np.array([index[str(c)] for c in test[1].ravel()]))
+    given = tuple(str(c) for c in arrays["classes"]) if "classes" in arrays else None
+    y, test_y, classes = _labels(path, "y", arrays["y"], test[1] if test else None, given)
     # 8-bit x may be pixels or counts: only the spec's `scale = pixels` says which
-    return Dataset(arrays["x"], y, classes, test=test)
+    return Dataset(arrays["x"], y, classes, test=None if test is None else (test[0], test_y))
 
 
-def _csv(path, label):
+def _labels(path, name, y, test, classes):
+    """String labels -> class indices in sorted order, their names kept."""
+    if y.dtype.kind not in "US":
+        return y, test, classes
+    if classes is not None:
+        raise DataError(f"{path}: {name} holds names, so it needs no classes array")
+    names = np.concatenate([y.ravel()] + ([test.ravel()] if test is not None else []))
+    classes = tuple(str(c) for c in np.unique(names))
+    index = {c: i for i, c in enumerate(classes)}
+    y = np.array([index[str(c)] for c in y.ravel()])
+    if test is not None:
+        test = np.array([index[str(c)] for c in test.ravel()])
+    return y, test, classes
+
+
+def _named_npz(path, arrays, ends):
+    names = list(ends.inputs) + list(ends.outputs)
+    missing = [n for n in names if n not in arrays]
+    known = set(names) | {f"{n}_test" for n in names} | {f"{n}_classes" for n in ends.outputs}
+    extra = [k for k in arrays if k not in known]
+    if missing or extra:
+        raise DataError(f"{path}: " + (f"no array {missing[0]!r}" if missing else
+                                      f"the array {extra[0]!r} is no input or output") +
+                        f"; the network's inputs are {', '.join(ends.inputs)}, its outputs "
+                        f"{', '.join(ends.outputs)} (a test part: NAME_test)")
+    lengths = {n: len(arrays[n]) for n in names}
+    if len(set(lengths.values())) > 1:
+        raise DataError(f"{path}: its arrays hold different numbers of samples: "
+                        + ", ".join(f"{n} {c}" for n, c in lengths.items()))
+    tests = [n for n in names if f"{n}_test" in arrays]
+    if tests and len(tests) != len(names):
+        raise DataError(f"{path}: {tests[0]}_test needs a test array by every name ("
+                        f"{', '.join(f'{n}_test' for n in names)})")
+    x = {n: arrays[n] for n in ends.inputs}
+    test_x = {n: arrays[f"{n}_test"] for n in ends.inputs} if tests else None
+    y, test_y, classes = {}, {}, {}
+    for name in ends.outputs:
+        given = arrays.get(f"{name}_classes")
+        y[name], test_y[name], classes[name] = _labels(
+            path, name, arrays[name], arrays.get(f"{name}_test"),
+            None if given is None else tuple(str(c) for c in given))
+    return Dataset(x, y, classes, test=(test_x, test_y) if tests else None)
+
+
+def _csv(path, label, ends=None):
+    """A table: its label column(s) and its feature columns (every other one). A
+    network of one output takes the column `label=` names, else `label`, else the
+    last; a network of several outputs takes each output's from the column of its
+    name. The features go to the network's one input."""
     table = read_table(path)
     header, rows = table.header, table.rows
     if header is None or not rows:
         raise DataError(f"{path}: needs a header row and at least one row of data")
-    name = label or ("label" if "label" in header else header[-1])
-    if name not in header:
-        raise DataError(f"{path}: no column {name!r}{suggest(name, header)} "
-                        f"(columns: {', '.join(header)})")
-    col = header.index(name)
-    said = f"label column {name!r}" + ("" if label or name == "label" else
-                                       " (the last; csv(FILE, label=NAME) names another)")
-    features = [j for j in range(len(header)) if j != col]
+    outputs = tuple(ends.outputs) if ends is not None else ()
+    if ends is not None and len(ends.inputs) > 1:
+        raise DataError(f"{path}: a table's features go to one input; the network has "
+                        f"{len(ends.inputs)} ({', '.join(ends.inputs)}): give an npz")
+    if len(outputs) > 1:
+        if label is not None:
+            raise DataError(f"{path}: with several outputs, each reads the column of its name "
+                            f"({', '.join(outputs)}); leave label= out")
+        names = list(outputs)
+        said = "label columns " + ", ".join(map(repr, names)) + " (the outputs' names)"
+    else:
+        names = [label or ("label" if "label" in header else header[-1])]
+        said = f"label column {names[0]!r}" + ("" if label or names[0] == "label" else
+                                               " (the last; csv(FILE, label=NAME) names another)")
+    for name in names:
+        if name not in header:
+            raise DataError(f"{path}: no column {name!r}{suggest(name, header)} "
+                            f"(columns: {', '.join(header)})")
+    cols = [header.index(n) for n in names]
+    features = [j for j in range(len(header)) if j not in cols]
     x = numbers(path, table, features, "; the features are numbers: leave the column out of "
                 "the file, or name it as the label")
-    labels = [r[col] for r in rows]
+    y, classes = {}, {}
+    for name, col in zip(names, cols):
+        y[name], classes[name] = _column_labels(path, table, name, col)
+    feature_names = tuple(header[j] for j in features)
+    if len(outputs) > 1:
+        return Dataset({next(iter(ends.inputs)): x}, y, classes, features=feature_names,
+                       label=said)
+    return Dataset(x, y[names[0]], classes[names[0]], features=feature_names, label=said)
+
+
+def _column_labels(path, table, name, col):
+    """A label column -> (values, None), or (class indices, class names) where it
+    holds names."""
+    labels = [r[col] for r in table.rows]
     if "" in labels:
         line = table.lines[labels.index("")]
         raise DataError(f"{path}:{line}: column {name!r} is empty there; every row needs "
                         "its label")
     try:
-        y = np.array([float(v) for v in labels])
+        values = np.array([float(v) for v in labels])
     except ValueError:
         classes = tuple(sorted(set(labels)))
         index = {c: i for i, c in enumerate(classes)}
-        return Dataset(x, np.array([index[v] for v in labels]), classes,
-                       features=tuple(header[j] for j in features), label=said)
+        return np.array([index[v] for v in labels]), classes
     numbers(path, table, [col])  # a label of inf or nan: named at its line
-    return Dataset(x, y, features=tuple(header[j] for j in features), label=said)
+    return values, None
 
 
 def _images(path, input_shape):

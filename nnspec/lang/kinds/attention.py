@@ -2,7 +2,7 @@
 TIMExFEATURES input, HEADS dividing the features; W (d, 3d) for q, k and v
 and Wo (d, d) with their biases b and bo; causal=true masks later steps."""
 from ..signature import Opt, Signature, Word
-from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
+from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
 
 SIGNATURE = Signature(usage="attention HEADS [causal=true] [lr=..] [l2=..] [init=..]",
                       words=(Word("heads", "int", required=True),),

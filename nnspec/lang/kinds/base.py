@@ -13,22 +13,28 @@ running statistics) are not trained: backward gives no gradient for them, and
 forward updates them in place while training. They are saved with the others.
 """
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from ..names import ACTIVATIONS, read_initializer
 from ..signature import Opt, Signature, Word
 
-# role -> (the l1 and l2 options that penalise it, whether AdamW decays it, trained).
+# role -> what it is for (Role).
 # l1=/l2= reach every weight matrix (kernels, recurrent kernels, embedding
 # tables), l1_bias=/l2_bias= every bias; norm scales and shifts and running
 # statistics take no penalty, as in Keras and PyTorch's usual parameter groups.
+class Role(NamedTuple):
+    penalties: tuple  # the l1 and l2 options that penalise it
+    decayed: bool  # whether decoupled weight decay (AdamW, SGD's weight_decay) reaches it
+    trained: bool  # whether an optimizer updates it
+
+
 ROLES = {
-    "kernel": (("l1", "l2"), True, True),
-    "recurrent": (("l1", "l2"), True, True),
-    "embedding": (("l1", "l2"), True, True),
-    "bias": (("l1_bias", "l2_bias"), False, True),
-    "norm": ((), False, True),
-    "statistic": ((), False, False),
+    "kernel": Role(("l1", "l2"), True, True),
+    "recurrent": Role(("l1", "l2"), True, True),
+    "embedding": Role(("l1", "l2"), True, True),
+    "bias": Role(("l1_bias", "l2_bias"), False, True),
+    "norm": Role((), False, True),
+    "statistic": Role((), False, False),
 }
 
 

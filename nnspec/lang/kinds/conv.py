@@ -7,7 +7,7 @@ each side. W is (kh, kw, in_channels, filters), b (filters,). The padding
 arithmetic here is the engine's too (engine/layers/conv.py).
 """
 from ..signature import Opt, Signature, Word
-from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
+from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
 
 SIGNATURE = Signature(
     usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [dilation=..] [lr=..] ...",

@@ -5,7 +5,7 @@ TIMExFEATURES input (its table P is TIMExFEATURES), as attention models need
 to know where each token stands."""
 from ..names import read_initializer
 from ..signature import Opt, Signature, Word
-from .base import Kind, ShapeProblem, fmt_shape
+from .base import Kind, ShapeProblem
 
 SIGNATURE = Signature(usage="embedding VOCABxDIM [lr=..] [init=..]",
                       words=(Word("table", "dims", ranks=(2,), required=True),),

@@ -5,7 +5,7 @@ ceil(size / stride), the extra row or column after), where a max ignores the
 padding and an average counts only the input's values, as Keras' do.
 `globalmaxpool` and `globalavgpool` reduce every axis but the last."""
 from ..signature import Opt, Signature, Word
-from .base import Kind, ShapeProblem, fmt_shape
+from .base import Kind, ShapeProblem
 from .conv import out_size, pads
 
 

@@ -4,7 +4,7 @@ return_sequences=true). W (features, k*units), U (units, k*units) and b,
 with k gates (lstm 4: i, f, g, o; gru 3: r, z, n, and gru's second bias rb),
 laid out as PyTorch's."""
 from ..signature import Opt, Signature, Word
-from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, fmt_shape, kernel_and_bias
+from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
 
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 

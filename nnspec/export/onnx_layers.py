@@ -1,0 +1,147 @@
+"""Each layer kind as ONNX operators (onnx.py builds the graph around them): a
+rule takes the builder, the layer's parameters and weights, its inputs' value
+names and its input and output shapes, and returns its output's value name.
+docs/export.md maps each kind."""
+import numpy as np
+
+from ..lang.kinds.conv import pads, span
+from ..lang.kinds.dense import per_step
+from ..lang.kinds.pool import padding, stride
+
+
+def _dense(b, p, w, ins, in_shape, out_shape):
+    x = ins[0]
+    if len(in_shape) > 1 and not per_step(p, in_shape):  # a sequence's MatMul acts per step
+        x = b.op("Flatten", [x], axis=1)
+    y = b.op("MatMul", [x, b.const(w["W"], "W")])
+    return b.op("Add", [y, b.const(w["b"], "b")]) if "b" in w else y
+
+
+def _conv(b, p, w, ins, in_shape, out_shape):
+    (sh, sw), s, d = span(p), p["stride"], p["dilation"]
+    top, bottom = pads(in_shape[0], sh, s, p["padding"])
+    left, right = pads(in_shape[1], sw, s, p["padding"])
+    inputs = [b.nchw(ins[0]), b.const(np.transpose(w["W"], (3, 2, 0, 1)), "W")]
+    if "b" in w:
+        inputs.append(b.const(w["b"], "b"))
+    kh, kw, _ = p["kernel"]
+    y = b.op("Conv", inputs, kernel_shape=[kh, kw], strides=[s, s], dilations=[d, d],
+             pads=[top, left, bottom, right])
+    return b.nhwc(y)
+
+
+def _pool(kind):
+    def rule(b, p, w, ins, in_shape, out_shape):
+        (top, bottom), (left, right) = padding(p, in_shape)
+        # ONNX's max pooling ignores pads, and its average leaves them out of the
+        # count with count_include_pad=0 (the default): nnspec's same padding
+        y = b.op(kind, [b.nchw(ins[0])], kernel_shape=list(p["window"]),
+                 strides=list(stride(p)), pads=[top, left, bottom, right])
+        return b.nhwc(y)
+    return rule
+
+
+def _global(kind):
+    def rule(b, p, w, ins, in_shape, out_shape):
+        return b.op(kind, [ins[0]], axes=list(range(1, len(in_shape))), keepdims=0)
+    return rule
+
+
+def _reshape(b, p, w, ins, in_shape, out_shape):
+    return b.op("Reshape", [ins[0], b.const([0, *out_shape], "shape", np.int64)])
+
+
+def _upsample(b, p, w, ins, in_shape, out_shape):
+    scales = b.const([1.0, *p["size"], 1.0], "scales", np.float32)
+    return b.op("Resize", [ins[0], "", scales], mode="nearest",
+                coordinate_transformation_mode="asymmetric", nearest_mode="floor")
+
+
+def _identity(b, p, w, ins, in_shape, out_shape):
+    return ins[0]
+
+
+def _batchnorm(b, p, w, ins, in_shape, out_shape):
+    inv_std = 1 / np.sqrt(w["var"] + w["var"].dtype.type(p["eps"]))
+    x = b.op("Mul", [b.op("Sub", [ins[0], b.const(w["mean"], "mean")]), b.const(inv_std, "inv")])
+    return b.op("Add", [b.op("Mul", [x, b.const(w["gamma"], "gamma")]), b.const(w["beta"], "beta")])
+
+
+def _layernorm(b, p, w, ins, in_shape, out_shape):
+    return b.op("LayerNormalization", [ins[0], b.const(w["gamma"], "gamma"),
+                                       b.const(w["beta"], "beta")], axis=-1, epsilon=p["eps"])
+
+
+def _embedding(b, p, w, ins, in_shape, out_shape):
+    ids = b.op("Cast", [b.op("Round", [ins[0]])], to=b.onnx.TensorProto.INT64)
+    return b.op("Gather", [b.const(w["W"], "table"), ids], axis=0)
+
+
+# ONNX's gate order, as indices into nnspec's (PyTorch's) blocks of `units` columns:
+# LSTM i, o, f, c from nnspec's i, f, g, o; GRU z, r, h from r, z, n
+_GATES = {"rnn": ("RNN", [0]), "lstm": ("LSTM", [0, 3, 1, 2]), "gru": ("GRU", [1, 0, 2])}
+
+
+def _recurrent(kind):
+    op, order = _GATES[kind]
+
+    def blocks(a, h):
+        return np.concatenate([a[..., g * h:(g + 1) * h] for g in order], axis=-1)
+
+    def rule(b, p, w, ins, in_shape, out_shape):
+        h = p["units"]
+        wx = blocks(w["W"], h).T[None]  # (1, k*h, features)
+        wh = blocks(w["U"], h).T[None]  # (1, k*h, units)
+        zeros = np.zeros(len(order) * h, b.dtype)
+        bias = np.concatenate([blocks(w["b"], h) if "b" in w else zeros,
+                               blocks(w["rb"], h) if "rb" in w else zeros])[None]
+        attrs = {"hidden_size": h}
+        if kind == "gru":
+            attrs["linear_before_reset"] = 1  # the reset gate scales h U + rb, as PyTorch
+        x = b.op("Transpose", [ins[0]], perm=[1, 0, 2])  # (time, batch, features)
+        y, y_h = b.ops(op, [x, b.const(wx, "W"), b.const(wh, "R"), b.const(bias, "B")],
+                       ["y", "y_h"] + (["y_c"] if kind == "lstm" else []), **attrs)[:2]
+        if p["return_sequences"]:
+            seq = b.op("Squeeze", [y, b.const([1], "axis", np.int64)])  # (time, batch, units)
+            return b.op("Transpose", [seq], perm=[1, 0, 2])
+        return b.op("Squeeze", [y_h, b.const([0], "axis", np.int64)])
+    return rule
+
+
+def _attention(b, p, w, ins, in_shape, out_shape):
+    t, d = in_shape
+    heads = p["heads"]
+    qkv = b.op("MatMul", [ins[0], b.const(w["W"], "W")])
+    if "b" in w:
+        qkv = b.op("Add", [qkv, b.const(w["b"], "b")])
+    split = b.const([d, d, d], "split", np.int64)
+    parts = b.ops("Split", [qkv, split], ["q", "k", "v"], axis=-1)
+    shape = b.const([0, t, heads, d // heads], "heads", np.int64)
+    q, k, v = (b.op("Transpose", [b.op("Reshape", [part, shape])], perm=[0, 2, 1, 3])
+               for part in parts)
+    kt = b.op("Transpose", [k], perm=[0, 1, 3, 2])
+    scores = b.op("Mul", [b.op("MatMul", [q, kt]), b.const(1 / np.sqrt(d // heads))])
+    if p["causal"]:
+        mask = np.where(np.triu(np.ones((t, t), bool), 1), -np.inf, 0.0)
+        scores = b.op("Add", [scores, b.const(mask, "mask")])
+    a = b.op("Softmax", [scores], axis=-1)
+    o = b.op("Transpose", [b.op("MatMul", [a, v])], perm=[0, 2, 1, 3])
+    o = b.op("Reshape", [o, b.const([0, t, d], "merge", np.int64)])
+    y = b.op("MatMul", [o, b.const(w["Wo"], "Wo")])
+    return b.op("Add", [y, b.const(w["bo"], "bo")]) if "bo" in w else y
+
+
+RULES = {
+    "dense": _dense, "conv": _conv,
+    "maxpool": _pool("MaxPool"), "avgpool": _pool("AveragePool"),
+    "globalmaxpool": _global("ReduceMax"), "globalavgpool": _global("ReduceMean"),
+    "flatten": _reshape, "reshape": _reshape, "upsample": _upsample,
+    "dropout": _identity, "batchnorm": _batchnorm, "layernorm": _layernorm,
+    "add": lambda b, p, w, ins, i, o: b.op("Sum", ins),
+    "concat": lambda b, p, w, ins, i, o: b.op("Concat", ins, axis=-1),
+    "embedding": _embedding, "attention": _attention,
+    "positional": lambda b, p, w, ins, i, o: b.op("Add", [ins[0], b.const(w["P"], "P")]),
+    **{kind: _recurrent(kind) for kind in _GATES},
+    **{name: _identity for name in ("linear", "relu", "leaky_relu", "elu", "gelu", "tanh",
+                                    "sigmoid", "softplus", "silu", "softmax")},
+}
