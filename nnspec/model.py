@@ -196,12 +196,10 @@ class Model:
         return redraw
 
     def _engine(self, engine, device):
+        prepare.engine("fit", engine, device)
         if engine == "torch":
             from .pytorch.steps import TorchSteps  # torch only when asked for
             return TorchSteps(self, device)
-        if engine != "numpy" or device != "cpu":
-            raise DataError(f"fit: engine is numpy (on the cpu) or torch, got engine={engine!r}, "
-                            f"device={device!r}")
         return None
 
     def prepare(self, raw):
@@ -214,18 +212,15 @@ class Model:
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
         batch_size bounds how many samples one pass takes; passes are smaller
         where that keeps their arrays in the CPU's cache (engine/staging.py).
-        engine="torch": PyTorch's kernels on `device` (nnspec/pytorch/), the same
-        outputs to float rounding."""
+        engine="torch": PyTorch's kernels on `device` (nnspec/pytorch/), to rounding."""
         prepare.pass_size("predict", batch_size)
+        prepare.engine("predict", engine, device)
         # checked part by part, while each part is in the cache: a pass over all
         # of x first would be read again from memory by the passes
         x, vet = prepare.prepared(self, x)
         if engine == "torch":
             from .pytorch import predict  # torch only when asked for
             return predict.predict(self, x, vet, device, batch_size)
-        if engine != "numpy" or device != "cpu":
-            raise DataError(f"predict: engine is numpy (on the cpu) or torch, got "
-                            f"engine={engine!r}, device={device!r}")
         return staging.predict(self.graph, self.weights, x, batch_size, check=vet)
 
     def predict_classes(self, x):
