@@ -182,7 +182,7 @@ def main():
     for name in names:
         workers = {s: Worker(s, name, args.samples) for s in ("numpy", "torch")}
         for worker in workers.values():
-            worker.ask("train"), worker.ask("infer")
+            worker._ask("train"), worker._ask("infer")  # warm-up: untimed
         rows = {"train": [], "infer": []}
         for _ in range(args.rounds):
             for kind in rows:
