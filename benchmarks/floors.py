@@ -11,13 +11,15 @@ batched products per head), each shape in whichever orientation BLAS runs
 faster, and nothing else: no copy, no activation, no optimizer, no Python.
 The sum is a floor under any numpy implementation that computes these
 products with BLAS.
-PyTorch's whole epoch and inference run in a worker process of vs_torch.py,
-alternated round by round with the floor's timing, and the table gives the
-median of per-round ratios PyTorch time / floor time: the highest ratio
-nnspec / PyTorch that such an engine could reach. Below 1.0, even an engine
-whose every other step were free would be slower than PyTorch there; the
-difference is the speed of the kernels PyTorch calls (oneDNN's direct
-convolutions, its fused LSTM) against numpy's BLAS on narrow products.
+PyTorch's whole epoch and inference, and the numpy engine's, run in worker
+processes of vs_torch.py, alternated round by round with the floor's timing,
+and the table gives the median of per-round ratios PyTorch time / floor time
+(bound): the highest ratio nnspec / PyTorch that such an engine could reach,
+and the numpy engine's time / floor time (n/fl): how far above its floor it
+runs. A bound below 1.0 says that even an engine whose every other step were
+free would be slower than PyTorch there; the difference is the speed of the
+kernels PyTorch calls (oneDNN's direct convolutions, its fused LSTM) against
+numpy's BLAS on narrow products.
 """
 import argparse
 import importlib.util
@@ -169,30 +171,34 @@ def main():
         ap.error(f"unknown network {sorted(unknown)[0]!r} (networks: {', '.join(NETS)})")
     if importlib.util.find_spec("torch") is None:
         ap.error("the floors are measured against PyTorch: pip install torch==2.13.0")
-    head = f"{'network':<11} {'floor train s':>13} {'torch s':>8} {'bound':>6}  " \
-           f"{'floor infer s':>13} {'torch s':>8} {'bound':>6}"
+    head = f"{'network':<11} | train: {'floor s':>7} {'numpy s':>7} {'torch s':>7} " \
+           f"{'n/fl':>5} {'bound':>5} | infer: {'floor s':>7} {'numpy s':>7} {'torch s':>7} " \
+           f"{'n/fl':>5} {'bound':>5}"
     print(f"{args.samples} samples, {args.rounds} rounds; bound = the median of per-round "
           "PyTorch time / floor time, the best nnspec / PyTorch ratio a numpy engine of "
-          "these products could reach")
+          "these products could reach; n/fl = the numpy engine's time / floor time")
     print(head)
     print("-" * len(head))
     for name in names:
-        worker = Worker("torch", name, args.samples)
-        worker.ask("train"), worker.ask("infer")
+        workers = {s: Worker(s, name, args.samples) for s in ("numpy", "torch")}
+        for worker in workers.values():
+            worker._ask("train"), worker._ask("infer")  # warm-up: untimed
         rows = {"train": [], "infer": []}
         for _ in range(args.rounds):
             for kind in rows:
                 _timed.clear()  # each round times the products again, in this round's phase
                 ours = floor(name, args.samples, kind == "train")
-                rows[kind].append((ours, worker.ask(kind)))
-        worker.close()
-        line = f"{name:<11}"
+                rows[kind].append((ours, workers["numpy"].ask(kind), workers["torch"].ask(kind)))
+        for worker in workers.values():
+            worker.close()
+        line = f"{name:<11} |"
         for kind in ("train", "infer"):
-            ours = statistics.median(a for a, _ in rows[kind])
-            theirs = statistics.median(b for _, b in rows[kind])
-            bound = statistics.median(b / a for a, b in rows[kind])
-            line += f" {ours:>13.4f} {theirs:>8.4f} {bound:>6.2f} "
-        print(line, flush=True)
+            medians = [statistics.median(row[i] for row in rows[kind]) for i in range(3)]
+            above = statistics.median(n / f for f, n, _ in rows[kind])
+            bound = statistics.median(t / f for f, _, t in rows[kind])
+            line += "        " + " ".join(f"{m:>7.4f}" for m in medians) + \
+                f" {above:>5.2f} {bound:>5.2f} |"
+        print(line.rstrip(" |"), flush=True)
 
 
 if __name__ == "__main__":

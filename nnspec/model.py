@@ -199,12 +199,13 @@ class Model(Weights):
         return redraw
 
     def _engine(self, engine, device):
+        prepare.engine("fit", engine, device)
+        if engine == "torch" and self.target_scaling:
+            raise DataError("fit: a target scaling (target_scale) trains on the numpy engine; "
+                            "the torch engine takes none yet: write target_scale = none")
         if engine == "torch":
             from .pytorch.steps import TorchSteps  # torch only when asked for
             return TorchSteps(self, device)
-        if engine != "numpy" or device != "cpu":
-            raise DataError(f"fit: engine is numpy (on the cpu) or torch, got engine={engine!r}, "
-                            f"device={device!r}")
         return None
 
     def prepare(self, raw):
@@ -213,14 +214,19 @@ class Model(Weights):
         themselves; give them raw inputs."""
         return prepare.inputs(self, raw, "raw")
 
-    def predict(self, x, batch_size=PREDICT_BATCH):
+    def predict(self, x, batch_size=PREDICT_BATCH, engine="numpy", device="cpu"):
         """Network outputs, e.g. class probabilities: (batch, *output_shape).
         batch_size bounds how many samples one pass takes; passes are smaller
-        where that keeps their arrays in the CPU's cache (engine/staging.py)."""
+        where that keeps their arrays in the CPU's cache (engine/staging.py).
+        engine="torch": PyTorch's kernels on `device` (nnspec/pytorch/), to rounding."""
         prepare.pass_size("predict", batch_size)
+        prepare.engine("predict", engine, device)
         # checked part by part, while each part is in the cache: a pass over all
         # of x first would be read again from memory by the passes
         x, vet = prepare.prepared(self, x)
+        if engine == "torch":
+            from .pytorch import predict  # torch only when asked for
+            return arrays.unscaled(self, predict.predict(self, x, vet, device, batch_size))
         return arrays.unscaled(self, staging.predict(self.graph, self.weights, x, batch_size,
                                                       check=vet))
 

@@ -108,6 +108,13 @@ def pass_size(what, batch_size):
                         f"got {batch_size!r}")
 
 
+def engine(what, name, device):
+    """fit's and predict's engine: numpy (on the cpu), or torch on any device."""
+    if name != "torch" and (name != "numpy" or device != "cpu"):
+        raise DataError(f"{what}: engine is numpy (on the cpu) or torch, got engine={name!r}, "
+                        f"device={device!r}")
+
+
 def fit_sizes(model, epochs, batch_size):
     """fit's epochs and batch size (the spec's by default), checked; a batch size
     the spec does not say has its memory planned again (engine/memory.py)."""

@@ -163,11 +163,14 @@ def _infer(args):
     from .. import load
     from ..files import inputs
     from . import report
+    if args.engine != "torch" and args.device != "cpu":
+        raise NNSpecError("--device is the torch engine's: add --engine torch")
     model = load(args.bundle)
     rows = []
     for path in args.inputs:
         names, x = inputs.load_inputs(model, path, invert=args.invert)
-        rows += report.results(model, names, model.predict(x), max(args.top, 1))
+        out = model.predict(x, engine=args.engine, device=args.device)
+        rows += report.results(model, names, out, max(args.top, 1))
     print(report.format_rows(rows, args.format))
 
 

@@ -117,6 +117,9 @@ def _infer(sub):
     i.add_argument("--invert", action="store_true",
                    help="read images as 255 - value: a photo of a dark object on a light "
                    "background, for a model of light-on-dark images (MNIST, Fashion-MNIST)")
+    i.add_argument("--engine", choices=("numpy", "torch"), default="numpy",
+                   help="what predicts: nnspec's numpy engine, or PyTorch (docs/scale.md)")
+    i.add_argument("--device", default="cpu", help="with --engine torch: cpu, cuda or cuda:N")
 
 
 def _plot(sub):

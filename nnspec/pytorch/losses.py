@@ -6,37 +6,47 @@ EPS = 1e-7  # engine/losses.py's clip
 HUBER_DELTA = 1.0
 
 
-def activate(torch, name, z):
+def activation(torch, name):
+    """The function of an activation name, in torch ops."""
     F = torch.nn.functional
-    table = {"linear": lambda: z, "relu": lambda: torch.relu(z), "tanh": lambda: torch.tanh(z),
-             "sigmoid": lambda: torch.sigmoid(z), "softmax": lambda: torch.softmax(z, -1),
-             "leaky_relu": lambda: F.leaky_relu(z, 0.01), "elu": lambda: F.elu(z),
-             "gelu": lambda: F.gelu(z, approximate="tanh"), "softplus": lambda: F.softplus(z),
-             "silu": lambda: F.silu(z)}
-    return table[name]()
+    table = {"linear": lambda z: z, "relu": torch.relu, "tanh": torch.tanh,
+             "sigmoid": torch.sigmoid, "softmax": lambda z: torch.softmax(z, -1),
+             "leaky_relu": lambda z: F.leaky_relu(z, 0.01), "elu": F.elu,
+             "gelu": lambda z: F.gelu(z, approximate="tanh"), "softplus": F.softplus,
+             "silu": F.silu}
+    return table[name]
+
+
+def activate(torch, name, z):
+    return activation(torch, name)(z)
+
+
+def function(torch, name, activation):
+    """fn(z, out, y) -> the batch's mean data loss, as engine/losses.py computes it;
+    PyTorch's own loss functions where they compute the same (one call each)."""
+    F = torch.nn.functional
+    if name == "cross_entropy":
+        if activation == "softmax":  # targets as probabilities: -sum(y log_softmax(z)) / n
+            return lambda z, out, y: F.cross_entropy(z, y)
+        return lambda z, out, y: -(y * torch.log(out.clamp(EPS, 1.0))).sum() / len(z)
+    if name == "binary_cross_entropy":
+        if activation == "sigmoid":  # log(1 + e^z) - z y, with no overflow
+            return lambda z, out, y: F.binary_cross_entropy_with_logits(z, y)
+
+        def binary(z, out, y):
+            p = out.clamp(EPS, 1 - EPS)
+            return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+        return binary
+    table = {"mse": lambda z, out, y: F.mse_loss(out, y),
+             "quadratic": lambda z, out, y: 0.5 * F.mse_loss(out, y, reduction="sum") / len(z),
+             "mae": lambda z, out, y: F.l1_loss(out, y),
+             # 0.5 d^2 within delta, else delta (|d| - delta / 2): nnspec's and PyTorch's
+             "huber": lambda z, out, y: F.huber_loss(out, y, delta=HUBER_DELTA)}
+    if name not in table:
+        raise ValueError(f"the torch engine has no loss {name!r}")
+    return table[name]
 
 
 def loss(torch, name, activation, z, out, y):
     """The mean data loss of a batch, as engine/losses.py computes it."""
-    n = len(z)
-    if name == "cross_entropy":
-        if activation == "softmax":
-            return -(y * torch.log_softmax(z, -1)).sum() / n
-        return -(y * torch.log(out.clamp(EPS, 1.0))).sum() / n
-    if name == "binary_cross_entropy":
-        if activation == "sigmoid":  # log(1 + e^z) - z y, with no overflow
-            return (z.clamp(min=0) - z * y + torch.log1p(torch.exp(-z.abs()))).mean()
-        p = out.clamp(EPS, 1 - EPS)
-        return -(y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
-    diff = out - y
-    if name == "mse":
-        return (diff * diff).mean()
-    if name == "quadratic":
-        return 0.5 * (diff * diff).sum() / n
-    if name == "mae":
-        return diff.abs().mean()
-    if name == "huber":
-        small = diff.abs() <= HUBER_DELTA
-        return torch.where(small, 0.5 * diff * diff,
-                           HUBER_DELTA * (diff.abs() - 0.5 * HUBER_DELTA)).mean()
-    raise ValueError(f"the torch engine has no loss {name!r}")
+    return function(torch, name, activation)(z, out, y)

@@ -1,11 +1,15 @@
 """TorchSteps: the fit loop's training step (training/loop.py: NumpySteps) on PyTorch.
 
-Each step: the batch's forward and backward by autograd, nnspec's penalties
-added to the gradients as numpy adds them, clipping, and nnspec's update rule
-per parameter with its layer's rate times the schedule's factor. Weights and
-optimizer state live on the device between steps and are copied back into the
-model at the end of every epoch (sync), where the loop evaluates, calls back
-and checkpoints as it always does.
+Each step: the batch's forward and backward by autograd through PyTorch's own
+kernels (modules.py), nnspec's penalties added to the gradients and clipping
+(gradients.py), and nnspec's update rule for every parameter at once, each
+with its layer's rate times the schedule's factor (optimizers.step). The
+batch's loss and metrics are summed on the device (metrics.py); the one value
+read each step is the objective, whose finiteness decides whether the update
+applies. Weights and optimizer state are the model's own arrays on a CPU
+(place.py); on a GPU they live there and are copied back at every sync (the
+end of each epoch), where the loop calls back and checkpoints as always.
+Validation runs on the device too (evaluate).
 
 Many processes: under `torchrun` (WORLD_SIZE > 1) the net is wrapped in
 DistributedDataParallel (gloo on CPU, nccl on CUDA). Every process draws the
@@ -13,8 +17,15 @@ same shuffled order from the same seed; process r takes samples r, r + N, ...
 of each global batch (as DistributedSampler interleaves them), and its loss is
 scaled so that DDP's average of the processes' gradients is the gradient of the
 whole batch's loss: one process with batch B and N processes with the same B
-take the same steps. Batch norm then uses each process's share for its batch
-statistics (as DDP without SyncBatchNorm does), and dropout draws per process.
+take the same steps. The batch's loss and metric sums are added across the
+processes in one all_reduce a step. Batch norm uses each process's share for
+its batch statistics (as DDP without SyncBatchNorm does), and dropout draws
+per process.
+
+Several inputs and outputs: x and the targets are dicts by name, and the
+objective (objective.py) sums each output's loss times its weight, as the
+numpy engine's graph does. A parameter left out of `rates` (frozen) gets no
+update.
 """
 import gc
 import math
@@ -22,104 +33,111 @@ import os
 
 import numpy as np
 
-from ..errors import NNSpecError
-from ..engine.graph import Result
 from ..optional import need
-from . import losses, optimizers
-from .net import build
+from ..training.outputs import rows
+from . import gradients, metrics, optimizers, packed, place, predict, threads
+from .objective import Objective
 
 
 class TorchSteps:
     def __init__(self, model, device="cpu"):
         self.torch = torch = need("torch", "torch", "the torch engine")
+        threads.configure(torch)
+        from .modules import Net
         self.model = model
-        try:
-            self.device = torch.device(device)
-        except (RuntimeError, TypeError) as e:
-            raise NNSpecError(f"--device {device}: {e}") from None
-        if self.device.type == "cuda" and not torch.cuda.is_available():
-            raise NNSpecError("--device cuda: this torch has no CUDA device available "
-                              f"(torch {torch.__version__}); use --device cpu")
+        self.device = predict.device_of(torch, device)
         self.world, self.rank = _distributed(torch, self.device)
         if self.world > 1 and self.device.type == "cuda":
             self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-        self.net, self.tensors = build(model, torch, self.device)
+        self.weights = place.weights(model, torch, self.device)
+        self.tensors = self.weights.tensors
+        self.net = Net(model.graph, self.tensors)
         self.forward = self.net
         if self.world > 1:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.forward = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
         self.optimizer = model.state.optimizer
-        self.state = {k: torch.from_numpy(np.ascontiguousarray(v)).to(self.device)
-                      for k, v in self.optimizer.state.items()}
-        self.dropouts = [m for m in self.net.modules() if type(m).__name__ == "Dropout"]
+        self.state = place.State(torch, self.device, self.optimizer, model.weights)
+        self.objective = Objective(torch, model.graph, model.plan)
+        self.dropouts = any(n.kind == "dropout" for n in model.graph.nodes)
+        self.feed = place.Feed(torch, self.device, predict.input_check(model.graph))
+        self.rates = None
         self.trained = {"engine": "torch", "device": self.device.type,
                         "processes": self.world}  # what the bundle records
 
-    def _tensor(self, a):
-        return self.torch.from_numpy(np.ascontiguousarray(a)).to(self.device)
+    def batch(self, x, targets, idx):
+        """The samples idx of inputs x and targets (arrays, or dicts of them by
+        name), as the step takes them."""
+        return self.feed.batch(x, targets, idx)
+
+    def tally(self, sums=None):
+        return metrics.Tally(self.torch, self.objective.keys, self.device, sums)
+
+    def _plan(self, rates):
+        """The parameters a step updates (those in rates, in its order) and their
+        penalties, made again only when the loop hands other rates."""
+        if rates is self.rates:
+            return
+        self.rates, self.names = rates, list(rates)
+        self.ws = [self.tensors[name] for name in self.names]
+        self.penalties = gradients.Penalties(
+            self.torch, self.names, [rates[n].l1 for n in self.names],
+            [rates[n].l2 for n in self.names], self.device, self.ws[0].dtype if self.ws else None)
+        self.packs = None
+        if place.shares(self.device) and self.world == 1:
+            self.packs = packed.plan(self.torch, self.model, rates, self.tensors)
 
     def step(self, x, targets, rates, factor):
-        torch, model, config = self.torch, self.model, self.model.config
-        n = len(x)
-        local = slice(self.rank, None, self.world)  # this process's share of the batch
-        xb, tb = self._tensor(x[local]), self._tensor(targets[local])
+        """One batch (tensors from batch()) -> (objective: a float, metrics.Batch: the
+        mean data loss and the batch's sums on the device, for the tally)."""
+        torch, config = self.torch, self.model.config
+        self._plan(rates)
+        threads.balance(torch, threads.RECHECK_FIT)  # other processes may have started
+        n = rows(x)
+        if self.world > 1:  # this process's share of the batch
+            x, targets = place.each(x, _share(self)), place.each(targets, _share(self))
+        count = rows(x)
         self._seed_dropout()
-        self.net.train(True)
-        self.net.zero_grad(set_to_none=True)
-        z = self.forward(xb, logits=True)
-        activation = model.graph.output_activation
-        out = losses.activate(torch, activation, z)
-        value = losses.loss(torch, model.plan.terms[0].loss, activation, z, out, tb) if len(xb) \
-            else z.sum() * 0  # a process with no share of a small last batch
-
+        if not self.net.training:
+            self.net.train(True)
+        if self.packs is not None:
+            self.packs.zero_grad()
+        else:
+            for w in self.ws:
+                w.grad = None
+        z = self.forward(x, logits=True)
+        value, sums = self.objective.value_and_sums(z, targets, count)
         # scaled so that the processes' average is the whole batch's mean (or sum)
-        scale = len(xb) * self.world / n * (n if config.reduction == "sum" else 1)
-        (value * scale).backward()
+        scale = count * self.world / n * (n if config.reduction == "sum" else 1)
+        (value if scale == 1 else value * scale).backward()
         with torch.no_grad():
-            value = self._whole(value.detach() * len(xb)) / n
-            total = value * n if config.reduction == "sum" else value
-            total = total + self._penalize(rates)
-            outputs = self._gather(out.detach(), n)
-            result = Result(value, {model.plan.terms[0].name: value}, outputs, None, None)
+            if self.world > 1:
+                torch.distributed.all_reduce(sums)
+                mean = float(sums[0]) / n
+            else:
+                mean = float(value)  # the one read a step: is the update to apply
+            total = mean * n if config.reduction == "sum" else mean
+            gs = [w.grad if w.grad is not None else torch.zeros_like(w) for w in self.ws]
+            if self.penalties:
+                total += float(self.penalties.apply(self.ws, gs))
+            batch = metrics.Batch(mean, sums)
             if not math.isfinite(total):
-                return total, result
-            grads = {name: self.tensors[name].grad for name in rates}
+                return total, batch
             if config.clip_norm:
-                self._clip(grads, config.clip_norm)
+                gradients.clip(torch, gs, config.clip_norm)
             self.optimizer.t += 1
-            for name, g in grads.items():
-                optimizers.update(torch, self.optimizer, name, self.tensors[name], g,
-                                  float(rates[name].lr * factor), self._slot(name))
-        return total, result
+            if self.packs is not None:
+                self.packs.step(factor, self.optimizer.state)
+            else:
+                optimizers.step(torch, self.optimizer, self.names, self.ws, gs,
+                                [float(rates[name].lr * factor) for name in self.names],
+                                lambda suffix: self.state.slots(self.names, suffix))
+        return total, batch
 
-    def _penalize(self, rates):
-        """l1 sum|w| + l2 sum w^2 on the gradients, as training/loop.regularize does."""
-        torch, terms = self.torch, []
-        for name, (_, l1, l2) in rates.items():
-            w = self.tensors[name]
-            if w.grad is None:  # a parameter no path reached: a zero gradient
-                w.grad = torch.zeros_like(w)
-            if l1:
-                terms.append(l1 * w.abs().sum())
-                w.grad.add_(l1 * torch.sign(w))
-            if l2:
-                terms.append(l2 * (w * w).sum())
-                w.grad.add_((2 * l2) * w)
-        # one read from the device, not one per parameter
-        return float(torch.stack(terms).sum()) if terms else 0.0
-
-    def _clip(self, grads, max_norm):
-        norm = math.sqrt(sum(float((g * g).sum()) for g in grads.values()))
-        if norm > max_norm:
-            for g in grads.values():
-                g.mul_(max_norm / (norm + 1e-6))
-
-    def _slot(self, name):
-        def slot(key):
-            if key not in self.state:
-                self.state[key] = self.torch.zeros_like(self.tensors[name])
-            return self.state[key]
-        return slot
+    def evaluate(self, x, targets):
+        """The loop's validation, on the device: {'loss': ..., metric: ...}."""
+        xd, td = self.feed.whole(x, targets)
+        return predict.evaluate(self.torch, self.net, self.model, xd, td, self.objective)
 
     def _seed_dropout(self):
         """Dropout masks from the spec's seed and the step number, so a resumed run
@@ -130,44 +148,18 @@ class TorchSteps:
         seq = self.model.training_mode().seed
         seed = int(np.random.SeedSequence(seq.entropy, spawn_key=seq.spawn_key + (self.rank,))
                    .generate_state(1, np.uint64)[0] >> 1)
-        generator = self.torch.Generator(device=self.device).manual_seed(seed)
-        for module in self.dropouts:
-            module.generator = generator
-
-    def _whole(self, local_sum):
-        """A sum over this process's samples -> over the whole batch (a float)."""
-        if self.world > 1:
-            self.torch.distributed.all_reduce(local_sum)
-        return float(local_sum)
-
-    def _gather(self, out, n):
-        """The whole batch's outputs in its order, as numpy, for the loop's metrics."""
-        if self.world == 1:
-            return out.cpu().numpy()
-        torch = self.torch
-        width = math.ceil(n / self.world)
-        padded = torch.zeros((width,) + tuple(out.shape[1:]), dtype=out.dtype, device=out.device)
-        padded[:len(out)] = out
-        parts = [torch.empty_like(padded) for _ in range(self.world)]
-        torch.distributed.all_gather(parts, padded)
-        whole = np.empty((n,) + tuple(out.shape[1:]), dtype=self.model.graph.dtype)
-        for r, part in enumerate(parts):
-            share = len(range(r, n, self.world))
-            whole[r::self.world] = part[:share].cpu().numpy()
-        return whole
+        self.net.generator = self.torch.Generator(device=self.device).manual_seed(seed)
 
     def sync(self):
-        """Weights, running statistics and optimizer state back into the model."""
-        model = self.model
-        for name, tensor in self.tensors.items():
-            np.copyto(model.weights[name], tensor.detach().cpu().numpy())
-        for key, tensor in self.state.items():
-            value = tensor.detach().cpu().numpy()
-            state = self.optimizer.state
-            if key in state and state[key].shape == value.shape:
-                np.copyto(state[key], value)
-            else:
-                state[key] = value.copy()
+        """Weights, running statistics and optimizer state back into the model (on a
+        CPU they are its arrays already, but for any that could not be shared)."""
+        self.weights.sync()
+        self.state.sync()
+
+
+def _share(steps):
+    """array -> this process's rows of it: r, r + N, ... (as DistributedSampler)."""
+    return lambda a: a[steps.rank::steps.world]
 
 
 def _distributed(torch, device):
@@ -191,3 +183,4 @@ def leave_group():
         gc.collect()  # DistributedDataParallel's reducer, in reference cycles, freed while its group lives
         dist.barrier()
         dist.destroy_process_group()
+

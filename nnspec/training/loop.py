@@ -59,9 +59,7 @@ def objective(graph, weights, x, targets, config, plan, rates, mode=True, sample
     return total + regularize(weights, result.grads, rates), result
 
 
-def rows(x):
-    """How many samples an array, or a dict of them by input, holds."""
-    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+rows = outputs.rows
 
 
 def take(x, idx):
@@ -155,7 +153,9 @@ class _CtrlC:
 class NumpySteps:
     """The numpy engine's training step: the graph's loss and gradients, penalties,
     clipping and the optimizer's update, on model.weights in place. Another engine
-    (nnspec/pytorch/) has the same two methods."""
+    (nnspec/pytorch/) has the same methods: step and sync, and batch, tally and
+    evaluate, by which it keeps batches, the epoch's sums and validation on its
+    own device."""
 
     def __init__(self, model):
         self.model = model
@@ -176,6 +176,19 @@ class NumpySteps:
     def sync(self):
         """Bring model.weights and the optimizer's state up to date (here they are)."""
 
+    def batch(self, x, targets, idx):
+        """The samples idx, as step takes them."""
+        return take(x, idx), take(targets, idx)
+
+    def tally(self, sums=None):
+        """What adds up the epoch's loss and metrics from step's results."""
+        return outputs.Tally(self.model.plan, sums, self.model.target_scaling)
+
+    def evaluate(self, x, targets):
+        model = self.model
+        return evaluate(model.graph, model.weights, x, targets, model.plan,
+                        scaling=model.target_scaling)
+
 
 def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=None,
         redraw=None, sample_weight=None):
@@ -188,7 +201,7 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
     of that epoch (resample = true), as many samples as x. x and targets are
     arrays, or dicts by input and output name. sample_weight: (samples,) weights
     of their losses (training/weights.py), or None."""
-    graph, weights, config, state = model.graph, model.weights, model.config, model.state
+    graph, config, state = model.graph, model.config, model.state
     rates = coefficients(graph, config, model.overrides)
     state.optimizer.decay(k for k in rates if ROLES[graph.roles[k]].decayed)
     engine = engine or NumpySteps(model)
@@ -215,8 +228,7 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
             logs = _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks,
                           ctrl_c, sample_weight)
             if validation is not None:
-                vals = evaluate(graph, weights, *validation, model.plan,
-                                scaling=model.target_scaling)
+                vals = engine.evaluate(*validation)
                 logs.update({"val_" + k: v for k, v in vals.items()})
             # the rate of the epoch's last update
             logs["lr"] = config.lr * state.schedule.factor(max(state.step - 1, 0),
@@ -243,18 +255,18 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctr
     else:
         rng.bit_generator.state = position.rng_state
     order = rng.permutation(rows(x)) if model.config.shuffle else np.arange(rows(x))
-    sums = dict(position.sums) or {**dict.fromkeys(outputs.keys(plan), 0.0), "seen": 0}
+    tally = engine.tally(position.sums)
     for cb in callbacks:
         cb.on_epoch_begin(state.epoch + 1, {"batch": position.batch})
     for b in range(position.batch, batches):
         if ctrl_c.fired:
             if b == 0:  # nothing done in this epoch: resume it from its start
                 rng.bit_generator.state = position.rng_state
-            state.position = Position(b, position.rng_state, sums) if b else None
+            state.position = Position(b, position.rng_state, tally.sums()) if b else None
             engine.sync()
             raise TrainingInterrupted(f"interrupted in epoch {state.epoch + 1}, after batch {b}")
         idx = order[b * batch_size:(b + 1) * batch_size]
-        xb, tb = take(x, idx), take(targets, idx)
+        xb, tb = engine.batch(x, targets, idx)
         factor = state.schedule.factor(state.step, state.epoch)
         if sample_weight is None:
             total, result = engine.step(xb, tb, rates, factor)
@@ -267,16 +279,12 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctr
                 f"epoch {state.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
                 f"learning rate (lr is {max(r.lr for r in rates.values()):g})"
                 + _far_targets(targets, plan))
-        for key, value in outputs.logged(plan, result.value, result.each, result.out,
-                                         tb, model.target_scaling).items():
-            sums[key] += value * len(idx)
-        sums["seen"] += len(idx)
+        tally.add(result, tb)
         if callbacks:
-            running = {k: v / sums["seen"] for k, v in sums.items() if k != "seen"}
-            running["batch_loss"] = result.value  # this batch's alone (seed 000's per-batch curve)
+            running = tally.running(result.value)
             for cb in callbacks:
                 cb.on_batch_end(b + 1, running)
     engine.sync()
     state.position = None
     state.epoch += 1
-    return {k: v / max(sums["seen"], 1) for k, v in sums.items() if k != "seen"}
+    return tally.means()

@@ -67,3 +67,4 @@ def resolve(names, out_width, loss=None):
             raise ValueError(f"unknown metric '{label}'{suggest(call.name, known)} "
                              f"(one of: {', '.join(known)})")
     return out
+

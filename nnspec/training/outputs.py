@@ -116,3 +116,37 @@ def _unscaled(plan, each, outs, targets, scaling):
             outs, targets = target_scale.unscale(stats, outs), target_scale.unscale(stats, targets)
     value = sum(t.weight * each[t.name] for t in plan.terms)
     return value, each, outs, targets
+
+
+class Tally:
+    """An epoch's sample-weighted sums of the numbers keys(plan) names, from each
+    batch's step (the numpy engine's; nnspec/pytorch/metrics.py keeps them on the
+    torch engine's device). sums: a Position's, to go on from."""
+
+    def __init__(self, plan, sums=None, scaling=None):
+        self.plan, self.scaling = plan, scaling  # scaling: logged's
+        self.total = dict(sums) if sums else {**dict.fromkeys(keys(plan), 0.0), "seen": 0}
+
+    def add(self, result, targets):
+        """A batch's step: its Result (graph.py) and targets."""
+        n = rows(targets)
+        for key, value in logged(self.plan, result.value, result.each, result.out,
+                                 targets, self.scaling).items():
+            self.total[key] += value * n
+        self.total["seen"] += n
+
+    def sums(self):
+        return dict(self.total)
+
+    def means(self):
+        seen = max(self.total["seen"], 1)
+        return {k: v / seen for k, v in self.total.items() if k != "seen"}
+
+    def running(self, batch_loss):
+        """The means so far, and batch_loss: this batch's alone (seed 000's curve)."""
+        return {**self.means(), "batch_loss": batch_loss}
+
+
+def rows(x):
+    """How many samples an array, or a dict of them by input or output, holds."""
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)

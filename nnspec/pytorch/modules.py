@@ -1,0 +1,280 @@
+"""The torch engine's network, built from the compiled graph with PyTorch's own
+kernels: the function each layer computes is nnspec's (engine/layers/), and
+tests/test_torch_engine.py holds every kind to the numpy engine in float64.
+
+Values between layers keep nnspec's layout, channels last (NHWC), as views:
+a convolution reads x.permute(0, 3, 1, 2), which over NHWC memory is an NCHW
+tensor in PyTorch's channels_last format, and its output (channels_last, as
+oneDNN and cuDNN write it for such an input) is viewed back the same way, so
+a chain of convolutions, poolings and batch norms runs channels_last with no
+copy between them, and a dense layer after them flattens in nnspec's (h, w, c)
+order for free. Recurrent layers are PyTorch's fused ones (torch.lstm,
+torch.gru, torch.rnn_tanh: oneDNN's LSTM on a CPU in float32, cuDNN on a GPU)
+over nnspec's own W, U, b and rb, whose layouts are PyTorch's transposed (same
+gate order, lstm i f g o, gru r z n; gru's rb is PyTorch's b_hh, the others
+take zeros there). Attention is scaled_dot_product_attention. The parameters
+are the tensors the engine hands in (views of the model's own arrays on a
+CPU), so gradients land in nnspec's layout and nothing is mapped back.
+
+export/torch_source.py stays the readable module a person exports; this one
+is built for speed and never written out. Imported only once torch is known
+to be installed (steps.py asks first).
+"""
+import warnings
+
+import torch
+import torch.nn.functional as F
+
+from ..lang.kinds import KINDS
+from ..lang.kinds.conv import pads, span
+from ..lang.kinds.dense import per_step
+from ..lang.kinds.pool import padding, stride
+from .losses import activation
+
+
+def _affine(x, W, b):
+    """x @ W + b over the last axis, one addmm (its gradients come out in W's own
+    layout, where F.linear's would be transposed and copied)."""
+    rows = x.reshape(-1, x.shape[-1])
+    y = rows.mm(W) if b is None else torch.addmm(b, rows, W)
+    return y.reshape(x.shape[:-1] + (W.shape[1],))
+
+
+def dense(node, in_shape, w, net):
+    W, b = w["W"], w.get("b")
+    if per_step(node.p, in_shape):
+        return lambda x: _affine(x, W, b)
+    return lambda x: _affine(x.reshape(len(x), -1), W, b)
+
+
+def _nchw(x):  # NHWC -> NCHW as a view: channels_last memory
+    return x.permute(0, 3, 1, 2)
+
+
+def _nhwc(x):
+    return x.permute(0, 2, 3, 1)
+
+
+def conv(node, in_shape, w, net):
+    p, (W, b) = node.p, (w["W"], w.get("b"))
+    (sh, sw), s, d = span(p), p["stride"], p["dilation"]
+    top, bottom = pads(in_shape[0], sh, s, p["padding"])
+    left, right = pads(in_shape[1], sw, s, p["padding"])
+    even = top == bottom and left == right  # else TensorFlow's 'same': one more after
+
+    def forward(x):
+        if not even:  # padded as NHWC, so that it stays channels_last
+            x = F.pad(x, (0, 0, left, right, top, bottom))
+        # W (kh, kw, c, f) read as PyTorch's (f, c, kh, kw)
+        return _nhwc(F.conv2d(_nchw(x), W.permute(3, 2, 0, 1), b, s, (top, left) if even else 0,
+                              d))
+    return forward
+
+
+def pool(node, in_shape, w, net):
+    p = node.p
+    (top, bottom), (left, right) = padding(p, in_shape)
+    window, step = tuple(p["window"]), tuple(stride(p))
+    # PyTorch pads evenly, at most half a window: the rest is padded here
+    even = top == bottom and left == right and 2 * top <= window[0] and 2 * left <= window[1]
+    pad, around = ((top, left) if even else 0), (0, 0, left, right, top, bottom)  # as NHWC
+    if node.kind == "maxpool":  # padding never wins a max
+        def forward(x):
+            x = x if even else F.pad(x, around, value=float("-inf"))
+            return _nhwc(F.max_pool2d(_nchw(x), window, step, pad))
+        return forward
+
+    def average(x):  # over the input's values only: padding counts for nothing
+        if even:
+            return _nhwc(F.avg_pool2d(_nchw(x), window, step, pad, count_include_pad=False))
+        ones = F.pad(torch.ones_like(x[:1, ..., :1]), around)
+        return _nhwc(F.avg_pool2d(_nchw(F.pad(x, around)), window, step)
+                     / F.avg_pool2d(_nchw(ones), window, step))
+    return average
+
+
+def batchnorm(node, in_shape, w, net):
+    p = node.p
+    mean, var, gamma, beta = w["mean"], w["var"], w["gamma"], w["beta"]
+
+    def forward(x):
+        # features on axis 1, as PyTorch's batch norm takes them: a view of NHWC
+        xt = _nchw(x) if x.dim() == 4 else x.reshape(-1, x.shape[-1])
+        training = net.training and node.name not in net.frozen  # frozen: as at inference
+        if training and xt.numel() == xt.shape[1]:  # one value per feature
+            return _single_row(x, mean, var, beta, p["momentum"])
+        y = F.batch_norm(xt, mean, var, gamma, beta, training, p["momentum"], p["eps"])
+        return _nhwc(y) if x.dim() == 4 else y.reshape(x.shape)
+    return forward
+
+
+def _single_row(x, mean, var, beta, momentum):
+    """Batch norm over one value per feature, which PyTorch refuses: each value is
+    its own mean, so the output is beta, and the batch variance is 0 (nnspec's
+    unbiased factor m / max(m - 1, 1) is 1 here)."""
+    with torch.no_grad():
+        mean.mul_(1 - momentum).add_(momentum * x.reshape(-1, x.shape[-1])[0])
+        var.mul_(1 - momentum)
+    return beta.expand(x.shape)  # nothing flows back to x
+
+
+def layernorm(node, in_shape, w, net):
+    gamma, beta, eps = w["gamma"], w["beta"], node.p["eps"]
+    return lambda x: F.layer_norm(x, (x.shape[-1],), gamma, beta, eps)
+
+
+def dropout(node, in_shape, w, net):
+    rate = node.p["rate"]
+
+    def forward(x):  # the engine seeds net.generator each step (steps.py)
+        if not net.training or rate == 0:
+            return x
+        keep = 1 - rate
+        draw = torch.rand(x.shape, generator=net.generator, device=x.device, dtype=x.dtype)
+        return x * ((draw < keep) / keep)
+    return forward
+
+
+def embedding(node, in_shape, w, net):
+    W = w["W"]  # ids arrive as floats; the engine checked they are whole and in range
+    return lambda x: F.embedding(torch.round(x).long(), W)
+
+
+def positional(node, in_shape, w, net):
+    P = w["P"]
+    return lambda x: x + P
+
+
+RECURRENT = {"rnn": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
+
+
+def recurrent(node, in_shape, w, net):
+    p, kind = node.p, node.kind
+    cell, units = RECURRENT[kind], p["units"]
+    W, U, b = w["W"], w["U"], w.get("b")
+    # PyTorch adds two biases; nnspec's second is gru's rb, the others' is zero
+    second = w.get("rb", None if b is None else torch.zeros_like(b).detach())
+
+    def forward(x):
+        # views of nnspec's W (features, k units) and U as PyTorch's (k units, ...)
+        params = [W.t(), U.t()] + ([] if b is None else [b, second])
+        h0 = x.new_zeros(1, len(x), units)
+        if x.is_cuda:  # cuDNN copies weights that are not one flat buffer, and says so
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "RNN module weights are not part")
+                out = cell(x, (h0, h0) if kind == "lstm" else h0, params, b is not None,
+                           1, 0.0, net.training, False, True)[0]
+        else:
+            out = cell(x, (h0, h0) if kind == "lstm" else h0, params, b is not None,
+                       1, 0.0, net.training, False, True)[0]
+        return out if p["return_sequences"] else out[:, -1]
+    return forward
+
+
+def attention(node, in_shape, w, net):
+    heads, causal = node.p["heads"], node.p["causal"]
+    W, b, Wo, bo = w["W"], w.get("b"), w["Wo"], w.get("bo")
+
+    def forward(x):
+        n, t, d = x.shape
+        # q, k, v side by side in W's columns, each split into heads: (n, heads, t, d / heads)
+        q, k, v = _affine(x, W, b).view(n, t, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        return _affine(o.transpose(1, 2).reshape(n, t, d), Wo, bo)
+    return forward
+
+
+def upsample(node, in_shape, w, net):
+    sh, sw = node.p["size"]
+
+    def forward(x):  # each pixel becomes an sh x sw block: one copy of a broadcast view
+        n, h, wd, c = x.shape
+        return x[:, :, None, :, None].expand(n, h, sh, wd, sw, c).reshape(n, h * sh, wd * sw, c)
+    return forward
+
+
+def _reshape(node, in_shape, w, net):
+    shape = tuple(net.shapes[node.name])
+    return lambda x: x.reshape((len(x),) + shape)
+
+
+def _global(reduce):
+    def build(node, in_shape, w, net):
+        axes = tuple(range(1, len(in_shape)))
+        return lambda x: reduce(x, axes)
+    return build
+
+
+def _identity(node, in_shape, w, net):  # an activation layer: the activation is the step's
+    return lambda x: x
+
+
+BUILDERS = {"dense": dense, "conv": conv, "maxpool": pool, "avgpool": pool,
+            "batchnorm": batchnorm, "layernorm": layernorm, "dropout": dropout,
+            "embedding": embedding, "positional": positional, "rnn": recurrent,
+            "lstm": recurrent, "gru": recurrent, "attention": attention,
+            "upsample": upsample, "flatten": _reshape, "reshape": _reshape,
+            "globalmaxpool": _global(lambda x, axes: x.amax(dim=axes)),
+            "globalavgpool": _global(lambda x, axes: x.mean(dim=axes)),
+            "add": lambda node, in_shape, w, net: lambda *xs: sum(xs[1:], xs[0]),
+            "concat": lambda node, in_shape, w, net: lambda *xs: torch.cat(xs, dim=-1)}
+ACTIVATION_KINDS = ("linear", "relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid",
+                    "softplus", "silu", "softmax")
+BUILDERS.update(dict.fromkeys(ACTIVATION_KINDS, _identity))
+
+
+class Net(torch.nn.Module):
+    """forward(x, logits) over the graph's layers in order. tensors: {nnspec
+    parameter name: tensor}, trained ones as nn.Parameter (what DDP and autograd
+    see), running statistics as buffers; the module uses them as given."""
+
+    def __init__(self, graph, tensors):
+        super().__init__()
+        self.shapes, self.generator = graph.shapes, None  # dropout's, set per step
+        self.frozen = graph.frozen  # their batch norms use their running statistics
+        for i, (name, tensor) in enumerate(tensors.items()):
+            if isinstance(tensor, torch.nn.Parameter):
+                self.register_parameter(f"p{i}", tensor)
+            else:
+                self.register_buffer(f"p{i}", tensor)
+        self.input = graph.input_name
+        self.outputs = [(o.name, o.node) for o in graph.outputs]
+        self.heads = heads = set(graph.output_nodes)
+        self.layers, last_read = [], {}
+        for i, node in enumerate(graph.nodes):
+            if node.kind not in BUILDERS:
+                raise ValueError(f"the torch engine has no layer {node.kind}")
+            in_shape = [graph.shapes[s] for s in node.inputs] if KINDS[node.kind].merge \
+                else graph.shapes[node.inputs[0]]
+            w = {short: tensors[full] for short, full in graph.keys[node.name]}
+            act = graph.activation(node.name)
+            layer = BUILDERS[node.kind](node, in_shape, w, self)
+            self.layers.append((node.name, node.inputs, layer,
+                                None if act == "linear" else activation(torch, act)))
+            last_read.update(dict.fromkeys(node.inputs, i))
+        # an output's values before its head, where no later layer reads it
+        self.bare = heads - set(last_read)
+        # values no later layer reads are let go at once (inference holds one or two)
+        self.done = [[v for v, j in last_read.items() if j == i and v not in heads]
+                     for i in range(len(self.layers))]
+
+    def forward(self, x, logits=False):
+        """x: (batch, *input shape), as the graph takes it, or {input: tensor} for
+        several inputs -> the output, or {output name: tensor} for several;
+        logits=True: the output layers' values before their activation (the
+        head); a later layer reading an output still reads it activated."""
+        values = dict(x) if isinstance(x, dict) else {self.input: x}
+        before = {}
+        for (name, inputs, layer, act), done in zip(self.layers, self.done):
+            z = layer(*[values[s] for s in inputs])
+            if logits and name in self.heads:
+                before[name] = z
+            if act is not None and not (logits and name in self.bare):
+                z = act(z)
+            values[name] = z
+            for v in done:
+                del values[v]
+        found = {**values, **before} if logits else values
+        if len(self.outputs) == 1:
+            return found[self.outputs[0][1]]
+        return {name: found[node] for name, node in self.outputs}

@@ -1,0 +1,357 @@
+"""The torch engine's fast paths against their references, in float64.
+
+- the engine's network (nnspec/pytorch/modules.py: fused recurrent layers,
+  channels_last convolutions and pooling, scaled_dot_product_attention)
+  against the readable module export writes (export/torch_source.py, a loop
+  over steps, a transpose around every convolution), forward and gradients,
+  for every row of the export table (every kind, every gradient-table row,
+  every shipped spec);
+- the multi-tensor update (optimizers.step) against the per-parameter update
+  (optimizers.update), for every optimizer; penalties and clipping against
+  the numpy loop's;
+- Model.predict(engine="torch") and `nnspec infer --engine torch` against the
+  numpy engine, with the model's preprocessing;
+- checkpoints resumed on the other engine.
+Skipped without torch (`pip install "nnspec[torch]"`).
+"""
+import importlib.util
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import nnspec
+from nnspec.training.optimizers import OPTIMIZERS
+
+from conftest import run_cli
+from test_export import KIND_NAMES, ROWS, _inputs, _randomized, scaled_model
+
+torch = pytest.importorskip("torch")
+from nnspec.export.torch import parameter_keys  # noqa: E402
+from nnspec.export.torch_source import source  # noqa: E402
+from nnspec.pytorch import gradients, optimizers, place  # noqa: E402
+from nnspec.pytorch.modules import Net  # noqa: E402
+
+
+def _reference(model, tmp_path):
+    """The readable module export writes, with a copy of the model's weights."""
+    path = tmp_path / "reference_net.py"
+    path.write_text(source(model, engine=True), encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"reference_{tmp_path.name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = module.Net().double()
+    named = dict(net.named_parameters()) | dict(net.named_buffers())
+    tensors = {name: named[key] for name, key in parameter_keys(model.graph).items()}
+    with torch.no_grad():
+        for name, tensor in tensors.items():
+            tensor.copy_(torch.from_numpy(model.weights[name]))
+    return net, tensors
+
+
+@pytest.mark.parametrize("spec,how", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
+def test_the_engines_network_computes_what_the_readable_module_does(spec, how, tmp_path):
+    rng = np.random.default_rng(1)
+    model = _randomized(nnspec.compile(spec, dtype="float64"), rng)
+    reference, theirs = _reference(model, tmp_path)
+    ours = place.weights(model, torch, torch.device("cpu")).tensors
+    net = Net(model.graph, ours)
+    training = "dropout" not in spec  # each draws its masks its own way
+    net.train(training)
+    reference.train(training)
+    x = _inputs(model, how, 5, rng)
+    x = {k: torch.from_numpy(v.astype(np.float64)) for k, v in x.items()} \
+        if isinstance(x, dict) else torch.from_numpy(x.astype(np.float64))
+    # the reference takes each input by position, in the graph's order
+    got = net(x, logits=True)
+    want = reference(*([x[k] for k in model.graph.inputs] if isinstance(x, dict) else [x]),
+                     logits=True)
+    got, want = (got, want) if isinstance(got, dict) else ({"": got}, {"": want})
+    assert got.keys() == want.keys()
+    for name in got:
+        np.testing.assert_allclose(got[name].detach().numpy(), want[name].detach().numpy(),
+                                   rtol=1e-9, atol=1e-10, err_msg=name)
+    if not model.graph.trainable:
+        return
+    readouts = {k: torch.from_numpy(rng.normal(size=tuple(v.shape))) for k, v in got.items()}
+    sum((got[k] * r).sum() for k, r in readouts.items()).backward()
+    sum((want[k] * r).sum() for k, r in readouts.items()).backward()
+    for name in model.graph.trainable:
+        a, b = ours[name].grad, theirs[name].grad
+        if b is None:
+            assert a is None or not a.any(), name
+            continue
+        scale = max(float(b.abs().max()), 1e-3)
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-8, atol=1e-9 * scale,
+                                   err_msg=name)
+    for name, role in model.graph.roles.items():  # running statistics moved alike
+        if role == "statistic":
+            np.testing.assert_allclose(ours[name].numpy(), theirs[name].numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("spec", ["input 7x5\nlstm 16 return_sequences=true",
+                                  "input 7x5\ngru 16", "input 7x5\nrnn 16"])
+def test_fused_recurrent_layers_in_float32_match_the_loop(spec, tmp_path):
+    """float32 takes oneDNN's LSTM on a CPU, another kernel than float64's."""
+    rng = np.random.default_rng(2)
+    model = _randomized(nnspec.compile(spec, loss="mse"), rng)
+    net = Net(model.graph, place.weights(model, torch, torch.device("cpu")).tensors)
+    reference, _ = _reference(model, tmp_path)
+    x = torch.from_numpy(rng.normal(size=(9, 7, 5)).astype(np.float32))
+    np.testing.assert_allclose(net(x).detach().numpy(), reference.float()(x).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_a_batch_norm_of_one_row_trains_as_numpys(rng):
+    """PyTorch's batch norm refuses one value per feature; nnspec gives beta."""
+    spec = "input 4\ndense 3 -> batchnorm -> dense 2 softmax\ntrain { optimizer = adam }"
+    a = nnspec.compile(spec, dtype="float64")
+    b = nnspec.compile(spec, dtype="float64")
+    x, y = rng.normal(size=(5, 4)), rng.integers(0, 2, 5)
+    a.fit(x, y, epochs=2, batch_size=4)  # the last batch is one sample
+    b.fit(x, y, epochs=2, batch_size=4, engine="torch")
+    for k, v in a.weights.items():  # dense1.b's gradient is 0 but for rounding: 1e-9
+        np.testing.assert_allclose(b.weights[k], v, rtol=1e-9, atol=1e-9, err_msg=k)
+
+
+@pytest.fixture
+def device_path(monkeypatch):
+    """The path a GPU takes, on the CPU: the model's arrays copied to the "device"
+    and back at each sync, data sets resident there and indexed there, and the
+    multi-tensor update over a list of tensors (packing is for CPUs)."""
+    monkeypatch.setattr(place, "shares", lambda device: False)
+    monkeypatch.setattr(place, "free_memory", lambda torch, device: 1 << 40)
+
+
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_every_optimizer_on_the_device_path_matches_the_numpy_engine(optimizer, device_path,
+                                                                     rng):
+    from test_torch_engine import test_50_float64_steps_match_the_numpy_engine as table
+    table(optimizer, "cosine", rng)
+
+
+@pytest.mark.parametrize("kind", ["conv", "lstm", "embedding", "batchnorm", "attention"])
+def test_layers_on_the_device_path_match_the_numpy_engine(kind, device_path, rng):
+    from test_torch_engine import test_every_kind_trains_as_in_numpy as table
+    table(kind, rng)
+
+
+@pytest.mark.parametrize("reduction", ["mean"])
+def test_several_inputs_and_outputs_on_the_device_path_match_the_numpy_engine(
+        reduction, device_path, rng):
+    """Inputs, targets and validation by name resident on the "device"."""
+    from test_torch_engine import MULTI_IO
+    from test_torch_engine import test_several_inputs_and_outputs_train_as_in_numpy as table
+    table(MULTI_IO[0], reduction, rng)
+
+
+def test_predict_on_the_device_path_is_numpys(device_path):
+    test_predict_with_the_torch_engine_is_numpys(ROWS[0][0], ROWS[0][1])
+
+
+def _optimizer(name):
+    options = {"sgd": dict(momentum=0.9, nesterov=True, weight_decay=0.05),
+               "adamw": dict(weight_decay=0.1)}.get(name, {})
+    opt = OPTIMIZERS[name](**options)
+    opt.decayed = frozenset({"a.W", "c.W"})
+    return opt
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS) + ["sgd-plain"])
+def test_the_multi_tensor_update_is_the_per_parameter_one(name):
+    rng = np.random.default_rng(3)
+    shapes = {"a.W": (4, 3), "a.b": (3,), "c.W": (6, 2), "e.W": (5, 2)}
+    ours, theirs = (_optimizer(name.split("-")[0]) for _ in range(2))
+    if name == "sgd-plain":
+        ours.momentum = theirs.momentum = 0.0
+    w = {k: rng.normal(size=s) for k, s in shapes.items()}
+    w_ours = {k: torch.tensor(v) for k, v in w.items()}
+    w_theirs = {k: torch.tensor(v) for k, v in w.items()}
+    state_ours, state_theirs = {}, {}
+    names = list(shapes)
+    for t in range(20):
+        grads = {k: rng.normal(size=s) for k, s in shapes.items()}
+        grads["e.W"][rng.integers(0, 5)] = 0  # a row no sample used (LazyAdam)
+        lrs = [0.05 * (1 + i) / (1 + t) for i in range(len(names))]
+        ours.t += 1
+        theirs.t += 1
+
+        def slots(suffix):
+            return [state_ours.setdefault(f"{k}/{suffix}",
+                                          torch.zeros(shapes[k], dtype=torch.float64))
+                    for k in names]
+        optimizers.step(torch, ours, names, [w_ours[k] for k in names],
+                        [torch.tensor(grads[k]) for k in names], lrs, slots)
+        for k, lr in zip(names, lrs):
+            def slot(key, k=k):
+                return state_theirs.setdefault(key, torch.zeros(shapes[k], dtype=torch.float64))
+            optimizers.update(torch, theirs, k, w_theirs[k], torch.tensor(grads[k]), lr, slot)
+    assert set(state_theirs) <= set(state_ours)
+    for k in names:
+        np.testing.assert_allclose(w_ours[k].numpy(), w_theirs[k].numpy(), rtol=1e-12, err_msg=k)
+    for k, v in state_theirs.items():
+        np.testing.assert_allclose(state_ours[k].numpy(), v.numpy(), rtol=1e-12, err_msg=k)
+
+
+def test_penalties_and_clipping_on_lists_are_the_numpy_loops():
+    from nnspec.training.loop import clip, regularize
+    rng = np.random.default_rng(4)
+    names = ["a.W", "a.b", "c.W"]
+    w = {k: rng.normal(size=(3, 2)) for k in names}
+    g = {k: rng.normal(size=(3, 2)) for k in names}
+    coefs = {"a.W": (0.1, 0.01, 0.02), "a.b": (0.1, 0.0, 0.0), "c.W": (0.1, 0.03, 0.0)}
+    gs = [torch.tensor(g[k]) for k in names]
+    penalties = gradients.Penalties(torch, names, [coefs[k][1] for k in names],
+                                    [coefs[k][2] for k in names], "cpu", torch.float64)
+    penalty = penalties.apply([torch.tensor(w[k]) for k in names], gs)
+    expected = regularize(w, g, coefs)
+    assert float(penalty) == pytest.approx(expected, rel=1e-12)
+    for max_norm in (0.5, 100.0):  # clipped, and not
+        g_np = {k: v.copy() for k, v in g.items()}
+        g_t = [torch.tensor(g_np[k]) for k in names]
+        clip(g_np, max_norm)
+        gradients.clip(torch, g_t, max_norm)
+        for k, t in zip(names, g_t):
+            np.testing.assert_allclose(t.numpy(), g_np[k], rtol=1e-12, err_msg=k)
+
+
+@pytest.mark.parametrize("spec,how", ROWS, ids=[f"row{i}" for i in range(len(ROWS))])
+def test_predict_with_the_torch_engine_is_numpys(spec, how):
+    rng = np.random.default_rng(0)
+    model = _randomized(nnspec.compile(spec), rng)
+    x = _inputs(model, how, 11, rng)
+    _close(model.predict(x, engine="torch", batch_size=4), model.predict(x))  # passes of 4,
+    # and a rest
+    model.set_weights({k: v * 0.5 for k, v in model.weights.items()})  # seen on the next call
+    _close(model.predict(x, engine="torch"), model.predict(x))
+
+
+def _close(got, want):
+    """Outputs (an array, or a dict by output name) alike: float32 in other kernels,
+    1e-5 of each output's scale."""
+    if not isinstance(want, dict):
+        got, want = {"": got}, {"": want}
+    assert isinstance(got, dict) and got.keys() == want.keys()
+    for name, array in want.items():
+        scale = max(float(np.abs(array).max()), 1.0)
+        np.testing.assert_allclose(got[name], array, rtol=1e-5, atol=1e-5 * scale,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("kind", KIND_NAMES)
+def test_predict_with_the_torch_engine_takes_raw_inputs(kind):
+    model, raw = scaled_model(kind)
+    np.testing.assert_allclose(model.predict(raw, engine="torch"), model.predict(raw),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_bad_token_ids_are_one_line_on_the_torch_engine_too(rng):
+    from nnspec.errors import DataError
+    model = nnspec.compile("input 3\nembedding 5x2 -> flatten -> dense 2 softmax")
+    x, y = np.array([[0, 1, 7]] * 4, np.float32), np.zeros(4, int)
+    with pytest.raises(DataError, match="outside the vocabulary") as numpy_error:
+        model.fit(x, y, epochs=1)
+    with pytest.raises(DataError, match="outside the vocabulary") as torch_error:
+        model.fit(x, y, epochs=1, engine="torch")
+    assert str(torch_error.value) == str(numpy_error.value)
+    with pytest.raises(DataError, match="outside the vocabulary"):
+        model.predict(x, engine="torch")
+
+
+def test_infer_with_the_torch_engine(tmp_path):
+    model = _randomized(nnspec.compile("input 4\ndense 5 tanh -> dense 3 softmax"),
+                        np.random.default_rng(6))
+    model.save(tmp_path / "m.nnb")
+    np.save(tmp_path / "x.npy", np.random.default_rng(7).normal(size=(3, 4)).astype(np.float32))
+    runs = [run_cli("infer", tmp_path / "m.nnb", tmp_path / "x.npy", "--format", "json", *flags)
+            for flags in ([], ["--engine", "torch"])]
+    assert all(r.returncode == 0 for r in runs), runs[1].stderr
+    numpy_rows, torch_rows = (json.loads(r.stdout) for r in runs)
+    assert [r["class"] for r in torch_rows] == [r["class"] for r in numpy_rows]
+    r = run_cli("infer", tmp_path / "m.nnb", tmp_path / "x.npy", "--device", "cuda")
+    assert r.returncode == 2 and "--engine torch" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("first,then", [("torch", "numpy"), ("numpy", "torch")])
+def test_a_checkpoint_resumes_on_the_other_engine(first, then, rng, tmp_path):
+    """Stopped mid-epoch (Ctrl-C), saved, loaded and finished on the other
+    engine: the weights and optimizer state of one straight run (float64)."""
+    spec = ("input 4\ndense 6 tanh -> batchnorm -> dense 3 softmax\n"
+            "train { optimizer = adam\n lr = 0.02\n schedule = cosine(warmup=3) }")
+    x, y = rng.normal(size=(20, 4)), rng.integers(0, 3, 20)
+    straight = nnspec.compile(spec, dtype="float64")
+    straight.fit(x, y, epochs=3, batch_size=4)
+
+    class CtrlC(nnspec.Callback):
+        def on_batch_end(self, batch, logs):
+            if self.model.epoch == 1 and batch == 2:
+                os.kill(os.getpid(), signal.SIGINT)  # the loop stops after this batch
+
+    model = nnspec.compile(spec, dtype="float64")
+    with pytest.raises(nnspec.TrainingInterrupted):
+        model.fit(x, y, epochs=3, batch_size=4, engine=first, callbacks=[CtrlC()])
+    model.save(tmp_path / "ck.nnb", checkpoint=True)
+    resumed = nnspec.load(tmp_path / "ck.nnb")
+    resumed.fit(x, y, epochs=3 - resumed.epoch, batch_size=4, engine=then)
+    assert resumed.optimizer.t == straight.optimizer.t
+    for k, v in straight.weights.items():
+        np.testing.assert_allclose(resumed.weights[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
+    for k, v in straight.optimizer.state.items():
+        np.testing.assert_allclose(resumed.optimizer.state[k], v, rtol=1e-9, atol=1e-12,
+                                   err_msg=k)
+
+
+@pytest.mark.parametrize("head,loss,metrics", [
+    ("dense 4 softmax", "cross_entropy", "[accuracy, top_k(2), top_k(4)]"),
+    ("dense 4 softmax", "cross_entropy", "[accuracy, mae, mse]"),
+    ("dense 3 sigmoid", "binary_cross_entropy", "[binary_accuracy, mae]")])
+def test_every_metric_sums_on_the_device_as_numpy_does(head, loss, metrics, rng):
+    spec = (f"input 3\ndense 5 tanh -> {head}\n"
+            f"train {{ loss = {loss}\n metrics = {metrics}\n optimizer = adam }}")
+    a = nnspec.compile(spec, dtype="float64")
+    b = nnspec.compile(spec, dtype="float64")
+    x = rng.normal(size=(30, 3))
+    y = rng.integers(0, 4, 30) if "softmax" in head else rng.integers(0, 2, (30, 3))
+    validation = (x[:7], y[:7])
+    ha = a.fit(x, y, epochs=3, batch_size=8, validation_data=validation)
+    hb = b.fit(x, y, epochs=3, batch_size=8, validation_data=validation, engine="torch")
+    assert set(ha) == set(hb) and len(ha) > 4
+    for key in ha:
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)
+
+
+def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
+    from nnspec.pytorch import threads
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "_state",
+                        {"wanted": 2, "pinned": False, "checked": 0.0, "seen": None})
+    monkeypatch.setattr(threads, "_cores", lambda: range(2))
+    try:
+        # after the first look, two looks in a row must see a busy process
+        for busy, expected in ((1, 1), (5, 1), (0, 2), (3, 2), (3, 1), (None, 2)):
+            monkeypatch.setattr(threads, "busy_elsewhere", lambda busy=busy: busy)
+            threads.balance(torch)
+            assert torch.get_num_threads() == expected, busy
+        threads._state["pinned"] = True  # the user's count stands
+        monkeypatch.setattr(threads, "busy_elsewhere", lambda: 1)
+        threads.balance(torch)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+    count = threads.busy_elsewhere()
+    assert count is None or count >= 0
+
+
+def test_nnspec_threads_pins_the_torch_engines_count(monkeypatch):
+    from nnspec.pytorch import threads
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "_state",
+                        {"wanted": None, "pinned": False, "checked": 0.0, "seen": None})
+    monkeypatch.setenv("NNSPEC_THREADS", "1")
+    try:
+        threads.configure(torch)
+        assert torch.get_num_threads() == 1 and threads._state["pinned"]
+    finally:
+        torch.set_num_threads(before)
