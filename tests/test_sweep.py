@@ -263,7 +263,7 @@ def test_a_sweep_stopped_mid_way_continues_where_it_was(tmp_path, how):
     assert again.returncode == 0, again.stderr
     assert f"{len(before)} of 6 trials done" in again.stdout
     ran = again.stdout.count(" done: ")
-    assert ran == 6 - len(before)  # only the remaining trials, the one cut off among them
+    assert ran == 6 - len(before), (stdout, again.stdout)  # the rest, the one cut off among them
     table = rows(out)
     numbers = [t["number"] for t in table]
     assert len(numbers) == len(set(numbers)) == 6  # each trial once

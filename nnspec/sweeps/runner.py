@@ -7,8 +7,10 @@ objective's metric reported to the study as training goes, so a pruner can stop
 a run that trails (at most about 100 reports a run, so a 10000-epoch run does
 not write 10000 times to the storage).
 """
+import contextlib
 import math
 import os
+import signal
 import sys
 import time
 
@@ -111,6 +113,19 @@ def train(trial, ctx, params):
                    "pruned": report.pruned, "history": history}
 
 
+@contextlib.contextmanager
+def _whole():
+    """Ctrl-C and SIGTERM wait until a trial is asked for and marked as this
+    process's: cut off in between, it would be running with no process to name,
+    and a rerun could neither tell it stale nor run its values (seen under load)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, held)
+
+
 def work(ctx, study):
     """Run trials until the study holds ctx.target counted trials (or a grid has no
     point left to take). Ctrl-C or SIGTERM: the trial running is queued again and
@@ -126,7 +141,7 @@ def work(ctx, study):
         # the same waiting trial, or the same trial number; on one machine a lock
         # in the folder makes asking one at a time (journal files and server
         # databases are atomic on their own)
-        with files.locked(ctx.out / ".ask.lock"):
+        with files.locked(ctx.out / ".ask.lock"), _whole():
             trial = study.ask()
             if studies.surplus(study, trial, ctx.plan, ctx.target):
                 trial.set_user_attr("nnspec", "surplus")

@@ -26,6 +26,7 @@ from ..errors import NNSpecError
 from ..optional import need
 
 GRACE = 600  # seconds without a heartbeat after which another machine's trial is stale
+MARK = 5  # seconds after which a running trial no process has marked is stale
 HOST = socket.gethostname()
 
 
@@ -119,6 +120,8 @@ def _alive(pid):
 
 
 def _stale(t, now):
+    if "pid" not in t.user_attrs:  # not marked whole (host, then pid): cut off before
+        return now - _started(t) >= MARK
     host, pid = t.user_attrs.get("host"), t.user_attrs.get("pid")
     if host == HOST and isinstance(pid, int):
         return pid != os.getpid() and not _alive(pid)
@@ -147,12 +150,23 @@ def retry(study, t):
 
 
 def recover(study):
-    """Trials left running by a process that is gone: rerun. -> how many."""
+    """Trials left running by a process that is gone: rerun. -> how many. A trial
+    that no process has marked as its own was cut off between being asked for and
+    being marked (kill -9 in that window: seen under load); a live process marks
+    its trial within milliseconds, so one still unmarked after MARK seconds is stale."""
     opt = optuna()
+    running = (opt.trial.TrialState.RUNNING,)
+    young = [t for t in study.get_trials(deepcopy=False, states=running)
+             if "pid" not in t.user_attrs and time.time() - _started(t) < MARK]
+    if young:  # give a live process the time to mark it
+        time.sleep(max(MARK - (time.time() - min(_started(t) for t in young)), 0))
     now = time.time()
-    return sum(retry(study, t) for t in
-               study.get_trials(deepcopy=False, states=(opt.trial.TrialState.RUNNING,))
+    return sum(retry(study, t) for t in study.get_trials(deepcopy=False, states=running)
                if _stale(t, now))
+
+
+def _started(t):
+    return t.datetime_start.timestamp() if t.datetime_start else time.time()
 
 
 def enqueue_grid(study, plan, choices):
