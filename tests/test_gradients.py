@@ -116,6 +116,17 @@ LAYER_ROWS = [
     ("input 6x4\nattention 2 -> layernorm -> globalavgpool", 3),
     ("input 7\nembedding 9x3", 2, "ids:9"),
     ("input 5\nembedding 4x2 -> lstm 3", 3, "ids:4"),  # ids repeat: their rows sum
+    # 1-D convolutions over time: few features (the narrow im2col, the flat-run
+    # copy of stride-1 'same') and many, strides, dilations, each padding
+    ("input 7x2\nconv 3x3 valid", 2),
+    ("input 7x2\nconv 3x3 same tanh", 3),
+    ("input 6x3\nconv 2x2 full", 2),
+    ("input 9x5\nconv 3x4 same stride=2", 2),
+    ("input 9x5\nconv 3x2 valid stride=2 dilation=2", 2),
+    ("input 8x2\nconv 2x3 full stride=3 dilation=2", 2),
+    ("input 8x1\nconv 3x2 same dilation=2 bias=false", 3),
+    ("input 6x4\nconv 1x3 valid", 2),
+    ("input 6\nembedding 5x4 -> conv 3x3 same relu -> conv 2x2 valid -> lstm 2", 2, "ids:5"),
     # many short rows: softmax reduces them transposed (activations.row_max)
     ("input 6\ndense 5 softmax", 70),
     ("input 8x5\nsoftmax", 9),

@@ -25,7 +25,7 @@ import math
 
 from ..errors import ShapeError
 from ..lang.kinds import KINDS
-from ..lang.kinds.conv import pads, span
+from ..lang.kinds.conv import as_image, pads, span
 from ..lang.printer import describe
 
 MAX_STEP_BYTES = 8 << 30  # 8 GiB: twice the 200-layer ResNet of benchmarks/parse_200.py
@@ -37,11 +37,12 @@ PROBE = 4
 
 
 def _conv(p, in_shape, out_shape):
+    p, in_shape = as_image(p, in_shape)  # a 1-D conv works as a Kx1 2-D one
     kh, kw, _ = p["kernel"]
     (sh, sw), s = span(p), p["stride"]
     h, w, c = in_shape
     padded = (h + sum(pads(h, sh, s, p["padding"]))) * (w + sum(pads(w, sw, s, p["padding"]))) * c
-    positions = out_shape[0] * out_shape[1]
+    positions = math.prod(out_shape[:-1])
     columns = positions * (kh * kw * c + 1)
     # the gathered columns, kept for backward; their gradient (narrow inputs) or
     # one kernel offset's block of it; a padded input and its gradient

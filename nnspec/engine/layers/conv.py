@@ -21,13 +21,14 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ...lang.kinds.conv import pads, span
+from ...lang.kinds.conv import as_image, is_1d, pads, span
 from .base import Layer, init_weights
 
 
 def init(p, shapes, rng, dtype):
-    kh, kw, c, f = shapes["W"]
-    return init_weights(p, shapes["W"], kh * kw * c, kh * kw * f, rng, dtype)
+    *taps, c, f = shapes["W"]  # (kh, kw, c, f), or a 1-D conv's (k, c, f)
+    taps = math.prod(taps)
+    return init_weights(p, shapes["W"], taps * c, taps * f, rng, dtype)
 
 
 _NARROW = 4  # fewer input channels than this: gather by kernel offsets, transposed
@@ -170,18 +171,38 @@ def backward(p, w, cache, dy, need_dx):
     return dxp[:, pt : pt + x_shape[1], pl : pl + x_shape[2]], grads
 
 
+def sequence_forward(p, w, x, mode):
+    """forward, for a 1-D conv too: x (batch, time, features) -> (batch, time', filters)."""
+    if not is_1d(p):
+        return forward(p, w, x, mode)
+    W = w["W"]
+    y, cache = forward(as_image(p), {**w, "W": W.reshape(W.shape[0], 1, *W.shape[1:])},
+                       x[:, :, None], mode)
+    return y[:, :, 0], cache
+
+
+def sequence_backward(p, w, cache, dy, need_dx):
+    if not is_1d(p):
+        return backward(p, w, cache, dy, need_dx)
+    W = w["W"]
+    dx, grads = backward(as_image(p), {**w, "W": W.reshape(W.shape[0], 1, *W.shape[1:])},
+                         cache, dy[:, :, None], need_dx)
+    grads["W"] = grads["W"].reshape(W.shape)
+    return (None if dx is None else dx[:, :, 0]), grads
+
+
 def flops(p, in_shape, out_shape):
-    kh, kw, f = p["kernel"]
+    kh, kw, f = as_image(p)["kernel"]
     return 2 * kh * kw * in_shape[-1] * math.prod(out_shape)
 
 
 def needs(p, rows, cols):
     """A 'valid' conv's first rows x cols outputs read only the input's first
     (rows - 1) * stride + span rows (and columns likewise)."""
-    if p["padding"] != "valid":
+    if p["padding"] != "valid" or is_1d(p):  # crops are of images' rows and columns
         return None
     (sh, sw), s = span(p), p["stride"]
     return (rows - 1) * s + sh, (cols - 1) * s + sw
 
 
-LAYERS = {"conv": Layer(forward, backward, init, flops)}
+LAYERS = {"conv": Layer(sequence_forward, sequence_backward, init, flops)}

@@ -1,7 +1,11 @@
-"""How a 2-D convolution is written, the shape it gives and its weights.
+"""How a convolution is written, the shape it gives and its weights.
 
 `conv KHxKWxFILTERS [valid|same|full] [activation] stride=S dilation=D`, channels
-last; input channels are inferred. 'same' pads as TensorFlow does (output
+last; input channels are inferred. `conv KxFILTERS ...` on a TIMExFEATURES
+sequence is a 1-D convolution over time: a 2-D one over a TIMEx1xFEATURES image
+with a Kx1 kernel (as_image), which is how the engine and the exports compute
+it. Its W is (k, features, filters), Keras' Conv1D layout; as (k, 1, features,
+filters) it is the same memory, so the engine reads it as a view. 'same' pads as TensorFlow does (output
 ceil(size / stride), the extra row or column after), 'full' by span - 1 on
 each side. W is (kh, kw, in_channels, filters), b (filters,). The padding
 arithmetic here is the engine's too (engine/layers/conv.py).
@@ -10,9 +14,10 @@ from ..signature import Opt, Signature, Word
 from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
 
 SIGNATURE = Signature(
-    usage="conv KHxKWxFILTERS [same|valid|full] [activation] [stride=..] [dilation=..] [lr=..] ...",
+    usage="conv KHxKWxFILTERS (on an image) or KxFILTERS (on a sequence) [same|valid|full] "
+          "[activation] [stride=..] [dilation=..] [lr=..] ...",
     words=(
-        Word("kernel", "dims", ranks=(3,), required=True),
+        Word("kernel", "dims", ranks=(2, 3), required=True),
         Word("padding", "choice", ("valid", "same", "full"), default="valid"),
         ACTIVATION,
     ),
@@ -38,14 +43,43 @@ def pads(size, k, s, padding):
     return total // 2, total - total // 2
 
 
+def is_1d(p):
+    return len(p["kernel"]) == 2
+
+
+def as_image(p, in_shape=None):
+    """A 1-D conv's parameters (and input shape) as the 2-D conv that computes it:
+    kernel (k, 1, filters) over a TIMEx1xFEATURES image. A 2-D conv's as they are."""
+    if not is_1d(p):
+        return p if in_shape is None else (p, in_shape)
+    k, f = p["kernel"]
+    p = {**p, "kernel": (k, 1, f)}
+    return p if in_shape is None else (p, (in_shape[0], 1, *in_shape[1:]))
+
+
 def span(p):
     """The kernel's extent on the input: a dilated kernel spreads its taps apart."""
-    kh, kw, _ = p["kernel"]
+    kh, kw, _ = as_image(p)["kernel"]
     d = p["dilation"]
     return (kh - 1) * d + 1, (kw - 1) * d + 1
 
 
 def shape(p, in_shape):
+    if is_1d(p):
+        if len(in_shape) != 2:
+            raise ShapeProblem(f"is a 1-D convolution and needs a TIMExFEATURES sequence; "
+                               f"on an image write conv KHxKWx{p['kernel'][1]}")
+        if min(p["kernel"]) < 1:
+            raise ShapeProblem("needs a kernel of at least 1x1")
+        k = span(p)[0]
+        if p["padding"] == "valid" and in_shape[0] < k:
+            raise ShapeProblem(f"needs at least {k} steps"
+                               + (" (its dilated span)" if p["dilation"] > 1 else ""))
+        h, _, f = shape(*as_image(p, in_shape))
+        return h, f
+    if len(in_shape) == 2:
+        raise ShapeProblem(f"is a 2-D convolution and needs an HxWxC image; over a "
+                           f"TIMExFEATURES sequence write conv {p['kernel'][0]}x{p['kernel'][2]}")
     _, _, f = p["kernel"]
     kh, kw = span(p)
     if len(in_shape) != 3:
@@ -61,6 +95,9 @@ def shape(p, in_shape):
 
 
 def weights(p, in_shape):
+    if is_1d(p):
+        k, f = p["kernel"]
+        return kernel_and_bias(p, (k, in_shape[-1], f))
     kh, kw, f = p["kernel"]
     return kernel_and_bias(p, (kh, kw, in_shape[-1], f))
 
