@@ -47,6 +47,19 @@ def conv(padding, stride=1, dilation=1):
     return run
 
 
+def conv1d(padding, stride=1, dilation=1):
+    """torch's Conv1d over (batch, features, time), nnspec's W (k, features, filters)."""
+    def run(x, w):
+        weight = w["W"].permute(2, 1, 0)  # (k, c, f) -> (f, c, k)
+        span = (weight.shape[2] - 1) * dilation + 1
+        pad = {"valid": (0, 0), "full": (span - 1, span - 1),
+               "same": _tf_same_pads(x.shape[1], span, stride)}[padding]
+        y = F.conv1d(F.pad(x.transpose(1, 2), pad), weight, w.get("b"), stride=stride,
+                     dilation=dilation)
+        return y.transpose(1, 2)
+    return run
+
+
 def pool(fn, k, stride=None):
     return lambda x, w: _nhwc(fn(_nchw(x), k, stride))
 
@@ -108,6 +121,12 @@ ROWS = [
     ("input 7x6x5\nconv 3x3x4 same stride=2", conv("same", 2)),
     ("input 9x9x4\nconv 3x3x2 full dilation=2", conv("full", 1, 2)),
     ("input 9x8x2\nconv 3x3x2 same dilation=2 stride=2", conv("same", 2, 2)),
+    ("input 20x16\nconv 3x32 same", conv1d("same")),
+    ("input 9x2\nconv 3x4 valid", conv1d("valid")),
+    ("input 9x5\nconv 4x3 same stride=2", conv1d("same", 2)),
+    ("input 8x3\nconv 2x2 full stride=3", conv1d("full", 3)),
+    ("input 11x4\nconv 3x2 valid dilation=2 stride=2", conv1d("valid", 2, 2)),
+    ("input 10x1\nconv 3x3 same dilation=3", conv1d("same", 1, 3)),
     ("input 8x8x2\nmaxpool 2", pool(F.max_pool2d, 2)),
     ("input 7x9x2\nmaxpool 3x2", pool(F.max_pool2d, (3, 2))),
     ("input 7x7x3\nmaxpool 3 stride=2", pool(F.max_pool2d, 3, 2)),

@@ -4,7 +4,7 @@ names and its input and output shapes, and returns its output's value name.
 docs/export.md maps each kind."""
 import numpy as np
 
-from ..lang.kinds.conv import pads, span
+from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import padding, stride
 
@@ -17,7 +17,22 @@ def _dense(b, p, w, ins, in_shape, out_shape):
     return b.op("Add", [y, b.const(w["b"], "b")]) if "b" in w else y
 
 
+def _conv1d(b, p, w, ins, in_shape):
+    """ONNX's Conv over (batch, features, time) with a 1-D kernel: W (k, c, f) as (f, c, k)."""
+    s, d = p["stride"], p["dilation"]
+    before, after = pads(in_shape[0], span(p)[0], s, p["padding"])
+    inputs = [b.op("Transpose", [ins[0]], perm=[0, 2, 1]),
+              b.const(np.transpose(w["W"], (2, 1, 0)), "W")]
+    if "b" in w:
+        inputs.append(b.const(w["b"], "b"))
+    y = b.op("Conv", inputs, kernel_shape=[p["kernel"][0]], strides=[s], dilations=[d],
+             pads=[before, after])
+    return b.op("Transpose", [y], perm=[0, 2, 1])
+
+
 def _conv(b, p, w, ins, in_shape, out_shape):
+    if is_1d(p):
+        return _conv1d(b, p, w, ins, in_shape)
     (sh, sw), s, d = span(p), p["stride"], p["dilation"]
     top, bottom = pads(in_shape[0], sh, s, p["padding"])
     left, right = pads(in_shape[1], sw, s, p["padding"])

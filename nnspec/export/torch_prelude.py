@@ -49,6 +49,19 @@ class Conv(nn.Module):  # channels last; explicit pads (top, bottom, left, right
         return y.permute(0, 2, 3, 1)
 
 
+class Conv1d(nn.Module):  # over time, features last; W (k, features, filters); pads (before, after)
+    def __init__(self, k, channels, filters, stride, dilation, pads, bias=True):
+        super().__init__()
+        self.W = param(k, channels, filters)
+        self.b = param(filters) if bias else None
+        self.stride, self.dilation, self.pads = stride, dilation, pads
+
+    def forward(self, x):
+        x = F.pad(x.transpose(1, 2), self.pads)
+        y = F.conv1d(x, self.W.permute(2, 1, 0), self.b, self.stride, 0, self.dilation)
+        return y.transpose(1, 2)
+
+
 class Pool(nn.Module):  # max or average, channels last; explicit pads (top, bottom, left, right)
     def __init__(self, kind, window, stride, pads=(0, 0, 0, 0)):
         super().__init__()

@@ -7,7 +7,7 @@ import re
 
 from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
-from ..lang.kinds.conv import pads, span
+from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import padding, stride
 from ..lang.printer import format_node
@@ -29,6 +29,11 @@ def _module(node, p, graph):
         if per_step(p, in_shape):
             return f"Dense({in_shape[-1]}, {p['units']}, per_step=True, bias={bias})", None
         return f"Dense({math.prod(in_shape)}, {p['units']}, bias={bias})", None
+    if kind == "conv" and is_1d(p):
+        (k, f), s = p["kernel"], p["stride"]
+        before, after = pads(in_shape[0], span(p)[0], s, p["padding"])
+        return (f"Conv1d({k}, {in_shape[-1]}, {f}, stride={s}, dilation={p['dilation']}, "
+                f"pads=({before}, {after}), bias={bias})"), None
     if kind == "conv":
         (sh, sw), s = span(p), p["stride"]
         t, b = pads(in_shape[0], sh, s, p["padding"])

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 
 from ..lang.kinds import KINDS
-from ..lang.kinds.conv import pads, span
+from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import padding, stride
 from .losses import activation
@@ -55,8 +55,18 @@ def _nhwc(x):
     return x.permute(0, 2, 3, 1)
 
 
+def conv1d(p, in_shape, W, b):
+    """Over (batch, time, features) as conv1d's (batch, features, time); W (k, c, f) as (f, c, k)."""
+    s, d = p["stride"], p["dilation"]
+    pad = pads(in_shape[0], span(p)[0], s, p["padding"])
+    return lambda x: F.conv1d(F.pad(x.transpose(1, 2), pad), W.permute(2, 1, 0), b, s, 0,
+                              d).transpose(1, 2)
+
+
 def conv(node, in_shape, w, net):
     p, (W, b) = node.p, (w["W"], w.get("b"))
+    if is_1d(p):
+        return conv1d(p, in_shape, W, b)
     (sh, sw), s, d = span(p), p["stride"], p["dilation"]
     top, bottom = pads(in_shape[0], sh, s, p["padding"])
     left, right = pads(in_shape[1], sw, s, p["padding"])
