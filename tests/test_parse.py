@@ -88,7 +88,8 @@ BAD_SPECS = [
                                                                   "as 'init'"]),
     ("input 8x8x1\nconv 3x3x2 same tanh dense 4", 2, 22, ["unexpected 'dense'",
                                                         "forget '->'"]),
-    ("input 8x8x1\nconv 3x3 same", 2, 6, ["unexpected '3x3'", "usage: conv KHxKWxFILTERS"]),
+    ("input 8x8x1\nconv 3x3x3x3 same", 2, 6, ["unexpected '3x3x3x3'",
+                                               "usage: conv KHxKWxFILTERS"]),
     ("input 8x8x1\ndense", 2, 1, ["dense needs a number (units)"]),
     ("input 8x8x1\ndense 4 lr=fast", 2, 9, ["option 'lr' must be a number"]),
     ("input 8x8x1\ndense 4 stride=2", 2, 9, ["unknown option 'stride' for dense"]),
@@ -153,6 +154,16 @@ BAD_SPECS = [
     ("input 16x16x1\nconv 3x3x2 same -> conv 9x9x4 valid -> conv 9x9x1 valid", 2, 40,
      ["conv3", "needs at least 9x9 input", "got 8x8x4 from conv2"]),
     ("input 10\nconv 3x3x2", 2, 1, ["needs an HxWxC input, got 10"]),
+    # a kernel of two dims is a 1-D conv over a sequence, of three a 2-D conv over an image
+    ("input 8x8x1\nconv 3x3 same", 2, 1, ["conv1: conv 3x3 same is a 1-D convolution (kernel 3, "
+                                          "3 filters)", "on an image write conv KHxKWxFILTERS, "
+                                          "e.g. conv 3x3x3", "got 8x8x1 from input"]),
+    ("input 20x16\nconv 3x3x32 same", 2, 1, ["is a 2-D convolution and needs an HxWxC image; "
+                                            "over a TIMExFEATURES sequence write conv 3x32",
+                                            "got 20x16 from input"]),
+    ("input 10\nconv 3x2", 2, 1, ["needs a TIMExFEATURES input", "write input 10x1"]),
+    ("input 2x4\nconv 3x2 valid", 2, 1, ["conv 3x2 valid needs at least 3 steps, got 2x4"]),
+    ("input 5x4\nconv 3x2 dilation=3", 2, 1, ["needs at least 7 steps (its dilated span)"]),
 ]
 
 

@@ -75,6 +75,11 @@ def _sequence_layers(draw, shape):
     out.append(f"attention {heads}{draw(st.sampled_from(['', ' causal=true']))} "
                f"{_weight_options(draw)}")
     out.append(f"positional {draw(st.sampled_from(['', 'lr=0.5', 'init=normal(0.1)']))}")
+    k, pad = draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from(["same", "valid", "full"]))
+    stride, dilation = draw(st.sampled_from([1, 1, 2])), draw(st.sampled_from([1, 1, 2]))
+    if pad != "valid" or t >= (k - 1) * dilation + 1:  # a 1-D conv over time
+        out.append(f"conv {k}x{draw(st.integers(1, 4))} {pad} {draw(st.sampled_from(ACTS))} "
+                   f"stride={stride} dilation={dilation} {_weight_options(draw)}")
     out += ["globalavgpool", "globalmaxpool", "flatten", f"dense {units}"]
     return out
 

@@ -66,9 +66,13 @@ def span(p):
 
 def shape(p, in_shape):
     if is_1d(p):
+        k, f = p["kernel"]
+        if len(in_shape) == 1:  # shapes.py then says to write the input TIMEx1
+            raise ShapeProblem(f"needs a TIMExFEATURES input (conv {k}x{f} is a 1-D convolution)")
         if len(in_shape) != 2:
-            raise ShapeProblem(f"is a 1-D convolution and needs a TIMExFEATURES sequence; "
-                               f"on an image write conv KHxKWx{p['kernel'][1]}")
+            raise ShapeProblem(f"is a 1-D convolution (kernel {k}, {f} filters) and needs a "
+                               f"TIMExFEATURES sequence; on an image write conv KHxKWxFILTERS, "
+                               f"e.g. conv {k}x{k}x{f}")
         if min(p["kernel"]) < 1:
             raise ShapeProblem("needs a kernel of at least 1x1")
         k = span(p)[0]
