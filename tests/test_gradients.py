@@ -123,6 +123,9 @@ LAYER_ROWS = [
     ("input 6x3\nconv 2x2 full", 2),
     ("input 9x5\nconv 3x4 same stride=2", 2),
     ("input 9x5\nconv 3x2 valid stride=2 dilation=2", 2),
+    # 'same' of an even span pads one more step after than before
+    ("input 9x5\nconv 4x3 same stride=2", 2),
+    ("input 7x2\nconv 2x3 same", 2),
     ("input 8x2\nconv 2x3 full stride=3 dilation=2", 2),
     ("input 8x1\nconv 3x2 same dilation=2 bias=false", 3),
     ("input 6x4\nconv 1x3 valid", 2),
