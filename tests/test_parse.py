@@ -158,9 +158,11 @@ BAD_SPECS = [
     ("input 8x8x1\nconv 3x3 same", 2, 1, ["conv1: conv 3x3 same is a 1-D convolution (kernel 3, "
                                           "3 filters)", "on an image write conv KHxKWxFILTERS, "
                                           "e.g. conv 3x3x3", "got 8x8x1 from input"]),
-    ("input 20x16\nconv 3x3x32 same", 2, 1, ["is a 2-D convolution and needs an HxWxC image; "
-                                            "over a TIMExFEATURES sequence write conv 3x32",
-                                            "got 20x16 from input"]),
+    ("input 20x16\nconv 3x3x32 same", 2, 1, ["needs an HxWxC input (over a TIMExFEATURES "
+                                            "sequence write conv 3x32)", "got 20x16 from input",
+                                            "write input 20x16x1"]),
+    ("input 8\ndense 12 -> reshape 4x3 -> conv 3x3x5", 2, 28,
+     ["needs an HxWxC input (over a TIMExFEATURES sequence write conv 3x5)", "got 4x3 from"]),
     ("input 10\nconv 3x2", 2, 1, ["needs a TIMExFEATURES input", "write input 10x1"]),
     ("input 2x4\nconv 3x2 valid", 2, 1, ["conv 3x2 valid needs at least 3 steps, got 2x4"]),
     ("input 5x4\nconv 3x2 dilation=3", 2, 1, ["needs at least 7 steps (its dilated span)"]),

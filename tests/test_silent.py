@@ -174,8 +174,9 @@ def test_images_without_a_channel_axis_fit_predict_and_infer_alike(tmp_path):
 def test_a_grayscale_image_written_without_channels_says_what_to_write():
     with pytest.raises(nnspec.ShapeError) as info:
         nnspec.compile("input 28x28\nconv 3x3x8 same relu -> dense 10 softmax")
-    assert str(info.value) == ("<spec>:2:1: conv1: conv 3x3x8 same needs an HxWxC input, got "
-                               "28x28 from input; write input 28x28x1")
+    assert str(info.value) == ("<spec>:2:1: conv1: conv 3x3x8 same needs an HxWxC input (over "
+                               "a TIMExFEATURES sequence write conv 3x8), got 28x28 from input; "
+                               "write input 28x28x1")
 
 
 # -- the package runs as python -m nnspec -----------------------------------------------

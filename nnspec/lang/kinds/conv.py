@@ -81,11 +81,11 @@ def shape(p, in_shape):
                                + (" (its dilated span)" if p["dilation"] > 1 else ""))
         h, _, f = shape(*as_image(p, in_shape))
         return h, f
-    if len(in_shape) == 2:
-        raise ShapeProblem(f"is a 2-D convolution and needs an HxWxC image; over a "
-                           f"TIMExFEATURES sequence write conv {p['kernel'][0]}x{p['kernel'][2]}")
     _, _, f = p["kernel"]
     kh, kw = span(p)
+    if len(in_shape) == 2:
+        raise ShapeProblem(f"needs an HxWxC input (over a TIMExFEATURES sequence write "
+                           f"conv {p['kernel'][0]}x{f})")
     if len(in_shape) != 3:
         raise ShapeProblem("needs an HxWxC input")
     if min(p["kernel"]) < 1:
