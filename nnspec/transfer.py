@@ -25,7 +25,7 @@ from .files import document
 from .lang.signature import suggest
 from .training import config as settings
 
-# How many names a one-line message lists before "and N more".
+# How many names a one-line error lists before "and N more" (the report lists 12).
 SHOWN = 4
 
 
@@ -48,10 +48,10 @@ class Report:
         out = [f"weights from {self.file}{where}: {len(self.loaded)} layers loaded, "
                f"{len(self.new)} new, {len(self.differ)} not loaded (shapes differ), "
                f"{len(self.unused)} of the base's unused"]
-        out += [f"  loaded: {_names(self.loaded)}"] if self.loaded else []
-        out += [f"  new: {_names(self.new)}"] if self.new else []
+        out += [f"  loaded: {_listed(self.loaded, 12)}"] if self.loaded else []
+        out += [f"  new: {_listed(self.new, 12)}"] if self.new else []
         out += [f"  not loaded: {name}: {why}" for name, why in self.differ]
-        out += [f"  unused: {_names(self.unused)}"] if self.unused else []
+        out += [f"  unused: {_listed(self.unused, 12)}"] if self.unused else []
         return out
 
     def lineage(self):
@@ -62,14 +62,9 @@ class Report:
                 "unused": list(self.unused), "ancestry": list(self.ancestry)}
 
 
-def _names(names):
-    head = ", ".join(names[:12])
-    return head + (f" and {len(names) - 12} more" if len(names) > 12 else "")
-
-
-def _listed(names):
-    head = ", ".join(names[:SHOWN])
-    return head + (f" and {len(names) - SHOWN} more" if len(names) > SHOWN else "")
+def _listed(names, most=SHOWN):
+    head = ", ".join(names[:most])
+    return head + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 class _Base(NamedTuple):

@@ -88,11 +88,12 @@ def _remove_stale(path):
     whose writer (the pid in the name) is gone."""
     for tmp in path.parent.glob(f"{_temp_prefix(path)}*.tmp"):
         pid = tmp.name[len(_temp_prefix(path)):].split(".", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not alive(int(pid)):
             tmp.unlink(missing_ok=True)
 
 
-def _alive(pid):
+def alive(pid):
+    """Whether a process of this id runs on this machine (one we may not signal runs)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

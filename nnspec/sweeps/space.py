@@ -107,20 +107,16 @@ def _space(name, value, loc, setting):
 
 def _own(key, value, loc, plan):
     form, v, vloc = value
-    if key == "sampler":
-        if form != "name" or v not in SAMPLERS:
-            _fail(f"unknown sampler '{ir.format_value(v)}'{suggest(v, SAMPLERS)} "
-                  f"(one of: {', '.join(SAMPLERS)})", vloc)
-        plan["sampler"] = v
+    if key in ("sampler", "prune"):
+        known, what = (SAMPLERS, "sampler") if key == "sampler" else (PRUNERS, "pruner")
+        if form != "name" or v not in known:
+            _fail(f"unknown {what} '{ir.format_value(v)}'{suggest(v, known)} "
+                  f"(one of: {', '.join(known)})", vloc)
+        plan[key] = v
     elif key == "trials":
         if form != "int" or v < 1:
             _fail(f"trials is a whole number of at least 1, got {ir.format_value(v)}", vloc)
         plan["trials"] = v
-    elif key == "prune":
-        if form != "name" or v not in PRUNERS:
-            _fail(f"unknown pruner '{ir.format_value(v)}'{suggest(v, PRUNERS)} "
-                  f"(one of: {', '.join(PRUNERS)})", vloc)
-        plan["prune"] = v
     elif key == "objective":
         if form == "name":  # a metric alone: accuracies are maximised, the rest minimised
             plan["metric"], plan["direction"] = v, ("maximize" if "accuracy" in v

@@ -23,6 +23,7 @@ import socket
 import time
 
 from ..errors import NNSpecError
+from ..files.io import alive
 from ..optional import need
 
 GRACE = 600  # seconds without a heartbeat after which another machine's trial is stale
@@ -109,22 +110,12 @@ def finished(study):
             if counted(t) and t.state.is_finished()]
 
 
-def _alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _stale(t, now):
     if "pid" not in t.user_attrs:  # not marked whole (host, then pid): cut off before
         return now - _started(t) >= MARK
     host, pid = t.user_attrs.get("host"), t.user_attrs.get("pid")
     if host == HOST and isinstance(pid, int):
-        return pid != os.getpid() and not _alive(pid)
+        return pid != os.getpid() and not alive(pid)
     beat = t.user_attrs.get("heartbeat", t.datetime_start.timestamp() if t.datetime_start
                             else now)
     return now - beat > GRACE
