@@ -181,6 +181,22 @@ def test_a_middle_layer_frozen_still_passes_gradients_to_the_layers_before_it():
                                                    model.weights[key]), key)
 
 
+def test_a_network_with_every_layer_frozen_is_one_line_not_a_run_that_moves_nothing(tmp_path):
+    model = nnspec.compile(BASE)
+    model.freeze()
+    rng = np.random.default_rng(0)
+    with pytest.raises(DataError, match=r"^fit: every layer with weights is frozen \(b/batchnorm1, "
+                                        r"b/dense1, b/dense2, head\), so nothing would train; "
+                                        r"unfreeze some"):
+        model.fit(rng.standard_normal((8, 6)), rng.integers(0, 3, 8), epochs=1)
+    spec = tmp_path / "all.nn"
+    spec.write_text(BASE.replace("dense 3 softmax", "dense 3 softmax trainable=false")
+                    .replace("input 6", "input 2") + 'train {\n data = spiral(30, classes=3)\n}\n')
+    r = run_cli("train", spec, "-o", tmp_path / "x.nnb")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1, r.stderr
+    assert r.stderr.startswith("error: fit: every layer with weights is frozen")
+
+
 def test_freeze_and_unfreeze_by_layer_and_block_instance_names():
     spec = "input 6\nblock pair() { dense 5 tanh -> dense 5 tanh }\n" \
         "block two() { p: pair() -> q: pair() }\nt: two() -> dense 2 softmax"
@@ -214,8 +230,8 @@ def test_a_nested_block_call_written_trainable_false_freezes_every_layer_inside(
 
 @pytest.mark.parametrize("line, message", [
     ("b: base(8) trainable=maybe", r"^<spec>:3:\d+: trainable is true or false$"),
-    ("b: base(8) lr=0.1", r"^<spec>:3:\d+: block 'base' takes its values as arguments: base\(\.\.\.\); "
-                          r"after the parentheses only trainable=false"),
+    ("b: base(8) lr=0.1", r"^<spec>:3:\d+: block 'base' takes its values as arguments: "
+                          r"base\(\.\.\.\); after the parentheses only trainable=false"),
     ("b: base(8) -> head: dense 3 softmax trainable=no", r"trainable"),
     ("b: base(8) -> maxpool 2 trainable=false", r"maxpool"),
 ])
@@ -414,7 +430,9 @@ def test_any_generated_network_with_any_layers_frozen_keeps_them_through_save_an
     spec += "\ntrain {\n optimizer = adamw(weight_decay=0.1)\n l2 = 0.01\n batch_size = 4\n}"
     model = nnspec.compile(spec, dtype="float64")
     weighted = [n for n, keys in model.graph.keys.items() if keys]
-    chosen = data.draw(st.lists(st.sampled_from(weighted), unique=True, max_size=len(weighted)))
+    # at least one layer left to train: every layer frozen is an error (tested above)
+    chosen = data.draw(st.lists(st.sampled_from(weighted), unique=True,
+                                max_size=len(weighted) - 1))
     if chosen:  # freeze() with no names freezes every layer
         model.freeze(*chosen)
     before = {k: v.copy() for k, v in model.weights.items()}

@@ -203,6 +203,11 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
     of their losses (training/weights.py), or None."""
     graph, config, state = model.graph, model.config, model.state
     rates = coefficients(graph, config, model.overrides)
+    if graph.frozen and not rates:  # a run that would move nothing
+        frozen = sorted(graph.frozen)
+        raise DataError(f"fit: every layer with weights is frozen ({', '.join(frozen[:4])}"
+                        f"{' ...' if len(frozen) > 4 else ''}), so nothing would train; "
+                        "unfreeze some: model.unfreeze(NAME), nnspec train --unfreeze NAME")
     state.optimizer.decay(k for k in rates if ROLES[graph.roles[k]].decayed)
     engine = engine or NumpySteps(model)
     n = rows(x)
