@@ -172,7 +172,7 @@ class Model(Weights):
             self.preprocessing = prepare.fitted_scaling(self, x)
         self.target_scaling = arrays.target_scaling(self, y)
         x, targets, validation = prepare.for_fit(self, x, y, validation_data)
-        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight, engine)
+        weights = resolve_weights(self, y, train.rows(x), sample_weight, class_weight)
         if seed is not None:  # a fresh shuffling order, from the start of an epoch
             self.state.shuffle_rng = np.random.default_rng(seed)
             self.state.position = None
@@ -200,9 +200,6 @@ class Model(Weights):
 
     def _engine(self, engine, device):
         prepare.engine("fit", engine, device)
-        if engine == "torch" and self.target_scaling:
-            raise DataError("fit: a target scaling (target_scale) trains on the numpy engine; "
-                            "the torch engine takes none yet: write target_scale = none")
         if engine == "torch":
             from .pytorch.steps import TorchSteps  # torch only when asked for
             return TorchSteps(self, device)

@@ -300,3 +300,15 @@ def test_a_category_one_hot_keeps_slot_0_for_values_never_seen():
     assert onehot.tolist() == [[0, 1, 0], [0, 0, 1], [1, 0, 0]]
     ids = tables.encode([{**column, "ids": True}], np.array([["a"], ["b"], ["zebra"]]))
     assert ids.tolist() == [[1], [2], [0]]
+
+
+def test_a_setting_written_outside_a_block_says_to_put_it_in_a_train_block():
+    """docs/tables.md shows `data = csv(...)` alone; written so at the top of a spec
+    it is one line whose suggested fix compiles."""
+    line = 'data = csv("houses.csv", label=price, category=[ocean])'
+    with pytest.raises(nnspec.SpecError) as info:
+        nnspec.compile(line + "\ninput 3 -> dense 1")
+    message = str(info.value)
+    assert message.startswith("<spec>:1:6: 'data = ...' is a setting") and "\n" not in message
+    fix = message.split("write ", 1)[1]
+    assert str(nnspec.compile(fix + "\ninput 3 -> dense 1").config.data) == line[7:]

@@ -104,7 +104,10 @@ def test_the_tables_walk_every_loss_and_the_torch_activations_match_numpys(rng):
 
 @pytest.mark.parametrize("head,loss,targets", LOSS_ROWS)
 @pytest.mark.parametrize("reduction", ["mean", "sum"])
-def test_every_loss_and_reduction_match(head, loss, targets, reduction, rng):
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "sample_weight"])
+def test_every_loss_and_reduction_match(head, loss, targets, reduction, weighted, rng):
+    """Each loss, summed or averaged, and weighted by sample (a zero weight among
+    them): the weights, the optimizer's state and the history as numpy's."""
     spec = f"input 3\ndense 4 relu -> {head}\ntrain {{ loss = {loss}\n reduction = {reduction} }}"
     a, b, x, _ = _twins(spec, rng, n=12)
     out = a.graph.output_shape[-1]
@@ -113,9 +116,37 @@ def test_every_loss_and_reduction_match(head, loss, targets, reduction, rng):
         rng.normal(0, 2, (12, out)))
     if targets == 2:
         y = rng.integers(0, 2, 12)
-    a.fit(x, y, epochs=5, batch_size=5)
-    b.fit(x, y, epochs=5, batch_size=5, engine="torch")
+    w = np.r_[0.0, rng.uniform(0.2, 3, 11)] if weighted else None
+    ha = a.fit(x, y, epochs=5, batch_size=5, sample_weight=w)
+    hb = b.fit(x, y, epochs=5, batch_size=5, engine="torch", sample_weight=w)
     _same(a, b)
+    for key in ha:
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "quadratic"])
+def test_a_target_scaling_and_class_weights_train_as_in_numpy(loss, rng):
+    """A price-like target (mean 2e5) learnt on unit scale, its loss, metrics and
+    validation in the targets' units, and a classifier's balanced class weights,
+    as the numpy engine does them (float64: 1e-9, as above)."""
+    spec = (f"input 3\ndense 4 tanh -> p: dense 1\noutput p loss={loss} metrics=mae\n"
+            "train {\n  target_scale = standard\n}")
+    a, b, x, _ = _twins(spec, rng, n=12)
+    y = 2e5 + 5e4 * rng.normal(size=(12, 1))
+    ha = a.fit(x, y, epochs=5, batch_size=5, validation_data=(x[:4], y[:4]))
+    hb = b.fit(x, y, epochs=5, batch_size=5, validation_data=(x[:4], y[:4]), engine="torch")
+    assert a.target_scaling and b.target_scaling == a.target_scaling
+    assert ha["loss"][0] > 1e4  # in dollars (or squared), not on unit scale
+    _same(a, b)
+    for key in ha:
+        np.testing.assert_allclose(hb[key], ha[key], rtol=1e-9, err_msg=key)
+    np.testing.assert_allclose(b.predict(x, engine="torch"), a.predict(x), rtol=1e-9)
+    c, d, x, y = _twins("input 3\ndense 4 tanh -> dense 3 softmax", rng, n=12)
+    y[:9] = 0
+    ha = c.fit(x, y, epochs=5, batch_size=5, class_weight="balanced")
+    hb = d.fit(x, y, epochs=5, batch_size=5, class_weight="balanced", engine="torch")
+    _same(c, d)
+    np.testing.assert_allclose(hb["loss"], ha["loss"], rtol=1e-9)
 
 
 MULTI_IO = [*GRADIENT_SPECS,

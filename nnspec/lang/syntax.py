@@ -240,6 +240,10 @@ def _keyword_hint(error, text):
     if before in KEYWORDS and line[error.column - 1:].startswith(":"):
         error.message = (f"'{before}' is a keyword (it begins {before} lines); name the layer "
                          "otherwise")
+    elif re.fullmatch(r"[A-Za-z_]\w*", before) and line[error.column - 1:].startswith("="):
+        # the docs show a setting alone (`data = csv(...)`); outside a block it cannot parse
+        error.message = (f"'{before} = ...' is a setting: settings go in a train block, "
+                         f"write train {{ {line.strip()} }}")
     return error
 
 

@@ -47,6 +47,37 @@ def function(torch, name, activation):
     return table[name]
 
 
+def per_sample(torch, name, activation):
+    """fn(z, out, y) -> (batch,) each sample's loss, whose mean is function's (a
+    weighted batch's loss is the mean of each sample's times its weight, as
+    engine/losses.py's Terms.weighted): the mean of its elementwise terms, or for
+    the cross-entropies over classes and the quadratic loss their sum."""
+    F = torch.nn.functional
+    if name == "cross_entropy":
+        terms = (lambda z, out, y: -(y * F.log_softmax(z, -1))) if activation == "softmax" \
+            else (lambda z, out, y: -(y * torch.log(out.clamp(EPS, 1.0))))
+        summed = True
+    elif name == "binary_cross_entropy":
+        terms = (lambda z, out, y: F.binary_cross_entropy_with_logits(z, y, reduction="none")) \
+            if activation == "sigmoid" else (lambda z, out, y: -(
+                y * torch.log(out.clamp(EPS, 1 - EPS))
+                + (1 - y) * torch.log(1 - out.clamp(EPS, 1 - EPS))))
+        summed = False
+    else:
+        function(torch, name, activation)  # the one message for a loss it lacks
+        terms = {"mse": lambda z, out, y: (out - y) ** 2,
+                 "quadratic": lambda z, out, y: 0.5 * (out - y) ** 2,
+                 "mae": lambda z, out, y: (out - y).abs(),
+                 "huber": lambda z, out, y: F.huber_loss(out, y, reduction="none",
+                                                         delta=HUBER_DELTA)}[name]
+        summed = name == "quadratic"
+
+    def each(z, out, y):
+        rows = terms(z, out, y).reshape(len(z), -1)
+        return rows.sum(1) if summed else rows.mean(1)
+    return each
+
+
 def loss(torch, name, activation, z, out, y):
     """The mean data loss of a batch, as engine/losses.py computes it."""
     return function(torch, name, activation)(z, out, y)

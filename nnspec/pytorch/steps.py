@@ -58,7 +58,7 @@ class TorchSteps:
             self.forward = torch.nn.parallel.DistributedDataParallel(self.net, device_ids=ids)
         self.optimizer = model.state.optimizer
         self.state = place.State(torch, self.device, self.optimizer, model.weights)
-        self.objective = Objective(torch, model.graph, model.plan)
+        self.objective = Objective(torch, model.graph, model.plan, model.target_scaling)
         self.dropouts = any(n.kind == "dropout" for n in model.graph.nodes)
         self.feed = place.Feed(torch, self.device, predict.input_check(model.graph))
         self.rates = None
@@ -87,15 +87,18 @@ class TorchSteps:
         if place.shares(self.device) and self.world == 1:
             self.packs = packed.plan(self.torch, self.model, rates, self.tensors)
 
-    def step(self, x, targets, rates, factor):
+    def step(self, x, targets, rates, factor, weights=None):
         """One batch (tensors from batch()) -> (objective: a float, metrics.Batch: the
-        mean data loss and the batch's sums on the device, for the tally)."""
+        mean data loss and the batch's sums on the device, for the tally). weights:
+        the samples' loss weights, normalised over the whole batch
+        (losses.sample_weights), or None."""
         torch, config = self.torch, self.model.config
         self._plan(rates)
         threads.balance(torch, threads.RECHECK_FIT)  # other processes may have started
         n = rows(x)
         if self.world > 1:  # this process's share of the batch
             x, targets = place.each(x, _share(self)), place.each(targets, _share(self))
+            weights = None if weights is None else _share(self)(weights)
         count = rows(x)
         self._seed_dropout()
         if not self.net.training:
@@ -106,7 +109,9 @@ class TorchSteps:
             for w in self.ws:
                 w.grad = None
         z = self.forward(x, logits=True)
-        value, sums = self.objective.value_and_sums(z, targets, count)
+        if weights is not None:
+            weights = torch.as_tensor(weights, dtype=self.ws[0].dtype, device=self.device)
+        value, sums = self.objective.value_and_sums(z, targets, count, weights=weights)
         # scaled so that the processes' average is the whole batch's mean (or sum)
         scale = count * self.world / n * (n if config.reduction == "sum" else 1)
         (value if scale == 1 else value * scale).backward()

@@ -15,10 +15,9 @@ from ..errors import DataError, shown
 from ..lang.heads import PROBABILITY_LOSSES
 
 
-def resolve(model, y, count, sample_weight=None, class_weight=None, engine="numpy"):
+def resolve(model, y, count, sample_weight=None, class_weight=None):
     """-> the per-sample weights (count,) float64, or None where every sample
-    counts once. y: the raw labels fit was given; engine: fit's (numpy alone
-    weighs the loss yet)."""
+    counts once. y: the raw labels fit was given."""
     w = None
     if sample_weight is not None:
         w = _checked(np.asarray(sample_weight), count)
@@ -27,9 +26,6 @@ def resolve(model, y, count, sample_weight=None, class_weight=None, engine="nump
     if class_weight is not None:
         by_class = _class_weights(model, y, class_weight)
         w = by_class if w is None else w * by_class
-    if w is not None and engine != "numpy":
-        raise DataError("fit: sample and class weights train on the numpy engine; the torch "
-                        "engine takes none yet")
     return w
 
 
