@@ -79,7 +79,7 @@ def check_width(model, name, columns):
 def target_scaling(model, y):
     """The model's target scaling with the outputs that take one fitted on the
     training labels y (engine/target_scale.py); ones it holds are kept."""
-    kind = model.config.target_scale or ("standard" if model.table_data else "none")
+    kind = model.config.target_scale or ("standard" if model.table_data else "far")
     if kind == "none":
         return {}
     terms = model.plan.terms
@@ -89,7 +89,9 @@ def target_scaling(model, y):
         if term.loss in target_scale.POWER and term.name not in out:
             values = np.asarray(raw[term.name])
             if values.dtype.kind in "biuf" and np.isfinite(values).all():
-                out[term.name] = target_scale.fit(values)
+                stats = target_scale.fit(values)
+                if kind == "standard" or target_scale.far(stats):
+                    out[term.name] = stats
     return out
 
 

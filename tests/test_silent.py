@@ -86,11 +86,16 @@ def test_a_target_in_dollars_says_to_scale_it(tmp_path):
     rows = "\n".join(f"{a:.3f},{b:.3f},{p}" for a, b, p in zip(
         rng.normal(size=200), rng.normal(size=200), rng.integers(100_000, 500_000, 200)))
     (tmp_path / "t.csv").write_text("a,b,price\n" + rows + "\n")
-    (tmp_path / "m.nn").write_text('input 2\ndense 8 relu -> dense 1\ntrain {\n  data = "t.csv"'
-                                   '\n  epochs = 3\n}\n')
+    spec = 'input 2\ndense 8 relu -> dense 1\ntrain {\n  data = "t.csv"\n  epochs = 3\n}\n'
+    (tmp_path / "m.nn").write_text(spec)
+    # by default such targets train on unit scale, and the header says so
+    r = cli("train", tmp_path / "m.nn", "-o", tmp_path / "m.nnb")
+    assert r.returncode == 0 and "(far from unit scale; target_scale = none" in r.stdout
+    # kept as they are, they diverge, and the one line says what to write
+    (tmp_path / "m.nn").write_text(spec.replace("epochs = 3", "epochs = 3\n  target_scale = none"))
     line = one_error(cli("train", tmp_path / "m.nn", "-o", tmp_path / "m.nnb"), code=1)
-    assert "the loss is inf" in line and "the targets reach 4" in line and "scale the targets" \
-        in line
+    assert "the loss is inf" in line and "the targets reach 4" in line and \
+        "write target_scale = standard" in line
 
 
 # -- images: a decompression bomb in every format is one line, no warning ----------------

@@ -106,7 +106,44 @@ def test_the_header_states_the_columns_the_scaling_and_the_label(housing, tmp_pa
     header = result.stdout.splitlines()[0]
     assert "scale standard (as the data set says)" in header
     assert "columns rooms, age, income, lat, ocean (category, 4 values one-hot" in header
-    assert "target dense3 scaled (y - " in header and "label column 'price'" in header
+    assert "; targets scaled (y - " in header and "label column 'price'" in header
+    assert "far from unit scale" not in header  # a typed table's default, said as such
+
+
+@pytest.mark.parametrize("mean,std,scaled", [
+    (0.5, 0.3, False), (0.0, 9.0, False), (-9.5, 0.1, False), (0.0, 0.0, False),
+    (2e5, 5e4, True), (0.0, 11.0, True), (-30.0, 1.0, True), (0.003, 0.001, True)])
+def test_targets_far_from_unit_scale_are_scaled_by_default(mean, std, scaled, rng):
+    """Untyped data too: targets whose larger of |mean| and std lies outside
+    [0.01, 10] train on unit scale unless the spec says target_scale = none;
+    targets near unit scale (every seed's) train as they are."""
+    z = rng.normal(size=40)
+    y = mean + std * (z - z.mean()) / z.std()  # exactly this mean and std
+    x = rng.normal(size=(40, 2))
+    model = nnspec.compile("input 2\ndense 1", loss="mse", epochs=1)
+    model.fit(x, y)
+    assert bool(model.target_scaling) == scaled
+    if scaled:  # predictions in y's units
+        assert abs(model.predict(x).mean() - mean) < 3 * std + 1e-3
+    kept = nnspec.compile("input 2\ndense 1", loss="mse", epochs=1, target_scale="none")
+    kept.fit(x, y)
+    assert not kept.target_scaling
+
+
+def test_an_untyped_csv_of_prices_trains_scaled_and_the_header_says_why(tmp_path, rng):
+    rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{2e5 + 5e4 * (a - b):.0f}"
+                            for a, b in rng.normal(size=(60, 2))]
+    (tmp_path / "h.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "h.nn").write_text('train {\n  data = csv("h.csv", label=price)\n'
+                                   '  epochs = 40\n  optimizer = sgd\n}\n'
+                                   'input 2 -> dense 8 tanh -> dense 1\n')
+    result = run_cli("train", tmp_path / "h.nn", "-o", tmp_path / "h.nnb")
+    assert result.returncode == 0, result.stderr
+    header = result.stdout.splitlines()[0]
+    assert "; targets scaled (y - " in header and "(far from unit scale; target_scale = none" \
+        in header
+    final = float(result.stdout.splitlines()[-3].split("val_mae ")[1].split()[0])
+    assert final < 2e4  # in dollars: the mean absolute deviation of the prices is ~5.6e4
 
 
 def test_target_scaling_trains_a_price_where_unscaled_sgd_diverges(tmp_path):

@@ -231,7 +231,11 @@ def _scales(model):
     pre = model.preprocessing
     read = {n: f"; {'' if len(said) == 1 else n + ' reads '}columns "
                f"{tables.describe(pre[n]['columns'])}" for n in said if "columns" in pre[n]}
-    targets = "".join(f"; target {name} scaled {target_scale.describe(stats)}"
+    why = "" if model.config.target_scale or model.table_data else \
+        " (far from unit scale; target_scale = none trains on them as they are)"
+    one = len(model.plan.terms) == 1  # then its targets are the label column's, named after
+    targets = "".join(f"; {'targets' if one else 'target ' + name} scaled "
+                      f"{target_scale.describe(stats)}{why}"
                       for name, stats in model.target_scaling.items())
     if len(said) == 1:
         (name, who), = said.items()

@@ -9,12 +9,29 @@ times std, metrics on the unscaled values. The bundle keeps the numbers
 (files/document.py, key `targets`).
 
 Its default: `standard` for the regression outputs of a typed table
-(csv(..., category=...)), as numbers there are standardised; else none.
+(csv(..., category=...)), as numbers there are standardised; elsewhere
+`standard` only for targets far from unit scale (`far`), which as they are
+would diverge or crawl; the training header says which it did and why.
 """
 import numpy as np
 
 # a loss's power of std: the loss of unscaled values is the scaled one times std**power
 POWER = {"mse": 2, "quadratic": 2, "mae": 1}
+
+
+# targets whose size, the larger of |mean| and std, lies outside these train
+# as they are, from outputs that start near 0 and steps of about lr, badly:
+# above 10, plain SGD's first gradients are that large and diverge, and Adam's
+# steps of 0.001 take tens of thousands of updates to reach a mean of 50;
+# below 0.01 the network's initial outputs dwarf them. Every seed's targets
+# (a sine, one-hot rows, XOR's 0 and 1) lie inside.
+UNIT = (0.01, 10.0)
+
+
+def far(stats):
+    """Whether targets of these statistics lie far from unit scale (UNIT)."""
+    size = max(abs(stats["mean"]), stats["std"])
+    return not UNIT[0] <= size <= UNIT[1]
 
 
 def fit(y):

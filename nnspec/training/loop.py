@@ -118,8 +118,8 @@ def _far_targets(targets, plan):
         if largest >= 1e3:
             name = f"{term.name}'s targets" if isinstance(targets, dict) else "the targets"
             return (f"; {name} reach {largest:,.6g}: a network's outputs start near 0, so "
-                    f"scale the targets to about unit size (e.g. divide them by "
-                    f"{largest:.0e})")
+                    f"scale the targets to about unit size: write target_scale = standard "
+                    f"(or divide them by {largest:.0e})")
     return ""
 
 
