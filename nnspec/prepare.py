@@ -149,6 +149,14 @@ def for_fit(model, x, y, validation_data=None):
     return x, targets(model, x, y), validation
 
 
+def text_column(model, column):
+    """A text column (engine/tables.py) sized for the model's one input: as many ids
+    as it is long, as many in all as the VOCAB of an embedding reading it."""
+    graph = model.graph
+    vocabulary = ends(model).vocabularies.get(graph.input_name)
+    return tables.sized(column, graph.input_shape, vocabulary or tables.DEFAULT_VOCABULARY)
+
+
 def ends(model):
     """The model's inputs and outputs, which a data set's arrays must match."""
     graph = model.graph

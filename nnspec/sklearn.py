@@ -17,14 +17,15 @@ Parameters:
   from the data (columns; classes, or regression targets).
 - category: X's category columns (names of a DataFrame's columns, or indices),
   one-hot over the values fit sees, with a slot for values it never saw; the
-  other columns are numbers. sample_weight and class_weight weigh the loss.
+  other columns are numbers. text: X's one column, a text, as token ids (the
+  spec's input long, its embedding's VOCAB ids in all; engine/tables.py), the
+  vocabulary fitted on fit's X. sample_weight and class_weight weigh the loss.
 
-fit always starts from fresh weights; partial_fit trains one more epoch (and
-starts where nothing is fitted yet). The network computes in X's float type
-(float64, or float32 when X is float32) unless the spec or `dtype` says; as
-scikit-learn's MLPs do. X is a 2-d array of samples; where the
-spec's input is an image or a sequence, each row is reshaped to it. The
-spec's `scale` preprocessing is fitted on fit's X and applied by predict.
+fit starts from fresh weights; partial_fit trains one more epoch (and starts
+where nothing is fitted yet). The network computes in X's float type unless
+the spec or `dtype` says, as scikit-learn's MLPs do. X is a 2-d array of
+samples, each row reshaped to the spec's input; the spec's `scale` is fitted
+on fit's X and applied by predict.
 scikit-learn is needed only here: `pip install "nnspec[sklearn]"`.
 """
 import inspect
@@ -37,13 +38,13 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .engine import tables
 from .errors import NNSpecError, SpecError
 from .files.io import read_spec
 from .lang import parse
 from .lang.settings import SETTINGS, read
 from .api import compile as compile_model
 from .api import load as load_model
+from .sklearn_columns import fresh_model
 
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]\w*)\}")
 BLOCK_PARAMETERS = re.compile(r"\bblock\s+[A-Za-z_]\w*\s*\(([^)]*)\)")  # {name} too, theirs
@@ -68,7 +69,8 @@ def _signature(cls):
     cls.__init__.__signature__ = inspect.Signature(
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
          inspect.Parameter("spec", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None),
-         inspect.Parameter("category", keyword, default=None)]
+         inspect.Parameter("category", keyword, default=None),
+         inspect.Parameter("text", keyword, default=None)]
         + [inspect.Parameter(k, keyword, default=None) for k in PARAMETERS])
     return cls
 
@@ -77,9 +79,8 @@ def _signature(cls):
 class _Estimator(BaseEstimator):
     DEFAULT = None  # the spec when none is given
 
-    def __init__(self, spec=None, category=None, **params):
-        self.spec = spec
-        self.category = category  # X's category columns (sklearn_tables.py)
+    def __init__(self, spec=None, category=None, text=None, **params):
+        self.spec, self.category, self.text = spec, category, text  # X's typed columns
         for key in PARAMETERS:
             setattr(self, key, params.pop(key, None))
         for key, value in params.items():  # the spec's placeholders
@@ -127,7 +128,7 @@ class _Estimator(BaseEstimator):
         text = self._text()
         values = {name: getattr(self, name, None) for name in self._placeholders()}
         stray = sorted(k for k in vars(self) if not k.endswith("_") and not k.startswith("_")
-                       and k not in {"spec", "category", *PARAMETERS, *values})
+                       and k not in {"spec", "category", "text", *PARAMETERS, *values})
         if stray:
             raise ValueError(f"{stray[0]} is neither a train setting nor a {{placeholder}} of "
                              "the spec")
@@ -160,15 +161,18 @@ class _Estimator(BaseEstimator):
     # -- data --------------------------------------------------------------------
 
     def _dtype(self):
-        """validate_data's dtype: a table's strings are kept where category is given."""
-        return None if self.category is not None else (np.float64, np.float32)
+        """validate_data's dtype: a table's strings are kept where columns are typed."""
+        return None if self._typed() else (np.float64, np.float32)
+
+    def _typed(self):  # whether X's columns have types (category, text)
+        return self.category is not None or self.text is not None
 
     def _samples(self, X, reset):
         return self._shaped(validate_data(self, X, reset=reset, dtype=self._dtype()))
 
     def _shaped(self, X):
         shape = self.model_.graph.input_shape if hasattr(self, "model_") else None
-        if self.category is not None:
+        if self._typed():
             return X  # a table's rows, which the model's columns read
         if shape is None or X.shape[1:] == shape:
             return X
@@ -179,17 +183,7 @@ class _Estimator(BaseEstimator):
 
     def _train(self, X, targets, n_outputs, epochs=None, sample_weight=None, class_weight=None):
         if not hasattr(self, "model_"):
-            columns = None
-            if self.category is not None:  # fitted on fit's X, kept in the model
-                names = [str(n) for n in getattr(self, "feature_names_in_", ())] or \
-                    [f"x{j}" for j in range(X.shape[1])]
-                columns = tables.fit(tables.typed(names, self.category), X.astype(str))
-            width = X.shape[1] if columns is None else sum(map(tables.width, columns))
-            dtype = X.dtype if columns is None else np.dtype(np.float64)
-            self.model_ = self._compile(width, n_outputs, dtype)
-            if columns is not None:
-                pre = self.model_.preprocess
-                self.model_.preprocess = {**pre, "columns": columns}
+            self.model_ = fresh_model(self, X, n_outputs)
         X = self._shaped(X)
         try:
             self.model_.fit(X, targets, epochs=epochs, sample_weight=sample_weight,

@@ -43,11 +43,11 @@ def test_scikit_learns_estimator_checks(estimator, check):
 
 def test_the_parameters_are_the_spec_and_every_train_setting_but_data():
     """resample draws the spec's own data anew; an estimator has only fit's; category
-    names X's category columns (nnspec/sklearn_tables.py)."""
+    and text name X's typed columns (nnspec/sklearn_columns.py)."""
     assert set(PARAMETERS) == {s.key for s in SETTINGS} - {"data", "resample", "optimizer_options"}
     params = Classifier(WIDE, width=8, lr=0.1).get_params()
     assert params["width"] == 8 and params["lr"] == 0.1 and params["epochs"] is None
-    assert set(params) == {"spec", "category", "width", *PARAMETERS}
+    assert set(params) == {"spec", "category", "text", "width", *PARAMETERS}
 
 
 def test_cross_val_score_on_digits(digits):

@@ -28,6 +28,7 @@ TYPES = ("number", "category", "text")
 WORD = re.compile(r"[^\W\d_]+")  # a run of letters; the tokenizer splits on all else
 PAD, UNKNOWN = 0, 1  # a text's ids that are no word
 TEXT_FIRST = 2  # a text's first word id
+DEFAULT_VOCABULARY = 10000  # a text's ids in all when no embedding reading it says
 
 
 def tokens(text):
@@ -55,22 +56,44 @@ def fitted(columns):
     return all(c["type"] == "number" or "values" in c or "words" in c for c in columns)
 
 
-def typed(names, category):
+def typed(names, category, text=None):
     """Columns of these names, the ones `category` names (by name, or by index)
-    categories and the others numbers, unfitted: a 2-D X's, as the estimator
-    takes it (nnspec/sklearn.py). ValueError names a column X lacks."""
-    chosen = [category] if isinstance(category, (str, int)) else list(category)
+    categories, the one `text` names a text, and the others numbers, unfitted: a
+    2-D X's, as the estimator takes it (nnspec/sklearn.py). ValueError names a
+    column X lacks, or a text beside other columns (it needs an input of its own,
+    and an estimator has one)."""
+    picked = {kind: _picked(names, chosen, kind) for kind, chosen in
+              (("category", category), ("text", text)) if chosen is not None}
+    if picked.get("text") and len(names) > 1:
+        raise ValueError("text= names a column of X, which holds others too; a text is read by "
+                         "an input of its own and an estimator has one: give X the text column "
+                         "alone, or use nnspec.compile with csv(..., text=[...]) for both")
+    return [{"name": n, "type": next((k for k, js in picked.items() if j in js), "number")}
+            for j, n in enumerate(names)]
+
+
+def _picked(names, chosen, what):
+    """The indices of the columns `chosen` names, by name or index."""
     picked = set()
-    for c in chosen:
+    for c in [chosen] if isinstance(chosen, (str, int)) else list(chosen):
         if isinstance(c, (int, np.integer)) and not isinstance(c, bool) and 0 <= c < len(names):
             picked.add(int(c))
         elif isinstance(c, str) and c in names:
             picked.add(names.index(c))
         else:
-            raise ValueError(f"category names the column {c!r}, which X does not have (its "
+            raise ValueError(f"{what} names the column {c!r}, which X does not have (its "
                              f"columns: {', '.join(names)}, or indices 0..{len(names) - 1})")
-    return [{"name": n, "type": "category" if j in picked else "number"}
-            for j, n in enumerate(names)]
+    return picked
+
+
+def sized(column, input_shape, vocabulary):
+    """A text column as the network reads it: as many ids as its input is long, and
+    `vocabulary` ids in all (an embedding's VOCAB reading it). ValueError where the
+    input is not one number long."""
+    if len(input_shape) != 1:
+        raise ValueError(f"a text gives a sequence of token ids; the spec's input must be one "
+                         f"number long (input 20: 20 ids), not {'x'.join(map(str, input_shape))}")
+    return {**column, "length": input_shape[0], "vocabulary": vocabulary}
 
 
 def fit(columns, raw):

@@ -18,12 +18,11 @@ are no input's. Vocabularies are fitted later, on the training split
 """
 import numpy as np
 
-from ...engine.tables import tokens
+from ...engine.tables import DEFAULT_VOCABULARY, tokens
 from ...errors import DataError, shown
 from ...lang.signature import suggest
 from .files import numbers
 
-DEFAULT_VOCABULARY = 10000  # a text's ids in all when no embedding reading it says
 
 
 def _names(path, option, value, header):
