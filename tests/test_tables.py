@@ -2,6 +2,7 @@
 beside the data, fitted on the training split, kept in the bundle and applied by
 predict, `nnspec infer` on raw CSV rows and the estimator; targets on unit
 scale; every bad table one line naming file, column and row."""
+import csv
 import json
 
 import numpy as np
@@ -349,3 +350,34 @@ def test_a_setting_written_outside_a_block_says_to_put_it_in_a_train_block():
     assert message.startswith("<spec>:1:6: 'data = ...' is a setting") and "\n" not in message
     fix = message.split("write ", 1)[1]
     assert str(nnspec.compile(fix + "\ninput 3 -> dense 1").config.data) == line[7:]
+
+
+def test_an_npz_of_columns_types_them_as_a_csv_does(tmp_path):
+    """npz("houses.npz", label=price, category=[ocean]): an array a column (numbers
+    as numbers, names as strings) reads as the same table in CSV does: the same
+    columns, split and training, to the last bit; a 2-D array among them and a
+    category of fractions are one line naming the array, or the row."""
+    rows = list(csv.reader(houses(tmp_path / "houses.csv", n=300).open()))
+    header, values = rows[0], np.array(rows[1:], dtype=object)
+    arrays = {h: values[:, j].astype(str if h == "ocean" else float)
+              for j, h in enumerate(header)}
+    np.savez(tmp_path / "houses.npz", **arrays)
+    spec = HOUSES.replace("epochs = 60", "epochs = 2")
+    (tmp_path / "c.nn").write_text(spec)
+    (tmp_path / "n.nn").write_text(spec.replace('csv("houses.csv"', 'npz("houses.npz"'))
+    by_csv, by_npz = nnspec.compile(tmp_path / "c.nn"), nnspec.compile(tmp_path / "n.nn")
+    a, b = by_csv.data(), by_npz.data()
+    np.testing.assert_array_equal(a.train[1], b.train[1])
+    history_csv = by_csv.fit(*a.train, validation_data=a.validation)
+    history_npz = by_npz.fit(*b.train, validation_data=b.validation)
+    assert history_csv == history_npz
+    assert by_csv.preprocess == by_npz.preprocess
+    np.savez(tmp_path / "bad.npz", **{**arrays, "rooms": np.ones((300, 2))})
+    (tmp_path / "bad.nn").write_text(spec.replace('csv("houses.csv"', 'npz("bad.npz"'))
+    with pytest.raises(nnspec.DataError, match=r"bad.npz: typed as a table .* 'rooms' has "
+                                                r"shape \(300, 2\)"):
+        nnspec.compile(tmp_path / "bad.nn").data()
+    np.savez(tmp_path / "frac.npz", **{**arrays, "ocean": np.r_[0.5, np.ones(299)]})
+    (tmp_path / "frac.nn").write_text(spec.replace('csv("houses.csv"', 'npz("frac.npz"'))
+    with pytest.raises(nnspec.DataError, match=r"frac.npz:row 0: column 'ocean' holds 0.5, a number"):
+        nnspec.compile(tmp_path / "frac.nn").data()

@@ -19,7 +19,7 @@ from ...errors import DataError
 from ...lang.ir import Call
 from ...lang.signature import suggest
 from . import columns
-from .files import IMAGE_SUFFIXES, numbers, read_image, read_npz, read_table
+from .files import IMAGE_SUFFIXES, Table, numbers, read_image, read_npz, read_table
 
 @dataclass
 class Dataset:
@@ -34,8 +34,8 @@ class Dataset:
     weights: np.ndarray = None  # per-sample weights (a CSV's weight= column), or None
 
 
-FORMS = {"csv": ("label", "category", "text", "weight", "vocabulary"), "images": (),
-         "npz": ()}  # form -> its options
+COLUMNS = ("label", "category", "text", "weight", "vocabulary")  # a table's typed columns
+FORMS = {"csv": COLUMNS, "images": (), "npz": COLUMNS}  # form -> its options
 
 
 def is_file_set(spec):
@@ -64,6 +64,8 @@ def load(spec, base, ends):
     if call.name == "csv" or (not call.name and path.suffix.lower() == ".csv"):
         return _csv(path, options.get("label", None), ends, options)
     if call.name == "npz" or (not call.name and path.suffix.lower() == ".npz"):
+        if options:  # npz("t.npz", label=..., category=[...]): an array a column
+            return _csv(path, options.get("label"), ends, options, _table(path, read_npz(path)))
         return _npz(path, ends)
     raise DataError(f"{path}: unknown data file type {path.suffix!r} "
                     "(use .npz, .csv or a folder of class folders)")
@@ -137,12 +139,29 @@ def _named_npz(path, arrays, ends):
     return Dataset(x, y, classes, test=(test_x, test_y) if tests else None)
 
 
-def _csv(path, label, ends=None, options=None):
+def _table(path, arrays):
+    """An npz of one array per column, each a value per row (numbers or strings),
+    as a Table of strings, in the archive's order; a message's place is its row."""
+    for name, a in arrays.items():
+        if a.ndim != 1 or a.dtype.kind not in "biufUS":
+            raise DataError(f"{path}: typed as a table (csv's options), it holds an array per "
+                            f"column, each one value per row; {name!r} has shape {a.shape} "
+                            f"and dtype {a.dtype}")
+    if len({len(a) for a in arrays.values()}) > 1:
+        raise DataError(f"{path}: its columns hold different numbers of rows: " + ", ".join(
+            f"{n} {len(a)}" for n, a in arrays.items()))
+    columns = [a.astype(str).tolist() for a in arrays.values()]
+    rows = [list(r) for r in zip(*columns)]
+    return Table(list(arrays), rows, [f"row {i}" for i in range(len(rows))])
+
+
+def _csv(path, label, ends=None, options=None, table=None):
     """A table: its label column(s) and its feature columns (every other one). A
     network of one output takes the column `label=` names, else `label`, else the
     last; a network of several outputs takes each output's from the column of its
-    name. The features go to the network's one input."""
-    table = read_table(path)
+    name. The features go to the network's one input. table: the file's, read
+    already (an npz's columns)."""
+    table = table or read_table(path)
     header, rows = table.header, table.rows
     if header is None or not rows:
         raise DataError(f"{path}: needs a header row and at least one row of data")
@@ -181,12 +200,16 @@ def _csv(path, label, ends=None, options=None):
                         "each column it reads, and type them (csv(..., category=[...]))")
     features = [j for j in range(len(header)) if j not in cols]
     x = numbers(path, table, features, "; a column of names is a category: name it so, "
-                f"csv(\"{path.name}\", category=[COLUMN]), or leave it out of the file")
+                f"{_form(path)}(\"{path.name}\", category=[COLUMN]), or leave it out of the file")
     feature_names = tuple(header[j] for j in features)
     if len(outputs) > 1:
         return Dataset({next(iter(ends.inputs)): x}, y, classes, features=feature_names,
                        label=said)
     return Dataset(x, y[names[0]], classes[names[0]], features=feature_names, label=said)
+
+
+def _form(path):
+    return "npz" if path.suffix.lower() == ".npz" else "csv"
 
 
 def _column_labels(path, table, name, col):
