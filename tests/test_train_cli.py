@@ -82,6 +82,28 @@ def test_a_diverging_run_stops_with_status_1_and_keeps_the_last_good_checkpoint(
     assert not out.exists()
 
 
+def test_a_last_update_that_overflows_is_a_divergence_not_a_bundle_of_nan(tmp_path):
+    """The loss is checked before each update; the last batch's update, which no
+    later loss checks, may overflow the weights: that too is a divergence, and
+    no bundle is written (one of NaN weights could not be loaded)."""
+    x, y = np.ones((4, 2)), np.full(4, 3.0)
+    model = nnspec.compile("input 2\ndense 1", loss="mse", optimizer="sgd", lr=1e308,
+                           epochs=1, target_scale="none")
+    with pytest.raises(nnspec.TrainingDiverged) as e:
+        model.fit(x, y, batch_size=4)
+    assert str(e.value).startswith("epoch 1: the last update left dense1.W with NaN or "
+                                   "infinite values; try a lower learning rate")
+    assert model.epoch == 0
+    csv = tmp_path / "t.csv"
+    csv.write_text("a,b,y\n" + "1,1,3\n" * 4)
+    (tmp_path / "t.nn").write_text('input 2\ndense 1\ntrain {\n  data = csv("t.csv", label=y)'
+                                   '\n  loss = mse\n  optimizer = sgd\n  lr = 1e308\n'
+                                   '  split = 100/0/0\n  scale = none\n}\n')
+    r = run_cli("train", tmp_path / "t.nn", "-o", tmp_path / "t.nnb")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    assert "the last update left dense1" in r.stderr and not (tmp_path / "t.nnb").exists()
+
+
 def test_ctrl_c_writes_a_checkpoint_and_resuming_matches_an_uninterrupted_run(tmp_path):
     straight = tmp_path / "straight.nnb"
     assert run_cli("train", SHAPES, "-o", straight, "--epochs", "12", "-q").returncode == 0

@@ -290,6 +290,14 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctr
             for cb in callbacks:
                 cb.on_batch_end(b + 1, running)
     engine.sync()
+    # an update from a finite loss can still overflow (a last batch's, which no
+    # later loss would catch): a model of NaN weights is no model to save
+    bad = next((k for k, w in model.weights.items() if not np.isfinite(w).all()), None)
+    if bad is not None:
+        raise TrainingDiverged(
+            f"epoch {state.epoch + 1}: the last update left {bad} with NaN or infinite values; "
+            f"try a lower learning rate (lr is {max(r.lr for r in rates.values()):g})"
+            + _far_targets(targets, plan))
     state.position = None
     state.epoch += 1
     return tally.means()

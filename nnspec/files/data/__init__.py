@@ -119,9 +119,12 @@ def prepare(config, rng, data_dir=None, base=None, ends=None):
         raise DataError("the spec names no data; add e.g. 'data = shapes(2000)' to its train block")
     ds = load(config.data, rng, data_dir, base, ends)
     tables = ds.columns or {}
+    # a table's numbers (a CSV's, typed or not) are standardised by default: a column
+    # in the thousands beside one in thousandths trains badly, or diverges, as it is
+    plain = ds.features is not None and not tables
     scale = {name: ends.scales.get(name) or config.scale or
-             ("pixels" if name in ds.pixels else "standard" if _numbers(tables.get(name)) else
-              "none")
+             ("pixels" if name in ds.pixels else "standard"
+              if plain or _numbers(tables.get(name)) else "none")
              for name in ends.inputs}
     ds.x = _pixels(ds.x, scale)  # 8-bit pixels are scaled once, here
     ds.test = None if ds.test is None else (_pixels(ds.test[0], scale), ds.test[1])
