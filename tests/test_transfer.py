@@ -76,6 +76,15 @@ def test_every_kind_frozen_by_its_option_keeps_every_weight_and_is_counted_apart
         in lines[0]
     held = set(_weights_of(model, node))
     assert not [k for k in model.state.optimizer.state if k.rpartition("/")[0] in held]
+    row = next(line for line in lines[0].splitlines() if line.startswith(node + " "))
+    assert "trainable=false" in row
+    model.unfreeze(node)  # the spec column says what the model now trains, not the spec
+    lines = []
+    model.summary(lines.append)
+    row = next(line for line in lines[0].splitlines() if line.startswith(node + " "))
+    assert "trainable=false" not in row
+    # every weight trains now, but batch norm's running statistics, which never do
+    assert "non-trainable" not in lines[0] or kind == "batchnorm"
 
 
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))

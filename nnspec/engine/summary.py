@@ -4,6 +4,7 @@ FLOPs are per sample for a forward pass: a multiply-add counts 2 (conv, dense),
 pooling one per window element, a merge one per output element; activations
 are not counted. For graphs a column says what each layer takes its input from.
 """
+import dataclasses
 
 from ..lang.kinds.base import fmt_shape
 from ..lang.printer import format_node
@@ -34,7 +35,8 @@ def table(graph, weights, terms=()):
         n = sum(int(weights[k].size) for _, k in graph.keys.get(node.name, ()))
         f = flops(node, graph.shapes) if node.kind != "input" else 0
         total_flops += f
-        row = (node.name, format_node(node), fmt_shape(graph.shapes[node.name]), f"{n:,}",
+        row = (node.name, format_node(_as_now(node, graph)), fmt_shape(graph.shapes[node.name]),
+               f"{n:,}",
                _count(f))
         rows.append(row + ((", ".join(node.inputs),) if graph_like else ()))
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
@@ -53,6 +55,16 @@ def table(graph, weights, terms=()):
     return "\n".join([line(rows[0]), rule] + [line(r) for r in rows[1:]] +
                      [rule, totals,
                       f"FLOPs per sample: {_count(total_flops)} ({total_flops:,})"] + ends)
+
+
+def _as_now(node, graph):
+    """The node as the model now trains it: model.freeze and unfreeze change which
+    layers learn after the spec said (the spec column must not say otherwise)."""
+    frozen = node.name in graph.frozen
+    if (node.p.get("trainable") is False) == frozen:
+        return node
+    params = {**dict(node.params), "trainable": not frozen}
+    return dataclasses.replace(node, params=tuple(sorted(params.items())))
 
 
 def _split(graph, weights, total):
