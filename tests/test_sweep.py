@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -270,6 +271,30 @@ def test_a_sweep_stopped_mid_way_continues_where_it_was(tmp_path, how):
     assert sorted((t["hidden"], t["seed"]) for t in table) == \
         sorted((str(h), str(s)) for h in (2, 3) for s in range(3))
     assert before == table[:len(before)]  # the finished trials kept, never rerun
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_stop_when_their_sweep_is_killed(tmp_path):
+    """kill -9 on `nnspec sweep --jobs 2` (no chance to pass SIGTERM on): its
+    workers get SIGTERM from the kernel, requeue their trials and exit, rather
+    than train on unseen; the same command again finishes the grid."""
+    path = spec(tmp_path, "hidden = [2, 3]\n  seed = range(3)", epochs=1500)
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "nnspec", "sweep", str(path), "-o", str(out), "--jobs", "2"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _wait_rows(out, 1, proc)
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert len(children) == 2
+    proc.kill()
+    proc.communicate(timeout=60)
+    start = time.time()
+    while any(Path(f"/proc/{c}").exists() and "zombie" not in Path(
+            f"/proc/{c}/status").read_text() for c in children):
+        assert time.time() - start < 60, "a worker outlived its sweep"
+        time.sleep(0.1)
+    again = subprocess.run(command, capture_output=True, text=True, timeout=240)
+    assert again.returncode == 0, again.stderr
+    assert len(rows(out)) == 6
 
 
 def test_pruning_stops_runs_that_trail(tmp_path):

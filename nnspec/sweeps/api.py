@@ -118,6 +118,21 @@ def sweep(spec, out, jobs=1, trials=None, storage=None, study=None, keep="best",
     return Result(table, best, the_study, out, metric)
 
 
+def _dies_with(parent):
+    """A worker's preexec: on Linux, SIGTERM it when the process that started it
+    dies (kill -9 leaves that process no chance to pass SIGTERM on), so that it
+    requeues its trial and stops, rather than running on alone."""
+    def arrange():
+        import ctypes
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # no prctl: the worker outlives a kill -9
+            return
+        if os.getppid() != parent:  # the parent died before the line above
+            os.kill(os.getpid(), signal.SIGTERM)
+    return arrange
+
+
 def _workers(path, text, ctx, url, name, jobs, trials):
     """jobs processes of `nnspec sweep --worker` on the same study, one BLAS thread
     each; SIGTERM to this process is passed on to them."""
@@ -132,7 +147,9 @@ def _workers(path, text, ctx, url, name, jobs, trials):
         command += ["--trials", str(trials)]
     if ctx.data_dir:
         command += ["--data-dir", str(ctx.data_dir)]
-    procs = [subprocess.Popen(command, env=env) for _ in range(jobs)]
+    linux = sys.platform.startswith("linux")
+    procs = [subprocess.Popen(command, env=env, preexec_fn=_dies_with(os.getpid()) if linux
+                              else None) for _ in range(jobs)]
     previous = signal.signal(signal.SIGTERM, lambda *a: [p.send_signal(signal.SIGTERM)
                                                          for p in procs if p.poll() is None])
     try:
