@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..lang.kinds import KINDS
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
-from ..lang.kinds.pool import padding, stride
+from ..lang.kinds.pool import as_image, padding, stride
 from .losses import activation
 
 
@@ -81,9 +81,34 @@ def conv(node, in_shape, w, net):
     return forward
 
 
+def pool1d(kind, p, in_shape):
+    """Over (batch, time, features) as max_pool1d / avg_pool1d's (batch, features,
+    time); an average's same padding counts for nothing (count_include_pad=False)."""
+    (before, after), _ = padding(p, in_shape)
+    p, _ = as_image(p, in_shape)
+    k, s = p["window"][0], stride(p)[0]
+    # PyTorch pads evenly, at most half a window: the rest is padded here
+    even = before == after and 2 * before <= k
+    pad, around = (before if even else 0), (0, 0, before, after)  # as (batch, time, features)
+    if kind == "maxpool":  # padding never wins a max
+        return lambda x: F.max_pool1d((x if even else F.pad(x, around, value=float("-inf")))
+                                      .transpose(1, 2), k, s, pad).transpose(1, 2)
+
+    def average(x):
+        if even:
+            return F.avg_pool1d(x.transpose(1, 2), k, s, pad,
+                                count_include_pad=False).transpose(1, 2)
+        ones = F.pad(torch.ones_like(x[:1, :, :1]), around)
+        return (F.avg_pool1d(F.pad(x, around).transpose(1, 2), k, s)
+                / F.avg_pool1d(ones.transpose(1, 2), k, s)).transpose(1, 2)
+    return average
+
+
 def pool(node, in_shape, w, net):
-    p = node.p
-    (top, bottom), (left, right) = padding(p, in_shape)
+    if len(in_shape) == 2:
+        return pool1d(node.kind, node.p, in_shape)
+    (top, bottom), (left, right) = padding(node.p, in_shape)
+    p, _ = as_image(node.p, in_shape)  # K is KxK
     window, step = tuple(p["window"]), tuple(stride(p))
     # PyTorch pads evenly, at most half a window: the rest is padded here
     even = top == bottom and left == right and 2 * top <= window[0] and 2 * left <= window[1]
