@@ -209,6 +209,7 @@ def reads(p, in_shape, out_shape):
         return in_shape[0], in_shape[1]
     q, _ = as_image(p, in_shape)
     (kh, kw), (sh, sw) = q["window"], stride(q)
-    if len(in_shape) == 2:
-        return (out_shape[0] - 1) * sh + kh, in_shape[1]
-    return (out_shape[0] - 1) * sh + kh, (out_shape[1] - 1) * sw + kw
+    rows = (out_shape[0] - 1) * sh + kh
+    if len(in_shape) == 2:  # over time: every feature is read
+        return rows, in_shape[1]
+    return rows, (out_shape[1] - 1) * sw + kw
