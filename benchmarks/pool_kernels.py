@@ -15,6 +15,7 @@ import numpy as np
 import nnspec
 from nnspec.engine.layers import pool_valid as pool
 from nnspec.engine.layers.base import Mode
+from nnspec.lang.kinds.pool import as_image
 
 CASES = [  # (what, input HxWxC, pooling, batch)
     ("seed 001's CNN", "28x28x32", "maxpool 4 same stride=1", 32),
@@ -53,8 +54,8 @@ for what, shape, layer, batch in CASES:
     model = nnspec.compile(f"input {shape}\n{layer}")
     x = np.random.default_rng(0).normal(size=(batch,) + model.graph.input_shape).astype(np.float32)
     out = model.graph.forward(model.weights, x)[0]
-    rule = "separable" if pool._separable(dict(model.graph.nodes[0].p, padding="valid"),
-                                          x.shape, out.shape) else "offsets"
+    p, _ = as_image(dict(model.graph.nodes[0].p, padding="valid"), x.shape[1:])  # K is KxK
+    rule = "separable" if pool._separable(p, x.shape, out.shape) else "offsets"
     times = {}
     for kind, value in (("offsets", False), ("separable", True)):
         with mock.patch.object(pool, "_separable", lambda *a, v=value: v):
@@ -75,3 +76,34 @@ for what, shape, batch in ROWS:
     view, rows = times[0], times[1 << 20]
     print(f"{what:<28} {'yes' if takes else 'no':<8} {1e3 * view:>12.3f} / {1e3 * rows:>6.3f} "
           f"({view / rows:.2f}x)")
+
+# pooling over time: a (batch, time, features) sequence runs as a (batch, time,
+# 1, features) image under a Kx1 window, by views (engine/layers/pool.py); beside
+# that image written as such, and a plain max or mean over the window view
+SEQUENCES = [  # (what, TIMExFEATURES, pooling, batch)
+    ("text CNN 2, 64 features", "400x64", "maxpool 2", 64),
+    ("3 same stride 1, 128", "200x128", "maxpool 3 same stride=1", 64),
+    ("4, 16 features", "1000x16", "maxpool 4", 64),
+    ("avg 3 stride 2, 64", "400x64", "avgpool 3 stride=2", 64),
+]
+print(f"\n{'over time':<28} {'forward ms (1-D/Kx1 image/view)':>34} {'backward ms (1-D/image)':>26}")
+for what, shape, layer, batch in SEQUENCES:
+    t, f = map(int, shape.split("x"))
+    kind, k, *rest = layer.split()
+    seq = nnspec.compile(f"input {shape}\n{layer}")
+    image = nnspec.compile(f"input {t}x1x{f}\n{kind} {k}x1 {' '.join(rest)}")
+    x = np.random.default_rng(0).normal(size=(batch, t, f)).astype(np.float32)
+    (fs, bs), (fi, bi) = (timed(seq.graph, seq.weights, x, args.repeat),
+                          timed(image.graph, image.weights, x[:, :, None], args.repeat))
+    fv = float("nan")  # the view below is of valid windows at the window's stride
+    if not rest:
+        reduce = np.max if kind == "maxpool" else np.mean
+        best = float("inf")
+        for _ in range(args.repeat):
+            start = time.perf_counter()
+            reduce(np.lib.stride_tricks.sliding_window_view(x, int(k), axis=1)[:, ::int(k)],
+                   axis=-1)
+            best = min(best, time.perf_counter() - start)
+        fv = best
+    print(f"{what:<28} {1e3 * fs:>12.2f} / {1e3 * fi:>6.2f} / {1e3 * fv:>6.2f} "
+          f"{1e3 * bs:>14.2f} / {1e3 * bi:>6.2f}")

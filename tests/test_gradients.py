@@ -130,6 +130,21 @@ LAYER_ROWS = [
     ("input 8x1\nconv 3x2 same dilation=2 bias=false", 3),
     ("input 6x4\nconv 1x3 valid", 2),
     ("input 6\nembedding 5x4 -> conv 3x3 same relu -> conv 2x2 valid -> lstm 2", 2, "ids:5"),
+    # pooling over time (a Kx1 window on TIMEx1xFEATURES): windows that tile the
+    # steps, leave the last ones, overlap, skip some; 'same' even and uneven
+    ("input 8x3\nmaxpool 2", 2),
+    ("input 9x2\nmaxpool 2", 2),  # the last step is in no window
+    ("input 7x3\nmaxpool 3 stride=1", 2),
+    ("input 10x2\nmaxpool 2 stride=3", 2),  # gaps between windows
+    ("input 7x2\nmaxpool 4 same stride=1", 2),  # one step before, two after
+    ("input 9x3\nmaxpool 3 same stride=2", 3),
+    ("input 5x2\nmaxpool 2 same", 2),  # the last window is half padding
+    ("input 8x3\navgpool 2", 2),
+    ("input 11x2\navgpool 3 stride=2", 2),
+    ("input 7x2\navgpool 4 same stride=1", 2),  # the edge windows average fewer steps
+    ("input 10x3\navgpool 3 same stride=3", 3),
+    ("input 9x2\nconv 3x4 same relu -> maxpool 2 -> lstm 2", 2),  # relu moved after the pool
+    ("input 6\nembedding 5x3 -> avgpool 2 same -> globalmaxpool", 2, "ids:5"),
     # many short rows: softmax reduces them transposed (activations.row_max)
     ("input 6\ndense 5 softmax", 70),
     ("input 8x5\nsoftmax", 9),

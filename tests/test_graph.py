@@ -5,6 +5,8 @@ import pytest
 import nnspec
 from nnspec.engine import staging
 
+from conftest import assert_close_grad, numeric_grad
+
 
 def _as_written(graph):
     """The activations the spec wrote, node by node (an output's head, lang/heads.py,
@@ -26,6 +28,8 @@ RELU_POOL = [
     "input 6x6x1\nconv 3x3x2 same -> relu -> maxpool 2 -> dense 3",  # relu as a layer
     "input 6x6x2\nconv 3x3x3 same relu -> globalmaxpool -> dense 2",
     "input 8x8x1\nconv 3x3x2 same relu -> maxpool 2 -> maxpool 2 -> dense 2",  # moves twice
+    "input 9x3\nconv 3x4 same relu -> maxpool 2 -> dense 3",  # over time, the last step left
+    "input 8x2\nconv 2x3 valid relu -> maxpool 3 same stride=2 -> lstm 2",
 ]
 
 
@@ -119,6 +123,45 @@ def test_no_crop_where_every_output_row_is_read_or_padding_is(spec):
     graph = nnspec.compile(spec).graph
     want = {"conv1": (20, 20)} if spec.endswith("maxpool 4") else {}
     assert graph.crops == want
+
+
+@pytest.mark.parametrize("spec", [
+    "input 21x3\nconv 3x4 -> maxpool 2 -> dense 2",  # the pool leaves the last step
+    "input 26x2\nconv 3x4 valid stride=2 -> avgpool 3 stride=4 -> dense 2",  # gaps, last step
+    "input 12x2\nconv 2x3 valid relu -> maxpool 4 stride=3 -> dense 2"])
+def test_a_conv_over_time_before_a_pool_that_leaves_steps_is_the_reference(spec):
+    """A pool over time reads (steps, every feature) (pool_valid.reads); the 1-D conv
+    before it is not cropped (conv.needs: crops are of images) and the network
+    computes what conv_reference and pool_reference do, forward and backward."""
+    from nnspec.engine.layers import conv_reference, pool_reference
+    from nnspec.engine.passes import HINTS
+    from nnspec.lang.kinds.conv import as_image
+    model = nnspec.compile(spec, dtype="float64", loss="mse")
+    graph = model.graph
+    conv, pool = graph.nodes[0], graph.nodes[1]
+    rows, cols = HINTS[pool.kind].reads(pool.p, graph.shapes[conv.name], graph.shapes[pool.name])
+    assert rows < graph.shapes[conv.name][0] and cols == graph.shapes[conv.name][1]
+    assert graph.crops == {}
+    rng = np.random.default_rng(0)
+    for w in model.weights.values():
+        w[...] = rng.normal(0, 0.5, w.shape)
+    w = {short: model.weights[full] for short, full in graph.keys[conv.name]}
+    x = rng.normal(size=(3,) + graph.input_shape)
+
+    dense = {short: model.weights[full] for short, full in graph.keys[graph.nodes[2].name]}
+
+    def reference(x):
+        z = conv_reference.conv(as_image(conv.p), {**w, "W": w["W"][:, None]},  # Kx1 taps
+                                x[:, :, None])[:, :, 0]
+        z = np.maximum(z, 0) if conv.p["activation"] == "relu" else z
+        z = pool_reference.pool(pool.kind[:3], pool.p, z)
+        return z @ dense["W"] + dense["b"]  # on each step
+    out, tape = graph.forward(model.weights, x, True)
+    # the same sums in another order (im2col against a loop over taps): 1e-12
+    np.testing.assert_allclose(out, reference(x), rtol=1e-12, atol=1e-12)
+    dy = rng.normal(size=out.shape)
+    _, dx = graph.backward(tape, dy, input_grad=True)
+    assert_close_grad(dx, numeric_grad(lambda: float((reference(x) * dy).sum()), x), "input")
 
 
 def _pass_sizes(graph, monkeypatch, tails=None):

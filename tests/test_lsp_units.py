@@ -161,6 +161,13 @@ def test_hover_on_a_kind_shows_its_documentation():
     assert vocabulary.signature("conv").usage in text and "padding: valid | same | full" in text
 
 
+def test_hover_on_a_pool_says_what_k_means_on_an_image_and_over_time():
+    ix = index("input 20x16\nmaxpool 2 same\n")
+    text, _ = hover.hover(ix, 1, 2)
+    assert vocabulary.signature("maxpool").usage in text
+    assert "maxpool K: KxK on an image, K steps on a TIMExFEATURES sequence" in text
+
+
 def test_hover_on_a_name_says_where_it_is_defined_and_its_shape():
     text = "input 16x16x1\nstem: conv 3x3x8 same relu\nconv 3x3x8 same -> add(stem) relu\n"
     ix = index(text)

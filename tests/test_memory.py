@@ -31,6 +31,8 @@ ROWS += [(spec, "") for spec in (
     "-> dense 3",
     "input 64x64\nlayernorm -> attention 4 causal=true -> positional -> globalavgpool -> dense 3",
     "input 500\ndense 1000 relu -> dense 1000 gelu -> dense 3",
+    "input 300x32\nconv 3x32 same relu -> maxpool 3 same stride=1 -> avgpool 2 -> maxpool 4 "
+    "stride=2 -> avgpool 3 same -> globalmaxpool -> dense 3",  # pooling over time
 )]
 
 

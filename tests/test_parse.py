@@ -36,6 +36,18 @@ def test_chain_over_several_lines_with_comments_is_the_same_network():
     assert parse(text) == parse(SEED_000)
 
 
+def test_a_pool_window_prints_back_as_written():
+    from nnspec.lang.printer import format_network
+    """maxpool K stays K (KxK on an image, K steps over a sequence): written KxK it
+    would be a 2-D window, which a sequence refuses."""
+    net = parse("input 9x3\nmaxpool 2 same stride=3 -> avgpool 2")
+    assert [n.p["window"] for n in net.nodes[1:]] == [2, 2]
+    text = format_network(net)
+    assert "maxpool 2 same stride=3" in text and "avgpool 2" in text and "2x2" not in text
+    assert parse(text).nodes == net.nodes
+    assert parse("input 8x8x1\nmaxpool 3x2").nodes[1].p["window"] == (3, 2)
+
+
 def test_word_order_of_names_does_not_matter():
     assert parse("input 8x8x1\nconv 3x3x2 tanh same") == parse("input 8x8x1\nconv 3x3x2 same tanh")
 
@@ -166,6 +178,18 @@ BAD_SPECS = [
     ("input 10\nconv 3x2", 2, 1, ["needs a TIMExFEATURES input", "write input 10x1"]),
     ("input 2x4\nconv 3x2 valid", 2, 1, ["conv 3x2 valid needs at least 3 steps, got 2x4"]),
     ("input 5x4\nconv 3x2 dilation=3", 2, 1, ["needs at least 7 steps (its dilated span)"]),
+    # a pool's K is KxK on an image and K steps over a sequence; KHxKW is for images only
+    ("input 20x16\nmaxpool 2x2", 2, 1, ["maxpool1: maxpool 2x2 valid needs an HxWxC input (over "
+                                        "a TIMExFEATURES sequence write maxpool 2)",
+                                        "got 20x16 from input", "write input 20x16x1"]),
+    ("input 8\ndense 12 -> reshape 4x3 -> avgpool 3x2 same", 2, 28,
+     ["needs an HxWxC input (over a TIMExFEATURES sequence write avgpool 3)", "got 4x3 from"]),
+    ("input 10\nmaxpool 2", 2, 1, ["needs a TIMExFEATURES input (maxpool 2 pools over time) or "
+                                   "an HxWxC image", "write input 10x1"]),
+    ("input 10\navgpool 2x2", 2, 1, ["needs an HxWxC input, got 10"]),
+    ("input 2x4\nmaxpool 3", 2, 1, ["maxpool 3 valid needs at least 3 steps, got 2x4"]),
+    ("input 6x4\nconv 3x2 valid -> avgpool 5 stride=2", 2, 19,
+     ["avgpool1: avgpool 5 valid needs at least 5 steps, got 4x2 from conv1"]),
 ]
 
 

@@ -80,6 +80,11 @@ def _sequence_layers(draw, shape):
     if pad != "valid" or t >= (k - 1) * dilation + 1:  # a 1-D conv over time
         out.append(f"conv {k}x{draw(st.integers(1, 4))} {pad} {draw(st.sampled_from(ACTS))} "
                    f"stride={stride} dilation={dilation} {_weight_options(draw)}")
+    k, stride = draw(st.sampled_from([1, 2, 3])), draw(st.sampled_from(["", " stride=1",
+                                                                        " stride=2"]))
+    for kind in ("maxpool", "avgpool"):  # pooling over time
+        out.append(f"{kind} {k} {draw(st.sampled_from(['same', 'valid'] if t >= k else ['same']))}"
+                   f"{stride}")
     out += ["globalavgpool", "globalmaxpool", "flatten", f"dense {units}"]
     return out
 
@@ -219,14 +224,19 @@ def test_the_generator_reaches_every_layer_kind():
     case. Only composed networks count: the examples hold every kind verbatim, so
     counting them would let a kind the composer never places (upsample, positional
     once) pass unseen."""
-    found = set()
+    found, over_time = set(), set()
 
     @settings(max_examples=1000, deadline=None, database=None, derandomize=True)
     @given(composed_networks())
     def collect(net):
-        found.update(n.kind for n in parse(net[0]).nodes)
+        network = parse(net[0])
+        found.update(n.kind for n in network.nodes)
+        sizes = shapes.infer(network)  # the forms written over a sequence (1-D) too
+        over_time.update(n.kind for n in network.nodes
+                         if n.inputs and not KINDS[n.kind].merge and len(sizes[n.inputs[0]]) == 2)
     collect()
     assert set(KINDS) - found == set()
+    assert {"conv", "maxpool", "avgpool"} <= over_time
 
 
 @pytest.mark.parametrize("kind", sorted(k for k, t in KINDS.items() if t.weights))

@@ -47,6 +47,10 @@ POOL = [f"input {h}x{w}x2\n{kind}pool {win} {pad}" + (f" stride={s}" if s else "
         for kind, (h, w), win, pad, s in itertools.product(
             ["max", "avg"], [(8, 8), (7, 9), (22, 22)], ["2", "3x2", "4"], ["valid", "same"],
             [None, 1, 2])]
+POOL += [f"input {t}x{f}\n{kind}pool {k} {pad}" + (f" stride={s}" if s else "")  # over time
+         for kind, (t, f), k, pad, s in itertools.product(
+             ["max", "avg"], [(8, 3), (9, 1), (22, 5)], [1, 2, 3, 4], ["valid", "same"],
+             [None, 1, 2, 5])]
 
 
 @pytest.mark.parametrize("spec", POOL)
@@ -129,6 +133,7 @@ def _reference_of(node):
 @pytest.mark.parametrize("spec", [
     "input 5x5x2\nconv 3x3x2 same stride=2", "input 6x5x5\nconv 2x2x3 full dilation=2",
     "input 6x6x1\nmaxpool 3 same stride=2", "input 5x7x2\navgpool 2x3 same stride=1",
+    "input 9x2\nmaxpool 4 same stride=2", "input 8x3\navgpool 3 same",
     "input 4x3\nbatchnorm", "input 3x2x3\nlayernorm", "input 4x4\nattention 2 causal=true"])
 def test_the_fast_backward_is_the_references_gradient(spec):
     rng = np.random.default_rng(6)

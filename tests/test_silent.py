@@ -184,6 +184,20 @@ def test_a_grayscale_image_written_without_channels_says_what_to_write():
                                "write input 28x28x1")
 
 
+@pytest.mark.parametrize("kind", ["maxpool", "avgpool"])
+def test_a_2d_pool_over_a_sequence_says_to_write_k_and_k_pools_over_time(kind, tmp_path):
+    """KHxKW is an image's window: over TIMExFEATURES the error names the 1-D form (as
+    conv's names KxF), and K over a sequence pools K steps, as Keras' 1-D pools do."""
+    (tmp_path / "m.nn").write_text(f"input 28x28\n{kind} 2x2 -> flatten -> dense 10 softmax\n")
+    r = cli("compile", tmp_path / "m.nn")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert r.stderr.splitlines()[0] == (
+        f"error: {tmp_path / 'm.nn'}:2:1: {kind}1: {kind} 2x2 valid needs an HxWxC input (over "
+        f"a TIMExFEATURES sequence write {kind} 2), got 28x28 from input; write input 28x28x1")
+    model = nnspec.compile(f"input 28x28\n{kind} 2 -> flatten -> dense 10 softmax")
+    assert model.graph.shapes[f"{kind}1"] == (14, 28)
+
+
 # -- the package runs as python -m nnspec -----------------------------------------------
 
 def test_python_dash_m_nnspec_runs_the_command_line():

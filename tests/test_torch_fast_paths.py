@@ -132,11 +132,12 @@ def test_every_optimizer_on_the_device_path_matches_the_numpy_engine(optimizer, 
     table(optimizer, "cosine", rng)
 
 
-@pytest.mark.parametrize("kind", ["conv", "lstm", "embedding", "batchnorm", "attention"])
+@pytest.mark.parametrize("kind", ["conv", "maxpool", "avgpool", "lstm", "embedding", "batchnorm",
+                                  "attention"])
 def test_layers_on_the_device_path_match_the_numpy_engine(kind, device_path, rng):
     from test_torch_engine import FORMS
     from test_torch_engine import test_every_kind_trains_as_in_numpy as table
-    for form, example in FORMS:  # the kind's example, and its other forms (1-D conv)
+    for form, example in FORMS:  # the kind's example, and its other forms (1-D)
         if form == kind:
             table(kind, example, rng)
 

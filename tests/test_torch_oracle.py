@@ -64,6 +64,26 @@ def pool(fn, k, stride=None):
     return lambda x, w: _nhwc(fn(_nchw(x), k, stride))
 
 
+def pool1d(fn, k, stride=None, padding="valid"):
+    """torch's max_pool1d / avg_pool1d over (batch, features, time). 'same' as PyTorch
+    pads: `before` steps each side (the padding never wins a max, and
+    count_include_pad=False averages the input's values only); where TensorFlow pads
+    one more step after, that step is padded here (-inf for a max) and an average
+    that counted it is rescaled to the input's values its window holds."""
+    def run(x, w):
+        t, s = x.shape[1], stride or k
+        before, after = _tf_same_pads(t, k, s) if padding == "same" else (0, 0)
+        xt = x.transpose(1, 2)
+        if fn is F.max_pool1d:
+            return fn(F.pad(xt, (0, after - before), value=-np.inf), k, s, before).transpose(1, 2)
+        y = fn(F.pad(xt, (0, after - before)), k, s, before, count_include_pad=False)
+        starts = np.arange(y.shape[-1]) * s - before
+        held = np.minimum(starts + k, t) - np.maximum(starts, 0)
+        counted = np.minimum(starts + k, t + after - before) - np.maximum(starts, 0)
+        return (y * torch.tensor(counted / held)).transpose(1, 2)
+    return run
+
+
 def batchnorm(x, w):
     dims = x.dim()
     xt = x.reshape(-1, x.shape[-1]) if dims != 4 else _nchw(x)
@@ -133,6 +153,19 @@ ROWS = [
     ("input 22x22x2\nmaxpool 4", pool(F.max_pool2d, 4)),  # seed 001's: 22 is not a multiple
     ("input 8x8x2\navgpool 2", pool(F.avg_pool2d, 2)),
     ("input 7x7x2\navgpool 3x2 stride=2", pool(F.avg_pool2d, (3, 2), 2)),
+    ("input 8x3\nmaxpool 2", pool1d(F.max_pool1d, 2)),
+    ("input 9x2\nmaxpool 2", pool1d(F.max_pool1d, 2)),  # the last step in no window
+    ("input 7x3\nmaxpool 3 stride=1", pool1d(F.max_pool1d, 3, 1)),
+    ("input 10x2\nmaxpool 2 stride=3", pool1d(F.max_pool1d, 2, 3)),
+    ("input 7x2\nmaxpool 4 same stride=1", pool1d(F.max_pool1d, 4, 1, "same")),  # pads 1, 2
+    ("input 9x3\nmaxpool 3 same stride=2", pool1d(F.max_pool1d, 3, 2, "same")),
+    ("input 5x2\nmaxpool 2 same", pool1d(F.max_pool1d, 2, None, "same")),  # pads 0, 1
+    ("input 8x3\navgpool 2", pool1d(F.avg_pool1d, 2)),
+    ("input 11x2\navgpool 3 stride=2", pool1d(F.avg_pool1d, 3, 2)),
+    ("input 7x2\navgpool 4 same stride=1", pool1d(F.avg_pool1d, 4, 1, "same")),
+    ("input 10x3\navgpool 3 same stride=3", pool1d(F.avg_pool1d, 3, 3, "same")),
+    ("input 9x4\navgpool 5 same stride=2", pool1d(F.avg_pool1d, 5, 2, "same")),  # pads 2, 2
+    ("input 5x2\navgpool 2 same", pool1d(F.avg_pool1d, 2, None, "same")),
     ("input 3x3x2\nupsample 2x3",
      lambda x, w: _nhwc(F.interpolate(_nchw(x), scale_factor=(2, 3), mode="nearest"))),
     ("input 6\nbatchnorm", batchnorm),

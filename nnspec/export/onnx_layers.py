@@ -6,7 +6,7 @@ import numpy as np
 
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
-from ..lang.kinds.pool import padding, stride
+from ..lang.kinds.pool import as_image, padding, stride
 
 
 def _dense(b, p, w, ins, in_shape, out_shape):
@@ -48,10 +48,18 @@ def _conv(b, p, w, ins, in_shape, out_shape):
 def _pool(kind):
     def rule(b, p, w, ins, in_shape, out_shape):
         (top, bottom), (left, right) = padding(p, in_shape)
+        p, _ = as_image(p, in_shape)  # K is KxK on an image, Kx1 over time
         # ONNX's max pooling ignores pads, and its average leaves them out of the
-        # count with count_include_pad=0 (the default): nnspec's same padding
+        # count with count_include_pad=0 (the default, said here for readers of the
+        # file): nnspec's same padding
+        count = {"count_include_pad": 0} if kind == "AveragePool" else {}
+        if len(in_shape) == 2:  # over time: a 1-D pool over (batch, features, time)
+            y = b.op(kind, [b.op("Transpose", [ins[0]], perm=[0, 2, 1])],
+                     kernel_shape=[p["window"][0]], strides=[stride(p)[0]], pads=[top, bottom],
+                     **count)
+            return b.op("Transpose", [y], perm=[0, 2, 1])
         y = b.op(kind, [b.nchw(ins[0])], kernel_shape=list(p["window"]),
-                 strides=list(stride(p)), pads=[top, left, bottom, right])
+                 strides=list(stride(p)), pads=[top, left, bottom, right], **count)
         return b.nhwc(y)
     return rule
 

@@ -80,6 +80,22 @@ class Pool(nn.Module):  # max or average, channels last; explicit pads (top, bot
         return y.permute(0, 2, 3, 1)
 
 
+class Pool1d(nn.Module):  # max or average over time, features last; pads (before, after)
+    def __init__(self, kind, window, stride, pads=(0, 0)):
+        super().__init__()
+        self.kind, self.window, self.stride, self.pads = kind, window, stride, pads
+
+    def forward(self, x):
+        x = x.transpose(1, 2)
+        if self.kind == "max":  # padding never wins a max
+            x = F.pad(x, self.pads, value=float("-inf"))
+            return F.max_pool1d(x, self.window, self.stride).transpose(1, 2)
+        # an average over the input's values only: the padding counts for nothing
+        ones = F.pad(torch.ones_like(x[:1, :1]), self.pads)
+        x = F.pad(x, self.pads)
+        y = F.avg_pool1d(x, self.window, self.stride) / F.avg_pool1d(ones, self.window, self.stride)
+        return y.transpose(1, 2)
+
 class Norm(nn.Module):  # batch norm (running statistics) or layer norm, as nnspec's
     def __init__(self, features, eps, running, momentum=0.1):
         super().__init__()

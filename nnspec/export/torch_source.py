@@ -9,7 +9,7 @@ from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
-from ..lang.kinds.pool import padding, stride
+from ..lang.kinds.pool import as_image, padding, stride
 from ..lang.printer import format_node
 from .torch_prelude import PRELUDE
 
@@ -43,6 +43,10 @@ def _module(node, p, graph):
                 f"pads=({t}, {b}, {left}, {right}), bias={bias})"), None
     if kind in ("maxpool", "avgpool"):
         (top, bottom), (left, right) = padding(p, in_shape)
+        p, _ = as_image(p, in_shape)  # K is KxK on an image, Kx1 over time
+        if len(in_shape) == 2:
+            return (f"Pool1d({kind[:3]!r}, {p['window'][0]}, {stride(p)[0]}, "
+                    f"pads=({top}, {bottom}))"), None
         return (f"Pool({kind[:3]!r}, {tuple(p['window'])}, {tuple(stride(p))}, "
                 f"pads=({top}, {bottom}, {left}, {right}))"), None
     if kind in ("batchnorm", "layernorm"):

@@ -17,7 +17,8 @@ from .ir import format_value
 @dataclass(frozen=True)
 class Word:
     key: str
-    form: str  # "dims", "int", "number", "choice", or "size" (an int k or KHxKW, as (kh, kw))
+    form: str  # "dims", "int", "number", "choice", "size" (an int k or KHxKW, as (kh, kw)),
+    # or "window" (an int k, kept as written: a pool's K is KxK on an image, K steps on a sequence)
     choices: tuple = ()
     default: object = None
     required: bool = False
@@ -57,7 +58,7 @@ def _fits(slot, form, value):
         return form == "dims" and (not slot.ranks or len(value) in slot.ranks)
     if slot.form == "int":
         return form == "int"
-    if slot.form == "size":
+    if slot.form in ("size", "window"):
         return form == "int" or (form == "dims" and len(value) == 2)
     if slot.form == "number":
         return form in ("int", "float")
@@ -75,7 +76,7 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
             raise _unexpected_word(kind, sig, form, value, loc, filled, known_kinds)
         if slot.form == "number":
             value = float(value)
-        elif slot.form in ("dims", "int", "size") and min(
+        elif slot.form in ("dims", "int", "size", "window") and min(
                 (value,) if form == "int" else value) < 1:  # sizes and counts
             raise SpecError(f"{kind} {slot.key} must be at least 1, got "
                             f"{format_value(value)}; usage: {sig.usage}", *_at(loc))
@@ -162,7 +163,7 @@ def _unexpected_word(kind, sig, form, value, loc, filled, known_kinds):
 
 
 def _describe(slot):
-    if slot.form in ("dims", "size"):
+    if slot.form in ("dims", "size", "window"):
         return "its dimensions"
     if slot.form in ("int", "number"):
         return f"a number ({slot.key})"

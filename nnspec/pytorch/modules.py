@@ -28,7 +28,7 @@ import torch.nn.functional as F
 from ..lang.kinds import KINDS
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
-from ..lang.kinds.pool import padding, stride
+from ..lang.kinds.pool import as_image, padding, stride
 from .losses import activation
 
 
@@ -82,24 +82,34 @@ def conv(node, in_shape, w, net):
 
 
 def pool(node, in_shape, w, net):
-    p = node.p
-    (top, bottom), (left, right) = padding(p, in_shape)
-    window, step = tuple(p["window"]), tuple(stride(p))
+    """max_pool2d / avg_pool2d over an image as (batch, c, h, w); over a sequence,
+    max_pool1d / avg_pool1d over (batch, features, time)."""
+    (top, bottom), (left, right) = padding(node.p, in_shape)
+    p, _ = as_image(node.p, in_shape)  # K is KxK on an image, Kx1 over time
+    if len(in_shape) == 2:
+        window, step, pad = p["window"][0], stride(p)[0], top
+        around = (0, 0, top, bottom)  # F.pad's order, as (batch, time, features)
+        first = last = lambda x: x.transpose(1, 2)
+        maximum, mean = F.max_pool1d, F.avg_pool1d
+    else:
+        window, step, pad = tuple(p["window"]), tuple(stride(p)), (top, left)
+        around = (0, 0, left, right, top, bottom)  # as NHWC
+        first, last, maximum, mean = _nchw, _nhwc, F.max_pool2d, F.avg_pool2d
     # PyTorch pads evenly, at most half a window: the rest is padded here
-    even = top == bottom and left == right and 2 * top <= window[0] and 2 * left <= window[1]
-    pad, around = ((top, left) if even else 0), (0, 0, left, right, top, bottom)  # as NHWC
+    (kh, kw) = p["window"]
+    even = top == bottom and left == right and 2 * top <= kh and 2 * left <= kw
+    pad = pad if even else 0
     if node.kind == "maxpool":  # padding never wins a max
         def forward(x):
             x = x if even else F.pad(x, around, value=float("-inf"))
-            return _nhwc(F.max_pool2d(_nchw(x), window, step, pad))
+            return last(maximum(first(x), window, step, pad))
         return forward
 
     def average(x):  # over the input's values only: padding counts for nothing
         if even:
-            return _nhwc(F.avg_pool2d(_nchw(x), window, step, pad, count_include_pad=False))
+            return last(mean(first(x), window, step, pad, count_include_pad=False))
         ones = F.pad(torch.ones_like(x[:1, ..., :1]), around)
-        return _nhwc(F.avg_pool2d(_nchw(F.pad(x, around)), window, step)
-                     / F.avg_pool2d(_nchw(ones), window, step))
+        return last(mean(first(F.pad(x, around)), window, step) / mean(first(ones), window, step))
     return average
 
 

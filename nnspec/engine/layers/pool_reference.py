@@ -5,11 +5,15 @@ pool.py computes by reshapes, strided slices and separable passes, for tests
 (the equations test holds pool.py's forward to this in float64) and readers."""
 import numpy as np
 
-from ...lang.kinds.pool import padding, stride
+from ...lang.kinds.pool import as_image, padding, stride
 
 
 def pool(kind, p, x):
-    """kind: "max" or "avg"; x (batch, h, w, c)."""
+    """kind: "max" or "avg"; x (batch, h, w, c), or (batch, time, features) pooled
+    over time as a (batch, time, 1, features) image is under a Kx1 window."""
+    if x.ndim == 3:
+        return pool(kind, as_image(p, x.shape[1:])[0], x[:, :, None])[:, :, 0]
+    p, _ = as_image(p, x.shape[1:])  # K is KxK
     (kh, kw), (sh, sw) = p["window"], stride(p)
     (top, bottom), (left, right) = padding(p, x.shape[1:])
     oh = (x.shape[1] + top + bottom - kh) // sh + 1

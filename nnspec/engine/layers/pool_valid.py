@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from ...lang.kinds.pool import shape, stride
+from ...lang.kinds.pool import as_image, shape, stride
 
 
 def _slices(p, oh, ow):
@@ -203,8 +203,13 @@ def flops(p, in_shape, out_shape):
 
 def reads(p, in_shape, out_shape):
     """Rows and columns up to the end of the last window; the rest get no gradient.
-    Same padding reads every row and column."""
+    Same padding reads every row and column. On a TIMExFEATURES input: (steps up
+    to the end of the last window, every feature)."""
     if p.get("padding") == "same":
         return in_shape[0], in_shape[1]
-    (kh, kw), (sh, sw) = p["window"], stride(p)
-    return (out_shape[0] - 1) * sh + kh, (out_shape[1] - 1) * sw + kw
+    q, _ = as_image(p, in_shape)
+    (kh, kw), (sh, sw) = q["window"], stride(q)
+    rows = (out_shape[0] - 1) * sh + kh
+    if len(in_shape) == 2:  # over time: every feature is read
+        return rows, in_shape[1]
+    return rows, (out_shape[1] - 1) * sw + kw
