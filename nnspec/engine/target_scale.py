@@ -15,6 +15,8 @@ would diverge or crawl; the training header says which it did and why.
 """
 import numpy as np
 
+from ..lang.heads import PROBABILITY_LOSSES
+
 # a loss's power of std: the loss of unscaled values is the scaled one times std**power
 POWER = {"mse": 2, "quadratic": 2, "mae": 1}
 
@@ -58,3 +60,19 @@ def loss_factor(stats, loss):
 
 def describe(stats):
     return f"(y - {stats['mean']:.6g}) / {stats['std']:.6g}, from the training split"
+
+
+def far_hint(targets, terms):
+    """Why a regression may have diverged, for its message: targets far from unit
+    scale (a price in dollars) make the first steps' gradients that large."""
+    for term in terms:
+        t = targets[term.name] if isinstance(targets, dict) else targets
+        if term.loss in PROBABILITY_LOSSES or not t.size:
+            continue
+        largest = float(np.max(np.abs(t)))
+        if largest >= 1e3:
+            name = f"{term.name}'s targets" if isinstance(targets, dict) else "the targets"
+            return (f"; {name} reach {largest:,.6g}: a network's outputs start near 0, so "
+                    f"scale the targets to about unit size: write target_scale = standard "
+                    f"(or divide them by {largest:.0e})")
+    return ""

@@ -13,10 +13,9 @@ import threading
 
 import numpy as np
 
-from ..engine import losses, parallel, staging
+from ..engine import losses, parallel, staging, target_scale
 from ..engine.staging import PREDICT_BATCH
 from ..errors import DataError, NNSpecError
-from ..lang.heads import PROBABILITY_LOSSES
 from ..lang.kinds import ROLES
 from ..lang.settings import CHOICES
 from . import outputs
@@ -105,22 +104,6 @@ def _logits(activation, out):
         p = np.clip(out, 1e-30, 1 - 1e-7)
         return np.log(p) - np.log1p(-p)
     return out
-
-
-def _far_targets(targets, plan):
-    """Why a regression may have diverged: targets far from unit scale (a price in
-    dollars) make the first steps' gradients that large."""
-    for term in plan.terms:
-        t = targets[term.name] if isinstance(targets, dict) else targets
-        if term.loss in PROBABILITY_LOSSES or not t.size:
-            continue
-        largest = float(np.max(np.abs(t)))
-        if largest >= 1e3:
-            name = f"{term.name}'s targets" if isinstance(targets, dict) else "the targets"
-            return (f"; {name} reach {largest:,.6g}: a network's outputs start near 0, so "
-                    f"scale the targets to about unit size: write target_scale = standard "
-                    f"(or divide them by {largest:.0e})")
-    return ""
 
 
 class _CtrlC:
@@ -283,7 +266,7 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctr
             raise TrainingDiverged(
                 f"epoch {state.epoch + 1}, batch {b + 1}: the loss is {total}; try a lower "
                 f"learning rate (lr is {max(r.lr for r in rates.values()):g})"
-                + _far_targets(targets, plan))
+                + target_scale.far_hint(targets, plan.terms))
         tally.add(result, tb)
         if callbacks:
             running = tally.running(result.value)
@@ -297,7 +280,7 @@ def _epoch(model, engine, x, targets, batch_size, batches, rates, callbacks, ctr
         raise TrainingDiverged(
             f"epoch {state.epoch + 1}: the last update left {bad} with NaN or infinite values; "
             f"try a lower learning rate (lr is {max(r.lr for r in rates.values()):g})"
-            + _far_targets(targets, plan))
+            + target_scale.far_hint(targets, plan.terms))
     state.position = None
     state.epoch += 1
     return tally.means()
