@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .engine import preprocess, tables
 from .errors import DataError, NNSpecError, shown
 from .files import document
 from .lang.signature import suggest
@@ -40,6 +41,7 @@ class Report:
     new: list = field(default_factory=list)
     differ: list = field(default_factory=list)  # (layer, why: both shapes or kinds)
     unused: list = field(default_factory=list)  # the base's layers that fit nothing
+    inputs: list = field(default_factory=list)  # inputs that take the base's preprocessing
     ancestry: list = field(default_factory=list)  # the base's own lineage, oldest last
 
     def lines(self):
@@ -52,6 +54,7 @@ class Report:
         out += [f"  new: {_listed(self.new, 12)}"] if self.new else []
         out += [f"  not loaded: {name}: {why}" for name, why in self.differ]
         out += [f"  unused: {_listed(self.unused, 12)}"] if self.unused else []
+        out += [f"  {name} takes the base's {what}" for name, what in self.inputs]
         return out
 
     def lineage(self):
@@ -73,12 +76,14 @@ class _Base(NamedTuple):
     graph: object
     weights: dict
     lineage: dict
+    preprocessing: dict  # {input: its preprocessing, fitted on the base's data}
 
 
 def read_base(source, where="load_weights"):
     """A bundle path (or a Model) -> (_Base, file name, digest)."""
     if hasattr(source, "graph") and hasattr(source, "weights"):  # a Model
-        return (_Base(source.graph, source.weights, source.lineage), "<model>",
+        return (_Base(source.graph, source.weights, source.lineage, source.preprocessing),
+                "<model>",
                 _digest(source.to_bytes()))
     path = Path(source)
     try:
@@ -93,8 +98,8 @@ def read_base(source, where="load_weights"):
     except NNSpecError as e:
         raise DataError(f"{where}: {shown(str(path))} is not a bundle nnspec can load: {e}") \
             from None
-    return _Base(stored.graph, stored.weights, stored.meta.get("lineage")), path.name, \
-        _digest(data)
+    return _Base(stored.graph, stored.weights, stored.meta.get("lineage"),
+                 stored.preprocessing), path.name, _digest(data)
 
 
 def _digest(data):
@@ -151,7 +156,33 @@ def load_weights(model, source, into=None, strict=False, where="load_weights"):
         np.copyto(model.weights[ours_key], base.weights[their_key], casting="unsafe")
     model.state.optimizer = settings.optimizer(model.config)  # no state for the old weights
     model.lineage = report.lineage()
+    report.inputs = [] if into else _take_preprocessing(model, base)
     return report
+
+
+def _take_preprocessing(model, base):
+    """The base's fitted input preprocessing (standard or minmax numbers, a table's
+    vocabularies), taken by each input of the same name and shape whose spec says
+    no other scale: the loaded layers learnt on inputs made by it (a text's ids
+    mean the base's words), as Keras' loaded Normalization layer keeps its
+    numbers. fit then keeps it, as a resumed model's. -> [(input, what)]."""
+    taken = []
+    for node in model.network.inputs:
+        theirs, ours = base.preprocessing.get(node.name), model.preprocessing[node.name]
+        if theirs is None or base.graph.input_shapes.get(node.name) != \
+                model.graph.input_shapes[node.name]:
+            continue
+        columns = theirs.get("columns")
+        what = ([f"{theirs['kind']} scaling"] if theirs["kind"] in preprocess.FITTED and
+                preprocess.fitted(theirs) else []) + \
+            ([f"columns ({tables.describe(columns)})"] if columns and tables.fitted(columns)
+             else [])
+        said = node.p.get("scale") or model.config.scale
+        if not what or (said is not None and preprocess.kind_of(said) != theirs["kind"]):
+            continue  # nothing fitted, or the spec says another: fitted anew on this data
+        model.preprocessing[node.name] = dict(theirs)
+        taken.append((node.name, " and ".join(what)))
+    return taken
 
 
 def _difference(model, base, kind, keys, their_kind, their_keys):

@@ -489,3 +489,53 @@ def test_a_damaged_frozen_list_or_lineage_is_one_line(base_bundle, tmp_path, mut
     with pytest.raises(nnspec.errors.BundleError) as e:
         nnspec.load(bad)
     assert "\n" not in str(e.value) and re.search(message, str(e.value)), str(e.value)
+
+
+def test_a_fine_tuned_model_takes_the_bases_fitted_input_scaling(tmp_path):
+    """The base's standard scaling (its mean and std, fitted on its data) goes with
+    its layers: the new model's same-named input takes it, fit keeps it on other
+    data, and the report says so; a spec that says another scale fits its own."""
+    rng = np.random.default_rng(0)
+    base = nnspec.compile("input 3\nd1: dense 4 tanh -> dense 2 softmax", scale="standard",
+                          epochs=1)
+    base.fit(100 + 10 * rng.normal(size=(40, 3)), rng.integers(0, 2, 40))
+    base.save(tmp_path / "base.nnb")
+    tuned = nnspec.compile("input 3\nd1: dense 4 tanh -> head: dense 2 softmax",
+                           scale="standard", epochs=1, init_from=str(tmp_path / "base.nnb"))
+    assert "  input takes the base's standard scaling" in tuned.started_from.lines()
+    tuned.fit(500 + rng.normal(size=(40, 3)), rng.integers(0, 2, 40))
+    for key in ("offset", "scale"):
+        np.testing.assert_array_equal(tuned.preprocessing["input"][key],
+                                      base.preprocessing["input"][key])
+    own = nnspec.compile("input 3\nd1: dense 4 tanh -> head: dense 2 softmax", scale="minmax",
+                         epochs=1, init_from=str(tmp_path / "base.nnb"))
+    assert not [line for line in own.started_from.lines() if "takes the base's" in line]
+    own.fit(500 + rng.normal(size=(40, 3)), rng.integers(0, 2, 40))
+    assert own.preprocessing["input"]["kind"] == "minmax"
+
+
+def test_a_fine_tuned_text_model_keeps_the_bases_vocabulary(tmp_path):
+    """An embedding's rows are the base's words: fine-tuned on another CSV of
+    reviews, the model reads it with the base's vocabulary (refitted, id 5 would
+    name another word, in silence)."""
+    from tables_data import reviews
+    spec = ("input 12\nemb: embedding 64x8 -> lstm 8 -> out: dense 2 softmax\ntrain {\n"
+            '  data = csv("{csv}", label=sentiment, text=[review])\n  epochs = 1\n}\n')
+    reviews(tmp_path / "a.csv", n=300, seed=1)
+    reviews(tmp_path / "b.csv", n=300, seed=2)  # with a word the base never saw
+    (tmp_path / "b.csv").write_text((tmp_path / "b.csv").read_text().replace("film", "cinema"))
+    (tmp_path / "a.nn").write_text(spec.replace("{csv}", "a.csv"))
+    assert run_cli("train", tmp_path / "a.nn", "-o", tmp_path / "a.nnb").returncode == 0
+    (tmp_path / "b.nn").write_text(spec.replace("{csv}", "b.csv").replace(
+        "  epochs = 1\n", '  epochs = 1\n  init_from = "a.nnb"\n'))
+    result = run_cli("train", tmp_path / "b.nn", "-o", tmp_path / "b.nnb")
+    assert result.returncode == 0, result.stderr
+    assert "input takes the base's columns (review (text" in result.stdout
+    words = [nnspec.load(tmp_path / f).preprocessing["input"]["columns"][0]["words"]
+             for f in ("a.nnb", "b.nnb")]
+    assert words[0] == words[1]
+    assert "cinema" not in words[1]  # read as unknown, as the base would
+    (tmp_path / "c.nn").write_text(spec.replace("{csv}", "b.csv"))
+    fresh = nnspec.compile(tmp_path / "c.nn")
+    fresh.fit(*fresh.data().train)
+    assert "cinema" in fresh.preprocessing["input"]["columns"][0]["words"]  # b's own
