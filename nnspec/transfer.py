@@ -41,7 +41,7 @@ class Report:
     new: list = field(default_factory=list)
     differ: list = field(default_factory=list)  # (layer, why: both shapes or kinds)
     unused: list = field(default_factory=list)  # the base's layers that fit nothing
-    inputs: list = field(default_factory=list)  # inputs that take the base's preprocessing
+    taken: list = field(default_factory=list)  # (input or output, what of the base's it takes)
     ancestry: list = field(default_factory=list)  # the base's own lineage, oldest last
 
     def lines(self):
@@ -54,7 +54,7 @@ class Report:
         out += [f"  new: {_listed(self.new, 12)}"] if self.new else []
         out += [f"  not loaded: {name}: {why}" for name, why in self.differ]
         out += [f"  unused: {_listed(self.unused, 12)}"] if self.unused else []
-        out += [f"  {name} takes the base's {what}" for name, what in self.inputs]
+        out += [f"  {name} takes the base's {what}" for name, what in self.taken]
         return out
 
     def lineage(self):
@@ -77,13 +77,14 @@ class _Base(NamedTuple):
     weights: dict
     lineage: dict
     preprocessing: dict  # {input: its preprocessing, fitted on the base's data}
+    targets: dict  # {output: its target scaling} (engine/target_scale.py)
 
 
 def read_base(source, where="load_weights"):
     """A bundle path (or a Model) -> (_Base, file name, digest)."""
     if hasattr(source, "graph") and hasattr(source, "weights"):  # a Model
-        return (_Base(source.graph, source.weights, source.lineage, source.preprocessing),
-                "<model>",
+        return (_Base(source.graph, source.weights, source.lineage, source.preprocessing,
+                      source.target_scaling), "<model>",
                 _digest(source.to_bytes()))
     path = Path(source)
     try:
@@ -99,7 +100,7 @@ def read_base(source, where="load_weights"):
         raise DataError(f"{where}: {shown(str(path))} is not a bundle nnspec can load: {e}") \
             from None
     return _Base(stored.graph, stored.weights, stored.meta.get("lineage"),
-                 stored.preprocessing), path.name, _digest(data)
+                 stored.preprocessing, stored.targets or {}), path.name, _digest(data)
 
 
 def _digest(data):
@@ -156,7 +157,12 @@ def load_weights(model, source, into=None, strict=False, where="load_weights"):
         np.copyto(model.weights[ours_key], base.weights[their_key], casting="unsafe")
     model.state.optimizer = settings.optimizer(model.config)  # no state for the old weights
     model.lineage = report.lineage()
-    report.inputs = [] if into else _take_preprocessing(model, base)
+    report.taken = [] if into else _take_preprocessing(model, base)
+    for term in model.plan.terms:  # a loaded output layer learnt the base's scaled targets
+        stats = None if into else base.targets.get(term.name)
+        if stats is not None and term.node in report.loaded:
+            model.target_scaling[term.name] = dict(stats)
+            report.taken.append((f"output {term.name}", "target scaling"))
     return report
 
 

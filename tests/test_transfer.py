@@ -539,3 +539,24 @@ def test_a_fine_tuned_text_model_keeps_the_bases_vocabulary(tmp_path):
     fresh = nnspec.compile(tmp_path / "c.nn")
     fresh.fit(*fresh.data().train)
     assert "cinema" in fresh.preprocessing["input"]["columns"][0]["words"]  # b's own
+
+
+def test_a_loaded_output_layer_keeps_the_bases_target_scaling(tmp_path):
+    """A regression head loaded from the base learnt the base's scaled targets: it
+    keeps that scaling (fit on other prices does not refit it); a new head fits
+    its own."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3))
+    base = nnspec.compile("input 3\nd1: dense 4 tanh -> p: dense 1", loss="mse", epochs=1)
+    base.fit(x, 2e5 + 5e4 * x[:, :1])
+    assert base.target_scaling  # far from unit scale
+    base.save(tmp_path / "base.nnb")
+    tuned = nnspec.compile("input 3\nd1: dense 4 tanh -> p: dense 1", loss="mse", epochs=1,
+                           init_from=str(tmp_path / "base.nnb"))
+    assert "  output p takes the base's target scaling" in tuned.started_from.lines()
+    tuned.fit(x, 9e5 + 1e4 * x[:, :1])
+    assert tuned.target_scaling == base.target_scaling
+    new = nnspec.compile("input 3\nd1: dense 4 tanh -> q: dense 1", loss="mse", epochs=1,
+                         init_from=str(tmp_path / "base.nnb"))
+    new.fit(x, 9e5 + 1e4 * x[:, :1])
+    assert new.target_scaling["q"]["mean"] == pytest.approx((9e5 + 1e4 * x[:, 0]).mean())
