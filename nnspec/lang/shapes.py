@@ -9,6 +9,7 @@ the network's parameters.
 import math
 
 from ..errors import ShapeError
+from . import masks
 from .kinds import KINDS, ShapeProblem
 from .kinds.base import fmt_shape
 from .printer import describe
@@ -45,6 +46,8 @@ def infer(network):
             if parameters > MAX_PARAMETERS:
                 raise _error(node, f"{describe(node)} brings the network to {parameters:,} "
                                    f"parameters; the most nnspec builds is {MAX_PARAMETERS:,}")
+    if masks.any_mask(network):
+        masks.carriers(network)  # a layer that cannot take a mask is an error at its line
     return shapes
 
 

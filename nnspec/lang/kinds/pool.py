@@ -5,7 +5,7 @@ ceil(size / stride), the extra row or column after), where a max ignores the
 padding and an average counts only the input's values, as Keras' do.
 `globalmaxpool` and `globalavgpool` reduce every axis but the last."""
 from ..signature import Opt, Signature, Word
-from .base import Kind, ShapeProblem
+from .base import mask_ends, Kind, ShapeProblem
 from .conv import out_size, pads
 
 
@@ -53,7 +53,8 @@ def global_shape(p, in_shape):
 KINDS = {"maxpool": Kind(_signature("maxpool"), shape, example="input 5x4x2\nmaxpool 2 same"),
          "avgpool": Kind(_signature("avgpool"), shape,
                          example="input 5x4x2\navgpool 3 same stride=2"),
+         # over a masked sequence: the max or mean of the unmasked steps
          "globalmaxpool": Kind(_global_signature("globalmaxpool"), global_shape,
-                               example="input 3x3x2\nglobalmaxpool"),
+                               example="input 3x3x2\nglobalmaxpool", masking=mask_ends),
          "globalavgpool": Kind(_global_signature("globalavgpool"), global_shape,
-                               example="input 3x2\nglobalavgpool")}
+                               example="input 3x2\nglobalavgpool", masking=mask_ends)}
