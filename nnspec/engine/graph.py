@@ -162,7 +162,7 @@ class Graph:
                 x = x[:, :rows, :cols]
             mode.node = node.name
             if masks is not None:
-                mode.mask = self._mask(node, x, masks)
+                mode.mask = masking.follow(node, self.masked, x[0] if merge else x, masks)
             training = mode.training
             mode.training = training and node.name not in self.frozen
             try:
@@ -186,19 +186,6 @@ class Graph:
         if len(self.outputs) == 1:
             return values[self.output], tape
         return {o.name: values[o.node] for o in self.outputs}, tape
-
-    def _mask(self, node, x, masks):
-        """The mask of node's input, (batch, time) bool or None (a merge's: where
-        every masked input sees the step); records the node's own in masks."""
-        seen = None
-        for src in node.inputs:
-            if masks.get(src) is not None:
-                seen = masks[src] if seen is None else seen & masks[src]
-        if node.kind == "embedding" and self.params[node.name].get("mask_zero"):
-            masks[node.name] = x != 0  # id 0 is padding
-        elif self.masked[node.name]:
-            masks[node.name] = seen
-        return seen
 
     def backward(self, tape, d_out, d_is_preactivation=False, input_grad=False):
         """Gradients of every parameter (and of the inputs if asked) from d(output):
