@@ -43,17 +43,18 @@ def carriers(network):
     return masked
 
 
-def follow(node, carries, first, masks):
-    """In a pass (either engine's), the mask node's layer sees, (batch, time) bool or
-    None: its input's (a merge's: where every masked input sees the step). Records
-    node's own mask in masks {name: mask}: its ids != 0 for a masking embedding
-    (first: its input's value), the one it sees where it passes it on (carries[node])."""
+def follow(node, carries, first, masks, both=lambda a, b: a & b, nonzero=lambda x: x != 0):
+    """In a pass (either engine's, or an ONNX graph's, which passes its own both and
+    nonzero), the mask node's layer sees, (batch, time) bool or None: its input's
+    (a merge's: where every masked input sees the step). Records node's own mask
+    in masks {name: mask}: its ids != 0 for a masking embedding (first: its
+    input's value), the one it sees where it passes it on (carries[node])."""
     seen = None
     for src in node.inputs:
         if masks.get(src) is not None:
-            seen = masks[src] if seen is None else seen & masks[src]
+            seen = masks[src] if seen is None else both(seen, masks[src])
     if node.kind == "embedding" and node.p.get("mask_zero"):
-        masks[node.name] = first != 0  # id 0 is padding
+        masks[node.name] = nonzero(first)  # id 0 is padding
     elif carries[node.name]:
         masks[node.name] = seen
     return seen
