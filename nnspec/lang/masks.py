@@ -14,6 +14,10 @@ from ..errors import ShapeError
 from .kinds import KINDS
 from .printer import describe
 
+# the kinds whose compute reads the mask (the others pass it on untouched or refuse
+# it): each engine and export gives it to these alone
+READS = ("rnn", "lstm", "gru", "attention", "globalmaxpool", "globalavgpool")
+
 FIX = ("put a recurrent layer (lstm 16) or a global pool (globalavgpool) before it, "
        "or drop mask_zero=true")
 
@@ -51,7 +55,7 @@ def follow(node, carries, first, masks, both=lambda a, b: a & b, nonzero=lambda 
     input's value), the one it sees where it passes it on (carries[node])."""
     seen = None
     for src in node.inputs:
-        if masks.get(src) is not None:
+        if masks.get(src) is not None and masks[src] is not seen:  # the same mask once
             seen = masks[src] if seen is None else both(seen, masks[src])
     if node.kind == "embedding" and node.p.get("mask_zero"):
         masks[node.name] = nonzero(first)  # id 0 is padding

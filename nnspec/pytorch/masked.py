@@ -4,10 +4,6 @@ attention.py): masks are (batch, time) bool, True where a step is seen."""
 import torch
 import torch.nn.functional as F
 
-# the layers that read a mask: modules.Net calls them with mask=; the others a mask
-# passes through see none (lang/masks.py)
-READS = ("rnn", "lstm", "gru", "attention", "globalmaxpool", "globalavgpool")
-
 
 def recurrent(run, x, mask, sequences):
     """A recurrent layer over a masked sequence (embedding mask_zero=true), as

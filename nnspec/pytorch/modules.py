@@ -25,7 +25,7 @@ import warnings
 import torch
 import torch.nn.functional as F
 
-from ..lang.masks import follow
+from ..lang.masks import READS, follow
 from ..lang.kinds import KINDS
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
@@ -268,7 +268,7 @@ class Net(torch.nn.Module):
                                 None if act == "linear" else activation(torch, act)))
             last_read.update(dict.fromkeys(node.inputs, i))
             self.nodes[node.name] = node
-        self.reads = {n for n, node in self.nodes.items() if node.kind in masked.READS}
+        self.reads = {n for n, node in self.nodes.items() if node.kind in READS}
         # an output's values before its head, where no later layer reads it
         self.bare = heads - set(last_read)
         # values no later layer reads are let go at once (inference holds one or two)
