@@ -22,9 +22,10 @@ FIX = ("put a recurrent layer (lstm 16) or a global pool (globalavgpool) before 
        "or drop mask_zero=true")
 
 
-def carriers(network):
+def carriers(network, outputs=True):
     """{node name: whether its output carries a mask}, for every layer; raises
-    ShapeError at the first layer that cannot take the mask it is given."""
+    ShapeError at the first layer that cannot take the mask it is given, and
+    (outputs=True) at an output that is a masked sequence."""
     masked = {}
     for node in network.nodes:
         if node.kind == "input":
@@ -39,7 +40,7 @@ def carriers(network):
             raise _error(node, f"{describe(node)} cannot see which steps mask_zero=true hides "
                                f"(its input {source[0]} is masked); {FIX}")
         masked[node.name] = bool(source) and rule(node.p)
-    for output in network.outputs:
+    for output in network.outputs if outputs else ():
         if masked[output.node]:
             node = network.node(output.node)
             raise _error(node, f"{describe(node)} outputs a masked sequence, whose padded "

@@ -22,8 +22,9 @@ MAX_VALUES = 1 << 28
 MAX_PARAMETERS = 1 << 30
 
 
-def infer(network):
-    """ir.Network -> {node name: output shape}. Raises ShapeError."""
+def infer(network, whole=True):
+    """ir.Network -> {node name: output shape}. Raises ShapeError. whole=False: a
+    network still being written, whose output may yet be a masked sequence."""
     shapes = {}
     parameters = 0
     for node in network.nodes:
@@ -47,7 +48,7 @@ def infer(network):
                 raise _error(node, f"{describe(node)} brings the network to {parameters:,} "
                                    f"parameters; the most nnspec builds is {MAX_PARAMETERS:,}")
     if masks.any_mask(network):
-        masks.carriers(network)  # a layer that cannot take a mask is an error at its line
+        masks.carriers(network, whole)  # a layer that cannot take a mask: an error at its line
     return shapes
 
 
