@@ -124,6 +124,21 @@ def test_masked_pools_reduce_the_seen_steps_and_give_zero_for_none(rng):
     assert np.all(top.predict(x)[4] == 0)
 
 
+def test_a_query_that_sees_no_key_gets_zero_weights(rng):
+    """attention's own output: where a query sees no key (causal, before a row's
+    first seen step; a row with none seen) a v is 0, so only the bias bo is left."""
+    from nnspec.engine.layers import attention
+    model = nnspec.compile("input 6x4\nattention 2 causal=true", dtype="float64")
+    w = {k.split(".")[1]: rng.normal(size=v.shape) for k, v in model.weights.items()}
+    mode = Mode(False)
+    mode.mask = IDS != 0
+    y = attention.forward(model.graph.nodes[0].p, w, rng.normal(size=(5, 6, 4)), mode)[0]
+    blind = np.cumsum(IDS != 0, axis=1) == 0  # (row, query): no key seen yet
+    assert blind[2, :2].all() and blind[4].all()
+    np.testing.assert_allclose(y[blind], np.broadcast_to(w["bo"], y[blind].shape), rtol=1e-12)
+    assert np.isfinite(y).all()
+
+
 def test_attention_with_every_key_masked_gives_no_nan():
     model = _model("attention 2 causal=true bias=false -> globalavgpool" + QUADRATIC)
     out = model.predict(IDS)  # row 2 starts with masked steps: their queries see no key
@@ -178,16 +193,24 @@ def test_padding_changes_nothing_in_generated_networks(middle, end, ids, extra):
                                atol=1e-10)
 
 
-def test_predict_in_many_passes_equals_one(monkeypatch):
+def test_predict_in_many_passes_equals_one():
     """A masked network is never cut into stages (its layers need the masks of
-    those before them); split into passes of a few samples, it predicts as in one
-    (float64: 1e-12 for BLAS rounding rows in other groups)."""
-    model = _model("lstm 3 return_sequences=true -> attention 1 -> globalmaxpool")
-    x = np.random.default_rng(0).integers(0, 7, (40, 6)).astype(float)
-    one = model.predict(x, batch_size=1000)
-    monkeypatch.setattr(staging, "PREDICT_CACHE_BYTES", 1)  # as small passes as can be
-    assert staging.stages(model.graph, model.weights, 1000)[0] == 0
-    np.testing.assert_allclose(model.predict(x, batch_size=3), one, rtol=1e-12, atol=1e-14)
+    those before them), where the same network unmasked would be (a long lstm,
+    then dense layers whose weights predict would read once per few samples);
+    split into passes of a few samples, it predicts as in one (float64: 1e-12
+    for BLAS rounding rows in other groups)."""
+    body = "input 200\nembedding 50x8{} -> lstm 16 -> dense 100 relu -> dense 100 -> dense 2"
+    plain = nnspec.compile(body.format(""), dtype="float64", seed=1)
+    model = nnspec.compile(body.format(" mask_zero=true"), dtype="float64", seed=1)
+    x = np.random.default_rng(0).integers(0, 50, (40, 200)).astype(float)
+    x[:, 150:] = 0
+    plain.predict(x[:8])  # the first predict measures the passes' buffers
+    assert staging.stages(plain.graph, plain.weights, 1024)[0] > 0
+    one = model.predict(x[:8])
+    assert staging.stages(model.graph, model.weights, 1024)[0] == 0
+    parts = model.predict(x, batch_size=3)
+    np.testing.assert_allclose(parts[:8], one, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(parts, model.predict(x), rtol=1e-12, atol=1e-14)
 
 
 def test_a_batch_split_among_threads_equals_one(monkeypatch):
@@ -270,3 +293,22 @@ def test_mask_zero_prints_and_parses_back_and_saves(tmp_path):
     again = nnspec.load(path)
     assert again.graph.masked is not None
     np.testing.assert_array_equal(again.predict(IDS), model.predict(IDS))
+
+
+def test_a_merge_masks_a_step_where_any_masked_input_does(rng):
+    """Two inputs with their own padding, concatenated: the lstm sees a step only
+    where both see it (the cell over those steps alone, float64: 1e-12)."""
+    spec = ("left: input 6\nright: input 6\nleft -> a: embedding 7x2 mask_zero=true\n"
+            "right -> b: embedding 7x3 mask_zero=true\nconcat(a, b) -> lstm 3\n"
+            "train {\n  loss = quadratic\n}")
+    model = nnspec.compile(spec, dtype="float64", seed=2)
+    left, right = IDS, np.roll(IDS, 1, axis=1)
+    got = model.predict({"left": left, "right": right})
+    w = model.weights
+    x = np.concatenate([w["a.W"][left.astype(int)], w["b.W"][right.astype(int)]], axis=-1)
+    node = model.graph.nodes[-1]
+    want = recurrent_reference.reference("lstm", node.p, {k: w[f"lstm1.{k}"] for k in "WUb"},
+                                         x, (left != 0) & (right != 0))
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert not np.allclose(want, recurrent_reference.reference(
+        "lstm", node.p, {k: w[f"lstm1.{k}"] for k in "WUb"}, x, left != 0))
