@@ -50,6 +50,9 @@ def test_torch_engine_fit_with_a_mask_matches_numpy(rng):
     for k, v in a.weights.items():  # 12 steps of float64 rounding in another order
         np.testing.assert_allclose(b.weights[k], v, rtol=1e-9, atol=1e-12, err_msg=k)
     np.testing.assert_allclose(b.predict(x), a.predict(x), rtol=1e-9)
+    # the torch engine's predict, in passes of 4 (float64, other kernels: 1e-10)
+    np.testing.assert_allclose(b.predict(x, engine="torch", batch_size=4), b.predict(x),
+                               rtol=1e-10)
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
