@@ -167,9 +167,9 @@ def test_padding_changes_nothing(body):
                                atol=1e-12)
 
 
-LAYERS = ["dense 3 tanh", "layernorm", "relu", "dropout 0.2", "attention 2",
-          "attention 1 causal=true", "rnn 3 return_sequences=true",
-          "lstm 2 return_sequences=true", "gru 3 return_sequences=true"]
+LAYERS = ["dense 4 tanh", "layernorm", "relu", "dropout 0.2", "attention 2",
+          "attention 1 causal=true", "rnn 4 return_sequences=true",
+          "lstm 2 return_sequences=true", "gru 4 return_sequences=true"]
 ENDS = ["lstm 3", "gru 2", "rnn 2", "globalavgpool", "globalmaxpool"]
 
 
