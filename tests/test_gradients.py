@@ -145,6 +145,13 @@ LAYER_ROWS = [
     ("input 10x3\navgpool 3 same stride=3", 3),
     ("input 9x2\nconv 3x4 same relu -> maxpool 2 -> lstm 2", 2),  # relu moved after the pool
     ("input 6\nembedding 5x3 -> avgpool 2 same -> globalmaxpool", 2, "ids:5"),
+    # masked sequences (embedding mask_zero=true; ids below 3, so a third are padding):
+    # test_masking.py has rows with padding at the end, in the middle and everywhere
+    ("input 6\nembedding 3x2 mask_zero=true -> lstm 3", 3, "ids:3"),
+    ("input 5\nembedding 3x3 mask_zero=true -> gru 2 return_sequences=true -> globalmaxpool",
+     3, "ids:3"),
+    ("input 6\nembedding 3x4 mask_zero=true -> attention 2 -> rnn 2", 2, "ids:3"),
+    ("input 5\nembedding 3x2 mask_zero=true -> dense 3 tanh -> globalavgpool", 3, "ids:3"),
     # many short rows: softmax reduces them transposed (activations.row_max)
     ("input 6\ndense 5 softmax", 70),
     ("input 8x5\nsoftmax", 9),

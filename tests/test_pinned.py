@@ -51,3 +51,15 @@ def test_a_resumed_old_checkpoint_saves_as_this_format_and_loads_again(version, 
     assert again.config == old.config and again.epoch == old.epoch
     for key, value in old.optimizer.state.items():
         np.testing.assert_array_equal(again.optimizer.state[key], value)
+
+
+def test_an_embedding_bundle_from_before_mask_zero_loads_unmasked():
+    """tests/data/embedding-1.7.nnb was written by the nnspec before mask_zero
+    existed (input 6, embedding 7x4 -> lstm 3 -> dense 2 softmax): its spec
+    reads with mask_zero off, so its zero ids are tokens as they were, and it
+    predicts as that nnspec did (same arithmetic: TOL)."""
+    model = nnspec.load(DATA / "embedding-1.7.nnb")
+    assert "mask_zero" not in model.text and model.graph.masked is None
+    x = np.array([[3, 1, 4, 0, 0, 0], [5, 0, 2, 0, 6, 1]], np.float32)
+    np.testing.assert_allclose(model.predict(x), np.load(DATA / "embedding-1.7-predict.npy"),
+                               **TOL)

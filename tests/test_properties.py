@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnspec
-from nnspec.lang import shapes
+from nnspec.lang import masks, shapes
 from nnspec.lang.kinds import KINDS
 from nnspec.lang.names import ACTIVATIONS as ACTIVATION_LAYERS
 from nnspec.training.optimizers import OPTIMIZERS
@@ -34,7 +34,7 @@ def _spec(blocks, top, chain):
 def _shape_of(blocks, top, chain):
     """The shape after the chain so far (a linear layer changes nothing)."""
     network = parse(_spec(blocks, top, chain + ["linear"]))
-    return shapes.infer(network)[network.outputs[0].node]
+    return shapes.infer(network, whole=False)[network.outputs[0].node]
 
 
 def _weight_options(draw):
@@ -104,9 +104,22 @@ def _any_rank_layers(draw, shape):
             "dropout 0.25", *ACTIVATION_LAYERS]
 
 
-def _preserving(draw, shape):
+def _masked(blocks, top, chain):
+    """Whether the network so far ends in a masked sequence (embedding mask_zero=true):
+    then only layers that can take a mask come next (lang/masks.py)."""
+    if "mask_zero=true" not in top[-1]:
+        return False
+    network = parse(_spec(blocks, top, chain))
+    return masks.carriers(network, outputs=False)[network.nodes[-1].name]
+
+
+def _takes_mask(text):
+    return KINDS[text.split()[0].split("(")[0]].masking is not None
+
+
+def _preserving(draw, shape, masked=False):
     """A layer whose output has `shape` again: for repeats and residual blocks."""
-    out = ["layernorm", "dropout 0.5", "relu", "tanh", "batchnorm"]
+    out = ["layernorm", "dropout 0.5", "relu", "tanh"] + ([] if masked else ["batchnorm"])
     if len(shape) == 3:
         out.append(f"conv 3x3x{shape[-1]} same relu")
     if len(shape) == 1:
@@ -121,10 +134,11 @@ def _widening(shape):
     return {3: "conv 1x1x2 same", 2: "gru 2 return_sequences=true", 1: "dense 2"}[len(shape)]
 
 
-def _head(shape):
+def _head(shape, masked=False):
     """The classifier at a network's end: a sequence is flattened first, since dense
-    acts on each of its steps."""
-    return ("flatten -> " if len(shape) == 2 else "") + f"dense {CLASSES} softmax"
+    acts on each of its steps; a masked one pooled over its seen steps."""
+    flat = "globalavgpool -> " if masked else "flatten -> "
+    return (flat if len(shape) == 2 else "") + f"dense {CLASSES} softmax"
 
 
 @st.composite
@@ -142,15 +156,18 @@ def composed_networks(draw):
         top = [f"input {draw(st.integers(2, 6))}"]
     else:
         vocab = draw(st.integers(2, 5))
-        top = [f"input {draw(st.integers(2, 4))}", f"embedding {vocab}x4"]
+        top = [f"input {draw(st.integers(2, 4))}",
+               f"embedding {vocab}x4" + draw(st.sampled_from(["", " mask_zero=true"]))]
     blocks, chain = [], []
     for i in range(draw(st.integers(1, 4))):
         shape = _shape_of(blocks, top, chain)
+        masked = _masked(blocks, top, chain)
         kind = draw(st.sampled_from(["repeat", "residual", "concat", "parameter"] + ["layer"] * 6))
         if kind == "repeat":
-            chain.append(f"({_preserving(draw, shape)}) x{draw(st.integers(1, 3))}")
+            chain.append(f"({_preserving(draw, shape, masked)}) x{draw(st.integers(1, 3))}")
         elif kind == "residual":
-            blocks.append(f"block res{i}() {{\n  {_preserving(draw, shape)} -> add(in)\n}}")
+            layer = _preserving(draw, shape, masked)
+            blocks.append(f"block res{i}() {{\n  {layer} -> add(in)\n}}")
             chain.append(f"res{i}()")
         elif kind == "concat":
             blocks.append(f"block cat{i}() {{\n  {_widening(shape)} -> concat(in) relu\n}}")
@@ -163,10 +180,11 @@ def composed_networks(draw):
             by_rank = {3: _image_layers, 2: _sequence_layers, 1: _vector_layers}[len(shape)]
             by_kind = {}  # each kind as likely as the next, however many ways it is written
             for text in by_rank(draw, shape) + _any_rank_layers(draw, shape):
-                by_kind.setdefault(text.split()[0], []).append(text)
+                if not masked or _takes_mask(text):
+                    by_kind.setdefault(text.split()[0], []).append(text)
             chain.append(draw(st.sampled_from(by_kind[draw(st.sampled_from(sorted(by_kind)))])))
         _shape_of(blocks, top, chain)  # every step is valid, or the generator is wrong
-    chain.append(_head(_shape_of(blocks, top, chain)))
+    chain.append(_head(_shape_of(blocks, top, chain), _masked(blocks, top, chain)))
     spec = _spec(blocks, top, chain)
     return spec, tuple(parse(spec).nodes[0].p["shape"]), vocab
 
@@ -237,6 +255,25 @@ def test_the_generator_reaches_every_layer_kind():
     collect()
     assert set(KINDS) - found == set()
     assert {"conv", "maxpool", "avgpool"} <= over_time
+
+
+def test_the_generator_reaches_mask_zero_and_places_what_takes_a_mask_after_it():
+    """embedding mask_zero=true is generated, and after it the layers that pass a mask
+    on (per step, attention, every state) and those that end it; never one that
+    cannot take it (the property test would fail on its one-line error)."""
+    after_mask = set()
+
+    @settings(max_examples=500, deadline=None, database=None, derandomize=True)
+    @given(composed_networks())
+    def collect(net):
+        network = parse(net[0])
+        if masks.any_mask(network):
+            carries = masks.carriers(network)
+            after_mask.update(n.kind for n in network.nodes
+                              if any(carries.get(s) for s in n.inputs))
+    collect()
+    assert {"gru", "attention", "globalavgpool", "dense", "add", "layernorm"} <= after_mask
+    assert all(KINDS[kind].masking is not None for kind in after_mask)
 
 
 @pytest.mark.parametrize("kind", sorted(k for k, t in KINDS.items() if t.weights))

@@ -1,8 +1,8 @@
 """Text columns (issue 32, the tokenizer part): a CSV of reviews trained from the
 spec with a vocabulary fitted on the training split, kept in the bundle, and
-`nnspec infer` on raw text rows. The sequence layers' masking and
-bidirectional wrappers are another part of the issue; this trains with the
-layers that exist (embedding -> lstm)."""
+`nnspec infer` on raw text rows; and the same with the padding masked
+(embedding mask_zero=true), where the lstm's last state is the one after a
+review's last word; the estimator on a text column."""
 import csv
 import json
 
@@ -123,3 +123,37 @@ def test_the_estimator_takes_a_text_column_as_it_comes(tmp_path):
     with pytest.raises(ValueError, match="the spec's input must be one number long"):
         sk.Classifier("input 3x4\nflatten -> dense {n_outputs} softmax", text=0,
                       epochs=1).fit(X[:10], y[:10])
+
+
+@pytest.fixture(scope="module")
+def masked(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("masked")
+    reviews(folder / "reviews.csv")
+    spec = REVIEWS.replace("embedding 64x16", "embedding 64x16 mask_zero=true")
+    (folder / "masked.nn").write_text(spec)
+    result = run_cli("train", folder / "masked.nn", "-o", folder / "m.nnb")
+    assert result.returncode == 0, result.stderr
+    return folder, nnspec.load(folder / "m.nnb"), result.stdout
+
+
+def test_reviews_with_the_padding_masked_train_to_95_percent(masked):
+    folder, model, out = masked
+    assert model.graph.masked is not None  # mask_zero=true came back from the bundle
+    accuracy = float([l for l in out.splitlines() if l.startswith("test")][0].split(
+        "accuracy ")[1])
+    assert accuracy >= 0.95, out  # the label is in the words: it reaches about 1.0
+
+
+def test_infer_reads_raw_text_rows_with_the_padding_masked(masked, tmp_path):
+    folder, model, _ = masked
+    # "?!" has no word: every step is padding, so the lstm's state stays 0
+    texts = ["What a brilliant, MOVING film!", "Dull and boring; a waste.", "zzz qqq", "?!"]
+    raw = tmp_path / "raw.csv"
+    raw.write_text("review\n" + "".join(f'"{t}"\n' for t in texts))
+    result = run_cli("infer", folder / "m.nnb", raw, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["class"] for r in rows[:2]] == ["positive", "negative"]
+    inferred = np.array([[r["probabilities"][c] for c in model.classes] for r in rows])
+    np.testing.assert_allclose(inferred, model.predict({"review": texts}), atol=1e-6)  # printed
+

@@ -151,6 +151,12 @@ def test_several_inputs_and_outputs_on_the_device_path_match_the_numpy_engine(
     table(MULTI_IO[0], reduction, rng)
 
 
+def test_a_masked_network_on_the_device_path_matches_the_numpy_engine(device_path, rng):
+    """embedding mask_zero=true: the masks made and packed on the "device"."""
+    from test_masking_torch import test_torch_engine_fit_with_a_mask_matches_numpy as table
+    table(rng)
+
+
 def test_predict_on_the_device_path_is_numpys(device_path):
     test_predict_with_the_torch_engine_is_numpys(ROWS[0][0], ROWS[0][1])
 

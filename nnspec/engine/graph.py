@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ..errors import DataError, ShapeError
+from ..lang import masks as masking
 from ..lang.kinds import KINDS, ROLES
 from ..lang.printer import describe
 from . import activations, losses, passes
@@ -45,6 +46,9 @@ class Graph:
         self.buffers = {"train": {}, "predict": {}}
         self.sample_flops = sum(flops(n, shapes) for n in self.nodes)  # forward
         self.couples_batch = any(REGISTRY[n.kind].couples_batch for n in self.nodes)
+        # {node: whether its output carries a mask} where an embedding has
+        # mask_zero=true, else None: then forward computes no masks at all
+        self.masked = masking.carriers(network) if masking.any_mask(network) else None
         # every parameter as its layer declares it, before any array exists:
         # {full name: (shape, role)}, in node order; and each node's (short, full) names
         self.declared, self.keys = {}, {}
@@ -142,6 +146,10 @@ class Graph:
             values = dict(x)
         else:
             values = {self.nodes[start - 1].name if start else self.input_name: x}
+        # each masked node's (batch, time) mask, computed beside its value; a
+        # staged pass would need the masks before `start` (staging.py never cuts one)
+        assert not (self.masked and start), "a masked network is not run in stages"
+        masks = {} if self.masked else None
         tape = []
         for node in self.nodes[start:stop]:
             p = self.params[node.name]
@@ -153,6 +161,8 @@ class Graph:
                 rows, cols = self.crops[node.name]
                 x = x[:, :rows, :cols]
             mode.node = node.name
+            if masks is not None:
+                mode.mask = masking.follow(node, self.masked, x[0] if merge else x, masks)
             training = mode.training
             mode.training = training and node.name not in self.frozen
             try:

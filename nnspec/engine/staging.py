@@ -105,7 +105,8 @@ def stages(graph, weights, batch_size):
         fit = max(8, int(PREDICT_CACHE_BYTES // max(per_sample or 1, 1)) // 8 * 8)
         return min(batch_size, fit)
     sample_bytes, node_bytes = _MEASURED.get(graph, (None, None))
-    if sample_bytes is None or step(sample_bytes) == batch_size:
+    # a masked network's layers need the masks of those before them (graph.forward)
+    if sample_bytes is None or step(sample_bytes) == batch_size or graph.masked:
         return 0, batch_size, step(sample_bytes)
     names = [n.name for n in graph.nodes]
     index = {name: i for i, name in enumerate(names)}

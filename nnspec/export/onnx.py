@@ -21,6 +21,7 @@ import numpy as np
 
 from ..engine.preprocess import FITTED
 from ..errors import NNSpecError
+from ..lang.masks import follow
 from ..lang.printer import describe
 from ..optional import need
 from . import onnx_tables
@@ -43,6 +44,7 @@ class _Builder:
         self.model, self.onnx, self.helper = model, onnx, onnx.helper
         self.nodes, self.inits, self.count = [], [], 0
         self.dtype = np.dtype(dtype)
+        self.mask = None  # (batch, time) bool: the steps the layer being built sees
 
     def name(self, hint):
         self.count += 1
@@ -105,7 +107,7 @@ def export(model, path=None, dtype="float32"):
     # graph inputs: `input` for a network of one (as every export before), else by name
     feeds = {name: "input" if single else name for name in graph.inputs}
     tensor = onnx.helper.tensor_dtype_to_np_dtype
-    elem = next(k for k in range(1, 17) if _np_of(tensor, k) == b.dtype)
+    elem = b.elem = next(k for k in range(1, 17) if _np_of(tensor, k) == b.dtype)
     values, table_inputs = {}, []
     for name, feed in feeds.items():
         pre, values[name] = model.preprocessing[name], feed
@@ -119,7 +121,12 @@ def export(model, path=None, dtype="float32"):
         if pre["kind"] in FITTED:
             scale, offset = b.const(pre["scale"], "scale"), b.const(pre["offset"], "offset")
             values[name] = b.op("Add", [b.op("Mul", [feed, scale]), offset])
+    masks = {}  # each masked node's (batch, time) bool value (lang/masks.py)
     for node in graph.nodes:
+        if graph.masked:  # the mask a rule reads, as the engine's Mode.mask
+            b.mask = follow(node, graph.masked, values[node.inputs[0]], masks,
+                            lambda m, n: b.op("And", [m, n]),
+                            lambda ids: b.op("Not", [b.op("Equal", [ids, b.const(0.0)])]))
         rule = RULES.get(node.kind)
         if rule is None:
             loc = node.loc

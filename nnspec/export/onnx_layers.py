@@ -7,6 +7,7 @@ import numpy as np
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import as_image, padding, stride
+from . import onnx_masked as masked
 
 
 def _dense(b, p, w, ins, in_shape, out_shape):
@@ -66,6 +67,8 @@ def _pool(kind):
 
 def _global(kind):
     def rule(b, p, w, ins, in_shape, out_shape):
+        if b.mask is not None:
+            return masked.global_pool(b, kind, ins[0], b.mask, b.elem)
         return b.op(kind, [ins[0]], axes=list(range(1, len(in_shape))), keepdims=0)
     return rule
 
@@ -121,13 +124,19 @@ def _recurrent(kind):
         attrs = {"hidden_size": h}
         if kind == "gru":
             attrs["linear_before_reset"] = 1  # the reset gate scales h U + rb, as PyTorch
-        x = b.op("Transpose", [ins[0]], perm=[1, 0, 2])  # (time, batch, features)
-        y, y_h = b.ops(op, [x, b.const(wx, "W"), b.const(wh, "R"), b.const(bias, "B")],
+        x, lens = ins[0], []
+        if b.mask is not None:  # the seen steps first, as many as sequence_lens says
+            x, dest, lengths, some = masked.compact(b, x, b.mask, b.elem)
+            lens = [lengths]
+        x = b.op("Transpose", [x], perm=[1, 0, 2])  # (time, batch, features)
+        y, y_h = b.ops(op, [x, b.const(wx, "W"), b.const(wh, "R"), b.const(bias, "B")] + lens,
                        ["y", "y_h"] + (["y_c"] if kind == "lstm" else []), **attrs)[:2]
         if p["return_sequences"]:
             seq = b.op("Squeeze", [y, b.const([1], "axis", np.int64)])  # (time, batch, units)
-            return b.op("Transpose", [seq], perm=[1, 0, 2])
-        return b.op("Squeeze", [y_h, b.const([0], "axis", np.int64)])
+            seq = b.op("Transpose", [seq], perm=[1, 0, 2])
+            return seq if b.mask is None else masked.scatter_back(b, seq, dest, b.mask, b.elem)
+        last = b.op("Squeeze", [y_h, b.const([0], "axis", np.int64)])
+        return last if b.mask is None else b.op("Mul", [last, some])
     return rule
 
 
@@ -147,7 +156,11 @@ def _attention(b, p, w, ins, in_shape, out_shape):
     if p["causal"]:
         mask = np.where(np.triu(np.ones((t, t), bool), 1), -np.inf, 0.0)
         scores = b.op("Add", [scores, b.const(mask, "mask")])
+    if b.mask is not None:
+        scores = masked.key_mask(b, scores, b.mask)
     a = b.op("Softmax", [scores], axis=-1)
+    if b.mask is not None:
+        a = masked.no_nan(b, a)
     o = b.op("Transpose", [b.op("MatMul", [a, v])], perm=[0, 2, 1, 3])
     o = b.op("Reshape", [o, b.const([0, t, d], "merge", np.int64)])
     y = b.op("MatMul", [o, b.const(w["Wo"], "Wo")])

@@ -162,13 +162,14 @@ class Recurrent(nn.Module):  # rnn, lstm (gates i, f, g, o) or gru (r, z, n), as
         self.b = param(k * units) if bias else None
         self.rb = param(k * units) if bias and kind == "gru" else None
 
-    def forward(self, x):
+    def forward(self, x, mask=None):  # mask (batch, time): False at steps to skip
         n, t, _ = x.shape
         xw = x @ self.W + (0 if self.b is None else self.b)
         h = x.new_zeros(n, self.units)
         c = x.new_zeros(n, self.units)
         states = []
         for s in range(t):
+            before = h, c
             hu = h @ self.U + (0 if self.rb is None else self.rb)
             if self.kind == "rnn":
                 h = torch.tanh(xw[:, s] + hu)
@@ -181,6 +182,11 @@ class Recurrent(nn.Module):  # rnn, lstm (gates i, f, g, o) or gru (r, z, n), as
                 hr, hz, hn = hu.chunk(3, dim=1)
                 r, z = torch.sigmoid(xr + hr), torch.sigmoid(xz + hz)
                 h = (1 - z) * torch.tanh(xn + r * hn) + z * h
+            if mask is not None:  # a masked step keeps the state and outputs zeros
+                seen = mask[:, s, None]
+                h, c = torch.where(seen, h, before[0]), torch.where(seen, c, before[1])
+                states.append(h * seen)
+                continue
             states.append(h)
         return torch.stack(states, 1) if self.sequences else h
 
@@ -193,21 +199,33 @@ class Attention(nn.Module):  # multi-head self-attention, q k v from one matmul
         self.b = param(3 * features) if bias else None
         self.bo = param(features) if bias else None
 
-    def forward(self, x):
+    def forward(self, x, mask=None):  # mask (batch, time): False at steps that are no keys
         n, t, d = x.shape
         qkv = x @ self.W + (0 if self.b is None else self.b)
         q, k, v = (part.reshape(n, t, self.heads, -1).transpose(1, 2)
                    for part in qkv.chunk(3, dim=-1))
         scores = q @ k.transpose(-1, -2) / math.sqrt(d // self.heads)
         if self.causal:
-            mask = torch.ones(t, t, dtype=torch.bool).triu(1)
-            scores = scores.masked_fill(mask, float("-inf"))
-        o = (scores.softmax(-1) @ v).transpose(1, 2).reshape(n, t, d)
+            scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        if mask is not None:  # a query that sees no key gets zeros, not NaN
+            scores = scores.masked_fill(~mask[:, None, None, :], float("-inf"))
+        a = scores.softmax(-1) if mask is None else scores.softmax(-1).nan_to_num(0.0)
+        o = (a @ v).transpose(1, 2).reshape(n, t, d)
         return o @ self.Wo + (0 if self.bo is None else self.bo)
 
 
 def upsample(x, sh, sw):
     return x.repeat_interleave(sh, 1).repeat_interleave(sw, 2)
+
+
+def masked_max(x, mask):  # the max over the steps the mask keeps; 0 where it keeps none
+    seen = mask[..., None]
+    return torch.where(seen.any(1), x.masked_fill(~seen, float("-inf")).amax(1), 0)
+
+
+def masked_mean(x, mask):  # the mean over the steps the mask keeps; 0 where it keeps none
+    seen = mask[..., None]
+    return (x * seen).sum(1) / seen.sum(1).clamp(min=1)
 
 
 def gelu(x):  # the tanh approximation, as nnspec computes it

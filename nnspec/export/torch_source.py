@@ -10,6 +10,7 @@ from ..errors import NNSpecError
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import as_image, padding, stride
+from ..lang.masks import READS, follow
 from ..lang.printer import format_node
 from .torch_prelude import PRELUDE
 
@@ -19,8 +20,9 @@ def attribute(name):
     return re.sub(r"\W", "_", name.replace("/", "__"))
 
 
-def _module(node, p, graph):
-    """(constructor text or None, forward expression over its input names)."""
+def _module(node, p, graph, mask=None):
+    """(constructor text or None, forward expression over its input names); mask:
+    the expression of the mask it sees, or None."""
     kind, ins = node.kind, [attribute(s) for s in node.inputs]
     in_shape = graph.shapes[node.inputs[0]]
     bias = p.get("bias", True)
@@ -68,8 +70,8 @@ def _module(node, p, graph):
     out = graph.shapes[node.name]
     axes = tuple(range(1, len(in_shape)))
     expressions = {  # made only for the kind at hand
-        "globalmaxpool": lambda: f"{x}.amax(dim={axes})",
-        "globalavgpool": lambda: f"{x}.mean(dim={axes})",
+        "globalmaxpool": lambda: f"masked_max({x}, {mask})" if mask else f"{x}.amax(dim={axes})",
+        "globalavgpool": lambda: f"masked_mean({x}, {mask})" if mask else f"{x}.mean(dim={axes})",
         "flatten": lambda: f"{x}.reshape(len({x}), -1)",
         "reshape": lambda: f"{x}.reshape(len({x}), {', '.join(map(str, out))})",
         "upsample": lambda: f"upsample({x}, {p['size'][0]}, {p['size'][1]})",
@@ -115,12 +117,20 @@ def source(model, engine=False):
                              f"torch.tensor({pre[key]!r}), persistent=False)")
             forward.append(f"        {arg} = {arg} * self.scale{suffix} + self.offset{suffix}  "
                            f"# {pre['kind']} scaling, fitted on the training split")
+    masks = {}  # each masked node's mask, as an expression (lang/masks.py)
     for node in graph.nodes:
         name = attribute(node.name)
-        made, expression = _module(node, node.p, graph)
+        seen = graph.masked and follow(node, graph.masked, attribute(node.inputs[0]), masks,
+                                       lambda a, b: f"{a} & {b}", lambda x: f"{x} != 0")
+        if graph.masked and node.kind == "embedding" and node.p.get("mask_zero"):
+            forward.append(f"        {name}_mask = {masks[node.name]}  # id 0 is padding")
+            masks[node.name] = f"{name}_mask"
+        seen = seen if node.kind in READS else None
+        made, expression = _module(node, node.p, graph, seen)
         if made is not None:
             lines.append(f"        self.{name} = {made}")
-            expression = f"self.{name}({attribute(node.inputs[0])})"
+            expression = f"self.{name}({attribute(node.inputs[0])}" + \
+                (f", mask={seen})" if seen else ")")
         activate = _ACTIVATE[graph.activation(node.name)]
         if node.name in graph.output_nodes:  # its values before the activation, and after
             forward.append(f"        {name}_z = {expression}  # {format_node(node)}")

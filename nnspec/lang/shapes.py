@@ -9,6 +9,7 @@ the network's parameters.
 import math
 
 from ..errors import ShapeError
+from . import masks
 from .kinds import KINDS, ShapeProblem
 from .kinds.base import fmt_shape
 from .printer import describe
@@ -21,8 +22,9 @@ MAX_VALUES = 1 << 28
 MAX_PARAMETERS = 1 << 30
 
 
-def infer(network):
-    """ir.Network -> {node name: output shape}. Raises ShapeError."""
+def infer(network, whole=True):
+    """ir.Network -> {node name: output shape}. Raises ShapeError. whole=False: a
+    network still being written, whose output may yet be a masked sequence."""
     shapes = {}
     parameters = 0
     for node in network.nodes:
@@ -45,6 +47,8 @@ def infer(network):
             if parameters > MAX_PARAMETERS:
                 raise _error(node, f"{describe(node)} brings the network to {parameters:,} "
                                    f"parameters; the most nnspec builds is {MAX_PARAMETERS:,}")
+    if masks.any_mask(network):
+        masks.carriers(network, whole)  # a layer that cannot take a mask: an error at its line
     return shapes
 
 

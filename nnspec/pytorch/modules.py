@@ -25,10 +25,13 @@ import warnings
 import torch
 import torch.nn.functional as F
 
+from ..lang.masks import READS, follow
 from ..lang.kinds import KINDS
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import as_image, padding, stride
+from . import masked
+from .norms import _nchw, _nhwc, batchnorm, layernorm
 from .losses import activation
 
 
@@ -45,14 +48,6 @@ def dense(node, in_shape, w, net):
     if per_step(node.p, in_shape):
         return lambda x: _affine(x, W, b)
     return lambda x: _affine(x.reshape(len(x), -1), W, b)
-
-
-def _nchw(x):  # NHWC -> NCHW as a view: channels_last memory
-    return x.permute(0, 3, 1, 2)
-
-
-def _nhwc(x):
-    return x.permute(0, 2, 3, 1)
 
 
 def conv1d(p, in_shape, W, b):
@@ -113,36 +108,6 @@ def pool(node, in_shape, w, net):
     return average
 
 
-def batchnorm(node, in_shape, w, net):
-    p = node.p
-    mean, var, gamma, beta = w["mean"], w["var"], w["gamma"], w["beta"]
-
-    def forward(x):
-        # features on axis 1, as PyTorch's batch norm takes them: a view of NHWC
-        xt = _nchw(x) if x.dim() == 4 else x.reshape(-1, x.shape[-1])
-        training = net.training and node.name not in net.frozen  # frozen: as at inference
-        if training and xt.numel() == xt.shape[1]:  # one value per feature
-            return _single_row(x, mean, var, beta, p["momentum"])
-        y = F.batch_norm(xt, mean, var, gamma, beta, training, p["momentum"], p["eps"])
-        return _nhwc(y) if x.dim() == 4 else y.reshape(x.shape)
-    return forward
-
-
-def _single_row(x, mean, var, beta, momentum):
-    """Batch norm over one value per feature, which PyTorch refuses: each value is
-    its own mean, so the output is beta, and the batch variance is 0 (nnspec's
-    unbiased factor m / max(m - 1, 1) is 1 here)."""
-    with torch.no_grad():
-        mean.mul_(1 - momentum).add_(momentum * x.reshape(-1, x.shape[-1])[0])
-        var.mul_(1 - momentum)
-    return beta.expand(x.shape)  # nothing flows back to x
-
-
-def layernorm(node, in_shape, w, net):
-    gamma, beta, eps = w["gamma"], w["beta"], node.p["eps"]
-    return lambda x: F.layer_norm(x, (x.shape[-1],), gamma, beta, eps)
-
-
 def dropout(node, in_shape, w, net):
     rate = node.p["rate"]
 
@@ -175,18 +140,24 @@ def recurrent(node, in_shape, w, net):
     # PyTorch adds two biases; nnspec's second is gru's rb, the others' is zero
     second = w.get("rb", None if b is None else torch.zeros_like(b).detach())
 
-    def forward(x):
+    def run(*data):
+        """Every state over (batch, time, features), or over packed data and its batch
+        sizes (masked.recurrent), in the layout of its input."""
         # views of nnspec's W (features, k units) and U as PyTorch's (k units, ...)
         params = [W.t(), U.t()] + ([] if b is None else [b, second])
-        h0 = x.new_zeros(1, len(x), units)
-        if x.is_cuda:  # cuDNN copies weights that are not one flat buffer, and says so
-            with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", "RNN module weights are not part")
-                out = cell(x, (h0, h0) if kind == "lstm" else h0, params, b is not None,
-                           1, 0.0, net.training, False, True)[0]
-        else:
-            out = cell(x, (h0, h0) if kind == "lstm" else h0, params, b is not None,
-                       1, 0.0, net.training, False, True)[0]
+        h0 = data[0].new_zeros(1, len(data[0]) if len(data) == 1 else int(data[1][0]), units)
+        args = (*data, (h0, h0) if kind == "lstm" else h0, params, b is not None, 1, 0.0,
+                net.training, False) + ((True,) if len(data) == 1 else ())  # batch first
+        if not data[0].is_cuda:
+            return cell(*args)[0]
+        with warnings.catch_warnings():  # cuDNN copies weights not in one buffer, and says so
+            warnings.filterwarnings("ignore", "RNN module weights are not part")
+            return cell(*args)[0]
+
+    def forward(x, mask=None):
+        if mask is not None:
+            return masked.recurrent(run, x, mask, p["return_sequences"])
+        out = run(x)
         return out if p["return_sequences"] else out[:, -1]
     return forward
 
@@ -195,11 +166,14 @@ def attention(node, in_shape, w, net):
     heads, causal = node.p["heads"], node.p["causal"]
     W, b, Wo, bo = w["W"], w.get("b"), w["Wo"], w.get("bo")
 
-    def forward(x):
+    def forward(x, mask=None):
         n, t, d = x.shape
         # q, k, v side by side in W's columns, each split into heads: (n, heads, t, d / heads)
         q, k, v = _affine(x, W, b).view(n, t, 3, heads, d // heads).permute(2, 0, 3, 1, 4)
-        o = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        if mask is None:
+            o = F.scaled_dot_product_attention(q, k, v, is_causal=causal)
+        else:
+            o = masked.attention(q, k, v, mask, causal)
         return _affine(o.transpose(1, 2).reshape(n, t, d), Wo, bo)
     return forward
 
@@ -218,13 +192,6 @@ def _reshape(node, in_shape, w, net):
     return lambda x: x.reshape((len(x),) + shape)
 
 
-def _global(reduce):
-    def build(node, in_shape, w, net):
-        axes = tuple(range(1, len(in_shape)))
-        return lambda x: reduce(x, axes)
-    return build
-
-
 def _identity(node, in_shape, w, net):  # an activation layer: the activation is the step's
     return lambda x: x
 
@@ -234,8 +201,8 @@ BUILDERS = {"dense": dense, "conv": conv, "maxpool": pool, "avgpool": pool,
             "embedding": embedding, "positional": positional, "rnn": recurrent,
             "lstm": recurrent, "gru": recurrent, "attention": attention,
             "upsample": upsample, "flatten": _reshape, "reshape": _reshape,
-            "globalmaxpool": _global(lambda x, axes: x.amax(dim=axes)),
-            "globalavgpool": _global(lambda x, axes: x.mean(dim=axes)),
+            "globalmaxpool": masked.global_pool(torch.amax, masked.max_pool),
+            "globalavgpool": masked.global_pool(torch.mean, masked.mean_pool),
             "add": lambda node, in_shape, w, net: lambda *xs: sum(xs[1:], xs[0]),
             "concat": lambda node, in_shape, w, net: lambda *xs: torch.cat(xs, dim=-1)}
 ACTIVATION_KINDS = ("linear", "relu", "leaky_relu", "elu", "gelu", "tanh", "sigmoid",
@@ -258,9 +225,10 @@ class Net(torch.nn.Module):
             else:
                 self.register_buffer(f"p{i}", tensor)
         self.input = graph.input_name
+        self.masked = graph.masked  # {node: whether it carries a mask}, or None
         self.outputs = [(o.name, o.node) for o in graph.outputs]
         self.heads = heads = set(graph.output_nodes)
-        self.layers, last_read = [], {}
+        self.layers, last_read, self.nodes = [], {}, {}
         for i, node in enumerate(graph.nodes):
             if node.kind not in BUILDERS:
                 raise ValueError(f"the torch engine has no layer {node.kind}")
@@ -272,6 +240,8 @@ class Net(torch.nn.Module):
             self.layers.append((node.name, node.inputs, layer,
                                 None if act == "linear" else activation(torch, act)))
             last_read.update(dict.fromkeys(node.inputs, i))
+            self.nodes[node.name] = node
+        self.reads = {n for n, node in self.nodes.items() if node.kind in READS}
         # an output's values before its head, where no later layer reads it
         self.bare = heads - set(last_read)
         # values no later layer reads are let go at once (inference holds one or two)
@@ -285,8 +255,11 @@ class Net(torch.nn.Module):
         head); a later layer reading an output still reads it activated."""
         values = dict(x) if isinstance(x, dict) else {self.input: x}
         before = {}
+        masks = {} if self.masked else None
         for (name, inputs, layer, act), done in zip(self.layers, self.done):
-            z = layer(*[values[s] for s in inputs])
+            xs = [values[s] for s in inputs]  # a layer that reads a mask takes it as mask=
+            seen = None if masks is None else follow(self.nodes[name], self.masked, xs[0], masks)
+            z = layer(*xs, mask=seen) if name in self.reads and seen is not None else layer(*xs)
             if logits and name in self.heads:
                 before[name] = z
             if act is not None and not (logits and name in self.bare):

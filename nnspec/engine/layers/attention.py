@@ -5,7 +5,10 @@
     y = concat_heads(a v) Wo + bo
 
 Every head and batch is one batched matmul (`@` on 4-D arrays); the masked
-scores are -inf before the softmax, so masked weights are exactly 0.
+scores are -inf before the softmax, so masked weights are exactly 0. Over a
+masked sequence (embedding mask_zero=true, mode.mask) the masked steps are no
+keys either, and a query whose every key is masked outputs 0 (its weights are
+0, so only the bias bo remains), not NaN.
 """
 import numpy as np
 
@@ -58,6 +61,15 @@ def _softmax_scores(scores):
     return scores
 
 
+def _masked_softmax(scores):
+    """softmax_into where a row may have every score -inf: its weights are 0."""
+    none = np.all(scores == -np.inf, axis=-1)
+    scores[none] = 0
+    a = softmax_into(scores)
+    a[none] = 0
+    return a
+
+
 def forward(p, w, x, mode):
     """Its arrays come from mode.empty, like the other layers' large ones, so that
     predict sees their size and passes as many samples as keep them in the cache
@@ -74,6 +86,10 @@ def forward(p, w, x, mode):
     scores *= scale
     if p["causal"]:
         scores[..., np.triu(np.ones((t, t), bool), 1)] = -np.inf
+    if mode.mask is not None:
+        np.copyto(scores, -np.inf, where=~mode.mask[:, None, None, :])  # masked keys
+        a = _masked_softmax(scores)
+    elif p["causal"]:
         a = softmax_into(scores)
     else:
         a = _softmax_scores(scores)

@@ -2,7 +2,7 @@
 
     init(p, shapes, rng, dtype) -> {"W": ..., "b": ...}  shapes: {short name: shape},
                                                         as the kind declares them
-    forward(p, w, x, mode) -> (y, cache)
+    forward(p, w, x, mode) -> (y, cache)    mode.mask: the steps it sees, or None
     backward(p, w, cache, dy, need_dx) -> (dx or None, {"W": dW, ...})
     flops(p, in_shape, out_shape) -> per sample (None: one per output value)
 
@@ -80,6 +80,10 @@ class Mode:
         self.seed = seed
         self.buffers = buffers
         self.node = None  # the layer running now; set by the graph
+        # (batch, time) bool: which steps of its input the layer running now sees,
+        # in a network with embedding mask_zero=true (lang/masks.py), else None; set
+        # by the graph, and a layer that reads it keeps it in its cache for backward
+        self.mask = None
         self._rng = None
         # a part of a batch split among threads: its rank, and the parallel.Team
         # through which a layer that needs the whole batch (batch norm) sums with

@@ -5,7 +5,8 @@ step's."""
 import numpy as np
 
 from . import steps
-from .steps import sequence_output, step_gradients, time_major_projection, weight_grads
+from .steps import (keep_state, sequence_output, split_gradient, step_gradients, step_mask,
+                    time_major_projection, weight_grads)
 
 
 def _gru_step(g, h_prev, w, hu, tmp, hu_n, h):
@@ -61,6 +62,7 @@ def gru_steps(p, w, x, mode):
     in-place calls (14 a step, from 22)."""
     n, t, _ = x.shape
     h_n = p["units"]
+    m = step_mask(mode.mask, x.dtype)  # None without embedding mask_zero=true
     gates = time_major_projection(w, x, mode, "gates")  # becomes r, z, n, activated
     # h_{t-1} U_n + rb_n (inside the reset gate), and the states
     hu_steps, hs = (mode.empty(slot, (t, n, h_n), x.dtype) for slot in ("hu_steps", "hs"))
@@ -68,13 +70,15 @@ def gru_steps(p, w, x, mode):
     tmp = mode.empty("tmp", (n, h_n), x.dtype)
     for s in range(t):
         _gru_step(gates[s], hs[s - 1] if s else None, w, hu, tmp, hu_steps[s], hs[s])
-    return sequence_output(p, hs), (x, gates, hu_steps, hs, mode)
+        if m is not None:
+            keep_state(m, s, hs[s], hs)
+    return sequence_output(p, hs, m), (x, gates, hu_steps, hs, m, mode)
 
 
 def gru_backward(p, w, cache, dy, need_dx):
-    x, gates, hu_steps, hs, mode = cache
+    x, gates, hu_steps, hs, m, mode = cache
     t, n, h_n = hs.shape
-    dhs, dh = step_gradients(p, dy, hs)
+    dhs, dh = step_gradients(p, dy, hs, m)
     # the gates' derivatives: s (1 - s) for r and z, 1 - n^2 for n
     deriv = np.subtract(1, gates, out=mode.empty("deriv", gates.shape, gates.dtype))
     deriv *= gates
@@ -84,9 +88,13 @@ def gru_backward(p, w, cache, dy, need_dx):
     d_rz, d_n = deriv[..., :2 * h_n], deriv[..., 2 * h_n:]
     dxw, dhu = (mode.empty(slot, gates.shape, gates.dtype) for slot in ("dxw", "dhu"))
     kept = mode.empty("kept", (n, h_n), hs.dtype)
+    if m is not None:
+        keep = mode.empty("keep", (n, h_n), hs.dtype)
     for s in reversed(range(t)):
         if dhs is not None:
             dh += dhs[s]
+        if m is not None:
+            split_gradient(m, s, dh, keep)
         r, z, nn = gates[s, :, :h_n], gates[s, :, h_n:2 * h_n], gates[s, :, 2 * h_n:]
         dr, dz, dn = dxw[s, :, :h_n], dxw[s, :, h_n:2 * h_n], dxw[s, :, 2 * h_n:]
         np.multiply(dh, z, out=kept)  # what reaches h_{t-1} directly
@@ -104,4 +112,6 @@ def gru_backward(p, w, cache, dy, need_dx):
         np.multiply(dn, r, out=dhu[s, :, 2 * h_n:])
         np.matmul(dhu[s], w["U"].T, out=dh)
         dh += kept
+        if m is not None:
+            dh += keep
     return weight_grads(w, x, hs, dxw, dhu, need_dx, mode)

@@ -4,7 +4,8 @@ only the step's. Gates in PyTorch's order i, f, g, o."""
 import numpy as np
 
 from . import steps
-from .steps import sequence_output, step_gradients, time_major_projection, weight_grads
+from .steps import (keep_state, sequence_output, split_gradient, step_gradients, step_mask,
+                    time_major_projection, weight_grads)
 
 
 def _lstm_gate_scales(h_n, dtype):
@@ -66,6 +67,7 @@ def lstm_steps(p, w, x, mode):
     32 steps spends nearly all its time in them)."""
     n, t, _ = x.shape
     h_n = p["units"]
+    m = step_mask(mode.mask, x.dtype)  # None without embedding mask_zero=true
     gates = time_major_projection(w, x, mode, "gates")  # becomes i, f, g, o, activated
     a, b = _lstm_gate_scales(h_n, x.dtype)
     # tanh(c) too, which backward needs
@@ -81,13 +83,16 @@ def lstm_steps(p, w, x, mode):
             np.multiply(i, g, out=cs[s])
         np.tanh(cs[s], out=tcs[s])
         np.multiply(o, tcs[s], out=hs[s])
-    return sequence_output(p, hs), (x, gates, cs, tcs, hs, mode)
+        if m is not None:  # tcs[s] stays the cell's, which backward reads for seen rows
+            keep_state(m, s, cs[s], cs)
+            keep_state(m, s, hs[s], hs)
+    return sequence_output(p, hs, m), (x, gates, cs, tcs, hs, m, mode)
 
 
 def lstm_backward(p, w, cache, dy, need_dx):
-    x, gates, cs, tcs, hs, mode = cache
+    x, gates, cs, tcs, hs, m, mode = cache
     t, n, h_n = hs.shape
-    dhs, dh = step_gradients(p, dy, hs)
+    dhs, dh = step_gradients(p, dy, hs, m)
     # each gate's activation derivative: s (1 - s) for i, f, o; 1 - g^2 for g
     deriv = np.subtract(1, gates, out=mode.empty("deriv", gates.shape, gates.dtype))
     deriv *= gates
@@ -97,9 +102,14 @@ def lstm_backward(p, w, cache, dy, need_dx):
     dz = mode.empty("dz", gates.shape, gates.dtype)
     dc = mode.zeros("dc", (n, h_n), hs.dtype)
     tmp = mode.empty("tmp", (n, h_n), hs.dtype)
+    if m is not None:
+        keep_h, keep_c = (mode.empty(slot, (n, h_n), hs.dtype) for slot in ("keep_h", "keep_c"))
     for s in reversed(range(t)):
         if dhs is not None:
             dh += dhs[s]
+        if m is not None:
+            split_gradient(m, s, dh, keep_h)
+            split_gradient(m, s, dc, keep_c)
         g4, d = gates[s], dz[s]
         i, f, g, o = g4[:, :h_n], g4[:, h_n:2 * h_n], g4[:, 2 * h_n:3 * h_n], g4[:, 3 * h_n:]
         np.multiply(tcs[s], tcs[s], out=tmp)  # dc += dh o (1 - tanh(c)^2)
@@ -118,4 +128,7 @@ def lstm_backward(p, w, cache, dy, need_dx):
         dc *= f
         if s:
             np.matmul(d, w["U"].T, out=dh)
+        if m is not None:
+            dc += keep_c
+            dh += keep_h
     return weight_grads(w, x, hs, dz, dz, need_dx, mode)

@@ -25,7 +25,8 @@ from .. import init as initializers
 from .base import Layer, init_weights
 from .gru import gru_backward, gru_last_state, gru_steps
 from .lstm import lstm_backward, lstm_last_state, lstm_steps
-from .steps import sequence_output, step_gradients, time_major_projection, weight_grads
+from .steps import (keep_state, sequence_output, split_gradient, step_gradients, step_mask,
+                    time_major_projection, weight_grads)
 
 
 def _initializer(kind):
@@ -47,26 +48,34 @@ def _initializer(kind):
 
 def rnn_forward(p, w, x, mode):
     n, t, _ = x.shape
+    m = step_mask(mode.mask, x.dtype)  # None without embedding mask_zero=true
     hs = time_major_projection(w, x, mode, "hs")  # becomes every step's state, in place
     hu = mode.empty("hu", hs.shape[1:], x.dtype)
     for s in range(t):
         if s:
             hs[s] += np.matmul(hs[s - 1], w["U"], out=hu)
         np.tanh(hs[s], out=hs[s])
-    return sequence_output(p, hs), (x, hs, mode)
+        if m is not None:
+            keep_state(m, s, hs[s], hs)
+    return sequence_output(p, hs, m), (x, hs, m, mode)
 
 
 def rnn_backward(p, w, cache, dy, need_dx):
-    x, hs, mode = cache
-    dhs, dh = step_gradients(p, dy, hs)
+    x, hs, m, mode = cache
+    dhs, dh = step_gradients(p, dy, hs, m)
     dz = np.multiply(hs, hs, out=mode.empty("dz", hs.shape, hs.dtype))
     np.subtract(1, dz, out=dz)  # tanh's derivative, then each step's gradient on its sum
+    keep = None if m is None else mode.empty("keep", dh.shape, dh.dtype)
     for s in reversed(range(hs.shape[0])):
         if dhs is not None:
             dh += dhs[s]
+        if m is not None:
+            split_gradient(m, s, dh, keep)
         dz[s] *= dh
         if s:
             np.matmul(dz[s], w["U"].T, out=dh)
+        if m is not None:
+            dh += keep
     return weight_grads(w, x, hs, dz, dz, need_dx, mode)
 
 
@@ -81,10 +90,11 @@ class Replay(NamedTuple):
 
 def _gated(last_state, steps, backward):
     """A gated layer's (forward, backward): inference of the last state alone
-    runs last_state, which keeps only the step's state; training, and every
-    state's output, run the steps, which keep what backward needs."""
+    runs last_state, which keeps only the step's state; training, every
+    state's output, and a masked input, run the steps, which keep what
+    backward needs (and the previous step's state, which a masked step keeps)."""
     def forward(p, w, x, mode):
-        if not mode.training and not p["return_sequences"]:
+        if not mode.training and not p["return_sequences"] and mode.mask is None:
             return last_state(p, w, x, mode), Replay(x, mode)
         return steps(p, w, x, mode)
 

@@ -23,9 +23,11 @@ def _output(p, hs):
     return hs if p["return_sequences"] else hs[:, -1]
 
 
-def reference(kind, p, w, x):
+def reference(kind, p, w, x, mask=None):
     """Each kind's cell as its equations read, one step at a time, in (batch, time)
-    order: what recurrent.py's loops compute, for tests and readers."""
+    order: what recurrent.py's loops compute, for tests and readers. mask:
+    (batch, time) bool, the steps seen (embedding mask_zero=true); a masked
+    step keeps the state (h and c) and outputs zeros."""
     n, t, _ = x.shape
     h_n = p["units"]
     h = np.zeros((n, h_n), x.dtype)
@@ -33,6 +35,7 @@ def reference(kind, p, w, x):
     xw = _project(w, x)
     hs = []
     for s in range(t):
+        h_before, c_before = h, c
         hu = h @ w["U"] + (w["rb"] if "rb" in w else 0)
         if kind == "rnn":
             h = np.tanh(xw[:, s] + hu)
@@ -46,5 +49,12 @@ def reference(kind, p, w, x):
             z = _sigmoid(xw[:, s, h_n:2 * h_n] + hu[:, h_n:2 * h_n])
             nn = np.tanh(xw[:, s, 2 * h_n:] + r * hu[:, 2 * h_n:])
             h = (1 - z) * nn + z * h
-        hs.append(h)
+        if mask is not None:
+            seen = mask[:, s, None]
+            h, c = np.where(seen, h, h_before), np.where(seen, c, c_before)
+            hs.append(np.where(seen, h, 0))
+        else:
+            hs.append(h)
+    if mask is not None and not p["return_sequences"]:
+        return h
     return _output(p, np.stack(hs, axis=1))

@@ -2,7 +2,7 @@
 TIMExFEATURES input, HEADS dividing the features; W (d, 3d) for q, k and v
 and Wo (d, d) with their biases b and bo; causal=true masks later steps."""
 from ..signature import Opt, Signature, Word
-from .base import WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
+from .base import mask_passes, WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
 
 SIGNATURE = Signature(usage="attention HEADS [causal=true] [lr=..] [l2=..] [init=..]",
                       words=(Word("heads", "int", required=True),),
@@ -24,4 +24,6 @@ def weights(p, in_shape):
     return qkv + tuple((short + "o", shape, role) for short, shape, role in out)
 
 
-KINDS = {"attention": Kind(SIGNATURE, shape, weights, example="input 3x4\nattention 2")}
+# a masked step is no key (its score is -inf) and its own output goes on masked
+KINDS = {"attention": Kind(SIGNATURE, shape, weights, example="input 3x4\nattention 2",
+                           masking=mask_passes)}

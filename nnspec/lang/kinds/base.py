@@ -51,6 +51,21 @@ class Kind:
     # a small spec that uses the kind: the tests check its gradients, shapes,
     # printing and saving from it, and the property tests grow networks from it
     example: str = None
+    # what it does with a mask over its input's steps (embedding mask_zero=true;
+    # lang/masks.py): masking(p) -> True where its output carries the mask on
+    # (mask_passes), False where it reads the mask and ends it (mask_ends); None: it cannot
+    # see which steps are masked, so a masked input is an error at its line
+    masking: Callable = None
+
+
+def mask_passes(p):
+    """A per-step layer: the output's steps are the input's, so is their mask."""
+    return True
+
+
+def mask_ends(p):
+    """A layer that reads the mask and gives no steps (a last state, a global pool)."""
+    return False
 
 
 ACTIVATION = Word("activation", "choice", ACTIVATIONS, default="linear")

@@ -6,7 +6,7 @@ every value of a sample (the implicit flatten after a convolution): W is
 import math
 
 from ..signature import Signature, Word
-from .base import ACTIVATION, WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
+from .base import ACTIVATION, mask_passes, WEIGHT_OPTIONS, Kind, ShapeProblem, kernel_and_bias
 
 SIGNATURE = Signature(
     usage="dense UNITS [activation] [lr=..] [l1=..] [l2=..] [init=..] [bias=false]",
@@ -33,4 +33,6 @@ def weights(p, in_shape):
     return kernel_and_bias(p, (inputs, p["units"]))
 
 
-KINDS = {"dense": Kind(SIGNATURE, shape, weights, example="input 4\ndense 3 tanh")}
+# over a sequence dense acts on each step alone, so a mask passes through it
+KINDS = {"dense": Kind(SIGNATURE, shape, weights, example="input 4\ndense 3 tanh",
+                       masking=mask_passes)}

@@ -3,7 +3,7 @@
 (`dropout RATE`, 0 <= RATE < 1)."""
 from ..names import ACTIVATIONS
 from ..signature import Signature, Word
-from .base import Kind, ShapeProblem
+from .base import mask_passes, Kind, ShapeProblem
 
 
 def _same(p, in_shape):
@@ -23,8 +23,9 @@ def _dropout_shape(p, in_shape):
 def _activation(name):
     """An activation as a layer of its own: `dense 10 -> softmax`."""
     return Kind(Signature(usage=name, words=(Word("activation", "choice", (name,), default=name),)), _same,
-                example=f"input 2x3\n{name}")
+                example=f"input 2x3\n{name}", masking=mask_passes)
 
 
-KINDS = {"dropout": Kind(DROPOUT, _dropout_shape, example="input 4\ndropout 0.5"),
+KINDS = {"dropout": Kind(DROPOUT, _dropout_shape, example="input 4\ndropout 0.5",
+                        masking=mask_passes),
          **{name: _activation(name) for name in ACTIVATIONS}}

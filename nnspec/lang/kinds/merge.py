@@ -2,7 +2,7 @@
 one shape, concat(a, b, ...) along the last axis of inputs that differ only
 there."""
 from ..signature import Signature
-from .base import ACTIVATION, Kind, ShapeProblem, fmt_shape
+from .base import ACTIVATION, mask_passes, Kind, ShapeProblem, fmt_shape
 
 ADD_SIGNATURE = Signature(usage="add(a, b, ...) [activation]", words=(ACTIVATION,))
 
@@ -25,7 +25,8 @@ def _concat_shape(p, in_shapes):
     return in_shapes[0][:-1] + (sum(s[-1] for s in in_shapes),)
 
 
-KINDS = {"add": Kind(ADD_SIGNATURE, _add_shape, merge=True,
+# a merge of sequences masks a step where any masked input does (lang/masks.py)
+KINDS = {"add": Kind(ADD_SIGNATURE, _add_shape, merge=True, masking=mask_passes,
                     example="input 3 -> a: dense 2\na -> b: dense 2\nadd(a, b)"),
-         "concat": Kind(CONCAT_SIGNATURE, _concat_shape, merge=True,
+         "concat": Kind(CONCAT_SIGNATURE, _concat_shape, merge=True, masking=mask_passes,
                        example="input 3 -> a: dense 2\na -> b: dense 1\nconcat(a, b)")}

@@ -2,7 +2,7 @@
 scale (gamma) and shift (beta) per feature, the last axis; batch norm also
 keeps running mean and variance (role "statistic", not trained)."""
 from ..signature import Opt, Signature
-from .base import ACTIVATION, Kind
+from .base import ACTIVATION, mask_passes, Kind
 
 BATCHNORM = Signature(usage="batchnorm [activation] [momentum=0.1] [eps=1e-5]",
                       words=(ACTIVATION,),
@@ -30,4 +30,4 @@ def _weights(p, in_shape, state):
 KINDS = {"batchnorm": Kind(BATCHNORM, shape, lambda p, s: _weights(p, s, True),
                           example="input 3x4\nbatchnorm"),
          "layernorm": Kind(LAYERNORM, shape, lambda p, s: _weights(p, s, False),
-                          example="input 3x4\nlayernorm")}
+                          example="input 3x4\nlayernorm", masking=mask_passes)}

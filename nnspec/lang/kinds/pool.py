@@ -9,7 +9,7 @@ TIMEx1xFEATURES image (as_image), as a 1-D conv is (kinds/conv.py). The window
 is kept as written (an int K or a pair), so K prints back as K.
 `globalmaxpool` and `globalavgpool` reduce every axis but the last."""
 from ..signature import Opt, Signature, Word
-from .base import Kind, ShapeProblem
+from .base import mask_ends, Kind, ShapeProblem
 from .conv import out_size, pads
 
 
@@ -92,7 +92,8 @@ KINDS = {"maxpool": Kind(_signature("maxpool"), _shape("maxpool"),
                          example="input 5x4x2\nmaxpool 2 same"),
          "avgpool": Kind(_signature("avgpool"), _shape("avgpool"),
                          example="input 5x4x2\navgpool 3 same stride=2"),
+         # over a masked sequence: the max or mean of the unmasked steps
          "globalmaxpool": Kind(_global_signature("globalmaxpool"), global_shape,
-                               example="input 3x3x2\nglobalmaxpool"),
+                               example="input 3x3x2\nglobalmaxpool", masking=mask_ends),
          "globalavgpool": Kind(_global_signature("globalavgpool"), global_shape,
-                               example="input 3x2\nglobalavgpool")}
+                               example="input 3x2\nglobalavgpool", masking=mask_ends)}

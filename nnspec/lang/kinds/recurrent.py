@@ -33,5 +33,12 @@ def _weights(kind):
     return weights
 
 
-KINDS = {kind: Kind(_signature(kind), _shape, _weights(kind), example=f"input 3x2\n{kind} 2")
+def _masking(p):
+    """A masked step keeps the state: every state's output goes on masked (its
+    masked steps are zeros), the last state ends the mask."""
+    return p["return_sequences"]
+
+
+KINDS = {kind: Kind(_signature(kind), _shape, _weights(kind), example=f"input 3x2\n{kind} 2",
+                    masking=_masking)
          for kind in GATES}
