@@ -3,7 +3,8 @@ time) order: what recurrent.py's loops compute in time-major arrays in place,
 for tests (the equations test holds the loops to these in float64) and for
 readers. Layouts as recurrent.py's: W (features, k*units), U (units,
 k*units), gates lstm (i, f, g, o) and gru (r, z, n), gru's second bias `rb`
-inside its reset gate."""
+inside its reset gate; bidirectional, the same cell of the reverse weights
+(W_r, ...) over the reversed sequence, concatenated after the forward's."""
 import numpy as np
 
 from ..activations import forward as act
@@ -26,6 +27,18 @@ def _output(p, hs):
 def reference(kind, p, w, x):
     """Each kind's cell as its equations read, one step at a time, in (batch, time)
     order: what recurrent.py's loops compute, for tests and readers."""
+    ahead = {k: v for k, v in w.items() if not k.endswith("_r")}
+    y = _one_way(kind, p, ahead, x)
+    if not p.get("bidirectional"):
+        return y
+    back = {k[:-2]: v for k, v in w.items() if k.endswith("_r")}
+    y_back = _one_way(kind, p, back, x[:, ::-1])
+    if p["return_sequences"]:
+        y_back = y_back[:, ::-1]  # step t: the state after reading steps T-1 .. t
+    return np.concatenate([y, y_back], axis=-1)
+
+
+def _one_way(kind, p, w, x):
     n, t, _ = x.shape
     h_n = p["units"]
     h = np.zeros((n, h_n), x.dtype)
