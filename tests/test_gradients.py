@@ -369,8 +369,10 @@ def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, seq
     grads = []
     for training in (True, False):  # inference's own loop (lstm: chunks of steps)
         for chunk_bytes in (1 << 20, 1):
+            # buffers as fit and predict keep them: a bidirectional layer's two
+            # directions must not share them
             with mock.patch.object(steps, "CHUNK_BYTES", chunk_bytes):
-                got, cache = layer.forward(node.p, w, x, Mode(training))
+                got, cache = layer.forward(node.p, w, x, Mode(training, buffers={}))
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
             grads.append(layer.backward(node.p, w, cache, dy, True))  # after either pass
     for dx, g in grads[1:]:

@@ -160,24 +160,31 @@ RECURRENT = {"rnn": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 
 def recurrent(node, in_shape, w, net):
     p, kind = node.p, node.kind
-    cell, units = RECURRENT[kind], p["units"]
-    W, U, b = w["W"], w["U"], w.get("b")
+    cell, units, both = RECURRENT[kind], p["units"], p["bidirectional"]
+    b = w.get("b")
     # PyTorch adds two biases; nnspec's second is gru's rb, the others' is zero
-    second = w.get("rb", None if b is None else torch.zeros_like(b).detach())
+    zeros = {s: torch.zeros_like(w["b" + s]).detach() for s in ("", "_r") if "b" + s in w}
+    directions = ("", "_r") if both else ("",)  # forward's, and PyTorch's *_reverse
+
+    def params():  # views of nnspec's W (features, k units) and U as PyTorch's (k units, ...)
+        return [t for s in directions for t in [w["W" + s].t(), w["U" + s].t()] + (
+            [] if b is None else [w["b" + s], w.get("rb" + s, zeros.get(s))])]
 
     def forward(x):
-        # views of nnspec's W (features, k units) and U as PyTorch's (k units, ...)
-        params = [W.t(), U.t()] + ([] if b is None else [b, second])
-        h0 = x.new_zeros(1, len(x), units)
+        h0 = x.new_zeros(2 if both else 1, len(x), units)
         if x.is_cuda:  # cuDNN copies weights that are not one flat buffer, and says so
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", "RNN module weights are not part")
-                out = cell(x, (h0, h0) if kind == "lstm" else h0, params, b is not None,
-                           1, 0.0, net.training, False, True)[0]
+                out = cell(x, (h0, h0) if kind == "lstm" else h0, params(), b is not None,
+                           1, 0.0, net.training, both, True)[0]
         else:
-            out = cell(x, (h0, h0) if kind == "lstm" else h0, params, b is not None,
-                       1, 0.0, net.training, False, True)[0]
-        return out if p["return_sequences"] else out[:, -1]
+            out = cell(x, (h0, h0) if kind == "lstm" else h0, params(), b is not None,
+                       1, 0.0, net.training, both, True)[0]
+        if p["return_sequences"]:
+            return out  # step t: forward's state at t, then backward's, as nnspec's
+        if both:  # the backward direction's last state is the one after step 0
+            return torch.cat([out[:, -1, :units], out[:, 0, units:]], dim=1)
+        return out[:, -1]
     return forward
 
 

@@ -6,32 +6,30 @@ the last states (forward's after the last step, backward's after step 0), or
 with return_sequences=true at each step t both directions' states at t (the
 backward one's sequence is reversed back), as PyTorch's bidirectional=True.
 So both directions keep the inference fast path of the last state alone.
-
-The backward direction runs under a Mode of its own node key, so its buffers
-(Mode.empty) are not the forward direction's, which its cache still holds.
 """
-import copy
-
 import numpy as np
 
-from ...lang.kinds.recurrent import reverse
+from ...lang.kinds.recurrent import directions, reverse
 from .base import Layer
 from .steps import reverse_time
 
 
-def directions(w):
-    """A bidirectional layer's weights -> (forward's, backward's), each by the
-    one-direction layer's names (W, U, b, rb)."""
-    suffix = reverse("")
-    back = {k[:-len(suffix)]: v for k, v in w.items() if k.endswith(suffix)}
-    return {k: v for k, v in w.items() if not k.endswith(suffix)}, back
+class ReverseMode:
+    """The pass, for the backward direction: everything as the mode's, but its
+    buffers (Mode.empty) in slots of their own, so that the forward direction's,
+    which its cache holds, are not written over."""
 
+    def __init__(self, mode):
+        self.mode = mode
 
-def _reverse_mode(mode):
-    """The same pass for the backward direction, whose buffers are its own."""
-    other = copy.copy(mode)
-    other.node = (mode.node, "reverse")
-    return other
+    def __getattr__(self, name):
+        return getattr(self.mode, name)
+
+    def empty(self, slot, shape, dtype):
+        return self.mode.empty("reverse " + slot, shape, dtype)
+
+    def zeros(self, slot, shape, dtype):
+        return self.mode.zeros("reverse " + slot, shape, dtype)
 
 
 def _concat(parts, mode):
@@ -45,9 +43,8 @@ def bidirectional(layer):
         if not p["bidirectional"]:
             return layer.forward(p, w, x, mode)
         ahead, back = directions(w)
-        back_mode = _reverse_mode(mode)
         y, cache = layer.forward(p, ahead, x, mode)
-        y_back, cache_back = layer.forward(p, back, reverse_time(x), back_mode)
+        y_back, cache_back = layer.forward(p, back, reverse_time(x), ReverseMode(mode))
         if p["return_sequences"]:
             y_back = reverse_time(y_back)  # step t holds the backward state at t
         return _concat([y, y_back], mode), (cache, cache_back)

@@ -7,6 +7,7 @@ inside its reset gate; bidirectional, the same cell of the reverse weights
 (W_r, ...) over the reversed sequence, concatenated after the forward's."""
 import numpy as np
 
+from ...lang.kinds.recurrent import directions
 from ..activations import forward as act
 
 
@@ -27,11 +28,10 @@ def _output(p, hs):
 def reference(kind, p, w, x):
     """Each kind's cell as its equations read, one step at a time, in (batch, time)
     order: what recurrent.py's loops compute, for tests and readers."""
-    ahead = {k: v for k, v in w.items() if not k.endswith("_r")}
+    ahead, back = directions(w)
     y = _one_way(kind, p, ahead, x)
-    if not p.get("bidirectional"):
+    if not p["bidirectional"]:
         return y
-    back = {k[:-2]: v for k, v in w.items() if k.endswith("_r")}
     y_back = _one_way(kind, p, back, x[:, ::-1])
     if p["return_sequences"]:
         y_back = y_back[:, ::-1]  # step t: the state after reading steps T-1 .. t

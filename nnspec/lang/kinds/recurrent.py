@@ -49,5 +49,13 @@ def reverse(name):
     return name + "_r"
 
 
+def directions(w):
+    """A bidirectional layer's weights by short name -> (forward's, backward's),
+    each by the one-direction layer's names (W, U, b, rb)."""
+    suffix = reverse("")
+    back = {k[:-len(suffix)]: v for k, v in w.items() if k.endswith(suffix)}
+    return {k: v for k, v in w.items() if not k.endswith(suffix)}, back
+
+
 KINDS = {kind: Kind(_signature(kind), _shape, _weights(kind), example=f"input 3x2\n{kind} 2")
          for kind in GATES}
