@@ -151,9 +151,13 @@ def test_several_inputs_and_outputs_train_as_in_numpy(spec, reduction, rng):
 
 
 EXAMPLES = [k for k in sorted(KINDS) if k != "dropout"]  # dropout: torch draws other masks
-# the forms a kind's one example does not show: conv over a sequence (1-D)
+# the forms a kind's one example does not show: conv over a sequence (1-D),
+# recurrent layers both ways
 FORMS = [(k, KINDS[k].example) for k in EXAMPLES] + [
-    ("conv", "input 9x3\nconv 4x4 same relu stride=2 -> conv 2x5 full dilation=2")]
+    ("conv", "input 9x3\nconv 4x4 same relu stride=2 -> conv 2x5 full dilation=2"),
+    ("lstm", "input 5x3\nlstm 3 bidirectional return_sequences=true -> lstm 2 bidirectional"),
+    ("gru", "input 5x3\ngru 3 bidirectional bias=false"),
+    ("rnn", "input 4x3\nrnn 2 bidirectional return_sequences=true")]
 
 
 @pytest.mark.parametrize("kind,example", FORMS, ids=[f"{k}{i}" for i, (k, _) in enumerate(FORMS)])
