@@ -119,7 +119,9 @@ def all_words():
 
 
 def options(kind):
-    return tuple(o.key for o in signature(kind).options)
+    """The keys a kind takes as key=value: its options, and its flags' option form."""
+    return tuple(o.key for o in signature(kind).options) + tuple(
+        w.key for w in signature(kind).words if w.form == "flag")
 
 
 def all_options():
