@@ -241,6 +241,8 @@ def test_bidirectional_is_a_word_or_an_option_and_prints_back_as_the_word(kind, 
     assert sum(v.size for v in model.weights.values()) == 2 * one_way
     assert sorted(model.weights) == sorted(f"{kind}1.{n}{s}" for s in ("", "_r") for n in
                                            ["W", "U", "b"] + (["rb"] if kind == "gru" else []))
+    roles = model.graph.roles  # penalties and decay reach the reverse weights as the forward's
+    assert all(roles[k] == roles[k[:-2]] for k in model.weights if k.endswith("_r"))
 
 
 def test_shape_errors_are_shape_errors():
