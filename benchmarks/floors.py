@@ -76,7 +76,8 @@ def _recurrent(gates):
         if training:  # steps back, then dW and dU over all steps
             out += [(t - 1, (), batch, g, h), (1, (), fe, batch * t, g),
                     (1, (), h, batch * t, g)]
-        return out + [(1, (), batch * t, g, fe)] * need_dx
+        out += [(1, (), batch * t, g, fe)] * need_dx
+        return out * (2 if p["bidirectional"] else 1)  # each direction its own
     return products
 
 

@@ -11,7 +11,7 @@ cross-entropy, the same batch), on random data of the right shapes (token ids
 for embeddings), PyTorch limited to the threads numpy's BLAS uses: the four
 networks the project started with, and one of each family a user writes at a
 typical size (LeNet-5, a wide MLP, a VGG-style net with batch norm, a small
-ResNet, a strided all-conv net, a plain RNN, LSTM, GRU, an attention block
+ResNet, a strided all-conv net, a plain RNN, LSTM (and a bidirectional one), GRU, an attention block
 with embedding and layer norm, a tiny net). `peak %` is the share of this
 machine's float32 matmul rate (measured first, on a square matmul) that the
 numpy engine's training reaches, counting 3x the forward FLOPs of the
@@ -57,6 +57,7 @@ NETS = {  # name: (spec, batch size)
                 "stride=2 -> conv 3x3x64 same relu stride=2 -> globalavgpool "
                 "-> dense 10 softmax", 64),
     "lstm": ("input 32x16\nlstm 64 -> dense 10 softmax", 64),
+    "bilstm": ("input 32x16\nlstm 64 bidirectional -> dense 10 softmax", 64),
     "rnn": ("input 32x16\nrnn 64 -> dense 10 softmax", 64),
     "gru": ("input 32x16\ngru 64 -> dense 10 softmax", 64),
     "attention": ("input 32\nblock encoder() {\n  attention 4 -> add(in) -> layernorm\n}\n"
@@ -136,6 +137,16 @@ def torch_net(name):
         def forward(self, x):
             return self.rnn(x)[0][:, -1]
 
+    class BothLast(tnn.Module):  # a bidirectional layer's last states, as nnspec's give them
+        def __init__(self, rnn):
+            super().__init__()
+            self.rnn = rnn
+
+        def forward(self, x):
+            h = self.rnn(x)[1]
+            h = h[0] if isinstance(h, tuple) else h  # an LSTM's (h_n, c_n)
+            return h.transpose(0, 1).reshape(len(x), -1)
+
     class Residual(tnn.Module):
         def __init__(self, c):
             super().__init__()
@@ -189,6 +200,8 @@ def torch_net(name):
                             tnn.Conv2d(32, 64, 3, 2, padding=1), tnn.ReLU(), *pool,
                             tnn.Linear(64, 10)],
         "lstm": lambda: [Last(tnn.LSTM(16, 64, batch_first=True)), tnn.Linear(64, 10)],
+        "bilstm": lambda: [BothLast(tnn.LSTM(16, 64, batch_first=True, bidirectional=True)),
+                           tnn.Linear(128, 10)],
         "rnn": lambda: [Last(tnn.RNN(16, 64, batch_first=True)), tnn.Linear(64, 10)],
         "gru": lambda: [Last(tnn.GRU(16, 64, batch_first=True)), tnn.Linear(64, 10)],
         "attention": lambda: [Encoder()],

@@ -15,7 +15,7 @@ import re
 from .lang.kinds import FAMILY, KINDS
 from .lang.names import ACTIVATIONS, INITIALIZERS, SCALED
 from .lang.settings import SETTINGS
-from .lang.signature import Opt
+from .lang.signature import Opt, word_names
 from .lang.syntax import grammar_path
 
 BOOLEANS = ("true", "false")
@@ -109,7 +109,8 @@ def signature(kind):
 
 def words(kind):
     """The names a kind takes as words (paddings, activations, ...), in its order."""
-    return tuple(c for w in signature(kind).words if w.form == "choice" for c in w.choices)
+    return tuple(c for w in signature(kind).words if w.form in ("choice", "flag")
+                 for c in word_names(w))
 
 
 def all_words():
@@ -118,7 +119,9 @@ def all_words():
 
 
 def options(kind):
-    return tuple(o.key for o in signature(kind).options)
+    """The keys a kind takes as key=value: its options, and its flags' option form."""
+    return tuple(o.key for o in signature(kind).options) + tuple(
+        w.key for w in signature(kind).words if w.form == "flag")
 
 
 def all_options():
@@ -128,6 +131,8 @@ def all_options():
 def option_values(kind, key):
     """The values an option may name: true/false, its choices, or initializers."""
     opt = next((o for o in signature(kind).options if o.key == key), None)
+    if any(w.form == "flag" and w.key == key for w in signature(kind).words):
+        return BOOLEANS  # a flag's option form: bidirectional=true
     if opt is None:
         return ()
     if opt.type is bool:
@@ -149,6 +154,7 @@ def kind_doc(kind):
     sig = signature(kind)
     lines = [f"`{sig.usage}`"]
     named = [f"{w.key}: {' | '.join(w.choices)}" for w in sig.words if w.form == "choice"]
+    named += [f"{w.key} (a flag: written or not)" for w in sig.words if w.form == "flag"]
     if named:
         lines.append("words: " + "; ".join(named))
     if sig.options:

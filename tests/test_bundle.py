@@ -271,6 +271,27 @@ def test_round_trip_is_bit_identical_for_every_model(path, tmp_path, rng):
         assert loaded.weights[k].tobytes() == v.tobytes()
 
 
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
+def test_a_bidirectional_layer_saves_and_resumes_both_directions(kind, tmp_path, rng):
+    """The backward direction's weights (W_r, U_r, ...) are more named arrays: a
+    checkpoint keeps them and their optimizer slots, and the resumed run is the same."""
+    spec = (f"input 6x3\n{kind} 4 bidirectional return_sequences=true -> {kind} 2 "
+            "bidirectional -> dense 2 softmax\ntrain { optimizer = adam\n batch_size = 4 }")
+    x, y = rng.normal(size=(8, 6, 3)), rng.integers(0, 2, 8)
+    model = nnspec.compile(spec)
+    model.fit(x, y, epochs=1)
+    model.save(tmp_path / "m.nnb", checkpoint=True)
+    loaded = nnspec.load(tmp_path / "m.nnb")
+    assert {k for k in loaded.weights if k.endswith("_r")} == {
+        f"{kind}{i}.{n}_r" for i in (1, 2) for n in ["W", "U", "b"] + (["rb"] if kind == "gru"
+                                                                       else [])}
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    loaded.fit(x, y, epochs=1)
+    model.fit(x, y, epochs=1)
+    for k, v in model.weights.items():
+        np.testing.assert_array_equal(loaded.weights[k], v, err_msg=k)
+
+
 def test_save_is_atomic_on_failure(tmp_path, monkeypatch):
     path = tmp_path / "m.nnb"
     nnspec.compile(SPEC).save(path)

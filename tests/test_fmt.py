@@ -14,7 +14,7 @@ SPACE = st.sampled_from([" ", "  ", "\t", " \t "])
 
 @st.composite
 def _layer(draw, block_param=None):
-    kind = draw(st.sampled_from(["dense", "conv", "maxpool", "avgpool"]))
+    kind = draw(st.sampled_from(["dense", "conv", "maxpool", "avgpool", "lstm"]))
     if kind == "dense":
         units = block_param if block_param and draw(st.booleans()) else \
             str(draw(st.integers(1, 64)))
@@ -30,6 +30,12 @@ def _layer(draw, block_param=None):
         words += draw(st.lists(st.sampled_from(ACTS), max_size=1))
         words = [words[0]] + draw(st.permutations(words[1:]))  # names bind by meaning
         options = draw(st.lists(st.sampled_from(["stride=2", "lr=0.5"]), max_size=1))
+    elif kind == "lstm":  # a flag word (bidirectional), or its option form
+        words = [str(draw(st.integers(1, 8)))] + draw(st.lists(st.just("bidirectional"),
+                                                              max_size=1))
+        options = draw(st.lists(st.sampled_from(["return_sequences=true"] + (
+            [] if len(words) > 1 else ["bidirectional=true", "bidirectional=false"])),
+            max_size=2, unique_by=lambda o: o.split("=")[0]))
     else:
         words = [draw(st.sampled_from(["2", "3", "2x3"]))]
         options = draw(st.lists(st.just("stride=1"), max_size=1))

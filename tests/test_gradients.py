@@ -110,6 +110,18 @@ LAYER_ROWS = [
     ("input 4x2\ngru 3 return_sequences=true", 3),
     ("input 4x3\ngru 2 bias=false", 2),
     ("input 4x3\nlstm 3 return_sequences=true -> lstm 2", 2),
+    # bidirectional: a second cell over the reversed sequence, outputs concatenated
+    ("input 5x3\nrnn 4 bidirectional", 2),
+    ("input 4x2\nrnn 3 bidirectional return_sequences=true bias=false", 3),
+    ("input 5x3\nlstm 4 bidirectional", 2),
+    ("input 6x2\nlstm 3 bidirectional return_sequences=true", 2),
+    ("input 1x3\nlstm 2 bidirectional return_sequences=true", 3),  # one step
+    ("input 5x3\ngru 4 bidirectional", 2),
+    ("input 4x2\ngru 3 bidirectional return_sequences=true", 3),
+    ("input 4x3\ngru 2 bidirectional bias=false", 2),
+    ("input 4x3\ngru 3 bidirectional return_sequences=true -> lstm 2 bidirectional", 2),
+    ("input 5x3\nlstm 4 bidirectional", 2, "inference"),  # the last-state fast path
+    ("input 5\nembedding 4x2 -> gru 3 bidirectional", 3, "ids:4"),
     ("input 5x4\nattention 1", 2),
     ("input 5x4\nattention 2 causal=true", 2),
     ("input 3x6\nattention 3 bias=false -> dense 2", 1),
@@ -360,13 +372,14 @@ def test_bias_add_and_sum_fold_rows_without_changing_the_result(rows, width, con
     np.testing.assert_allclose(column_sums(y), want.sum(axis=0), rtol=1e-10)
 
 
+@pytest.mark.parametrize("both", ["", " bidirectional"])
 @pytest.mark.parametrize("sequences", [False, True])
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, sequences):
+def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, sequences, both):
     """The fast loops (time-major, in place, sigmoid through tanh) against
     recurrent_reference.reference, in float64: rounding in another order, 1e-12."""
     from nnspec.engine.layers import recurrent, recurrent_reference, steps
-    model = nnspec.compile(f"input 6x3\n{kind} 5 return_sequences={str(sequences).lower()}",
+    model = nnspec.compile(f"input 6x3\n{kind} 5{both} return_sequences={str(sequences).lower()}",
                            dtype="float64")
     rng = np.random.default_rng(7)
     model.set_weights({k: rng.normal(0, 0.7, v.shape) for k, v in model.weights.items()})
@@ -378,8 +391,10 @@ def test_the_recurrent_loops_compute_the_cells_as_their_equations_read(kind, seq
     grads = []
     for training in (True, False):  # inference's own loop (lstm: chunks of steps)
         for chunk_bytes in (1 << 20, 1):
+            # buffers as fit and predict keep them: a bidirectional layer's two
+            # directions must not share them
             with mock.patch.object(steps, "CHUNK_BYTES", chunk_bytes):
-                got, cache = layer.forward(node.p, w, x, Mode(training))
+                got, cache = layer.forward(node.p, w, x, Mode(training, buffers={}))
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
             grads.append(layer.backward(node.p, w, cache, dy, True))  # after either pass
     for dx, g in grads[1:]:

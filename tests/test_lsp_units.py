@@ -207,6 +207,17 @@ def test_words_and_options_already_written_are_not_offered_again():
     assert "valid" not in found and "stride" not in found and "relu" in found
 
 
+def test_a_flag_word_is_offered_once_and_its_option_form_takes_true_or_false():
+    """bidirectional on the recurrent layers: a word offered until written, and
+    bidirectional= takes true or false; hover names it."""
+    assert "bidirectional" in labels("input 5x3\nlstm 4 ")
+    assert "bidirectional" not in labels("input 5x3\nlstm 4 bidirectional ")
+    assert "bidirectional" not in labels("input 5x3\ndense 4 ")
+    assert labels("input 5x3\ngru 4 bidirectional=") == ["true", "false"]
+    text, _ = hover.hover(index("input 5x3\nlstm 4 bidirectional\n"), 1, 2)
+    assert "bidirectional (a flag: written or not)" in text and "**8**" in text
+
+
 def test_an_option_s_values():
     assert set(labels("input 4\ndense 3 init=")) == set(vocabulary.initializers())
     assert labels("input 4\ndense 3 bias=") == ["true", "false"]

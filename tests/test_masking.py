@@ -36,6 +36,10 @@ MASKED = [
     "attention 2 causal=true -> layernorm -> gru 2",
     "a: dense 4 tanh\nembedding1 -> b: lstm 4 return_sequences=true\nadd(a, b) -> globalavgpool",
     "a: dense 3\nembedding1 -> b: dense 2\nconcat(a, b) relu -> dropout 0.3 -> rnn 2",
+    # both directions: the backward one reads the mask reversed with the steps
+    "lstm 3 bidirectional", "gru 2 bidirectional bias=false", "rnn 2 bidirectional",
+    "lstm 2 bidirectional return_sequences=true -> globalmaxpool",
+    "gru 3 bidirectional return_sequences=true -> rnn 2 bidirectional",
 ]
 
 
@@ -64,14 +68,16 @@ def test_masked_layer_gradients(body, rng):
     assert not grads["embedding1.W"][0].any()
 
 
+@pytest.mark.parametrize("both", [False, True], ids=["", "bidirectional"])
 @pytest.mark.parametrize("sequences", [False, True])
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_the_masked_loops_compute_the_masked_cells(kind, sequences, rng):
+def test_the_masked_loops_compute_the_masked_cells(kind, sequences, both, rng):
     """The fast loops with a mask against recurrent_reference's masked cell, in
     float64 (rounding in another order: 1e-12), and both against the cell run over
-    each row's seen steps alone (carry-over is skipping the masked steps)."""
-    model = nnspec.compile(f"input 6x3\n{kind} 5 return_sequences={str(sequences).lower()}",
-                           dtype="float64")
+    each row's seen steps alone (carry-over is skipping the masked steps; both
+    ways, the backward direction over the seen steps from the last)."""
+    model = nnspec.compile(f"input 6x3\n{kind} 5 return_sequences={str(sequences).lower()}"
+                           + (" bidirectional=true" if both else ""), dtype="float64")
     model.set_weights({k: rng.normal(0, 0.7, v.shape) for k, v in model.weights.items()})
     node = model.graph.nodes[0]
     w = {short: model.weights[full] for short, full in model.graph.keys[node.name]}
@@ -87,7 +93,7 @@ def test_the_masked_loops_compute_the_masked_cells(kind, sequences, rng):
         seen = x[row:row + 1, mask[row]]
         alone = recurrent_reference.reference(kind, node.p, w, seen) if seen.shape[1] else None
         if sequences:  # the seen steps' states, zeros at the masked
-            expect = np.zeros((6, 5))
+            expect = np.zeros((6, 10 if both else 5))
             if alone is not None:
                 expect[mask[row]] = alone[0]
             np.testing.assert_allclose(want[row], expect, rtol=1e-12, atol=1e-13)
@@ -169,8 +175,10 @@ def test_padding_changes_nothing(body):
 
 LAYERS = ["dense 4 tanh", "layernorm", "relu", "dropout 0.2", "attention 2",
           "attention 1 causal=true", "rnn 4 return_sequences=true",
-          "lstm 2 return_sequences=true", "gru 4 return_sequences=true"]
-ENDS = ["lstm 3", "gru 2", "rnn 2", "globalavgpool", "globalmaxpool"]
+          "lstm 2 return_sequences=true", "gru 4 return_sequences=true",
+          "lstm 2 bidirectional return_sequences=true"]
+ENDS = ["lstm 3", "gru 2", "rnn 2", "globalavgpool", "globalmaxpool", "lstm 2 bidirectional",
+        "gru 3 bidirectional"]
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

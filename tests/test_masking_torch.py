@@ -55,40 +55,48 @@ def test_torch_engine_fit_with_a_mask_matches_numpy(rng):
                                rtol=1e-10)
 
 
+@pytest.mark.parametrize("both", [False, True], ids=["", "bidirectional"])
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
-def test_masked_recurrent_layers_against_pytorchs_over_packed_sequences(kind, rng):
+def test_masked_recurrent_layers_against_pytorchs_over_packed_sequences(kind, both, rng):
     """nn.LSTM/GRU/RNN over each row's seen steps, packed, against the numpy
-    engine's masked layer (float64, rounding in another order: 1e-11). A row
-    with none seen is left out of the oracle: its state is 0."""
+    engine's masked layer (float64, rounding in another order: 1e-11); both
+    ways, PyTorch's backward direction reads each packed row from its last seen
+    step. A row with none seen is left out of the oracle: its state is 0."""
     from torch.nn.utils.rnn import pack_sequence, pad_packed_sequence
-    model = nnspec.compile(f"input 6x3\n{kind} 4 return_sequences=true", dtype="float64")
+    model = nnspec.compile(f"input 6x3\n{kind} 4 return_sequences=true"
+                           + (" bidirectional=true" if both else ""), dtype="float64")
     model.set_weights({k: rng.normal(0, 0.5, v.shape) for k, v in model.weights.items()})
     node, w = model.graph.nodes[0], model.weights
     x, mask = rng.normal(size=(5, 6, 3)), IDS != 0
     mode = Mode(False)
     mode.mask = mask
     from nnspec.engine.layers.recurrent import LAYERS
-    every = LAYERS[kind].forward(node.p, {"W": w[f"{kind}1.W"], "U": w[f"{kind}1.U"],
-                                          "b": w[f"{kind}1.b"],
-                                          **({"rb": w["gru1.rb"]} if kind == "gru" else {})},
-                                 x, mode)[0]
+    own = {short: w[full] for short, full in model.graph.keys[node.name]}
+    every = LAYERS[kind].forward(node.p, own, x, mode)[0]
     oracle = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind](
-        3, 4, batch_first=True).double()
+        3, 4, batch_first=True, bidirectional=both).double()
     with torch.no_grad():
-        oracle.weight_ih_l0.copy_(torch.tensor(w[f"{kind}1.W"].T))
-        oracle.weight_hh_l0.copy_(torch.tensor(w[f"{kind}1.U"].T))
-        oracle.bias_ih_l0.copy_(torch.tensor(w[f"{kind}1.b"]))
-        oracle.bias_hh_l0.copy_(torch.tensor(w["gru1.rb"]) if kind == "gru" else 0)
+        for suffix, theirs in [("", "")] + ([("_r", "_reverse")] if both else []):
+            getattr(oracle, f"weight_ih_l0{theirs}").copy_(torch.tensor(own["W" + suffix].T))
+            getattr(oracle, f"weight_hh_l0{theirs}").copy_(torch.tensor(own["U" + suffix].T))
+            getattr(oracle, f"bias_ih_l0{theirs}").copy_(torch.tensor(own["b" + suffix]))
+            getattr(oracle, f"bias_hh_l0{theirs}").copy_(
+                torch.tensor(own["rb" + suffix]) if kind == "gru" else 0)
     rows = [r for r in range(5) if mask[r].any()]
     packed = pack_sequence([torch.tensor(x[r][mask[r]]) for r in rows], enforce_sorted=False)
     out, last = oracle(packed)
     out = pad_packed_sequence(out, batch_first=True)[0].detach().numpy()
-    last = (last[0] if kind == "lstm" else last)[0].detach().numpy()
+    last = (last[0] if kind == "lstm" else last).detach().numpy()  # (directions, rows, 4)
     for i, r in enumerate(rows):
         seen = mask[r].sum()
         np.testing.assert_allclose(every[r][mask[r]], out[i, :seen], rtol=1e-11, atol=1e-13)
         assert not every[r][~mask[r]].any()  # zeros at the masked steps
-        np.testing.assert_allclose(every[r][mask[r]][-1], last[i], rtol=1e-11, atol=1e-13)
+        # forward's last state after the last seen step; backward's after the first
+        np.testing.assert_allclose(every[r][mask[r]][-1][:4], last[0, i], rtol=1e-11,
+                                   atol=1e-13)
+        if both:
+            np.testing.assert_allclose(every[r][mask[r]][0][4:], last[1, i], rtol=1e-11,
+                                       atol=1e-13)
     assert not every[4].any()
 
 

@@ -29,6 +29,8 @@ ROWS += [(spec, "") for spec in (
     "-> globalmaxpool -> dense 3",
     "input 40x32\nlstm 64 return_sequences=true -> gru 32 return_sequences=true -> rnn 16 "
     "-> dense 3",
+    "input 40x32\nlstm 64 bidirectional return_sequences=true -> gru 32 bidirectional "
+    "-> dense 3",
     "input 64x64\nlayernorm -> attention 4 causal=true -> positional -> globalavgpool -> dense 3",
     "input 500\ndense 1000 relu -> dense 1000 gelu -> dense 3",
     "input 300x32\nconv 3x32 same relu -> maxpool 3 same stride=1 -> avgpool 2 -> maxpool 4 "

@@ -190,6 +190,17 @@ BAD_SPECS = [
     ("input 2x4\nmaxpool 3", 2, 1, ["maxpool 3 valid needs at least 3 steps, got 2x4"]),
     ("input 6x4\nconv 3x2 valid -> avgpool 5 stride=2", 2, 19,
      ["avgpool1: avgpool 5 valid needs at least 5 steps, got 4x2 from conv1"]),
+    # bidirectional: a flag word on the recurrent layers, or bidirectional=true
+    ("input 5x3\nlstm 4 bidirectionl", 2, 8, ["unexpected 'bidirectionl'",
+                                              "did you mean 'bidirectional'?",
+                                              "usage: lstm UNITS [bidirectional]"]),
+    ("input 5x3\ngru 4 bidirectional bidirectional", 2, 21, ["bidirectional is already given"]),
+    ("input 5x3\nrnn 4 bidirectional bidirectional=true", 2, 21,
+     ["bidirectional given twice: write it once"]),
+    ("input 5x3\nlstm 4 bidirectional=yes", 2, 8,
+     ["lstm option 'bidirectional' must be true or false, got yes"]),
+    ("input 5x3\ndense 4 bidirectional", 2, 9, ["unexpected 'bidirectional' in dense"]),
+    ("input 5\nlstm 4 bidirectional", 2, 1, ["needs a TIMExFEATURES input"]),
 ]
 
 
@@ -233,6 +244,29 @@ def test_sizes_counts_and_nesting_beyond_the_bounds_are_located_errors(spec, whe
     got = (info.value.line, info.value.column)
     assert all(w is None or w == g for w, g in zip(where, got)), got
     assert words in info.value.message and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("kind,gates", [("rnn", 1), ("lstm", 4), ("gru", 3)])
+def test_bidirectional_is_a_word_or_an_option_and_prints_back_as_the_word(kind, gates):
+    """`lstm 32 bidirectional` and `lstm 32 bidirectional=true` are one layer: both
+    directions' states concatenated (2*UNITS), each direction's own weights."""
+    word = parse(f"input 7x3\n{kind} 5 bidirectional return_sequences=true")
+    option = parse(f"input 7x3\n{kind} 5 return_sequences=true bidirectional=true")
+    assert word == option and word.nodes[1].p["bidirectional"] is True
+    printed = format_network(option)
+    assert f"{kind} 5 bidirectional return_sequences=true" in printed
+    assert parse(printed) == word
+    off = parse(f"input 7x3\n{kind} 5 bidirectional=false")
+    assert off == parse(f"input 7x3\n{kind} 5") and "bidirectional" not in format_network(off)
+    model = nnspec.compile(f"input 7x3\n{kind} 5 bidirectional")
+    assert model.graph.output_shape == (10,)
+    assert nnspec.compile(printed).graph.output_shape == (7, 10)
+    one_way = (3 * gates * 5 + 5 * gates * 5 + gates * 5 * (2 if kind == "gru" else 1))
+    assert sum(v.size for v in model.weights.values()) == 2 * one_way
+    assert sorted(model.weights) == sorted(f"{kind}1.{n}{s}" for s in ("", "_r") for n in
+                                           ["W", "U", "b"] + (["rb"] if kind == "gru" else []))
+    roles = model.graph.roles  # penalties and decay reach the reverse weights as the forward's
+    assert all(roles[k] == roles[k[:-2]] for k in model.weights if k.endswith("_r"))
 
 
 def test_shape_errors_are_shape_errors():

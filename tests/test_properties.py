@@ -70,7 +70,11 @@ def _sequence_layers(draw, shape):
     t, f = shape
     units = draw(st.integers(1, 4))
     seq = draw(st.sampled_from(["", " return_sequences=true"]))
-    out = [f"{kind} {units}{seq} {_weight_options(draw)}" for kind in ("rnn", "lstm", "gru")]
+    # both directions: the word, or its option form
+    both = draw(st.sampled_from(["", " bidirectional", " bidirectional=true"]))
+    word, options = (both, seq) if "=" not in both else ("", seq + both)  # options last
+    out = [f"{kind} {units}{word}{options} {_weight_options(draw)}"
+           for kind in ("rnn", "lstm", "gru")]
     heads = draw(st.sampled_from([h for h in (1, 2, 4) if f % h == 0]))
     out.append(f"attention {heads}{draw(st.sampled_from(['', ' causal=true']))} "
                f"{_weight_options(draw)}")
@@ -248,12 +252,17 @@ def test_the_generator_reaches_every_layer_kind():
     @given(composed_networks())
     def collect(net):
         network = parse(net[0])
-        found.update(n.kind for n in network.nodes)
+        for n in network.nodes:
+            found.add(n.kind)
+            if n.kind in KINDS:  # not the input: its flag words (bidirectional) too
+                found.update(f"{n.kind} {w.key}" for w in KINDS[n.kind].signature.words
+                             if w.form == "flag" and n.p[w.key])
         sizes = shapes.infer(network)  # the forms written over a sequence (1-D) too
         over_time.update(n.kind for n in network.nodes
                          if n.inputs and not KINDS[n.kind].merge and len(sizes[n.inputs[0]]) == 2)
     collect()
-    assert set(KINDS) - found == set()
+    flags = {f"{k} {w.key}" for k in KINDS for w in KINDS[k].signature.words if w.form == "flag"}
+    assert (set(KINDS) | flags) - found == set()
     assert {"conv", "maxpool", "avgpool"} <= over_time
 
 

@@ -183,13 +183,17 @@ def test_several_inputs_and_outputs_train_as_in_numpy(spec, reduction, rng):
 
 EXAMPLES = [k for k in sorted(KINDS) if k != "dropout"]  # dropout: torch draws other masks
 # the forms a kind's one example does not show: conv and pooling over a sequence (1-D;
-# 'same' pads of 1 and 2 steps, then 1 and 1: PyTorch's own padding, count_include_pad)
+# 'same' pads of 1 and 2 steps, then 1 and 1: PyTorch's own padding, count_include_pad),
+# recurrent layers both ways, and both ways over a masked sequence
 FORMS = [(k, KINDS[k].example) for k in EXAMPLES] + [
     ("conv", "input 9x3\nconv 4x4 same relu stride=2 -> conv 2x5 full dilation=2"),
     ("maxpool", "input 9x3\nconv 3x4 same relu -> maxpool 4 same stride=1 "
                 "-> maxpool 3 same stride=1 -> maxpool 2"),
     ("avgpool", "input 9x3\navgpool 4 same stride=1 -> avgpool 3 same stride=1 "
-                "-> avgpool 2 same -> avgpool 3 stride=2")]
+                "-> avgpool 2 same -> avgpool 3 stride=2"),
+    ("lstm", "input 5x3\nlstm 3 bidirectional return_sequences=true -> lstm 2 bidirectional"),
+    ("gru", "input 5x3\ngru 3 bidirectional bias=false"),
+    ("rnn", "input 4x3\nrnn 2 bidirectional return_sequences=true")]
 
 
 @pytest.mark.parametrize("kind,example", FORMS, ids=[f"{k}{i}" for i, (k, _) in enumerate(FORMS)])

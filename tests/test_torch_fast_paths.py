@@ -92,7 +92,10 @@ def test_the_engines_network_computes_what_the_readable_module_does(spec, how, t
 
 
 @pytest.mark.parametrize("spec", ["input 7x5\nlstm 16 return_sequences=true",
-                                  "input 7x5\ngru 16", "input 7x5\nrnn 16"])
+                                  "input 7x5\ngru 16", "input 7x5\nrnn 16",
+                                  "input 7x5\nlstm 16 bidirectional",
+                                  "input 7x5\ngru 8 bidirectional return_sequences=true",
+                                  "input 7x5\nrnn 8 bidirectional"])
 def test_fused_recurrent_layers_in_float32_match_the_loop(spec, tmp_path):
     """float32 takes oneDNN's LSTM on a CPU, another kernel than float64's."""
     rng = np.random.default_rng(2)

@@ -97,16 +97,28 @@ def layernorm(x, w):
     return F.layer_norm(x, (x.shape[-1],), w["gamma"], w["beta"], eps=1e-5)
 
 
-def recurrent(kind, sequences=False):
+def recurrent(kind, sequences=False, bidirectional=False):
+    """torch.nn.RNN/LSTM/GRU with nnspec's weights copied in; bidirectional, the
+    backward direction's W_r, U_r, b_r (rb_r) as PyTorch's *_reverse, and the last
+    states from PyTorch's h_n (2, batch, units), forward's first."""
     def run(x, w):
         h = w["U"].shape[0]
-        rb = w["rb"] if kind == "gru" else torch.zeros_like(w["b"])
         module = {"rnn": torch.nn.RNN, "lstm": torch.nn.LSTM, "gru": torch.nn.GRU}[kind]
-        module = module(x.shape[-1], h, batch_first=True).double()
-        flat = {"weight_ih_l0": w["W"].T, "weight_hh_l0": w["U"].T, "bias_ih_l0": w["b"],
-                "bias_hh_l0": rb}
-        y, _ = torch.func.functional_call(module, flat, (x,))
-        return y if sequences else y[:, -1]
+        module = module(x.shape[-1], h, batch_first=True,
+                        bidirectional=bidirectional).double()
+        flat = {}
+        for suffix, theirs in [("", "")] + ([("_r", "_reverse")] if bidirectional else []):
+            rb = w["rb" + suffix] if kind == "gru" else torch.zeros_like(w["b" + suffix])
+            flat.update({f"weight_ih_l0{theirs}": w["W" + suffix].T,
+                         f"weight_hh_l0{theirs}": w["U" + suffix].T,
+                         f"bias_ih_l0{theirs}": w["b" + suffix], f"bias_hh_l0{theirs}": rb})
+        y, last = torch.func.functional_call(module, flat, (x,))
+        if sequences:
+            return y
+        if bidirectional:
+            h_n = last[0] if kind == "lstm" else last  # (2, batch, units)
+            return h_n.transpose(0, 1).reshape(len(x), 2 * h)
+        return y[:, -1]
     return run
 
 
@@ -177,6 +189,13 @@ ROWS = [
     ("input 6x2\nlstm 3 return_sequences=true", recurrent("lstm", True)),
     ("input 5x3\ngru 4", recurrent("gru")),
     ("input 4x2\ngru 3 return_sequences=true", recurrent("gru", True)),
+    ("input 5x3\nrnn 4 bidirectional", recurrent("rnn", False, True)),
+    ("input 4x2\nrnn 3 bidirectional return_sequences=true", recurrent("rnn", True, True)),
+    ("input 5x3\nlstm 4 bidirectional", recurrent("lstm", False, True)),
+    ("input 6x2\nlstm 3 bidirectional return_sequences=true", recurrent("lstm", True, True)),
+    ("input 7x4\nlstm 2 bidirectional", recurrent("lstm", False, True)),
+    ("input 5x3\ngru 4 bidirectional", recurrent("gru", False, True)),
+    ("input 4x2\ngru 3 bidirectional return_sequences=true", recurrent("gru", True, True)),
     ("input 5x4\nattention 1", attention(1)),
     ("input 6x8\nattention 2", attention(2)),
     ("input 6x8\nattention 4 causal=true", attention(4, True)),

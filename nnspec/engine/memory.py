@@ -57,7 +57,10 @@ def _recurrent(gates):
     def work(p, in_shape, out_shape):
         t, f = in_shape
         units = p["units"]
-        return t * units * (2 * gates + 6) + 2 * t * f
+        one_way = t * units * (2 * gates + 6) + 2 * t * f
+        if p["bidirectional"]:  # each direction's own, and the sum of their dx
+            return 2 * one_way + t * f
+        return one_way
     return work
 
 

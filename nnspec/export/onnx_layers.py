@@ -7,6 +7,7 @@ import numpy as np
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import as_image, padding, stride
+from ..lang.kinds.recurrent import directions
 from . import onnx_masked as masked
 
 
@@ -114,14 +115,22 @@ def _recurrent(kind):
     def blocks(a, h):
         return np.concatenate([a[..., g * h:(g + 1) * h] for g in order], axis=-1)
 
+    def stacked(w, h):
+        """One direction's (W, R, B) as ONNX lays them out: (k*h, features),
+        (k*h, units), (2*k*h,) the input's bias then the recurrent one."""
+        zeros = np.zeros(len(order) * h)
+        return (blocks(w["W"], h).T, blocks(w["U"], h).T,
+                np.concatenate([blocks(w["b"], h) if "b" in w else zeros,
+                                blocks(w["rb"], h) if "rb" in w else zeros]))
+
     def rule(b, p, w, ins, in_shape, out_shape):
-        h = p["units"]
-        wx = blocks(w["W"], h).T[None]  # (1, k*h, features)
-        wh = blocks(w["U"], h).T[None]  # (1, k*h, units)
-        zeros = np.zeros(len(order) * h, b.dtype)
-        bias = np.concatenate([blocks(w["b"], h) if "b" in w else zeros,
-                               blocks(w["rb"], h) if "rb" in w else zeros])[None]
+        h, both = p["units"], p["bidirectional"]
+        # ONNX stacks the directions on a first axis: [forward, reverse]
+        ways = [stacked(one, h) for one in directions(w)] if both else [stacked(w, h)]
+        wx, wh, bias = (np.stack([way[i] for way in ways]) for i in range(3))
         attrs = {"hidden_size": h}
+        if both:
+            attrs["direction"] = "bidirectional"
         if kind == "gru":
             attrs["linear_before_reset"] = 1  # the reset gate scales h U + rb, as PyTorch
         x, lens = ins[0], []
@@ -131,11 +140,15 @@ def _recurrent(kind):
         x = b.op("Transpose", [x], perm=[1, 0, 2])  # (time, batch, features)
         y, y_h = b.ops(op, [x, b.const(wx, "W"), b.const(wh, "R"), b.const(bias, "B")] + lens,
                        ["y", "y_h"] + (["y_c"] if kind == "lstm" else []), **attrs)[:2]
+        # Y (time, directions, batch, units), Y_h (directions, batch, units) -> nnspec's
+        # layout: both directions' units concatenated, forward's first, on the last axis
         if p["return_sequences"]:
-            seq = b.op("Squeeze", [y, b.const([1], "axis", np.int64)])  # (time, batch, units)
-            seq = b.op("Transpose", [seq], perm=[1, 0, 2])
+            seq = b.op("Transpose", [y], perm=[2, 0, 1, 3])  # (batch, time, directions, units)
+            seq = b.op("Reshape", [seq, b.const([0, 0, (2 if both else 1) * h], "shape",
+                                                np.int64)])
             return seq if b.mask is None else masked.scatter_back(b, seq, dest, b.mask, b.elem)
-        last = b.op("Squeeze", [y_h, b.const([0], "axis", np.int64)])
+        last = b.op("Transpose", [y_h], perm=[1, 0, 2])  # (batch, directions, units)
+        last = b.op("Reshape", [last, b.const([0, (2 if both else 1) * h], "shape", np.int64)])
         return last if b.mask is None else b.op("Mul", [last, some])
     return rule
 

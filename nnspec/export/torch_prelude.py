@@ -154,23 +154,37 @@ class Positional(nn.Module):  # a learned vector per step, added
 class Recurrent(nn.Module):  # rnn, lstm (gates i, f, g, o) or gru (r, z, n), as PyTorch's
     GATES = {{"rnn": 1, "lstm": 4, "gru": 3}}
 
-    def __init__(self, kind, features, units, sequences, bias=True):
+    def __init__(self, kind, features, units, sequences, bias=True, bidirectional=False):
         super().__init__()
         k = self.GATES[kind]
         self.kind, self.units, self.sequences = kind, units, sequences
-        self.W, self.U = param(features, k * units), param(units, k * units)
-        self.b = param(k * units) if bias else None
-        self.rb = param(k * units) if bias and kind == "gru" else None
+        self.bidirectional = bidirectional
+        # the backward direction's own weights, W_r ... (PyTorch's *_reverse)
+        for suffix in ("", "_r") if bidirectional else ("",):
+            setattr(self, "W" + suffix, param(features, k * units))
+            setattr(self, "U" + suffix, param(units, k * units))
+            setattr(self, "b" + suffix, param(k * units) if bias else None)
+            setattr(self, "rb" + suffix, param(k * units) if bias and kind == "gru" else None)
 
     def forward(self, x, mask=None):  # mask (batch, time): False at steps to skip
+        if not self.bidirectional:
+            return self.one_way(x, "", mask)
+        # the backward direction reads the sequence (and the mask) from its end; step t
+        # of its states is the one after reading steps T-1 .. t
+        back = self.one_way(x.flip(1), "_r", None if mask is None else mask.flip(1))
+        return torch.cat([self.one_way(x, "", mask), back.flip(1) if self.sequences else back],
+                         -1)
+
+    def one_way(self, x, suffix, mask):
+        W, U, b, rb = (getattr(self, name + suffix) for name in ("W", "U", "b", "rb"))
         n, t, _ = x.shape
-        xw = x @ self.W + (0 if self.b is None else self.b)
+        xw = x @ W + (0 if b is None else b)
         h = x.new_zeros(n, self.units)
         c = x.new_zeros(n, self.units)
         states = []
         for s in range(t):
             before = h, c
-            hu = h @ self.U + (0 if self.rb is None else self.rb)
+            hu = h @ U + (0 if rb is None else rb)
             if self.kind == "rnn":
                 h = torch.tanh(xw[:, s] + hu)
             elif self.kind == "lstm":

@@ -64,7 +64,8 @@ def _module(node, p, graph, mask=None):
         return f"Positional({in_shape[0]}, {in_shape[1]})", None
     if kind in ("rnn", "lstm", "gru"):
         return (f"Recurrent({kind!r}, {in_shape[-1]}, {p['units']}, "
-                f"sequences={p['return_sequences']}, bias={bias})"), None
+                f"sequences={p['return_sequences']}, bias={bias}"
+                + (", bidirectional=True)" if p["bidirectional"] else ")")), None
     if kind == "attention":
         return f"Attention({in_shape[-1]}, {p['heads']}, causal={p['causal']}, bias={bias})", None
     out = graph.shapes[node.name]

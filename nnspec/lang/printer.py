@@ -13,7 +13,7 @@ def format_node(node):
     sig = KINDS[node.kind].signature
     p = node.p
     parts = [node.kind]
-    parts += [format_value(p[w.key]) for w in sig.words if w.required or p[w.key] != w.default]
+    parts += [word_text(w, p[w.key]) for w in sig.words if w.required or p[w.key] != w.default]
     parts += [f"{o.key}={format_value(p[o.key])}" for o in sig.options if p[o.key] != o.default]
     return " ".join(parts)
 
@@ -24,8 +24,14 @@ def describe(node):
         return "input"
     sig = KINDS[node.kind].signature
     p = node.p
-    return " ".join([node.kind] + [format_value(p[w.key]) for w in sig.words
-                                   if w.key != "activation" and p[w.key] is not None])
+    return " ".join([node.kind] + [word_text(w, p[w.key]) for w in sig.words
+                                   if w.key != "activation" and p[w.key] is not None
+                                   and p[w.key] is not False])
+
+
+def word_text(word, value):
+    """A word as written: a flag is its own name (written only when true)."""
+    return word.key if word.form == "flag" else format_value(value)
 
 
 def format_train(config):

@@ -5,7 +5,9 @@ positional words (by form: dimensions, an integer, or one of a set of names)
 and its options; `bind` matches what was written against that declaration and
 returns the normalised parameters, or raises SpecError at the offending word.
 Words that are names are matched by meaning, so `conv 3x3x8 relu same` and
-`conv 3x3x8 same relu` are the same layer.
+`conv 3x3x8 same relu` are the same layer. A flag is a word that is there or
+not (`lstm 32 bidirectional`): its parameter is True when written, and the
+option form (`bidirectional=true`) reads the same.
 """
 import difflib
 from dataclasses import dataclass
@@ -17,8 +19,10 @@ from .ir import format_value
 @dataclass(frozen=True)
 class Word:
     key: str
-    form: str  # "dims", "int", "number", "choice", "size" (an int k or KHxKW, as (kh, kw)),
-    # or "window" (an int k, kept as written: a pool's K is KxK on an image, K steps on a sequence)
+    # "dims", "int", "number", "choice", "size" (an int k or KHxKW, as (kh, kw)),
+    # "window" (an int k, kept as written: a pool's K is KxK on an image, K steps on a
+    # sequence), or "flag" (the word `key` itself, binding True; default False)
+    form: str
     choices: tuple = ()
     default: object = None
     required: bool = False
@@ -62,6 +66,8 @@ def _fits(slot, form, value):
         return form == "int" or (form == "dims" and len(value) == 2)
     if slot.form == "number":
         return form in ("int", "float")
+    if slot.form == "flag":
+        return form == "name" and value == slot.key
     return form == "name" and value in slot.choices
 
 
@@ -76,6 +82,8 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
             raise _unexpected_word(kind, sig, form, value, loc, filled, known_kinds)
         if slot.form == "number":
             value = float(value)
+        elif slot.form == "flag":
+            value = True
         elif slot.form in ("dims", "int", "size", "window") and min(
                 (value,) if form == "int" else value) < 1:  # sizes and counts
             raise SpecError(f"{kind} {slot.key} must be at least 1, got "
@@ -93,6 +101,12 @@ def bind(kind, sig, words, options, loc=None, known_kinds=()):
                             f"{opt.key}={format_value(value)}", *_at(oloc))
         if opt is None:
             word = next((w for w in sig.words if w.key == KERAS_WORDS.get(key, key)), None)
+            if word is not None and word.form == "flag":  # bidirectional=true: the flag
+                if key in seen or word.key in filled:
+                    raise SpecError(f"{key} given twice: write it once", *_at(oloc))
+                seen.add(key)
+                params[key] = _option_value(kind, Opt(key, bool), form, value, oloc)
+                continue
             if word is not None:  # padding=same, activation=relu, units=64: words here
                 raise SpecError(f"{kind} takes its {word.key} as a word, not an option: write "
                                 f"'{format_value(value)}' on its own; usage: {sig.usage}",
@@ -149,17 +163,22 @@ def _option_value(kind, opt, form, value, loc):
 def _unexpected_word(kind, sig, form, value, loc, filled, known_kinds):
     hint = ""
     if form == "name":
-        open_choices = [c for s in sig.words if s.form == "choice" and s.key not in filled
-                        for c in s.choices]
+        open_choices = [c for s in sig.words if s.form in ("choice", "flag")
+                        and s.key not in filled for c in word_names(s)]
         if value in known_kinds:
             hint = f"; did you forget '->' before '{value}'?"
         else:
             hint = suggest(value, open_choices)
-            taken = [s for s in sig.words if s.key in filled and value in s.choices]
+            taken = [s for s in sig.words if s.key in filled and value in word_names(s)]
             if taken:
                 hint = f"; {taken[0].key} is already given"
     return SpecError(f"unexpected '{format_value(value)}' in {kind}{hint}; usage: {sig.usage}",
                      *_at(loc))
+
+
+def word_names(slot):
+    """The names a word slot takes: a choice's choices, a flag's own name."""
+    return (slot.key,) if slot.form == "flag" else slot.choices
 
 
 def _describe(slot):

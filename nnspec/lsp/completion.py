@@ -135,9 +135,10 @@ def _after_kind(kind, rest):
     written = set(re.findall(_WORD, rest))
     items = []
     for word in vocabulary.signature(kind).words:
-        if word.form == "choice" and not written & set(word.choices):
+        names = vocabulary.word_names(word)
+        if word.form in ("choice", "flag") and not written & set(names):
             what = "activation" if word.key == "activation" else "word"
-            items += [Item(c, what, word.key) for c in word.choices]
+            items += [Item(c, what, word.key) for c in names]
     given = set(re.findall(rf"({_WORD})=", rest))
     items += [Item(o.key, "option", vocabulary.option_doc(o), f"{o.key}=")
               for o in vocabulary.signature(kind).options if o.key not in given]

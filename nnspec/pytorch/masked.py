@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 
-def recurrent(run, x, mask, sequences):
+def recurrent(run, x, mask, sequences, split=None):
     """A recurrent layer over a masked sequence (embedding mask_zero=true), as
     the numpy engine's, whose masked steps keep the state: the cell over each
     row's seen steps alone. They are moved to the front of their row (in order:
@@ -27,6 +27,8 @@ def recurrent(run, x, mask, sequences):
     if sequences:
         return out.new_zeros(n, t, out.shape[-1]).index_put((rows, steps), out[rows, place])
     last = out[torch.arange(n, device=x.device), lengths.clamp(min=1) - 1]
+    if split is not None:  # the backward direction's last state: after the first seen step
+        last = torch.cat([last[:, :split], out[:, 0, split:]], dim=1)
     return last * (lengths > 0)[:, None].to(last.dtype)
 
 

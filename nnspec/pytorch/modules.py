@@ -135,19 +135,24 @@ RECURRENT = {"rnn": torch.rnn_tanh, "lstm": torch.lstm, "gru": torch.gru}
 
 def recurrent(node, in_shape, w, net):
     p, kind = node.p, node.kind
-    cell, units = RECURRENT[kind], p["units"]
-    W, U, b = w["W"], w["U"], w.get("b")
+    cell, units, both = RECURRENT[kind], p["units"], p["bidirectional"]
+    b = w.get("b")
     # PyTorch adds two biases; nnspec's second is gru's rb, the others' is zero
-    second = w.get("rb", None if b is None else torch.zeros_like(b).detach())
+    zeros = {s: torch.zeros_like(w["b" + s]).detach() for s in ("", "_r") if "b" + s in w}
+    directions = ("", "_r") if both else ("",)  # forward's, and PyTorch's *_reverse
+
+    def params():  # views of nnspec's W (features, k units) and U as PyTorch's (k units, ...)
+        return [t for s in directions for t in [w["W" + s].t(), w["U" + s].t()] + (
+            [] if b is None else [w["b" + s], w.get("rb" + s, zeros.get(s))])]
 
     def run(*data):
         """Every state over (batch, time, features), or over packed data and its batch
-        sizes (masked.recurrent), in the layout of its input."""
-        # views of nnspec's W (features, k units) and U as PyTorch's (k units, ...)
-        params = [W.t(), U.t()] + ([] if b is None else [b, second])
-        h0 = data[0].new_zeros(1, len(data[0]) if len(data) == 1 else int(data[1][0]), units)
-        args = (*data, (h0, h0) if kind == "lstm" else h0, params, b is not None, 1, 0.0,
-                net.training, False) + ((True,) if len(data) == 1 else ())  # batch first
+        sizes (masked.recurrent), in the layout of its input: both directions'
+        concatenated, forward's first, where bidirectional."""
+        h0 = data[0].new_zeros(2 if both else 1,
+                               len(data[0]) if len(data) == 1 else int(data[1][0]), units)
+        args = (*data, (h0, h0) if kind == "lstm" else h0, params(), b is not None, 1, 0.0,
+                net.training, both) + ((True,) if len(data) == 1 else ())  # batch first
         if not data[0].is_cuda:
             return cell(*args)[0]
         with warnings.catch_warnings():  # cuDNN copies weights not in one buffer, and says so
@@ -156,9 +161,13 @@ def recurrent(node, in_shape, w, net):
 
     def forward(x, mask=None):
         if mask is not None:
-            return masked.recurrent(run, x, mask, p["return_sequences"])
+            return masked.recurrent(run, x, mask, p["return_sequences"], units if both else None)
         out = run(x)
-        return out if p["return_sequences"] else out[:, -1]
+        if p["return_sequences"]:
+            return out  # step t: forward's state at t, then backward's, as nnspec's
+        if both:  # the backward direction's last state is the one after step 0
+            return torch.cat([out[:, -1, :units], out[:, 0, units:]], dim=1)
+        return out[:, -1]
     return forward
 
 

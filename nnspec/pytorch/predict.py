@@ -106,7 +106,8 @@ def _values(graph, node):
     recurrent layer's every step and gate (its kernel's work arrays)."""
     out = math.prod(graph.shapes[node.name])
     if node.kind in GATES:
-        out += graph.shapes[node.inputs[0]][0] * node.p["units"] * (GATES[node.kind] + 2)
+        out += graph.shapes[node.inputs[0]][0] * node.p["units"] * (GATES[node.kind] + 2) * (
+            2 if node.p["bidirectional"] else 1)
     return out
 
 

@@ -14,7 +14,7 @@ follow PyTorch: W (features, k*units), U (units, k*units), gates in order lstm
 (i, f, g, o) and gru (r, z, n); gru has a second bias `rb` inside its reset
 gate, as PyTorch's b_hh. The output is the last state (batch, units), or
 every state (batch, time, units) with return_sequences=true. lstm.py and
-gru.py hold the gated cells' steps.
+gru.py hold the gated cells' steps; bidirectional.py runs them both ways.
 """
 from typing import NamedTuple
 
@@ -23,6 +23,7 @@ import numpy as np
 from ...lang.kinds.recurrent import GATES
 from .. import init as initializers
 from .base import Layer, init_weights
+from .bidirectional import bidirectional
 from .gru import gru_backward, gru_last_state, gru_steps
 from .lstm import lstm_backward, lstm_last_state, lstm_steps
 from .steps import (keep_state, sequence_output, split_gradient, step_gradients, step_mask,
@@ -113,8 +114,10 @@ def _flops(kind):
     return flops
 
 
-LAYERS = {"rnn": Layer(rnn_forward, rnn_backward, _initializer("rnn"), _flops("rnn")),
-          "lstm": Layer(*_gated(lstm_last_state, lstm_steps, lstm_backward),
-                        _initializer("lstm"), _flops("lstm")),
-          "gru": Layer(*_gated(gru_last_state, gru_steps, gru_backward),
-                       _initializer("gru"), _flops("gru"))}
+# each with the word `bidirectional` (bidirectional.py)
+LAYERS = {kind: bidirectional(layer) for kind, layer in {
+    "rnn": Layer(rnn_forward, rnn_backward, _initializer("rnn"), _flops("rnn")),
+    "lstm": Layer(*_gated(lstm_last_state, lstm_steps, lstm_backward),
+                  _initializer("lstm"), _flops("lstm")),
+    "gru": Layer(*_gated(gru_last_state, gru_steps, gru_backward),
+                 _initializer("gru"), _flops("gru"))}.items()}

@@ -3,9 +3,11 @@ time) order: what recurrent.py's loops compute in time-major arrays in place,
 for tests (the equations test holds the loops to these in float64) and for
 readers. Layouts as recurrent.py's: W (features, k*units), U (units,
 k*units), gates lstm (i, f, g, o) and gru (r, z, n), gru's second bias `rb`
-inside its reset gate."""
+inside its reset gate; bidirectional, the same cell of the reverse weights
+(W_r, ...) over the reversed sequence, concatenated after the forward's."""
 import numpy as np
 
+from ...lang.kinds.recurrent import directions
 from ..activations import forward as act
 
 
@@ -27,7 +29,19 @@ def reference(kind, p, w, x, mask=None):
     """Each kind's cell as its equations read, one step at a time, in (batch, time)
     order: what recurrent.py's loops compute, for tests and readers. mask:
     (batch, time) bool, the steps seen (embedding mask_zero=true); a masked
-    step keeps the state (h and c) and outputs zeros."""
+    step keeps the state (h and c) and outputs zeros; the backward direction
+    reads the mask reversed with the steps."""
+    ahead, back = directions(w)
+    y = _one_way(kind, p, ahead, x, mask)
+    if not p["bidirectional"]:
+        return y
+    y_back = _one_way(kind, p, back, x[:, ::-1], None if mask is None else mask[:, ::-1])
+    if p["return_sequences"]:
+        y_back = y_back[:, ::-1]  # step t: the state after reading steps T-1 .. t
+    return np.concatenate([y, y_back], axis=-1)
+
+
+def _one_way(kind, p, w, x, mask=None):
     n, t, _ = x.shape
     h_n = p["units"]
     h = np.zeros((n, h_n), x.dtype)

@@ -17,6 +17,14 @@ import numpy as np
 CHUNK_BYTES = 1 << 20  # the input projections inference of the last state computes at a time
 
 
+def reverse_time(a):
+    """(batch, time, ...) read from its last step: a view, no copy. Reversing a
+    whole sequence is what a bidirectional layer's backward direction reads, and
+    what it does to anything that goes with the steps (its outputs, their
+    gradients; a mask, whose carried-over steps keep their meaning reversed)."""
+    return a[:, ::-1]
+
+
 class Steps(NamedTuple):
     """A mask over the steps, time-major, as the loops read it."""
 
