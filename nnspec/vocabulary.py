@@ -36,7 +36,7 @@ _DATA = {"shapes": ("n", "size", "noise", "style"), "spiral": ("n", "classes", "
          "xor": ("repeats", "noise"), "glyphs": ("n", "noise"), "mnist": ("n", "test"),
          "fashion-mnist": ("n", "test"),
          "csv": ("label", "category", "text", "weight", "vocabulary"), "images": (),
-         "npz": ()}
+         "npz": ("label", "category", "text", "weight", "vocabulary")}
 CALLS = {
     "optimizer": {"sgd": ("momentum", "nesterov", "weight_decay"), "adagrad": ("eps",),
                   "rmsprop": ("rho", "eps"), "adam": ("beta1", "beta2", "eps"),

@@ -165,7 +165,7 @@ def test_the_generator_reaches_every_layer_kind_and_every_head():
     input's branch, every head kind, and 1 to 3 inputs and outputs."""
     kinds, heads, ends = set(), set(), set()
 
-    @settings(max_examples=600, deadline=None, database=None, derandomize=True)
+    @settings(max_examples=1000, deadline=None, database=None, derandomize=True)
     @given(io_networks())
     def collect(net):
         network = parse(net)

@@ -322,3 +322,19 @@ def test_masked_hides_passwords():
         "p@ss" not in masked("postgresql://u:p@ss@h/db")
     assert masked("mysql://user:pw@host:3306/x") == "mysql://user:***@host:3306/x"
     assert masked("sqlite:///a/b.db") == "sqlite:///a/b.db"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_a_zombie_is_no_live_process():
+    """A trial's process that died but was not reaped (where nothing reaps orphans,
+    as in many containers) must not hold its trial forever: files.io.alive says
+    it is gone, as it says of a reaped one, and of this process that it runs."""
+    from nnspec.files.io import alive
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    start = time.time()
+    while "Z" not in Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()[0]:
+        assert time.time() - start < 30
+        time.sleep(0.05)
+    assert not alive(child.pid)  # a zombie
+    child.wait()
+    assert not alive(child.pid) and alive(os.getpid())

@@ -129,7 +129,9 @@ def test_the_estimator_takes_a_text_column_as_it_comes(tmp_path):
 def masked(tmp_path_factory):
     folder = tmp_path_factory.mktemp("masked")
     reviews(folder / "reviews.csv")
-    spec = REVIEWS.replace("embedding 64x16", "embedding 64x16 mask_zero=true")
+    # the issue's own network: embedding mask_zero=true -> bidirectional lstm
+    spec = REVIEWS.replace("embedding 64x16", "embedding 64x16 mask_zero=true").replace(
+        "lstm 16", "lstm 16 bidirectional")
     (folder / "masked.nn").write_text(spec)
     result = run_cli("train", folder / "masked.nn", "-o", folder / "m.nnb")
     assert result.returncode == 0, result.stderr
@@ -142,6 +144,26 @@ def test_reviews_with_the_padding_masked_train_to_95_percent(masked):
     accuracy = float([l for l in out.splitlines() if l.startswith("test")][0].split(
         "accuracy ")[1])
     assert accuracy >= 0.95, out  # the label is in the words: it reaches about 1.0
+
+
+def test_more_padding_changes_no_answer(masked):
+    """The trained model, its texts padded to 30 ids instead of 12 (the same
+    weights; the tokenizer's length is the input's): every answer as it was, as
+    the padding is masked both ways (float32, other sizes of matmul: 1e-6)."""
+    folder, model, _ = masked
+    texts = ["What a brilliant, MOVING film!", "the plot was dull", "zzz qqq", "?!",
+             "loved it but the ending was awful and the music boring really"]
+    (folder / "longer.nn").write_text((folder / "masked.nn").read_text().replace(
+        "input 12", "input 30"))
+    longer = nnspec.compile(folder / "longer.nn")
+    longer.set_weights(model.weights)
+    pre = model.preprocessing["input"]
+    longer.preprocessing = {"input": {**pre, "columns": [{**pre["columns"][0], "length": 30}]}}
+    longer.classes = model.classes
+    ids = longer.prepare({"review": texts})
+    assert ids.shape == (5, 30) and not ids[:, 12:].any()  # 18 more padding ids a row
+    np.testing.assert_allclose(longer.predict({"review": texts}),
+                               model.predict({"review": texts}), rtol=1e-6, atol=1e-6)
 
 
 def test_infer_reads_raw_text_rows_with_the_padding_masked(masked, tmp_path):

@@ -93,14 +93,20 @@ def _remove_stale(path):
 
 
 def alive(pid):
-    """Whether a process of this id runs on this machine (one we may not signal runs)."""
+    """Whether a process of this id runs on this machine (one we may not signal runs;
+    a zombie, dead but not yet reaped by its parent, does not: where nothing reaps
+    orphans, as in many containers, a killed process stays one)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except OSError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):  # no /proc (not Linux): as the signal said
+        return True
 
 
 def write_atomic(path, data, error=NNSpecError):
