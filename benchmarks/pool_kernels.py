@@ -86,7 +86,8 @@ SEQUENCES = [  # (what, TIMExFEATURES, pooling, batch)
     ("4, 16 features", "1000x16", "maxpool 4", 64),
     ("avg 3 stride 2, 64", "400x64", "avgpool 3 stride=2", 64),
 ]
-print(f"\n{'over time':<28} {'forward ms (1-D/Kx1 image/view)':>34} {'backward ms (1-D/image)':>26}")
+print(f"\n{'over time':<28} {'forward ms (1-D/Kx1 image/view)':>34} "
+      f"{'backward ms (1-D/image)':>26}")
 for what, shape, layer, batch in SEQUENCES:
     t, f = map(int, shape.split("x"))
     kind, k, *rest = layer.split()

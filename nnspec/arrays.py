@@ -85,8 +85,13 @@ def target_scaling(model, y):
     terms = model.plan.terms
     raw = by_name(y, [t.name for t in terms], "y")
     out = dict(model.target_scaling)
-    for term in terms:
-        if term.loss in target_scale.POWER and term.name not in out:
+    if model.state.epoch:  # trained already: its outputs mean what they meant
+        return out
+    # a loaded output layer keeps what it learnt (its base's scaling, or none: transfer.py)
+    loaded = set((model.lineage or {}).get("loaded", ()))
+    for term in terms:  # the outputs that can learn scaled targets: linear, mse/mae
+        if term.name not in out and term.node not in loaded and not \
+                target_scale.unscalable(term, model.network.node(term.node)):
             values = np.asarray(raw[term.name])
             if values.dtype.kind in "biuf" and np.isfinite(values).all():
                 stats = target_scale.fit(values)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .engine import preprocess, tables
+from .engine import preprocess
 from .errors import DataError, NNSpecError, shown
 from .files import document
 from .lang.signature import suggest
@@ -83,9 +83,10 @@ class _Base(NamedTuple):
 def read_base(source, where="load_weights"):
     """A bundle path (or a Model) -> (_Base, file name, digest)."""
     if hasattr(source, "graph") and hasattr(source, "weights"):  # a Model
-        return (_Base(source.graph, source.weights, source.lineage, source.preprocessing,
-                      source.target_scaling), "<model>",
-                _digest(source.to_bytes()))
+        data, name = source.to_bytes(), "<model>"
+        base = _Base(source.graph, source.weights, source.lineage, source.preprocessing,
+                     source.target_scaling)
+        return base, name, hashlib.sha256(data).hexdigest()
     path = Path(source)
     try:
         data = path.read_bytes()
@@ -99,12 +100,9 @@ def read_base(source, where="load_weights"):
     except NNSpecError as e:
         raise DataError(f"{where}: {shown(str(path))} is not a bundle nnspec can load: {e}") \
             from None
-    return _Base(stored.graph, stored.weights, stored.meta.get("lineage"),
-                 stored.preprocessing, stored.targets or {}), path.name, _digest(data)
-
-
-def _digest(data):
-    return hashlib.sha256(data).hexdigest()
+    base = _Base(stored.graph, stored.weights, stored.meta.get("lineage"),
+                 stored.preprocessing, stored.targets or {})
+    return base, path.name, hashlib.sha256(data).hexdigest()
 
 
 def _layers(graph):
@@ -140,6 +138,11 @@ def load_weights(model, source, into=None, strict=False, where="load_weights"):
             copies += [(keys[s], their_keys[s]) for s in keys]
     matched = set(report.loaded) | {n for n, _ in report.differ}
     report.unused = [n for mapped, n in renamed.items() if mapped not in matched]
+    if not report.loaded and report.differ:  # the names match; the shapes do not
+        layer, why = report.differ[0]
+        raise DataError(f"{where}: no layer of {shown(name)} fits this network: {layer}: "
+                        f"{why}" + (f" (and {len(report.differ) - 1} more)"
+                                    if len(report.differ) > 1 else ""))
     if not report.loaded:
         raise DataError(
             f"{where}: no layer of {shown(name)} fits this network (the base's layers: "
@@ -169,25 +172,20 @@ def load_weights(model, source, into=None, strict=False, where="load_weights"):
 def _take_preprocessing(model, base):
     """The base's fitted input preprocessing (standard or minmax numbers, a table's
     vocabularies), taken by each input of the same name and shape whose spec says
-    no other scale: the loaded layers learnt on inputs made by it (a text's ids
-    mean the base's words), as Keras' loaded Normalization layer keeps its
-    numbers. fit then keeps it, as a resumed model's. -> [(input, what)]."""
+    no other scale: the loaded layers learnt on inputs made by it (a text's ids mean
+    the base's words), as Keras' loaded Normalization keeps its numbers; fit keeps
+    it, as a resumed model's. -> [(input, what)]."""
     taken = []
     for node in model.network.inputs:
-        theirs, ours = base.preprocessing.get(node.name), model.preprocessing[node.name]
+        theirs = base.preprocessing.get(node.name)
         if theirs is None or base.graph.input_shapes.get(node.name) != \
                 model.graph.input_shapes[node.name]:
             continue
-        columns = theirs.get("columns")
-        what = ([f"{theirs['kind']} scaling"] if theirs["kind"] in preprocess.FITTED and
-                preprocess.fitted(theirs) else []) + \
-            ([f"columns ({tables.describe(columns)})"] if columns and tables.fitted(columns)
-             else [])
-        said = node.p.get("scale") or model.config.scale
-        if not what or (said is not None and preprocess.kind_of(said) != theirs["kind"]):
-            continue  # nothing fitted, or the spec says another: fitted anew on this data
+        what = preprocess.inherited(theirs, node.p.get("scale") or model.config.scale)
+        if what is None:  # nothing fitted, or the spec says another: fitted anew on this data
+            continue
         model.preprocessing[node.name] = dict(theirs)
-        taken.append((node.name, " and ".join(what)))
+        taken.append((node.name, what))
     return taken
 
 

@@ -20,7 +20,8 @@ STAGES = [
     {"export"},
     {"pytorch"},
     {"arrays", "prepare", "transfer", "model", "api"},
-    {"sklearn", "sklearn_columns", "sweeps", "cli", "plots", "lsp", "highlight", "vocabulary", "__main__"},
+    {"sklearn", "sklearn_columns", "sweeps", "cli", "plots", "lsp", "highlight", "vocabulary",
+     "__main__"},
 ]
 STAGE = {name: i for i, names in enumerate(STAGES) for name in names}
 MODULES = sorted(p for p in PACKAGE.rglob("*.py"))

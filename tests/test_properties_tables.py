@@ -87,7 +87,8 @@ def _run(*argv):
 
 
 # NNSPEC_FUZZ_TABLES sets a long run's count (as tests/test_fuzz.py's do)
-@settings(max_examples=int(os.environ.get("NNSPEC_FUZZ_TABLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=int(os.environ.get("NNSPEC_FUZZ_TABLES", 40)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(tables())
 def test_any_typed_table_trains_and_infers_or_says_what_to_write(table):
     header, rows, kinds, label, regression = table

@@ -377,7 +377,61 @@ def test_an_npz_of_columns_types_them_as_a_csv_does(tmp_path):
     with pytest.raises(nnspec.DataError, match=r"bad.npz: typed as a table .* 'rooms' has "
                                                 r"shape \(300, 2\)"):
         nnspec.compile(tmp_path / "bad.nn").data()
+    flags = {**arrays, "coastal": values[:, 4] != "INLAND"}  # booleans: the numbers 0 and 1
+    np.savez(tmp_path / "flags.npz", **flags)
+    (tmp_path / "flags.nn").write_text(spec.replace('csv("houses.csv"', 'npz("flags.npz"')
+                                       .replace("input 9", "input 10"))
+    model = nnspec.compile(tmp_path / "flags.nn")
+    splits = model.data()
+    assert set(np.unique(splits.train[0][:, -1])) == {"0", "1"}  # the last array's column
+    model.fit(*splits.train, epochs=1)  # read as a number column, as 0 and 1 in a CSV are
     np.savez(tmp_path / "frac.npz", **{**arrays, "ocean": np.r_[0.5, np.ones(299)]})
     (tmp_path / "frac.nn").write_text(spec.replace('csv("houses.csv"', 'npz("frac.npz"'))
-    with pytest.raises(nnspec.DataError, match=r"frac.npz:row 0: column 'ocean' holds 0.5, a number"):
+    with pytest.raises(nnspec.DataError,
+                       match=r"frac.npz:row 0: column 'ocean' holds 0.5, a number"):
         nnspec.compile(tmp_path / "frac.nn").data()
+
+
+def test_a_plain_csv_of_token_ids_is_left_as_ids(tmp_path, rng):
+    """A table's numbers are standardised by default, but not an embedding's input:
+    its numbers are token ids (standardised, they were no ids, and training
+    stopped at the first batch)."""
+    rows = ["a,b,c,d,e,f,label"] + [",".join(map(str, list(rng.integers(0, 20, 6)) + [k % 2]))
+                                    for k in range(40)]
+    (tmp_path / "ids.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "ids.nn").write_text('input 6\nembedding 20x4 mask_zero=true -> lstm 8 -> '
+                                     'dense 2 softmax\ntrain {\n  data = "ids.csv"\n'
+                                     '  epochs = 1\n}\n')
+    result = run_cli("train", tmp_path / "ids.nn", "-o", tmp_path / "ids.nnb")
+    assert result.returncode == 0, result.stderr
+    assert "scale none (as the data set says)" in result.stdout.splitlines()[0]
+
+
+def test_only_a_linear_output_learns_scaled_targets(rng):
+    """(y - mean) / std is negative below the mean: a relu (or sigmoid, tanh) output
+    cannot give it, so such an output is never scaled by default, and
+    target_scale = standard on it is one line at the setting."""
+    x = rng.normal(size=(60, 2))
+    y = 2e5 + 8e4 * x[:, 0]
+    relu = nnspec.compile("input 2\ndense 8 relu -> dense 1 relu", loss="mse", epochs=1)
+    relu.fit(x, y)
+    assert relu.target_scaling == {}
+    linear = nnspec.compile("input 2\ndense 8 relu -> dense 1", loss="mse", epochs=1)
+    linear.fit(x, y)
+    assert set(linear.target_scaling) == {"dense2"}
+    with pytest.raises(nnspec.SpecError) as e:
+        nnspec.compile("input 2\ndense 1 sigmoid\ntrain {\n  loss = mse\n"
+                       "  target_scale = standard\n}")
+    assert str(e.value).startswith("<spec>:5:3: target_scale = standard: output dense1 ends "
+                                   "in sigmoid, which cannot give the scaled targets")
+
+
+def test_a_trained_model_keeps_what_its_outputs_mean(rng):
+    """A target scaling is fitted before the first epoch only: a model trained on
+    targets near unit scale and fitted again on prices keeps answering unscaled
+    (a scaling fitted then would change what its trained output layer means)."""
+    x = rng.normal(size=(40, 2))
+    model = nnspec.compile("input 2\ndense 1", loss="mse", epochs=1)
+    model.fit(x, x[:, 0])
+    model.fit(x, 2e5 + 5e4 * x[:, 0])
+    assert model.target_scaling == {}

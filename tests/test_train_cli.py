@@ -94,6 +94,11 @@ def test_a_last_update_that_overflows_is_a_divergence_not_a_bundle_of_nan(tmp_pa
     assert str(e.value).startswith("epoch 1: the last update left dense1.W with NaN or "
                                    "infinite values; try a lower learning rate")
     assert model.epoch == 0
+    with pytest.raises(nnspec.NNSpecError, match=r"^dense1.W holds NaN or infinite values "
+                                                 r"\(training diverged\), so the model is "
+                                                 r"not saved"):
+        model.save(tmp_path / "nan.nnb")  # save refuses what load would refuse
+    assert not (tmp_path / "nan.nnb").exists()
     csv = tmp_path / "t.csv"
     csv.write_text("a,b,y\n" + "1,1,3\n" * 4)
     (tmp_path / "t.nn").write_text('input 2\ndense 1\ntrain {\n  data = csv("t.csv", label=y)'

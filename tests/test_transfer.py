@@ -316,6 +316,9 @@ def test_a_layer_of_another_kind_is_not_loaded_and_says_so(base_bundle):
     ("nothing fits", r"^load_weights: no layer of base\.nnb fits this network \(the base's "
                      r"layers: b/dense1, b/batchnorm1, b/dense2, head; this network's: dense1, "
                      r"dense2\); name the layers as the base does, or place the base inside"),
+    # every name matches the base's, no shape does: the first difference, not "name them"
+    ("no shape fits", r"^load_weights: no layer of base\.nnb fits this network: b/dense1: W "
+                      r"is 6x16 here, 6x8 in the base \(and 3 more\)$"),
 ])
 def test_each_transfer_problem_is_one_line(base_bundle, tmp_path, case, message):
     path, _ = base_bundle
@@ -328,6 +331,8 @@ def test_each_transfer_problem_is_one_line(base_bundle, tmp_path, case, message)
         source.write_text(spec)
     elif case == "nothing fits":
         spec = "input 6\ndense 4 tanh -> dense 2 softmax"
+    elif case == "no shape fits":
+        spec = BASE.replace("base(8)", "base(16)").replace("dense 3", "dense 5")
     model = nnspec.compile(spec)
     before = {k: v.copy() for k, v in model.weights.items()}
     with pytest.raises(DataError) as e:

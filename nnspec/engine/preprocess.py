@@ -70,6 +70,19 @@ def fitted(pre):
     return "scale" in pre
 
 
+def inherited(theirs, said):
+    """What of a base's fitted preprocessing a fine-tuned model's input takes, in
+    words ("standard scaling and columns (...)"), or None: nothing of it fitted,
+    or the spec says another kind (said: the input's scale value, or None)."""
+    columns = theirs.get("columns")
+    what = ([f"{theirs['kind']} scaling"] if theirs["kind"] in FITTED and fitted(theirs)
+            else []) + ([f"columns ({tables.describe(columns)})"] if columns and
+                        tables.fitted(columns) else [])
+    if not what or (said is not None and kind_of(said) != theirs["kind"]):
+        return None
+    return " and ".join(what)
+
+
 def ready(pre):
     """Whether pre is fitted throughout: its numbers and a table's vocabularies."""
     return fitted(pre) and tables.fitted(pre.get("columns", ()))

@@ -30,6 +30,23 @@ POWER = {"mse": 2, "quadratic": 2, "mae": 1}
 UNIT = (0.01, 10.0)
 
 
+def unscalable(term, node):
+    """Why an output cannot learn scaled targets, or None where it can: a loss
+    with no unit to print in y's (huber's delta), or an output layer whose
+    activation cannot give (y - mean) / std, negative below the mean and
+    unbounded (relu, sigmoid, tanh, ...: a relu head would never answer below
+    the mean). Only a linear output can."""
+    if term.loss not in POWER:
+        return (f"trains with {term.loss}, whose loss has no unit to print in y's; use "
+                f"{', '.join(POWER)}, or scale the targets yourself")
+    activation = node.p.get("activation", "linear")
+    if activation != "linear":
+        return (f"ends in {activation}, which cannot give the scaled targets (y - mean) / "
+                "std (negative below the mean): make the output layer linear, or write "
+                "target_scale = none")
+    return None
+
+
 def far(stats):
     """Whether targets of these statistics lie far from unit scale (UNIT)."""
     size = max(abs(stats["mean"]), stats["std"])

@@ -70,6 +70,10 @@ def document(model, checkpoint=None):
     """The payload map of a bundle of model. A network of one input and one output
     keeps the keys every format has; several inputs or outputs add `inputs` and
     `outputs` (1.6), and the first ones' stand in the old keys too."""
+    bad = next((k for k, w in model.weights.items() if not np.isfinite(w).all()), None)
+    if bad is not None:  # load refuses them, so save does: no bundle that cannot load
+        raise NNSpecError(f"{bad} holds NaN or infinite values (training diverged), so the "
+                          "model is not saved: train again with a lower learning rate")
     classes = model.classes
     doc = {
         "nnspec": __version__,

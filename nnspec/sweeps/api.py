@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from ..errors import NNSpecError, SpecError
@@ -119,17 +120,22 @@ def sweep(spec, out, jobs=1, trials=None, storage=None, study=None, keep="best",
 
 
 def _dies_with(parent):
-    """A worker's preexec: on Linux, SIGTERM it when the process that started it
-    dies (kill -9 leaves that process no chance to pass SIGTERM on), so that it
-    requeues its trial and stops, rather than running on alone."""
+    """A worker's preexec on Linux, or None: SIGTERM the worker when the process
+    that started it dies (kill -9 leaves that process no chance to pass SIGTERM
+    on), so that it requeues its trial and stops, rather than running on alone.
+    prctl is looked up here, in the parent: the forked child only calls it (a
+    library loaded in a child forked from a threaded parent can deadlock). The
+    kernel sends the signal when the starting *thread* ends: _workers waits for
+    the workers in that same thread."""
+    import ctypes
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # no prctl: a worker outlives a kill -9
+        return None
+
     def arrange():
-        import ctypes
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-        except (OSError, AttributeError):  # no prctl: the worker outlives a kill -9
-            return
-        if os.getppid() != parent:  # the parent died before the line above
-            os.kill(os.getpid(), signal.SIGTERM)
+        if prctl(1, signal.SIGTERM) == 0 and os.getppid() != parent:  # PR_SET_PDEATHSIG
+            os.kill(os.getpid(), signal.SIGTERM)  # the parent died before the line above
     return arrange
 
 
@@ -147,19 +153,23 @@ def _workers(path, text, ctx, url, name, jobs, trials):
         command += ["--trials", str(trials)]
     if ctx.data_dir:
         command += ["--data-dir", str(ctx.data_dir)]
-    linux = sys.platform.startswith("linux")
-    procs = [subprocess.Popen(command, env=env, preexec_fn=_dies_with(os.getpid()) if linux
-                              else None) for _ in range(jobs)]
+    arrange = _dies_with(os.getpid()) if sys.platform.startswith("linux") else None
+    procs = []
+    # only the main thread may set a handler; from another, SIGTERM is not passed on
+    main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, lambda *a: [p.send_signal(signal.SIGTERM)
-                                                         for p in procs if p.poll() is None])
+                                                         for p in procs if p.poll() is None]) \
+        if main else None
     try:
+        procs += [subprocess.Popen(command, env=env, preexec_fn=arrange) for _ in range(jobs)]
         codes = [p.wait() for p in procs]
     except KeyboardInterrupt:  # Ctrl-C reached the workers too: they requeue their trials
         for p in procs:
             p.wait()
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
     if any(c == 130 for c in codes):
         raise KeyboardInterrupt
     bad = [c for c in codes if c not in (0, 130)]

@@ -141,20 +141,25 @@ def work(ctx, study):
         # the same waiting trial, or the same trial number; on one machine a lock
         # in the folder makes asking one at a time (journal files and server
         # databases are atomic on their own)
-        with files.locked(ctx.out / ".ask.lock"), _whole():
-            trial = study.ask()
-            if studies.surplus(study, trial, ctx.plan, ctx.target):
-                trial.set_user_attr("nnspec", "surplus")
-                study.tell(trial, state=state.FAIL)
-                return
-            for key, value in (("host", studies.HOST), ("pid", os.getpid()),
-                               ("heartbeat", time.time())):
-                trial.set_user_attr(key, value)
-        params = {s.name: suggest(trial, s) for s in ctx.plan.spaces}
+        trial = None
         try:
+            # a signal held while asking is raised as the block ends: inside this try,
+            # so the trial just marked is queued again, not left running with no process
+            with files.locked(ctx.out / ".ask.lock"), _whole():
+                asked = study.ask()
+                if studies.surplus(study, asked, ctx.plan, ctx.target):
+                    asked.set_user_attr("nnspec", "surplus")
+                    study.tell(asked, state=state.FAIL)
+                    return
+                for key, value in (("host", studies.HOST), ("pid", os.getpid()),
+                                   ("heartbeat", time.time())):
+                    asked.set_user_attr(key, value)
+                trial = asked
+            params = {s.name: suggest(trial, s) for s in ctx.plan.spaces}
             model, record = train(trial, ctx, params)
         except (KeyboardInterrupt, TrainingInterrupted):
-            studies.retry(study, study._storage.get_trial(trial._trial_id))
+            if trial is not None:
+                studies.retry(study, study._storage.get_trial(trial._trial_id))
             raise TrainingInterrupted("interrupted") from None
         except NNSpecError as e:  # this trial's values do not train (a shape, divergence)
             trial.set_user_attr("error", str(e)[:500])

@@ -99,14 +99,13 @@ def resolve(network, shapes, overrides=None):
                 raise SpecError(str(e), loc.line if loc else None,
                                 loc.column if loc else None) from None
     if config.target_scale == "standard":
-        for term in plan.terms:
-            if term.loss in losses.REGRESSION and term.loss not in target_scale.POWER:
+        for term in plan.terms:  # a classifier's outputs are left as they are
+            why = term.loss in losses.REGRESSION and \
+                target_scale.unscalable(term, network.node(term.node))
+            if why:
                 loc = config.loc("target_scale")
-                raise SpecError(f"target_scale = standard: output {term.name} trains with "
-                                f"{term.loss}, whose loss has no unit to print in y's; use "
-                                f"{', '.join(target_scale.POWER)}, or scale the targets "
-                                "yourself", loc.line if loc else None,
-                                loc.column if loc else None)
+                raise SpecError(f"target_scale = standard: output {term.name} {why}",
+                                loc.line if loc else None, loc.column if loc else None)
     if not loss_given:  # the first output's, as a network of one output reports it
         config = dataclasses.replace(config, loss=plan.terms[0].loss)
     return config, plan

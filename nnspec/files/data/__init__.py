@@ -120,11 +120,13 @@ def prepare(config, rng, data_dir=None, base=None, ends=None):
     ds = load(config.data, rng, data_dir, base, ends)
     tables = ds.columns or {}
     # a table's numbers (a CSV's, typed or not) are standardised by default: a column
-    # in the thousands beside one in thousandths trains badly, or diverges, as it is
+    # in the thousands beside one in thousandths trains badly, or diverges, as it is;
+    # but not an embedding's input, whose numbers are token ids
     plain = ds.features is not None and not tables
+    ids = set(ends.vocabularies or ())
     scale = {name: ends.scales.get(name) or config.scale or
              ("pixels" if name in ds.pixels else "standard"
-              if plain or _numbers(tables.get(name)) else "none")
+              if (plain and name not in ids) or _numbers(tables.get(name)) else "none")
              for name in ends.inputs}
     ds.x = _pixels(ds.x, scale)  # 8-bit pixels are scaled once, here
     ds.test = None if ds.test is None else (_pixels(ds.test[0], scale), ds.test[1])

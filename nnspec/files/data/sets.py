@@ -146,11 +146,13 @@ def _table(path, arrays):
         if a.ndim != 1 or a.dtype.kind not in "biufUS":
             raise DataError(f"{path}: typed as a table (csv's options), it holds an array per "
                             f"column, each one value per row; {name!r} has shape {a.shape} "
-                            f"and dtype {a.dtype}")
+                            f"and dtype {a.dtype}" + (" (save strings as .astype(str))"
+                                                      if a.dtype.kind == "O" else ""))
     if len({len(a) for a in arrays.values()}) > 1:
         raise DataError(f"{path}: its columns hold different numbers of rows: " + ", ".join(
             f"{n} {len(a)}" for n, a in arrays.items()))
-    columns = [a.astype(str).tolist() for a in arrays.values()]
+    columns = [(a.astype(int) if a.dtype.kind == "b" else a).astype(str).tolist()
+               for a in arrays.values()]  # booleans as the numbers 0 and 1
     rows = [list(r) for r in zip(*columns)]
     return Table(list(arrays), rows, [f"row {i}" for i in range(len(rows))])
 
