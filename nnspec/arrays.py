@@ -100,6 +100,26 @@ def target_scaling(model, y):
     return out
 
 
+def far_unscaled(model, y):
+    """[(output, its activation, {"mean", "std"})] of the regression outputs whose
+    targets lie far from unit scale but which learn them as they are: a relu or
+    sigmoid output no scaling fits (target_scale.unscalable). The header says so:
+    they learn slowly, or diverge, where a linear output would be scaled."""
+    if model.config.target_scale == "none":
+        return []
+    raw, out = by_name(y, [t.name for t in model.plan.terms], "y"), []
+    for term in model.plan.terms:
+        node = model.network.node(term.node)
+        values = np.asarray(raw[term.name])
+        if term.name in model.target_scaling or term.loss not in target_scale.POWER or \
+                values.dtype.kind not in "biuf" or not np.isfinite(values).all():
+            continue
+        stats = target_scale.fit(values)
+        if target_scale.far(stats) and target_scale.unscalable(term, node):
+            out.append((term.name, node.p.get("activation", "linear"), stats))
+    return out
+
+
 def unscaled(model, out):
     """Network outputs -> in the targets' units, where the model scales them."""
     if not model.target_scaling:

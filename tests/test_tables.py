@@ -435,3 +435,16 @@ def test_a_trained_model_keeps_what_its_outputs_mean(rng):
     model.fit(x, x[:, 0])
     model.fit(x, 2e5 + 5e4 * x[:, 0])
     assert model.target_scaling == {}
+
+
+def test_the_header_says_when_a_relu_output_learns_far_targets_as_they_are(tmp_path, rng):
+    rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{2e5 + 5e4 * a:.0f}"
+                            for a, b in rng.normal(size=(40, 2))]
+    (tmp_path / "h.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "h.nn").write_text('train {\n  data = csv("h.csv", label=price)\n'
+                                   '  epochs = 1\n}\ninput 2 -> dense 8 tanh -> dense 1 relu\n')
+    result = run_cli("train", tmp_path / "h.nn", "-o", tmp_path / "h.nnb")
+    assert result.returncode == 0, result.stderr
+    note = result.stdout.splitlines()[1]
+    assert note.startswith("note: dense2's targets lie far from unit scale (mean ") and \
+        "its relu output learns them as they are" in note

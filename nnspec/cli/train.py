@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .. import compile, load
+from .. import arrays, compile, load
 from ..engine import tables, target_scale
 from ..errors import DataError, SpecError
 from ..files.data import sets
@@ -150,6 +150,10 @@ def train(args):
     out(f"{started}: {sizes[0]} train, {sizes[1]} validation, {sizes[2]} test samples; "
         f"{plural(config.epochs, 'epoch')}, batch {config.batch_size}, seed {config.seed}; "
         f"{_scales(model)}" + (f"; {splits.label}" if splits.label else ""), flush=True)
+    for name, activation, stats in arrays.far_unscaled(model, splits.train[1]):
+        out(f"note: {name}'s targets lie far from unit scale (mean {stats['mean']:.3g}, std "
+            f"{stats['std']:.3g}) and its {activation} output learns them as they are, "
+            "slowly if at all: make it linear, and they train on unit scale")
     if model.started_from is not None:
         out("\n".join(model.started_from.lines()))
     if model.graph.frozen:
