@@ -368,3 +368,70 @@ def test_nnspec_threads_pins_the_torch_engines_count(monkeypatch):
         assert torch.get_num_threads() == 1 and threads._state["pinned"]
     finally:
         torch.set_num_threads(before)
+
+
+BAD_PARTS = {  # name: (a part as prepare.prepared gives it, the raw dtype, scale)
+    "nan": (np.array([[0.5, np.nan], [1.0, 2.0]]), np.float32, "none"),
+    "inf": (np.array([[0.5, np.inf], [1.0, 2.0]]), np.float32, "none"),
+    "-inf": (np.array([[-np.inf, 0.5], [1.0, 2.0]]), np.float32, "none"),
+    "float pixels": (np.array([[0.5, 3.0], [0.1, 0.2]]), np.float32, "pixels"),
+    "integer pixels": (np.array([[300, 2], [0, 1]]) / 255, np.int64, "pixels"),
+    "negative integers": (np.array([[-9, 2], [0, 1]]) / 255, np.int64, "pixels"),
+    "fine": (np.array([[0.5, 0.25], [0.0, 1.0]]), np.float32, "pixels"),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", BAD_PARTS)
+def test_vet_reads_a_tensor_as_it_reads_an_array(case, dtype):
+    """preprocess.bounds' one aminmax pass over a tensor (predict's parts beyond
+    the cache) against numpy's min and max: the same verdict, the same line."""
+    from nnspec.engine import preprocess
+    from nnspec.errors import DataError
+    part, raw, scale = BAD_PARTS[case]
+    check = preprocess.vet(preprocess.make(scale), raw)
+    verdicts = []
+    for seen in (part.astype(dtype), torch.from_numpy(part.astype(dtype))):
+        try:
+            check(seen)
+            verdicts.append(None)
+        except DataError as e:
+            verdicts.append(str(e))
+    assert verdicts[0] == verdicts[1]
+    assert (verdicts[0] is None) == (case == "fine")
+    check(torch.zeros((0, 2), dtype=torch.float64))  # nothing to read, nothing to say
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "pixel"])
+def test_predict_checks_large_parts_on_the_tensor_as_on_the_array(bad, monkeypatch):
+    """Parts over ONE_PASS_BYTES are vetted on their tensor: the torch engine's
+    predict refuses the same part with the same line as with its arrays vetted
+    (the reference), and the numpy engine refuses it too."""
+    from nnspec.errors import DataError
+    from nnspec.pytorch import predict
+    model = nnspec.compile("input 8x8x1\nconv 3x3x2 same relu -> flatten -> dense 3 softmax\n"
+                           "train { scale = pixels }")
+    x = np.random.default_rng(1).random((40, 8, 8, 1)).astype(np.float32)
+    x[33, 2, 5, 0] = {"nan": np.nan, "inf": np.inf, "pixel": 7.0}[bad]
+    original, errors = predict.checked, {}
+    for limit in (1 << 40, 0):  # every part's array, then every part's tensor
+        seen = []
+        monkeypatch.setattr(predict, "ONE_PASS_BYTES", limit)
+        monkeypatch.setattr(predict, "checked", lambda *a: seen.append(original(*a)) or seen[-1])
+        with pytest.raises(DataError) as error:
+            model.predict(x, engine="torch", batch_size=32)
+        errors[limit] = str(error.value)
+        assert len(seen) == 2 and all(isinstance(s, torch.Tensor) == (limit == 0) for s in seen)
+    assert errors[0] == errors[1 << 40]
+    with pytest.raises(DataError, match=errors[0].split(" ")[1]):  # "contains", "holds"
+        model.predict(x)
+
+
+def test_convolution_networks_take_at_most_conv_pass_samples_a_pass():
+    from nnspec.pytorch import predict
+    device = torch.device("cpu")
+    conv = nnspec.compile("input 4x4x1\nconv 3x3x2 same tanh -> flatten -> dense 2 softmax")
+    dense = nnspec.compile("input 4\ndense 3 tanh -> dense 2 softmax")
+    assert predict.pass_size(conv.graph, 4096, device) == predict.CONV_PASS
+    assert predict.pass_size(dense.graph, 4096, device) == 4096
+    assert predict.pass_size(conv.graph, 64, device) == 64

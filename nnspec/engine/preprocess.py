@@ -155,17 +155,18 @@ def vet(pre, raw_dtype, what="x"):
     """check(part) for parts of inputs as apply() prepared them from raw data of
     raw_dtype: a DataError for NaN or infinite values, and for values that
     contradict a pixels scaling (floats outside [LOW, HIGH], which it takes as
-    already scaled; integers outside 0..255). One min and one max per part: they
-    see NaN and infinities too, so no other pass over the data is needed."""
+    already scaled; integers outside 0..255). One min and one max per part (a
+    numpy array, or a torch tensor: bounds()): they see NaN and infinities too,
+    so no other pass over the data is needed."""
     raw = np.dtype(raw_dtype)
     low, high = (pre["offset"], pre["offset"] + 255 * pre["scale"]) \
         if pre["kind"] == "pixels" else (-np.inf, np.inf)
     slack = (high - low) / 255 if pre["kind"] == "pixels" else 0  # one 8-bit step
 
     def check(part):
-        if not part.size:
+        if not math.prod(part.shape):
             return
-        least, most = float(part.min()), float(part.max())
+        least, most = bounds(part)
         if not (math.isfinite(least) and math.isfinite(most)):
             raise DataError(f"{what} contains NaN or infinite values")
         if least >= low - slack and most <= high + slack:
@@ -181,6 +182,17 @@ def vet(pre, raw_dtype, what="x"):
                         "scale is pixels, for 8-bit values 0..255: scale other integers "
                         "yourself, or train with scale = standard")
     return check
+
+
+def bounds(part):
+    """(least, greatest) value of a numpy array, or of a torch tensor (the torch
+    engine's predict hands in parts larger than the cache: tensor.aminmax reads
+    them once, where numpy's min and max read them twice; NaN comes out of both,
+    as of numpy's). Floats, so that the messages print alike."""
+    if isinstance(part, np.ndarray):
+        return float(part.min()), float(part.max())
+    least, most = part.aminmax()
+    return float(least), float(most)
 
 
 def describe(pre):

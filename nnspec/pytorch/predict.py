@@ -23,6 +23,14 @@ _NETS = weakref.WeakKeyDictionary()  # model -> (key, placed weights, net)
 # arrays stay near the cache ran up to 2x faster, small networks gain from
 # few large passes (benchmarks/README.md). A GPU takes batch_size.
 PASS_BYTES = 16 << 20
+# Passes of a network with convolutions take at most CONV_PASS samples: at 1024
+# glibc gave each pass's freed arrays back to the system and the next pass
+# faulted them in again (the shapes CNN 12.9 ms against 7.2 ms at 512, and 7.2
+# ms at 1024 with MALLOC_TRIM_THRESHOLD_ raised: benchmarks/README.md).
+CONV_PASS = 512
+# Beyond this a part's values are checked on its tensor (checked()): 2 MB, the
+# L2 cache a core of the benchmarks' CPU has.
+ONE_PASS_BYTES = 2 << 20
 
 
 def device_of(torch, device):
@@ -85,20 +93,28 @@ def predict(model, x, vet, device="cpu", batch_size=PREDICT_BATCH):
     step = pass_size(graph, batch_size, device)
     with torch.inference_mode():
         for i in range(0, count, step):
-            part = place.each(x, lambda a: a[i:i + step])
+            part = place.each(x, lambda a: np.ascontiguousarray(a[i:i + step]))
+            held = place.each(part, torch.from_numpy)
             if isinstance(part, dict):
                 for name, array in part.items():
-                    vet(name, array)
+                    vet(name, checked(array, held[name], device))
             else:
-                vet(part)
+                vet(checked(part, held, device))
             ids(part)
-            out = net(place.each(part, lambda a: torch.from_numpy(np.ascontiguousarray(a))
-                                 .to(device)))
+            out = net(place.each(held, lambda t: t.to(device)))
             if not isinstance(out, dict):
                 out = {graph.outputs[0].name: out}
             for name, tensor in out.items():
                 result[name][i:i + step] = tensor.cpu().numpy()
     return result if len(graph.outputs) > 1 else result[graph.outputs[0].name]
+
+
+def checked(array, tensor, device):
+    """What vet reads of a part: on a CPU, the tensor where the part outgrows
+    ONE_PASS_BYTES (engine/preprocess.bounds: one aminmax pass, where numpy's min
+    and max read it twice); else the array, numpy's two passes being faster while
+    the part stays in the cache (benchmarks/README.md, "Fast paths")."""
+    return tensor if device.type == "cpu" and array.nbytes > ONE_PASS_BYTES else array
 
 
 def _values(graph, node):
@@ -116,8 +132,10 @@ def pass_size(graph, batch_size, device):
     if device.type != "cpu":
         return batch_size
     sample = sum(_values(graph, n) for n in graph.nodes) * graph.dtype.itemsize
+    most = min(batch_size, CONV_PASS) if any(n.kind == "conv" for n in graph.nodes) \
+        else batch_size
     step = 32
-    while step * 2 <= batch_size and step * 2 * sample <= PASS_BYTES:
+    while step * 2 <= most and step * 2 * sample <= PASS_BYTES:
         step *= 2
     return min(step, batch_size)
 
