@@ -17,7 +17,8 @@ machine's float32 matmul rate (measured first, on a square matmul) that the
 numpy engine's training reaches, counting 3x the forward FLOPs of the
 summary. Each system and network has a worker process of its own; each round
 times one training epoch and one inference pass of every network in each
-system in turn, so all see the same phase of this VM's drifting speed; the
+system in turn (an inference pass repeated for MIN_INFER seconds, its mean
+time taken), so all see the same phase of this VM's drifting speed; the
 table gives the medians of samples/s and the median of the per-round ratios
 nnspec / PyTorch (above 1: nnspec is faster). Peak memory is each worker's
 peak resident set less what it held before its first step (interpreter,
@@ -67,6 +68,11 @@ NETS = {  # name: (spec, batch size)
 VOCAB = 1000  # the attention net's token ids
 INFER_BATCH = 256
 SETTLE = 0.3  # seconds between two timings
+# an inference timing repeats the pass until this many seconds have gone and gives
+# the mean: a pass of 2048 samples takes 0.2 ms (the tiny net) to 1 s (VGG-BN), and
+# one pass of a millisecond timed alone measured the threads' wake-up after SETTLE
+# more than the pass (the tiny net's torch-engine predict: 1.2 ms cold, 0.2 warm)
+MIN_INFER = 0.2
 
 
 def matmul_peak():
@@ -260,9 +266,11 @@ def _worker(system, name, samples):
         if command == "peak":  # the high-water mark above what setup held
             print(_status("VmHWM") - base, flush=True)
             continue
-        start = time.perf_counter()
-        getattr(runner, command)()
-        print(time.perf_counter() - start, flush=True)
+        start, calls = time.perf_counter(), 0
+        while not calls or (command == "infer" and time.perf_counter() - start < MIN_INFER):
+            getattr(runner, command)()
+            calls += 1
+        print((time.perf_counter() - start) / calls, flush=True)
 
 
 def _status(key):
