@@ -16,6 +16,20 @@ def run_cli(*args, cwd=None, timeout=300):
                           capture_output=True, text=True, cwd=cwd, timeout=timeout)
 
 
+def train_cli(folder, name, spec, *flags):
+    """Write spec as folder/NAME.nn and `nnspec train` it to folder/NAME.nnb, which
+    must succeed -> (the bundle's path, the command's stdout)."""
+    (folder / f"{name}.nn").write_text(spec)
+    result = run_cli("train", folder / f"{name}.nn", "-o", folder / f"{name}.nnb", *flags)
+    assert result.returncode == 0, result.stderr
+    return folder / f"{name}.nnb", result.stdout
+
+
+def printed_accuracy(out):
+    """The test accuracy a `nnspec train` run printed last."""
+    return float([l for l in out.splitlines() if l.startswith("test")][0].split("accuracy ")[1])
+
+
 def numeric_grad(f, array, eps=1e-6):
     """Central differences of scalar f() with respect to every entry of array (in place)."""
     grad = np.zeros_like(array)

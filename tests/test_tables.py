@@ -12,7 +12,7 @@ import nnspec
 from nnspec.engine import tables
 from nnspec.files import bundle
 
-from conftest import run_cli
+from conftest import run_cli, train_cli
 from tables_data import houses
 
 HOUSES = """input 9
@@ -32,11 +32,9 @@ def housing(tmp_path_factory):
     """The housing spec trained once: (folder, bundle path, model, splits)."""
     folder = tmp_path_factory.mktemp("houses")
     houses(folder / "houses.csv")
-    (folder / "houses.nn").write_text(HOUSES)
-    result = run_cli("train", folder / "houses.nn", "-o", folder / "h.nnb", "--quiet")
-    assert result.returncode == 0, result.stderr
+    bundle, _ = train_cli(folder, "houses", HOUSES, "--quiet")
     splits = nnspec.compile(folder / "houses.nn").data()  # the same split, from the seed
-    return folder, folder / "h.nnb", nnspec.load(folder / "h.nnb"), splits
+    return folder, bundle, nnspec.load(bundle), splits
 
 
 def _r2(y, p):
@@ -135,15 +133,12 @@ def test_an_untyped_csv_of_prices_trains_scaled_and_the_header_says_why(tmp_path
     rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{2e5 + 5e4 * (a - b):.0f}"
                             for a, b in rng.normal(size=(60, 2))]
     (tmp_path / "h.csv").write_text("\n".join(rows) + "\n")
-    (tmp_path / "h.nn").write_text('train {\n  data = csv("h.csv", label=price)\n'
-                                   '  epochs = 40\n  optimizer = sgd\n}\n'
-                                   'input 2 -> dense 8 tanh -> dense 1\n')
-    result = run_cli("train", tmp_path / "h.nn", "-o", tmp_path / "h.nnb")
-    assert result.returncode == 0, result.stderr
-    header = result.stdout.splitlines()[0]
+    _, out = train_cli(tmp_path, "h", 'train {\n  data = csv("h.csv", label=price)\n'
+                       '  epochs = 40\n  optimizer = sgd\n}\ninput 2 -> dense 8 tanh -> dense 1\n')
+    header = out.splitlines()[0]
     assert "; targets scaled (y - " in header and "(far from unit scale; target_scale = none" \
         in header
-    final = float(result.stdout.splitlines()[-3].split("val_mae ")[1].split()[0])
+    final = float(out.splitlines()[-3].split("val_mae ")[1].split()[0])
     assert final < 2e4  # in dollars: the mean absolute deviation of the prices is ~5.6e4
 
 
@@ -399,12 +394,9 @@ def test_a_plain_csv_of_token_ids_is_left_as_ids(tmp_path, rng):
     rows = ["a,b,c,d,e,f,label"] + [",".join(map(str, list(rng.integers(0, 20, 6)) + [k % 2]))
                                     for k in range(40)]
     (tmp_path / "ids.csv").write_text("\n".join(rows) + "\n")
-    (tmp_path / "ids.nn").write_text('input 6\nembedding 20x4 mask_zero=true -> lstm 8 -> '
-                                     'dense 2 softmax\ntrain {\n  data = "ids.csv"\n'
-                                     '  epochs = 1\n}\n')
-    result = run_cli("train", tmp_path / "ids.nn", "-o", tmp_path / "ids.nnb")
-    assert result.returncode == 0, result.stderr
-    assert "scale none (as the data set says)" in result.stdout.splitlines()[0]
+    _, out = train_cli(tmp_path, "ids", 'input 6\nembedding 20x4 mask_zero=true -> lstm 8 -> '
+                       'dense 2 softmax\ntrain {\n  data = "ids.csv"\n  epochs = 1\n}\n')
+    assert "scale none (as the data set says)" in out.splitlines()[0]
 
 
 def test_only_a_linear_output_learns_scaled_targets(rng):
@@ -441,10 +433,8 @@ def test_the_header_says_when_a_relu_output_learns_far_targets_as_they_are(tmp_p
     rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{2e5 + 5e4 * a:.0f}"
                             for a, b in rng.normal(size=(40, 2))]
     (tmp_path / "h.csv").write_text("\n".join(rows) + "\n")
-    (tmp_path / "h.nn").write_text('train {\n  data = csv("h.csv", label=price)\n'
-                                   '  epochs = 1\n}\ninput 2 -> dense 8 tanh -> dense 1 relu\n')
-    result = run_cli("train", tmp_path / "h.nn", "-o", tmp_path / "h.nnb")
-    assert result.returncode == 0, result.stderr
-    note = result.stdout.splitlines()[1]
+    _, out = train_cli(tmp_path, "h", 'train {\n  data = csv("h.csv", label=price)\n'
+                       '  epochs = 1\n}\ninput 2 -> dense 8 tanh -> dense 1 relu\n')
+    note = out.splitlines()[1]
     assert note.startswith("note: dense2's targets lie far from unit scale (mean ") and \
         "its relu output learns them as they are" in note

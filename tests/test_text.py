@@ -11,7 +11,7 @@ import pytest
 
 import nnspec
 
-from conftest import run_cli
+from conftest import run_cli, printed_accuracy, train_cli
 from tables_data import houses, reviews
 
 REVIEWS = """input 12
@@ -29,19 +29,16 @@ train {
 def trained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("reviews")
     reviews(folder / "reviews.csv")
-    (folder / "reviews.nn").write_text(REVIEWS)
-    result = run_cli("train", folder / "reviews.nn", "-o", folder / "r.nnb")
-    assert result.returncode == 0, result.stderr
-    return folder, nnspec.load(folder / "r.nnb"), result.stdout
+    bundle, out = train_cli(folder, "reviews", REVIEWS)
+    return folder, nnspec.load(bundle), out
 
 
-def test_reviews_train_to_95_percent_test_accuracy_from_the_spec(trained):
+def test_reviews_train_to_95_percent_printed_accuracy_from_the_spec(trained):
     folder, model, out = trained
-    header, test = out.splitlines()[0], [l for l in out.splitlines() if l.startswith("test")]
+    header = out.splitlines()[0]
     assert "columns review (text, " in header and "12 ids padded with 0" in header
     assert "scale none" in header  # ids are left as they are
-    accuracy = float(test[0].split("accuracy ")[1])
-    assert accuracy >= 0.95, out  # the label is in the words: it reaches about 1.0
+    assert printed_accuracy(out) >= 0.95, out  # the label is in the words: it reaches about 1.0
 
 
 def test_the_vocabulary_is_the_training_splits_and_travels_in_the_bundle(trained):
@@ -59,7 +56,7 @@ def test_infer_reads_raw_text_rows_as_predict_does(trained, tmp_path):
     texts = ["What a brilliant, MOVING film!", "Dull and boring; a waste.", "zzz qqq"]
     csv = tmp_path / "raw.csv"
     csv.write_text("review\n" + "".join(f'"{t}"\n' for t in texts))
-    result = run_cli("infer", folder / "r.nnb", csv, "--format", "json")
+    result = run_cli("infer", folder / "reviews.nnb", csv, "--format", "json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["class"] for r in rows[:2]] == ["positive", "negative"]
@@ -132,18 +129,14 @@ def masked(tmp_path_factory):
     # the issue's own network: embedding mask_zero=true -> bidirectional lstm
     spec = REVIEWS.replace("embedding 64x16", "embedding 64x16 mask_zero=true").replace(
         "lstm 16", "lstm 16 bidirectional")
-    (folder / "masked.nn").write_text(spec)
-    result = run_cli("train", folder / "masked.nn", "-o", folder / "m.nnb")
-    assert result.returncode == 0, result.stderr
-    return folder, nnspec.load(folder / "m.nnb"), result.stdout
+    bundle, out = train_cli(folder, "masked", spec)
+    return folder, nnspec.load(bundle), out
 
 
 def test_reviews_with_the_padding_masked_train_to_95_percent(masked):
     folder, model, out = masked
     assert model.graph.masked is not None  # mask_zero=true came back from the bundle
-    accuracy = float([l for l in out.splitlines() if l.startswith("test")][0].split(
-        "accuracy ")[1])
-    assert accuracy >= 0.95, out  # the label is in the words: it reaches about 1.0
+    assert printed_accuracy(out) >= 0.95, out  # the label is in the words: it reaches about 1.0
 
 
 def test_more_padding_changes_no_answer(masked):
@@ -172,7 +165,7 @@ def test_infer_reads_raw_text_rows_with_the_padding_masked(masked, tmp_path):
     texts = ["What a brilliant, MOVING film!", "Dull and boring; a waste.", "zzz qqq", "?!"]
     raw = tmp_path / "raw.csv"
     raw.write_text("review\n" + "".join(f'"{t}"\n' for t in texts))
-    result = run_cli("infer", folder / "m.nnb", raw, "--format", "json")
+    result = run_cli("infer", folder / "masked.nnb", raw, "--format", "json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
     assert [r["class"] for r in rows[:2]] == ["positive", "negative"]
