@@ -131,16 +131,27 @@ def unscaled(model, out):
     return out if stats is None else target_scale.unscale(stats, out)
 
 
-def held_out(x, y, sample_weight, share, validation_data):
+def _rows(v):
+    """Samples in an array, or in the first of a dict of them (of columns too)."""
+    return _rows(next(iter(v.values()))) if isinstance(v, dict) else len(v)
+
+
+def held_out(model, x, y, sample_weight, share, validation_data):
     """fit's validation_split: (x, y, sample_weight) of the first 1 - share of the
     samples, and the last share as validation data, in the order given (before
-    any shuffling), as Keras takes it."""
+    any shuffling), as Keras takes it. Lists of several inputs' or outputs' arrays
+    are taken by name first: a list's length is not a count of samples."""
     if isinstance(share, bool) or not isinstance(share, (int, float)) or not 0 < share < 1:
         raise DataError(f"fit: validation_split is the share held out, between 0 and 1 "
                         f"(e.g. 0.2), got {share!r}")
     if validation_data is not None:
         raise DataError("fit: give validation_data or validation_split, not both")
-    count = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+    inputs, outputs = model.graph.inputs, [t.name for t in model.plan.terms]
+    if len(inputs) > 1 and isinstance(x, (list, tuple)):
+        x = by_name(x, inputs, "x")
+    if len(outputs) > 1 and isinstance(y, (list, tuple)):
+        y = by_name(y, outputs, "y")
+    count = _rows(x)
     cut = int(count * (1 - share))
     if not 0 < cut < count:
         raise DataError(f"fit: validation_split={share:g} of {count} samples leaves "

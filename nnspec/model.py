@@ -166,7 +166,7 @@ class Model(Weights):
         epochs, batch_size = prepare.fit_sizes(self, epochs, batch_size)
         if validation_split is not None:
             x, y, sample_weight, validation_data = arrays.held_out(
-                x, y, sample_weight, validation_split, validation_data)
+                self, x, y, sample_weight, validation_split, validation_data)
         redraw = self._redraw(x) if self.config.resample else None
         if not all(map(prep.ready, self.preprocessing.values())):  # numbers from this x
             self.preprocessing = prepare.fitted_scaling(self, x)

@@ -90,6 +90,7 @@ def test_class_weight_as_a_list_a_map_and_a_ratio_weigh_alike(rng):
     (dict(class_weight=[1, 2, 3]), "class_weight lists 3 weights for 2 classes"),
     (dict(class_weight={"bird": 2}), "class_weight names the class 'bird'; the classes are 0..1"),
     (dict(class_weight="even"), "class_weight is balanced, a list by class or a map"),
+    (dict(class_weight={0: 0, 1: 0}), "class_weight gives every sample a weight of 0"),
     (dict(validation_split=1.5), "validation_split is the share held out, between 0 and 1"),
     (dict(validation_split=0.2, validation_data=(np.ones((2, 2)), [0, 1])),
      "give validation_data or validation_split, not both"),
@@ -108,6 +109,13 @@ def test_class_weight_in_a_spec_is_checked_at_its_line():
     regression = nnspec.compile("input 2\ndense 1", loss="mse")
     with pytest.raises(nnspec.DataError, match="class_weight weighs the classes of a network"):
         regression.fit(np.ones((4, 2)), np.ones(4), class_weight="balanced")
+    # in a spec the same is known before any data: one line at the setting
+    with pytest.raises(nnspec.SpecError) as e:
+        nnspec.compile("input 2\ndense 1\ntrain {\n  loss = mse\n  class_weight = balanced\n}")
+    assert str(e.value).startswith("<spec>:5:3: class_weight weighs the classes of a network")
+    with pytest.raises(nnspec.SpecError) as e:  # every class weighed 0: nothing would train
+        nnspec.compile("input 2\ndense 2 softmax\ntrain {\n  class_weight = [0, 0]\n}")
+    assert str(e.value).startswith("<spec>:4:3: class_weight [0, 0] weighs every class 0")
 
 
 def test_validation_split_holds_out_the_last_samples_before_shuffling(rng):
@@ -120,6 +128,19 @@ def test_validation_split_holds_out_the_last_samples_before_shuffling(rng):
     given = nnspec.compile(spec, epochs=2)
     same = given.fit(x[:40], y[:40], validation_data=(x[40:], y[40:]))
     assert history == same
+
+
+def test_validation_split_cuts_several_inputs_and_outputs_given_as_lists(rng):
+    """Arrays by declaration order (Keras' lists) are cut by sample, as dicts are:
+    the list's length is the number of inputs, not of samples."""
+    spec = ("a: input 3\nb: input 2\nconcat(a, b) -> t: dense 8 relu\n"
+            "t -> p: dense 2 softmax\nt -> q: dense 1\noutput p\noutput q loss=mse")
+    xa, xb = rng.normal(size=(50, 3)), rng.normal(size=(50, 2))
+    yp, yq = rng.integers(0, 2, 50), rng.normal(size=(50, 1))
+    by_list = nnspec.compile(spec, epochs=2).fit([xa, xb], [yp, yq], validation_split=0.2)
+    by_dict = nnspec.compile(spec, epochs=2).fit({"a": xa, "b": xb}, {"p": yp, "q": yq},
+                                                 validation_split=0.2)
+    assert by_list == by_dict and "val_loss" in by_list
 
 
 def test_a_csv_weight_column_weighs_the_samples_as_sample_weight_does(tmp_path, rng):

@@ -163,15 +163,20 @@ class Graph:
             mode.node = node.name
             if masks is not None:
                 mode.mask = masking.follow(node, self.masked, x[0] if merge else x, masks)
+            # a frozen layer computes as at inference (mode.frozen: batch norm by its
+            # running statistics), and keeps what backward needs only where a gradient
+            # must pass through it to a layer that learns (else, as at inference, none:
+            # a recurrent layer's last state alone)
             training = mode.training
-            mode.training = training and node.name not in self.frozen
+            mode.frozen = node.name in self.frozen
+            mode.training = training and (not mode.frozen or self.learns[node.name])
             try:
                 z, cache = layer.forward(p, w, x, mode)
             except DataError as e:  # data a layer cannot take (token ids): say which layer
                 raise DataError(f"{self.where(node)}: {node.name} ({describe(node)}): {e}") \
                     from None
             finally:
-                mode.training = training
+                mode.training, mode.frozen = training, False
             act = self.acts[node.name]
             if act == "linear":
                 a = z

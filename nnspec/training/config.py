@@ -10,7 +10,7 @@ from ..errors import SpecError
 from ..lang.ir import Call
 from ..lang.settings import TrainConfig
 from ..lang.signature import suggest
-from . import outputs
+from . import outputs, weights
 from .callbacks import EarlyStopping
 from .optimizers import OPTIMIZERS
 from .schedules import SCHEDULES
@@ -98,6 +98,10 @@ def resolve(network, shapes, overrides=None):
                 loc = config.loc(key)
                 raise SpecError(str(e), loc.line if loc else None,
                                 loc.column if loc else None) from None
+    if config.class_weight is not None and not weights.classifies(plan):
+        loc = config.loc("class_weight")
+        raise SpecError(weights.NOT_CLASSIFYING, loc.line if loc else None,
+                        loc.column if loc else None)
     if config.target_scale == "standard":
         for term in plan.terms:  # a classifier's outputs are left as they are
             why = term.loss in losses.REGRESSION and \
@@ -129,6 +133,9 @@ def check(config):
                 for w in weights)):
         yield "class_weight", ("class_weight is balanced, or a list of one weight (0 or more) "
                                f"per class in the classes' order, e.g. [1, 5]; got {weights}")
+    elif isinstance(weights, tuple) and not any(weights):
+        yield "class_weight", (f"class_weight {list(weights)} weighs every class 0, so nothing "
+                               "would train; give at least one class a weight above 0")
     for key, make in (("optimizer", optimizer), ("schedule", schedule),
                       ("early_stopping", stopper)):
         try:

@@ -15,6 +15,15 @@ from ..errors import DataError, shown
 from ..lang.heads import PROBABILITY_LOSSES
 
 
+NOT_CLASSIFYING = ("class_weight weighs the classes of a network of one classifying output; "
+                   "give sample_weight for others")
+
+
+def classifies(plan):
+    """Whether class weights can weigh a plan's outputs: one, and it classifies."""
+    return len(plan.terms) == 1 and plan.terms[0].loss in PROBABILITY_LOSSES
+
+
 def resolve(model, y, count, sample_weight=None, class_weight=None):
     """-> the per-sample weights (count,) float64, or None where every sample
     counts once. y: the raw labels fit was given."""
@@ -26,6 +35,10 @@ def resolve(model, y, count, sample_weight=None, class_weight=None):
     if class_weight is not None:
         by_class = _class_weights(model, y, class_weight)
         w = by_class if w is None else w * by_class
+        if count and not w.any():  # each sample's weight or its class's is 0
+            raise DataError("class_weight gives every sample a weight of 0 (with "
+                            "sample_weight, if given), so nothing would train; give at least "
+                            "one class present in y a weight above 0")
     return w
 
 
@@ -48,9 +61,8 @@ def _checked(w, count, what="sample_weight"):
 def _class_weights(model, y, class_weight):
     """Each sample's class's weight, from the one classifying output's labels."""
     terms = model.plan.terms
-    if len(terms) != 1 or terms[0].loss not in PROBABILITY_LOSSES:
-        raise DataError("class_weight weighs the classes of a network of one classifying "
-                        "output; give sample_weight for others")
+    if not classifies(model.plan):
+        raise DataError(NOT_CLASSIFYING)
     term = terms[0]
     units = model.graph.shapes[term.node][-1]
     labels = np.asarray(next(iter(y.values())) if isinstance(y, dict) else y)

@@ -84,6 +84,9 @@ class Mode:
         # in a network with embedding mask_zero=true (lang/masks.py), else None; set
         # by the graph, and a layer that reads it keeps it in its cache for backward
         self.mask = None
+        # whether the layer running now is frozen (trainable=false): it computes as
+        # at inference (batch norm by its running statistics) in a training pass
+        self.frozen = False
         self._rng = None
         # a part of a batch split among threads: its rank, and the parallel.Team
         # through which a layer that needs the whole batch (batch norm) sums with

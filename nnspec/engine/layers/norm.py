@@ -31,7 +31,7 @@ def _backward(w, xhat, inv_std, dy):
 
 def batch_forward(p, w, x, mode):
     """x: (batch, ..., features) -> same shape."""
-    if not mode.training:
+    if not mode.training or mode.frozen:
         # y = x scale + shift, two passes; backward (seldom after inference)
         # normalizes x again
         inv_std = 1 / np.sqrt(w["var"] + x.dtype.type(p["eps"]))
