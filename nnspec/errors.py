@@ -70,3 +70,10 @@ def shown(value, limit=200):
     if any(not c.isprintable() for c in text):
         text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def listed(names, most=4):
+    """Names for a one-line message: the first `most`, then how many more."""
+    names = list(names)
+    head = ", ".join(map(str, names[:most]))
+    return head + (f" and {len(names) - most} more" if len(names) > most else "")

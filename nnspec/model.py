@@ -163,6 +163,7 @@ class Model(Weights):
         validation_split: the last share of x, y held out, as Keras (arrays.held_out).
         """
         parallel.check_environment()
+        prepare.engine("fit", engine, device)  # before anything of the model is fitted
         epochs, batch_size = prepare.fit_sizes(self, epochs, batch_size)
         if validation_split is not None:
             x, y, sample_weight, validation_data = arrays.held_out(
@@ -199,7 +200,6 @@ class Model(Weights):
         return redraw
 
     def _engine(self, engine, device):
-        prepare.engine("fit", engine, device)
         if engine == "torch":
             from .pytorch.steps import TorchSteps  # torch only when asked for
             return TorchSteps(self, device)

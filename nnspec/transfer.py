@@ -21,14 +21,10 @@ from typing import NamedTuple
 import numpy as np
 
 from .engine import preprocess
-from .errors import DataError, NNSpecError, shown
+from .errors import DataError, NNSpecError, listed, shown
 from .files import document
 from .lang.signature import suggest
 from .training import config as settings
-
-# How many names a one-line error lists before "and N more" (the report lists 12).
-SHOWN = 4
-
 
 @dataclass
 class Report:
@@ -50,10 +46,10 @@ class Report:
         out = [f"weights from {self.file}{where}: {len(self.loaded)} layers loaded, "
                f"{len(self.new)} new, {len(self.differ)} not loaded (shapes differ), "
                f"{len(self.unused)} of the base's unused"]
-        out += [f"  loaded: {_listed(self.loaded, 12)}"] if self.loaded else []
-        out += [f"  new: {_listed(self.new, 12)}"] if self.new else []
+        out += [f"  loaded: {listed(self.loaded, 12)}"] if self.loaded else []
+        out += [f"  new: {listed(self.new, 12)}"] if self.new else []
         out += [f"  not loaded: {name}: {why}" for name, why in self.differ]
-        out += [f"  unused: {_listed(self.unused, 12)}"] if self.unused else []
+        out += [f"  unused: {listed(self.unused, 12)}"] if self.unused else []
         out += [f"  {name} takes the base's {what}" for name, what in self.taken]
         return out
 
@@ -63,11 +59,6 @@ class Report:
                 "loaded": list(self.loaded), "new": list(self.new),
                 "differ": [f"{n}: {why}" for n, why in self.differ],
                 "unused": list(self.unused), "ancestry": list(self.ancestry)}
-
-
-def _listed(names, most=SHOWN):
-    head = ", ".join(names[:most])
-    return head + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 class _Base(NamedTuple):
@@ -123,7 +114,7 @@ def load_weights(model, source, into=None, strict=False, where="load_weights"):
     renamed = {(f"{into}/{n}" if into else n): n for n in theirs}
     if into and not any(n.startswith(into + "/") for n in ours):
         raise DataError(f"{where}: into={into}: this network has no block instance "
-                        f"{into!r} (its layers: {_listed(list(ours))})")
+                        f"{into!r} (its layers: {listed(list(ours))})")
     copies = []
     for node, (kind, keys) in ours.items():
         if node not in renamed:
@@ -146,7 +137,7 @@ def load_weights(model, source, into=None, strict=False, where="load_weights"):
     if not report.loaded:
         raise DataError(
             f"{where}: no layer of {shown(name)} fits this network (the base's layers: "
-            f"{_listed(list(theirs))}; this network's: {_listed(list(ours))}); name the "
+            f"{listed(list(theirs))}; this network's: {listed(list(ours))}); name the "
             "layers as the base does" + ("" if into else ", or place the base inside a block "
                                          "instance with into=NAME"))
     if strict and (report.new or report.differ or report.unused):
@@ -249,7 +240,7 @@ def covered(graph, names, verb):
             what = "has no weights" if name in every else "is not a layer or block instance " \
                 f"here{suggest(name, [*every, *sorted(blocks)])}"
             raise DataError(f"{verb}: {name!r} {what} (layers with weights: "
-                            f"{', '.join(weighted[:6])}{' ...' if len(weighted) > 6 else ''})")
+                            f"{listed(weighted, 6)})")
         out |= found
     return out
 

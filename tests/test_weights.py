@@ -174,3 +174,12 @@ def test_the_estimator_passes_sample_and_class_weights_on(rng):
                                rtol=1e-12)  # the same float64 run
     with pytest.raises(ValueError, match="class_weight names the class 'eggs'"):
         sk.Classifier(spec, class_weight={"eggs": 2}).fit(x, y)
+
+
+def test_a_bad_engine_is_refused_before_anything_is_fitted(rng):
+    """fit's engine is checked first: refused, it leaves the model as it was (its
+    scaling and target scaling unfitted), as predict's is."""
+    model = nnspec.compile("input 2\ndense 1", scale="standard", loss="mse")
+    with pytest.raises(nnspec.NNSpecError, match="engine"):
+        model.fit(rng.normal(size=(8, 2)), 1e5 * rng.normal(size=8), engine="tpu")
+    assert "scale" not in model.preprocessing["input"] and model.target_scaling == {}

@@ -76,8 +76,3 @@ def per_sample(torch, name, activation):
         rows = terms(z, out, y).reshape(len(z), -1)
         return rows.sum(1) if summed else rows.mean(1)
     return each
-
-
-def loss(torch, name, activation, z, out, y):
-    """The mean data loss of a batch, as engine/losses.py computes it."""
-    return function(torch, name, activation)(z, out, y)

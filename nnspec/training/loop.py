@@ -15,7 +15,7 @@ import numpy as np
 
 from ..engine import losses, parallel, staging, target_scale
 from ..engine.staging import PREDICT_BATCH
-from ..errors import DataError, NNSpecError
+from ..errors import DataError, NNSpecError, listed
 from ..lang.kinds import ROLES
 from ..lang.settings import CHOICES
 from . import outputs
@@ -187,9 +187,8 @@ def fit(model, x, targets, validation, epochs, batch_size, callbacks=(), engine=
     graph, config, state = model.graph, model.config, model.state
     rates = coefficients(graph, config, model.overrides)
     if graph.frozen and not rates:  # a run that would move nothing
-        frozen = sorted(graph.frozen)
-        raise DataError(f"fit: every layer with weights is frozen ({', '.join(frozen[:4])}"
-                        f"{' ...' if len(frozen) > 4 else ''}), so nothing would train; "
+        raise DataError(f"fit: every layer with weights is frozen ({listed(sorted(graph.frozen))}"
+                        "), so nothing would train; "
                         "unfreeze some: model.unfreeze(NAME), nnspec train --unfreeze NAME")
     state.optimizer.decay(k for k in rates if ROLES[graph.roles[k]].decayed)
     engine = engine or NumpySteps(model)
