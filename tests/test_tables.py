@@ -6,6 +6,8 @@ import csv
 import json
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 
 import nnspec
@@ -438,3 +440,28 @@ def test_the_header_says_when_a_relu_output_learns_far_targets_as_they_are(tmp_p
     note = out.splitlines()[1]
     assert note.startswith("note: dense2's targets lie far from unit scale (mean ") and \
         "its relu output learns them as they are" in note
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.integers(-10 ** 6, 10 ** 6).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False).map(lambda v: f" {v:.3e} "),
+    st.sampled_from(["1_000", "+3", ".5", "5.", "-0", "nan", "inf", "", "abc", "1,5"])),
+    min_size=1, max_size=8))
+def test_a_number_column_parses_as_python_does(values):
+    """The vectorised parse (numpy, one call) gives float()'s values, and for a value
+    that is not a finite number the reference's own one-line error, same row."""
+    from nnspec.engine import tables
+    array = np.array(values, dtype=str)
+
+    def place(i):
+        return f"t.csv row {i}: column 'a'"
+    try:
+        want = tables._number_by_value({}, array, place)
+    except nnspec.DataError as e:
+        with pytest.raises(nnspec.DataError) as got:
+            tables._number({}, array, place)
+        assert str(got.value) == str(e)
+        return
+    np.testing.assert_array_equal(tables._number({}, array, place), want)

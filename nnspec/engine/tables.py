@@ -162,6 +162,22 @@ def _place(where, column, lines):
 
 
 def _number(column, values, place):
+    """A number column's values -> (rows, 1) float64. numpy parses the strings in
+    one call (a table's predict went through float() value by value: 100,000 rows
+    of 10 numbers 1.1 s, against 0.36 s); where it cannot, or a value is not
+    finite, _number_by_value parses as Python does and names the row."""
+    try:
+        out = np.asarray(values).astype(np.float64).reshape(-1, 1)
+    except ValueError:  # a value numpy cannot read (a name, or "1_000", which float() can)
+        out = None
+    if out is not None and np.isfinite(out).all():
+        return out
+    return _number_by_value(column, values, place)
+
+
+def _number_by_value(column, values, place):
+    """The reference: each value through float(), the first that is not a finite
+    number one DataError naming its place."""
     out = np.empty((len(values), 1))
     for i, v in enumerate(values):
         try:
