@@ -121,3 +121,19 @@ def test_loading_builds_the_graph_once(tmp_path, monkeypatch):
     monkeypatch.setattr(graph_module.Graph, "__init__", counting)
     nnspec.load(tmp_path / "m.nnb")
     assert len(built) == 1
+
+
+def test_stride_1_convs_share_one_im2col_matrix_instead_of_keeping_one_each():
+    """A training pass of stride-1 convs keeps each layer's input for backward, not
+    its im2col columns (engine/layers/conv_grid.py), and builds the columns in
+    one scratch buffer they share: five more 5x5 convs over 8 channels, whose
+    columns are 201 values a position against 8 for a layer's output, add less
+    than three layers' columns to the peak (keeping them added six)."""
+    def spec(convs):
+        return "input 24x24x8\n" + " -> ".join(["conv 5x5x8 same relu"] * convs) + \
+            " -> globalavgpool -> dense 3 softmax"
+    rng = np.random.default_rng(0)
+    one, _ = _peak(spec(1), "", 32, rng)
+    six, _ = _peak(spec(6), "", 32, rng)
+    columns = 32 * 24 * 24 * (5 * 5 * 8 + 1) * 4
+    assert six - one < 3 * columns, f"{(six - one) / columns:.1f} layers' columns"

@@ -132,6 +132,8 @@ def _reference_of(node):
 
 @pytest.mark.parametrize("spec", [
     "input 5x5x2\nconv 3x3x2 same stride=2", "input 6x5x5\nconv 2x2x3 full dilation=2",
+    # stride 1 over 4 and more channels: conv_grid.py
+    "input 5x6x4\nconv 3x3x3 same", "input 6x5x4\nconv 3x2x2 valid dilation=2 bias=false",
     "input 6x6x1\nmaxpool 3 same stride=2", "input 5x7x2\navgpool 2x3 same stride=1",
     "input 9x2\nmaxpool 4 same stride=2", "input 8x3\navgpool 3 same",
     "input 4x3\nbatchnorm", "input 3x2x3\nlayernorm", "input 4x4\nattention 2 causal=true"])
@@ -152,3 +154,40 @@ def test_the_fast_backward_is_the_references_gradient(spec):
     for short, full in graph.keys[node.name]:
         if full in graph.trainable:
             assert_close_grad(grads[full], numeric_grad(value, saved[short]), full)
+
+
+GRID = [spec for spec in CONV if "stride=1" in spec and "x1\n" not in spec and "x3\n" not in spec]
+GRID += ["input 12x5\nconv 3x4 same", "input 12x5\nconv 4x2 valid dilation=3 bias=false"]
+
+
+@pytest.mark.parametrize("spec", GRID)
+def test_a_stride_1_convs_backward_from_its_input_is_the_im2col_backward(spec):
+    """A training pass of a stride-1 conv over 4 or more channels keeps its input,
+    not its im2col columns, and its backward reads the input laid on a grid
+    (conv_grid.py); an inference pass still builds the columns the im2col
+    backward reads, which is the reference here: the same sums in another order,
+    1e-12 in float64. The training pass runs twice on the same buffers, which are
+    filled with NaN between the two (as another layer may leave a scratch
+    buffer), so that what a buffer held before cannot leak into the second."""
+    from nnspec.engine.layers import conv
+    rng = np.random.default_rng(7)
+    model, node, w = _layer(spec, rng)
+    p, shape, buffers = node.p, (3,) + model.graph.input_shape, {}
+    for _ in range(2):
+        for buffer in buffers.values():
+            buffer.fill(np.nan)
+        x = rng.normal(size=shape)
+        mode = Mode(True, buffers=buffers)
+        mode.node = node.name
+        y, cache = conv.sequence_forward(p, w, x, mode)
+        dy = rng.normal(size=y.shape)
+        dx, grads = conv.sequence_backward(p, w, cache, dy, True)
+    assert len(cache) == 2  # the grid's: no columns kept
+    y_want, cache = conv.sequence_forward(p, w, x, Mode(False))
+    assert len(cache) > 2  # the im2col backward's columns
+    dx_want, grads_want = conv.sequence_backward(p, w, cache, dy, True)
+    np.testing.assert_allclose(y, y_want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, dx_want, rtol=1e-12, atol=1e-12)
+    assert grads.keys() == grads_want.keys()
+    for k in grads:
+        np.testing.assert_allclose(grads[k], grads_want[k], rtol=1e-12, atol=1e-12)

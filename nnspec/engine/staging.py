@@ -49,7 +49,10 @@ def predict(graph, weights, x, batch_size=PREDICT_BATCH, check=None):
         graph.forward(weights, x[:probe], mode)
         node_bytes = {n.name: 0.0 for n in graph.nodes}
         for (name, _), buf in mode.buffers.items():
-            node_bytes[name] += buf.nbytes / probe
+            if name is not None:  # Mode.scratch's are counted where they are used
+                node_bytes[name] += buf.nbytes / probe
+        for (name, _), size in mode.scratch_bytes.items():
+            node_bytes[name] += size / probe
         _MEASURED[graph] = (sum(node_bytes.values()), node_bytes)
     cut, head, tail = stages(graph, weights, batch_size)
     for i in range(0, len(x), tail):

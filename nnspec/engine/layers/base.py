@@ -92,6 +92,9 @@ class Mode:
         # through which a layer that needs the whole batch (batch norm) sums with
         # the other parts; None for a whole batch
         self.rank, self.team = 0, None
+        # (node, slot) -> the most bytes of a scratch buffer the node asked for
+        # (predict's staging counts them as the node's own, as before they were shared)
+        self.scratch_bytes = {}
 
     def part(self, r, buffers, team=None):
         """The Mode of the r-th part of a batch split among threads: its own
@@ -130,6 +133,19 @@ class Mode:
     def zeros(self, slot, shape, dtype):
         buf = self.empty(slot, shape, dtype)
         buf.fill(0)
+        return buf
+
+    def scratch(self, slot, shape, dtype):
+        """As empty, but one buffer for every layer of the pass: for an array a
+        layer needs only while it runs (a conv's im2col columns, which no cache
+        keeps), so that a network holds one, not one a layer."""
+        node, self.node = self.node, None
+        try:
+            buf = self.empty(slot, shape, dtype)
+        finally:
+            self.node = node
+        key = (node, slot)
+        self.scratch_bytes[key] = max(self.scratch_bytes.get(key, 0), buf.nbytes)
         return buf
 
     @property

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ...lang.kinds.conv import as_image, is_1d, pads, span
+from . import conv_grid
 from .base import Layer, init_weights
 
 
@@ -40,11 +41,12 @@ _NARROW = 4  # fewer input channels than this: gather by kernel offsets, transpo
 GEMV_FILTERS = 8
 
 
-def _im2col(p, xp, oh, ow, mode, ones):
+def _im2col(p, xp, oh, ow, alloc, ones):
     """-> (matrix, narrow): receptive fields in W's (kh, kw, c) order, as rows, or
     for a narrow input as columns; with `ones`, one more column (row) of ones,
     which carries the bias through the same matmuls (no pass to add it, none
-    to sum its gradient)."""
+    to sum its gradient). alloc: mode.empty, or mode.scratch where no cache
+    keeps the matrix."""
     kh, kw, _ = p["kernel"]
     (sh, sw), s, d = span(p), p["stride"], p["dilation"]
     n, _, _, c = xp.shape
@@ -52,12 +54,12 @@ def _im2col(p, xp, oh, ow, mode, ones):
     if c >= _NARROW:
         windows = sliding_window_view(xp, (sh, sw), axis=(1, 2))[:, : oh * s : s, : ow * s : s,
                                                                 :, ::d, ::d]
-        cols = mode.empty("cols", (n, oh, ow, k + ones), xp.dtype)
+        cols = alloc("cols", (n, oh, ow, k + ones), xp.dtype)
         rows = cols[..., :k].reshape(n, oh, ow, kh, kw, c)
         np.copyto(rows, windows.transpose(0, 1, 2, 4, 5, 3))  # rows of (kh, kw, c)
         cols[..., k:] = 1
         return cols.reshape(n * oh * ow, k + ones), False
-    cols = mode.empty("cols", (k + ones, n * oh * ow), xp.dtype)
+    cols = alloc("cols", (k + ones, n * oh * ow), xp.dtype)
     planes = cols[:k].reshape(kh, kw, c, n, oh, ow)
     for i in range(kh):
         for j in range(kw):
@@ -66,7 +68,7 @@ def _im2col(p, xp, oh, ow, mode, ones):
     return cols, True
 
 
-def _im2col_same(p, x, pt, pl, mode, ones):
+def _im2col_same(p, x, pt, pl, alloc, ones):
     """The narrow im2col of a stride-1 'same' conv, whose output is as wide as x.
 
     Because it is, each kernel offset's plane, read in row-major order, is one
@@ -83,12 +85,12 @@ def _im2col_same(p, x, pt, pl, mode, ones):
     n, h, wd, c = x.shape
     k = kh * kw * c
     size = h * wd * c
-    flat = mode.empty("flat", (n, ((kh - 1) * d + h) * wd * c + (kw - 1) * d * c), x.dtype)
+    flat = alloc("flat", (n, ((kh - 1) * d + h) * wd * c + (kw - 1) * d * c), x.dtype)
     start = (pt * wd + pl) * c
     flat[:, :start] = 0
     flat[:, start + size:] = 0
     flat[:, start:start + size] = x.reshape(n, size)
-    cols = mode.empty("cols", (k + ones, n * h * wd), x.dtype)
+    cols = alloc("cols", (k + ones, n * h * wd), x.dtype)
     planes = cols[:k].reshape(kh, kw, c, n, h, wd)
     for i in range(kh):
         for j in range(kw):
@@ -113,23 +115,36 @@ def forward(p, w, x, mode):
     oh = (xp_shape[1] - sh) // s + 1
     ow = (xp_shape[2] - sw) // s + 1
     bias = "b" in w
+    grid = None
+    alloc = mode.empty if mode.training else mode.scratch  # kept for backward, or not
     if c < _NARROW and s == 1 and (oh, ow) == (h, wd):
-        cols, narrow = _im2col_same(p, x, pt, pl, mode, bias), True
+        cols, narrow = _im2col_same(p, x, pt, pl, alloc, bias), True
+    elif s == 1 and c >= _NARROW and mode.training:  # backward reads the padded input
+        grid = conv_grid.Grid(p, x, ((pt, pb), (pl, pr)))
+        cols, narrow = _im2col(p, grid.rows(mode).reshape(grid.shape), oh, ow, mode.scratch,
+                               bias)
     else:
         xp = x
         if pt + pb + pl + pr:
-            xp = mode.zeros("padded", xp_shape, x.dtype)
+            xp = alloc("padded", xp_shape, x.dtype)
+            xp.fill(0)
             xp[:, pt:pt + h, pl:pl + wd] = x
-        cols, narrow = _im2col(p, xp, oh, ow, mode, bias)
+        cols, narrow = _im2col(p, xp, oh, ow, alloc, bias)
     k = kh * kw * c
     w2 = w["W"].reshape(k, f)
     if bias:  # the ones row of cols meets b
         w2 = np.concatenate([w2, w["b"][None]], out=mode.empty("Wb", (k + 1, f), x.dtype))
     y = np.matmul(cols.T if narrow else cols, w2, out=mode.empty("y", (n * oh * ow, f), x.dtype))
-    return y.reshape(n, oh, ow, f), (cols, narrow, xp_shape, (pt, pl), x.shape, mode)
+    y = y.reshape(n, oh, ow, f)
+    if grid is not None:
+        return y, (grid, mode)
+    return y, (cols, narrow, xp_shape, (pt, pl), x.shape, mode)
 
 
 def backward(p, w, cache, dy, need_dx):
+    if len(cache) == 2:  # a stride-1 conv's input (conv_grid.py)
+        grid, mode = cache
+        return conv_grid.backward(p, w, grid, dy, need_dx, mode)
     cols, narrow, xp_shape, (pt, pl), x_shape, mode = cache
     kh, kw, f = p["kernel"]
     s, d = p["stride"], p["dilation"]
