@@ -156,38 +156,51 @@ def test_the_fast_backward_is_the_references_gradient(spec):
             assert_close_grad(grads[full], numeric_grad(value, saved[short]), full)
 
 
-GRID = [spec for spec in CONV if "stride=1" in spec and "x1\n" not in spec and "x3\n" not in spec]
-GRID += ["input 12x5\nconv 3x4 same", "input 12x5\nconv 4x2 valid dilation=3 bias=false"]
+WIDE = [spec for spec in CONV if "x1\n" not in spec and "x3\n" not in spec]
+WIDE += ["input 12x5\nconv 3x4 same", "input 12x5\nconv 4x2 valid dilation=3 bias=false"]
 
 
-@pytest.mark.parametrize("spec", GRID)
-def test_a_stride_1_convs_backward_from_its_input_is_the_im2col_backward(spec):
-    """A training pass of a stride-1 conv over 4 or more channels keeps its input,
-    not its im2col columns, and its backward reads the input laid on a grid
-    (conv_grid.py); an inference pass still builds the columns the im2col
-    backward reads, which is the reference here: the same sums in another order,
-    1e-12 in float64. The training pass runs twice on the same buffers, which are
-    filled with NaN between the two (as another layer may leave a scratch
-    buffer), so that what a buffer held before cannot leak into the second."""
+@pytest.mark.parametrize("spec", WIDE)
+def test_a_wide_convs_backward_from_its_input_is_its_backward_from_kept_columns(
+        spec, monkeypatch):
+    """A training pass of a conv over 4 or more channels keeps its input, not its
+    im2col columns, unless they are small (conv.KEEP); backward reads the input
+    on a grid (conv_grid.py: stride 1, where the grid's padding rows are few,
+    conv.GRID_ROWS) or gathers the columns again. Each way, forced, is held to
+    the backward from kept columns: the same sums in another order, 1e-12 in
+    float64 (test_the_fast_backward_is_the_references_gradient holds that one
+    to the reference). Each training pass runs twice on the same buffers, filled
+    with NaN between the two (as another layer may leave a scratch buffer), so
+    that what a buffer held before cannot leak into the second."""
     from nnspec.engine.layers import conv
     rng = np.random.default_rng(7)
     model, node, w = _layer(spec, rng)
-    p, shape, buffers = node.p, (3,) + model.graph.input_shape, {}
-    for _ in range(2):
-        for buffer in buffers.values():
-            buffer.fill(np.nan)
-        x = rng.normal(size=shape)
-        mode = Mode(True, buffers=buffers)
-        mode.node = node.name
-        y, cache = conv.sequence_forward(p, w, x, mode)
-        dy = rng.normal(size=y.shape)
-        dx, grads = conv.sequence_backward(p, w, cache, dy, True)
-    assert len(cache) == 2  # the grid's: no columns kept
-    y_want, cache = conv.sequence_forward(p, w, x, Mode(False))
-    assert len(cache) > 2  # the im2col backward's columns
-    dx_want, grads_want = conv.sequence_backward(p, w, cache, dy, True)
-    np.testing.assert_allclose(y, y_want, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dx, dx_want, rtol=1e-12, atol=1e-12)
-    assert grads.keys() == grads_want.keys()
-    for k in grads:
-        np.testing.assert_allclose(grads[k], grads_want[k], rtol=1e-12, atol=1e-12)
+    p, shape = node.p, (3,) + model.graph.input_shape
+    x, dy = rng.normal(size=shape), rng.normal(size=(3,) + model.graph.output_shape)
+
+    def trained(rows, keep):
+        monkeypatch.setattr(conv, "GRID_ROWS", rows)
+        monkeypatch.setattr(conv, "KEEP", keep)
+        buffers = {}
+        for x_i, dy_i in ((rng.normal(size=x.shape), rng.normal(size=dy.shape)), (x, dy)):
+            for buffer in buffers.values():
+                buffer.fill(np.nan)
+            mode = Mode(True, buffers=buffers)
+            mode.node = node.name
+            y, cache = conv.sequence_forward(p, w, x_i, mode)
+            dx, grads = conv.sequence_backward(p, w, cache, dy_i, True)
+        return cache[0], [y.copy(), dx.copy(), {k: v.copy() for k, v in grads.items()}]
+
+    path, want = trained(0.0, np.inf)
+    assert path == "columns"
+    ways = {"input": (0.0, 0)}
+    if "stride=1" in spec or "stride" not in spec:
+        ways["grid"] = (np.inf, 0)
+    for way, (rows, keep) in ways.items():
+        path, got = trained(rows, keep)
+        assert path == way
+        for a, b in zip(got[:2], want[:2]):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+        assert got[2].keys() == want[2].keys()
+        for k in want[2]:
+            np.testing.assert_allclose(got[2][k], want[2][k], rtol=1e-12, atol=1e-12)

@@ -13,7 +13,8 @@ optimizers.py its update rules (one parameter, and all at once with foreach
 operations), gradients.py penalties and clipping,
 packed.py a small network's update as one vector on a CPU; place.py puts the
 model's arrays and data on the device (on a CPU, the arrays themselves);
-threads.py decides how many cores; steps.py is the training step the fit loop
+threads.py decides how many cores and heap.py how glibc keeps freed memory;
+steps.py is the training step the fit loop
 (training/loop.py) calls in place of numpy's, and predict.py prediction and
 validation. Everything around the step (shuffling, schedules, callbacks,
 checkpoints, Ctrl-C, resume) is the loop's own. A float64 run matches the numpy

@@ -15,7 +15,7 @@ from ..errors import DataError, NNSpecError
 from ..lang.kinds.recurrent import GATES
 from ..optional import need
 from ..lang.printer import describe
-from . import place, threads
+from . import heap, place, threads
 
 _NETS = weakref.WeakKeyDictionary()  # model -> (key, placed weights, net)
 # On a CPU a pass takes as many samples as keep its layers' outputs within
@@ -49,6 +49,7 @@ def network(model, device="cpu"):
     torch = need("torch", "torch", "the torch engine")
     threads.configure(torch)
     threads.balance(torch, threads.RECHECK)
+    heap.settle()
     from .modules import Net
     device = device_of(torch, device)
     key = (str(device), model.graph, tuple(id(a) for a in model.weights.values()))

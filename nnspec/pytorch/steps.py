@@ -35,7 +35,7 @@ import numpy as np
 
 from ..optional import need
 from ..training.outputs import rows
-from . import gradients, metrics, optimizers, packed, place, predict, threads
+from . import gradients, heap, metrics, optimizers, packed, place, predict, threads
 from .objective import Objective
 
 
@@ -43,6 +43,7 @@ class TorchSteps:
     def __init__(self, model, device="cpu"):
         self.torch = torch = need("torch", "torch", "the torch engine")
         threads.configure(torch)
+        heap.settle()
         from .modules import Net
         self.model = model
         self.device = predict.device_of(torch, device)

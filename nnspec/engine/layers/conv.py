@@ -39,6 +39,17 @@ _NARROW = 4  # fewer input channels than this: gather by kernel offsets, transpo
 # slower than f products with a vector; from 8 the matrix product wins
 # (benchmarks/README.md, "Fast paths").
 GEMV_FILTERS = 8
+# A wide stride-1 conv's backward reads its input on a grid (conv_grid.py) where
+# the grid's rows, padding included, are at most this many times its outputs;
+# beyond, the padding's rows cost more than gathering the columns again (a 3x3
+# 'same' conv over 32x32 has 1.13 times as many, over 14x14 1.31: backward 8.0
+# against 10.2 ms and 7.8 against 5.8 ms, benchmarks/README.md "Fast paths")
+GRID_ROWS = 1.2
+# A wide conv keeps its columns where they hold at most this many times its
+# input's values: a 3x3 conv of stride 2 (2.25 times), whose gathering again
+# cost the strided net 10% of its training speed (benchmarks/README.md "Fast
+# paths"); a stride-1 conv's are kh*kw times.
+KEEP = 4
 
 
 def _im2col(p, xp, oh, ow, alloc, ones):
@@ -105,51 +116,70 @@ def _im2col_same(p, x, pt, pl, alloc, ones):
     return cols
 
 
+def _gather(p, x, geometry, alloc, bias):
+    """-> (cols, narrow): x's receptive fields, padded as the conv pads."""
+    (pt, pb), (pl, pr), (oh, ow) = geometry
+    n, h, wd, c = x.shape
+    if c < _NARROW and p["stride"] == 1 and (oh, ow) == (h, wd):
+        return _im2col_same(p, x, pt, pl, alloc, bias), True
+    xp = x
+    if pt + pb + pl + pr:
+        xp = alloc("padded", (n, h + pt + pb, wd + pl + pr, c), x.dtype)
+        xp.fill(0)
+        xp[:, pt:pt + h, pl:pl + wd] = x
+    return _im2col(p, xp, oh, ow, alloc, bias)
+
+
 def forward(p, w, x, mode):
-    """x: (batch, h, w, c) -> (batch, oh, ow, filters)."""
+    """x: (batch, h, w, c) -> (batch, oh, ow, filters). What a training pass keeps
+    for backward: a narrow input's columns (kh*kw copies of a few channels) and
+    those of a wide one up to KEEP times its size; else the input alone (a
+    stride-1 conv's columns are kh*kw copies of it: ResNet's numpy worker held
+    3x PyTorch's memory, benchmarks/README.md "Issue 33"), which backward reads
+    on a grid (conv_grid.py) or gathers into columns again, whichever is faster
+    for the layer (GRID_ROWS)."""
     kh, kw, f = p["kernel"]
     (sh, sw), s = span(p), p["stride"]
     n, h, wd, c = x.shape
     (pt, pb), (pl, pr) = pads(h, sh, s, p["padding"]), pads(wd, sw, s, p["padding"])
-    xp_shape = (n, h + pt + pb, wd + pl + pr, c)
-    oh = (xp_shape[1] - sh) // s + 1
-    ow = (xp_shape[2] - sw) // s + 1
-    bias = "b" in w
-    grid = None
-    alloc = mode.empty if mode.training else mode.scratch  # kept for backward, or not
-    if c < _NARROW and s == 1 and (oh, ow) == (h, wd):
-        cols, narrow = _im2col_same(p, x, pt, pl, alloc, bias), True
-    elif s == 1 and c >= _NARROW and mode.training:  # backward reads the padded input
+    oh = (h + pt + pb - sh) // s + 1
+    ow = (wd + pl + pr - sw) // s + 1
+    geometry = ((pt, pb), (pl, pr), (oh, ow))
+    bias, wide = "b" in w, c >= _NARROW
+    if wide and mode.training and s == 1 and \
+            (h + pt + pb) * (wd + pl + pr) <= GRID_ROWS * oh * ow:
         grid = conv_grid.Grid(p, x, ((pt, pb), (pl, pr)))
         cols, narrow = _im2col(p, grid.rows(mode).reshape(grid.shape), oh, ow, mode.scratch,
                                bias)
-    else:
-        xp = x
-        if pt + pb + pl + pr:
-            xp = alloc("padded", xp_shape, x.dtype)
-            xp.fill(0)
-            xp[:, pt:pt + h, pl:pl + wd] = x
-        cols, narrow = _im2col(p, xp, oh, ow, alloc, bias)
+        cache = ("grid", grid, mode)
+    else:  # columns of at most KEEP times the input's values (a strided conv's) are kept
+        keep = mode.training and (not wide or oh * ow * (kh * kw * c + 1) <= KEEP * h * wd * c)
+        cols, narrow = _gather(p, x, geometry, mode.empty if keep else mode.scratch, bias)
+        cache = ("columns", cols, narrow, geometry, x.shape, mode) if keep else \
+            ("input", x, geometry, mode)
     k = kh * kw * c
     w2 = w["W"].reshape(k, f)
     if bias:  # the ones row of cols meets b
         w2 = np.concatenate([w2, w["b"][None]], out=mode.empty("Wb", (k + 1, f), x.dtype))
     y = np.matmul(cols.T if narrow else cols, w2, out=mode.empty("y", (n * oh * ow, f), x.dtype))
-    y = y.reshape(n, oh, ow, f)
-    if grid is not None:
-        return y, (grid, mode)
-    return y, (cols, narrow, xp_shape, (pt, pl), x.shape, mode)
+    return y.reshape(n, oh, ow, f), cache
 
 
 def backward(p, w, cache, dy, need_dx):
-    if len(cache) == 2:  # a stride-1 conv's input (conv_grid.py)
-        grid, mode = cache
+    if cache[0] == "grid":  # a stride-1 conv's input, on a grid (conv_grid.py)
+        _, grid, mode = cache
         return conv_grid.backward(p, w, grid, dy, need_dx, mode)
-    cols, narrow, xp_shape, (pt, pl), x_shape, mode = cache
+    if cache[0] == "input":  # its columns gathered again, in the pass's scratch
+        _, x, geometry, mode = cache
+        cols, narrow = _gather(p, x, geometry, mode.scratch, "b" in w)
+        x_shape = x.shape
+    else:
+        _, cols, narrow, geometry, x_shape, mode = cache
+    (pt, pb), (pl, pr), _ = geometry
+    _, h, wd, c = x_shape
     kh, kw, f = p["kernel"]
     s, d = p["stride"], p["dilation"]
     n, oh, ow, _ = dy.shape
-    c = xp_shape[-1]
     k = kh * kw * c
     dy2 = dy.reshape(-1, f)
     if narrow and f < GEMV_FILTERS:
@@ -163,10 +193,10 @@ def backward(p, w, cache, dy, need_dx):
         grads["b"] = dw[k]
     if not need_dx:
         return None, grads
-    dxp = mode.zeros("dx", xp_shape, dy.dtype)
+    dxp = mode.zeros("dx", (n, h + pt + pb, wd + pl + pr, c), dy.dtype)
     if narrow:  # (kh, kw, c, positions): add plane by plane, a row of ow values at a time
         dcols = np.matmul(w["W"].reshape(-1, f), dy2.T,
-                          out=mode.empty("dcols", (k, n * oh * ow), dy.dtype))
+                          out=mode.scratch("dcols", (k, n * oh * ow), dy.dtype))
         dcols = dcols.reshape(kh, kw, c, n, oh, ow)
         for i in range(kh):
             for j in range(kw):
@@ -177,13 +207,13 @@ def backward(p, w, cache, dy, need_dx):
         # the add runs over whole rows (ow*c values) instead of c at a time; the
         # block is reused while it is still in the cache
         per_offset = w["W"].reshape(kh * kw, c, f).transpose(0, 2, 1)
-        block = mode.empty("dcols", (n * oh * ow, c), dy.dtype)
+        block = mode.scratch("dcols", (n * oh * ow, c), dy.dtype)
         for i in range(kh):
             for j in range(kw):
                 np.matmul(dy2, per_offset[i * kw + j], out=block)
                 dxp[:, i * d : i * d + oh * s : s, j * d : j * d + ow * s : s] += \
                     block.reshape(n, oh, ow, c)
-    return dxp[:, pt : pt + x_shape[1], pl : pl + x_shape[2]], grads
+    return dxp[:, pt : pt + h, pl : pl + wd], grads
 
 
 def sequence_forward(p, w, x, mode):
