@@ -21,8 +21,11 @@ _NETS = weakref.WeakKeyDictionary()  # model -> (key, placed weights, net)
 # On a CPU a pass takes as many samples as keep its layers' outputs within
 # PASS_BYTES (a power of two from 32 to the caller's batch_size): passes whose
 # arrays stay near the cache ran up to 2x faster, small networks gain from
-# few large passes (benchmarks/README.md). A GPU takes batch_size.
-PASS_BYTES = 16 << 20
+# few large passes. 32 MB since the engine keeps glibc's freed blocks up to
+# that size (heap.py): the RNN's predict 10.6 -> 6.8 ms (1024 a pass against
+# 512), the bidirectional LSTM's 50 -> 46.8 ms (256 against 128), none slower
+# (benchmarks/README.md, "Fast paths"). A GPU takes batch_size.
+PASS_BYTES = 32 << 20
 # Passes of a network with convolutions take at most CONV_PASS samples: at 1024
 # glibc gave each pass's freed arrays back to the system and the next pass
 # faulted them in again (the shapes CNN 12.9 ms against 7.2 ms at 512, and 7.2
