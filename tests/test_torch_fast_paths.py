@@ -435,3 +435,31 @@ def test_convolution_networks_take_at_most_conv_pass_samples_a_pass():
     assert predict.pass_size(conv.graph, 4096, device) == predict.CONV_PASS
     assert predict.pass_size(dense.graph, 4096, device) == 4096
     assert predict.pass_size(conv.graph, 64, device) == 64
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(256, 1), (256, 2), (300, 10), (1024, 15), (64, 10),
+                                   (4, 256, 3), (256, 16), (512, 40)])
+def test_the_short_rows_softmax_is_torchs(shape, dtype, monkeypatch):
+    """Predict's softmax over many rows of few classes (losses.softmax: four ops,
+    where torch.softmax's CPU kernel is slow on short rows) equals torch.softmax:
+    the same max shift, exponentials and sum, so within float rounding (a sum of
+    up to 15 terms: 1e-6 in float32, 1e-14 in float64), on logits of every scale,
+    rows of equal logits, and rows holding -inf (a class ruled out). The rows
+    below MANY_ROWS or of FEW_CLASSES or more take torch.softmax itself."""
+    from nnspec.pytorch import losses
+    rng = np.random.default_rng(0)
+    z = rng.normal(0, 1, shape) * rng.choice([1e-3, 1.0, 30.0, 1e4], shape[:-1] + (1,))
+    z[..., 1, :] = 7.0
+    if shape[-1] > 1:
+        z[..., 2, 0] = -np.inf
+    z = torch.tensor(z, dtype=getattr(torch, dtype))
+    with torch.inference_mode():
+        want = torch.softmax(z, -1)
+        calls, real = [], torch.softmax
+        monkeypatch.setattr(torch, "softmax", lambda *a, **k: calls.append(1) or real(*a, **k))
+        got = losses.softmax(torch, z)
+    tolerance = 1e-6 if dtype == "float32" else 1e-14
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=tolerance, atol=tolerance)
+    fast = shape[-1] < losses.FEW_CLASSES and z.numel() >= losses.MANY_ROWS * shape[-1]
+    assert fast == (not calls)
