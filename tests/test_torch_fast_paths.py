@@ -337,7 +337,7 @@ def test_every_metric_sums_on_the_device_as_numpy_does(head, loss, metrics, rng)
 
 def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
     from nnspec.pytorch import threads
-    before = torch.get_num_threads()
+    before, real = torch.get_num_threads(), threads.busy_elsewhere
     monkeypatch.setattr(threads, "_state",
                         {"wanted": 2, "pinned": False, "checked": 0.0, "seen": None})
     monkeypatch.setattr(threads, "_cores", lambda: range(2))
@@ -351,9 +351,17 @@ def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
         monkeypatch.setattr(threads, "busy_elsewhere", lambda: 1)
         threads.balance(torch)
         assert torch.get_num_threads() == 2
+        # the first count too is the lesser of two looks, FIRST_GAP apart
+        monkeypatch.setattr(threads, "FIRST_GAP", 0.0)
+        for looks, expected in (([2, 0], 2), ([1, 1], 1), ([1, None], 1), ([0], 2)):
+            threads._state.update(pinned=False, seen=None)
+            torch.set_num_threads(2)
+            monkeypatch.setattr(threads, "busy_elsewhere", iter(looks).__next__)
+            threads.balance(torch)
+            assert torch.get_num_threads() == expected, looks
     finally:
         torch.set_num_threads(before)
-    count = threads.busy_elsewhere()
+    count = real()
     assert count is None or count >= 0
 
 
