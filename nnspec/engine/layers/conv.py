@@ -15,6 +15,10 @@ loop over the kh*kw offsets copies whole contiguous planes into a
 (kh*kw*c, positions) matrix, and the matmuls take its transpose for free;
 with more channels, a strided window view copied once into (positions,
 kh*kw*c) is faster.
+
+A training pass keeps the columns for backward only where they are small
+(forward's docstring); else backward gathers them again, or reads the input
+on a grid (conv_grid.py), and the columns live in one scratch buffer a pass.
 """
 import math
 
