@@ -471,3 +471,36 @@ def test_the_short_rows_softmax_is_torchs(shape, dtype, monkeypatch):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=tolerance, atol=tolerance)
     fast = shape[-1] < losses.FEW_CLASSES and z.numel() >= losses.MANY_ROWS * shape[-1]
     assert fast == (not calls)
+
+
+@pytest.mark.parametrize("spec,fused", [
+    ("input 16x16x2\nconv 3x3x4 same relu stride=2 -> conv 3x3x3 same tanh stride=2 "
+     "-> conv 3x3x2 same sigmoid stride=2 -> conv 3x3x2 same stride=2 -> flatten -> dense 3", 3),
+    ("input 7x6x3\nconv 2x2x4 same relu -> conv 2x2x3 same -> conv 2x3x2 same tanh "
+     "-> flatten -> dense 2 softmax", 1),  # a linear layer before a conv: padded by F.pad
+    ("input 8x8x2\nconv 3x3x4 same relu stride=2 -> maxpool 2 stride=1 -> flatten -> dense 2",
+     0),  # its one reader a pool: no padding to write into
+    ("input 8x8x2\nblock r() {\n  conv 2x2x2 same -> add(in) relu\n}\nconv 3x3x2 same relu "
+     "-> r() -> flatten -> dense 2", 0),  # read by the conv and the add
+])
+def test_predict_writes_an_activation_into_the_padding_of_the_conv_after_it(spec, fused,
+                                                                           monkeypatch):
+    """At predict, a layer whose one reader is a conv that pads unevenly (nnspec's
+    'same' is TensorFlow's; padded.py) writes its activation inside a zero border,
+    and the conv reads it as its padded input: predict equals the numpy engine's
+    in float64 (the same sums in other kernels: 1e-10), and equals predict with
+    the writes turned off; the layers written so are those planned (`fused`)."""
+    from nnspec.pytorch import padded
+    rng = np.random.default_rng(3)
+    model = _randomized(nnspec.compile(spec, dtype="float64"), rng)
+    x = rng.normal(size=(5,) + model.graph.input_shape)
+    assert len(padded.plan(model.graph)) == fused
+    written, write = [], padded.write
+    monkeypatch.setattr(padded, "write", lambda *a: written.append(1) or write(*a))
+    got = model.predict(x, engine="torch")
+    assert len(written) == fused
+    np.testing.assert_allclose(got, model.predict(x), rtol=1e-10, atol=1e-10)
+    monkeypatch.setattr(padded, "plan", lambda graph: {})
+    from nnspec.pytorch import predict
+    predict._NETS.clear()  # built anew, without the writes
+    np.testing.assert_allclose(model.predict(x, engine="torch"), got, rtol=1e-12, atol=1e-12)

@@ -30,7 +30,7 @@ from ..lang.kinds import KINDS
 from ..lang.kinds.conv import is_1d, pads, span
 from ..lang.kinds.dense import per_step
 from ..lang.kinds.pool import as_image, padding, stride
-from . import masked
+from . import masked, padded
 from .norms import _nchw, _nhwc, batchnorm, layernorm
 from .losses import activation
 
@@ -67,8 +67,12 @@ def conv(node, in_shape, w, net):
     left, right = pads(in_shape[1], sw, s, p["padding"])
     even = top == bottom and left == right  # else TensorFlow's 'same': one more after
 
+    padded = (in_shape[0] + top + bottom, in_shape[1] + left + right)
+
     def forward(x):
-        if not even:  # padded as NHWC, so that it stays channels_last
+        # padded as NHWC, so that it stays channels_last; at predict the layer
+        # before may have written x padded already (padded.py)
+        if not even and tuple(x.shape[1:3]) != padded:
             x = F.pad(x, (0, 0, left, right, top, bottom))
         # W (kh, kw, c, f) read as PyTorch's (f, c, kh, kw)
         return _nhwc(F.conv2d(_nchw(x), W.permute(3, 2, 0, 1), b, s, (top, left) if even else 0,
@@ -251,6 +255,7 @@ class Net(torch.nn.Module):
             last_read.update(dict.fromkeys(node.inputs, i))
             self.nodes[node.name] = node
         self.reads = {n for n, node in self.nodes.items() if node.kind in READS}
+        self.prepad = padded.plan(graph)  # at predict, written into a conv's padding
         # an output's values before its head, where no later layer reads it
         self.bare = heads - set(last_read)
         # values no later layer reads are let go at once (inference holds one or two)
@@ -271,7 +276,10 @@ class Net(torch.nn.Module):
             z = layer(*xs, mask=seen) if name in self.reads and seen is not None else layer(*xs)
             if logits and name in self.heads:
                 before[name] = z
-            if act is not None and not (logits and name in self.bare):
+            if name in self.prepad and not torch.is_grad_enabled():
+                how, around = self.prepad[name]
+                z = padded.write(torch, how, z, around)
+            elif act is not None and not (logits and name in self.bare):
                 z = act(z)
             values[name] = z
             for v in done:
