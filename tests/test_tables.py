@@ -131,12 +131,19 @@ def test_targets_far_from_unit_scale_are_scaled_by_default(mean, std, scaled, rn
     assert not kept.target_scaling
 
 
-def test_an_untyped_csv_of_prices_trains_scaled_and_the_header_says_why(tmp_path, rng):
-    rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{2e5 + 5e4 * (a - b):.0f}"
-                            for a, b in rng.normal(size=(60, 2))]
+def _train_on_prices(tmp_path, rng, count, trend, settings, head):
+    """`nnspec train` on h.csv: columns a and b (normal) and a price of 2e5 +
+    5e4 * trend(a, b), through input 2 -> dense 8 tanh -> head."""
+    rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{2e5 + 5e4 * trend(a, b):.0f}"
+                            for a, b in rng.normal(size=(count, 2))]
     (tmp_path / "h.csv").write_text("\n".join(rows) + "\n")
-    _, out = train_cli(tmp_path, "h", 'train {\n  data = csv("h.csv", label=price)\n'
-                       '  epochs = 40\n  optimizer = sgd\n}\ninput 2 -> dense 8 tanh -> dense 1\n')
+    return train_cli(tmp_path, "h", 'train {\n  data = csv("h.csv", label=price)\n' + settings
+                     + f"}}\ninput 2 -> dense 8 tanh -> {head}\n")
+
+
+def test_an_untyped_csv_of_prices_trains_scaled_and_the_header_says_why(tmp_path, rng):
+    _, out = _train_on_prices(tmp_path, rng, 60, lambda a, b: a - b,
+                              "  epochs = 40\n  optimizer = sgd\n", "dense 1")
     header = out.splitlines()[0]
     assert "; targets scaled (y - " in header and "(far from unit scale; target_scale = none" \
         in header
@@ -432,11 +439,8 @@ def test_a_trained_model_keeps_what_its_outputs_mean(rng):
 
 
 def test_the_header_says_when_a_relu_output_learns_far_targets_as_they_are(tmp_path, rng):
-    rows = ["a,b,price"] + [f"{a:.3f},{b:.3f},{2e5 + 5e4 * a:.0f}"
-                            for a, b in rng.normal(size=(40, 2))]
-    (tmp_path / "h.csv").write_text("\n".join(rows) + "\n")
-    _, out = train_cli(tmp_path, "h", 'train {\n  data = csv("h.csv", label=price)\n'
-                       '  epochs = 1\n}\ninput 2 -> dense 8 tanh -> dense 1 relu\n')
+    _, out = _train_on_prices(tmp_path, rng, 40, lambda a, b: a, "  epochs = 1\n",
+                              "dense 1 relu")
     note = out.splitlines()[1]
     assert note.startswith("note: dense2's targets lie far from unit scale (mean ") and \
         "its relu output learns them as they are" in note
