@@ -178,6 +178,7 @@ def torch_net(name):
                 tnn.Conv2d(c, c, 3, padding=1), tnn.BatchNorm2d(c), tnn.ReLU(), tnn.MaxPool2d(2)]
 
     pool = [tnn.AdaptiveAvgPool2d(1), tnn.Flatten()]
+    same = tnn.ZeroPad2d((0, 1, 0, 1))  # left, right, top, bottom
     layers = {
         "shapes_cnn": lambda: [tnn.Conv2d(1, 2, 3, padding=1), tnn.Tanh(), tnn.Conv2d(2, 3, 3),
                                tnn.Tanh(), tnn.Flatten(), tnn.Linear(14 * 14 * 3, 100), tnn.ReLU(),
@@ -201,9 +202,13 @@ def torch_net(name):
             tnn.Linear(256, 10)],
         "resnet": lambda: [tnn.Conv2d(3, 16, 3, padding=1), tnn.ReLU(), Residual(16),
                            Residual(16), Residual(16), *pool, tnn.Linear(16, 10)],
-        "strided": lambda: [tnn.Conv2d(3, 16, 3, 2, padding=1), tnn.ReLU(),
-                            tnn.Conv2d(16, 32, 3, 2, padding=1), tnn.ReLU(),
-                            tnn.Conv2d(32, 64, 3, 2, padding=1), tnn.ReLU(), *pool,
+        # nnspec's 'same' is TensorFlow's: a stride-2 conv over an even size pads one
+        # row and column after and none before (ZeroPad2d, as timm's Conv2dSame
+        # pads); padding=1 would read each window one pixel up and left, another
+        # function (tests/test_benchmarks.py holds every twin to nnspec's)
+        "strided": lambda: [same, tnn.Conv2d(3, 16, 3, 2), tnn.ReLU(),
+                            same, tnn.Conv2d(16, 32, 3, 2), tnn.ReLU(),
+                            same, tnn.Conv2d(32, 64, 3, 2), tnn.ReLU(), *pool,
                             tnn.Linear(64, 10)],
         "lstm": lambda: [Last(tnn.LSTM(16, 64, batch_first=True)), tnn.Linear(64, 10)],
         "bilstm": lambda: [BothLast(tnn.LSTM(16, 64, batch_first=True, bidirectional=True)),

@@ -71,3 +71,75 @@ def test_a_convs_alternative_products_do_the_same_work(spec, grid):
         if grid is not None:
             assert floors.flops(choice[1]) * positions * (k + 1) == \
                 floors.flops(choice[0]) * grid * k
+
+
+def _twin_weights(twin, model):
+    """The hand-written twin's parameters set to nnspec's: each layer of the graph
+    that has weights, in order, to the twin's next module that has them."""
+    import torch
+    tnn = torch.nn
+    graph, weights = model.graph, {k: torch.from_numpy(v) for k, v in model.weights.items()}
+    kinds = (tnn.Conv2d, tnn.Linear, tnn.BatchNorm2d, tnn.LayerNorm, tnn.Embedding, tnn.RNNBase,
+             tnn.MultiheadAttention)
+    inner = {id(m) for a in twin.modules() if isinstance(a, tnn.MultiheadAttention)
+             for m in a.children()}  # its out_proj is set with it
+    modules = [m for m in twin.modules() if isinstance(m, kinds) and id(m) not in inner]
+    nodes = [n for n in graph.nodes if graph.keys[n.name]]
+    assert len(modules) == len(nodes), (modules, [n.name for n in nodes])
+    for module, node in zip(modules, nodes):
+        w = {short: weights[full] for short, full in graph.keys[node.name]}
+        given = {}
+        if isinstance(module, tnn.Conv2d):
+            given = {"weight": w["W"].permute(3, 2, 0, 1), "bias": w["b"]}
+        elif isinstance(module, tnn.Linear):
+            W, shape = w["W"], graph.shapes[node.inputs[0]]
+            if len(shape) == 3:  # nnspec flattens (h, w, c), the twin (c, h, w)
+                W = W.reshape(*shape, -1).permute(2, 0, 1, 3).reshape(W.shape)
+            given = {"weight": W.T, "bias": w["b"]}
+        elif isinstance(module, (tnn.BatchNorm2d, tnn.LayerNorm)):
+            assert module.eps == node.p["eps"]
+            given = {"weight": w["gamma"], "bias": w["beta"]}
+            if isinstance(module, tnn.BatchNorm2d):
+                given.update(running_mean=w["mean"], running_var=w["var"])
+        elif isinstance(module, tnn.Embedding):
+            given = {"weight": w["W"]}
+        elif isinstance(module, tnn.RNNBase):
+            for end, suffix in (("", "_l0"), ("_r", "_l0_reverse")):
+                if "W" + end in w:
+                    rb = w.get("rb" + end, torch.zeros_like(w["b" + end]))
+                    given.update({"weight_ih" + suffix: w["W" + end].T,
+                                  "weight_hh" + suffix: w["U" + end].T,
+                                  "bias_ih" + suffix: w["b" + end], "bias_hh" + suffix: rb})
+        else:  # MultiheadAttention: nnspec's W is q, k and v side by side
+            given = {"in_proj_weight": w["W"].T, "in_proj_bias": w["b"],
+                     "out_proj.weight": w["Wo"].T, "out_proj.bias": w["bo"]}
+        state = module.state_dict()
+        assert set(given) <= set(state), (type(module), set(given) - set(state))
+        for key, value in given.items():
+            assert state[key].shape == value.shape, (node.name, key)
+            state[key] = value.clone()
+        module.load_state_dict(state)
+
+
+@pytest.mark.parametrize("name", sorted(vs_torch.NETS))
+def test_each_pytorch_twin_computes_the_benchmark_networks_function(name):
+    """The benchmark times nnspec against a hand-written PyTorch loop of the same
+    network: with nnspec's weights in it, the twin predicts what nnspec predicts
+    (float64; the twins' outputs are logits, nnspec's softmax). A twin that
+    pads or flattens otherwise times another function."""
+    torch = pytest.importorskip("torch")
+    import numpy as np
+    model = nnspec.compile(vs_torch.NETS[name][0], dtype="float64", seed=1)
+    rng = np.random.default_rng(0)
+    for key, value in model.weights.items():  # statistics away from 0 and 1
+        if key.endswith((".mean", ".var", ".beta", ".gamma", ".b")):
+            value[...] = rng.uniform(0.5, 1.5, value.shape) if key.endswith((".var", ".gamma")) \
+                else rng.normal(0, 0.3, value.shape)
+    x, _ = vs_torch.data(name, 6)
+    twin = vs_torch.torch_net(name).double().eval()
+    _twin_weights(twin, model)
+    tx = torch.from_numpy(x.astype(np.float64))
+    with torch.no_grad():
+        out = torch.softmax(twin(tx.permute(0, 3, 1, 2) if tx.dim() == 4 else tx), 1).numpy()
+    # float64 sums in another order: 1e-12 of outputs below 1
+    np.testing.assert_allclose(out, model.predict(x), rtol=0, atol=1e-12)
