@@ -18,6 +18,7 @@ import importlib.util
 import json
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -337,32 +338,61 @@ def test_every_metric_sums_on_the_device_as_numpy_does(head, loss, metrics, rng)
 
 def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
     from nnspec.pytorch import threads
-    before, real = torch.get_num_threads(), threads.busy_elsewhere
-    monkeypatch.setattr(threads, "_state",
-                        {"wanted": 2, "pinned": False, "checked": 0.0, "seen": None})
+    before = torch.get_num_threads()
+    monkeypatch.setattr(threads, "_state", {"wanted": 2, "pinned": False, "checked": 0.0})
     monkeypatch.setattr(threads, "_cores", lambda: range(2))
+    shares = []
     try:
-        # after the first look, two looks in a row must see a busy process
-        for busy, expected in ((1, 1), (5, 1), (0, 2), (3, 2), (3, 1), (None, 2)):
-            monkeypatch.setattr(threads, "busy_elsewhere", lambda busy=busy: busy)
+        # (threads running elsewhere now, cores they kept busy over CONFIRM, threads):
+        # a look that sees none measures nothing
+        for running, share, expected in ((1, 1, 1), (5, 1, 1), (1, 0, 2), (0, 2, 2),
+                                         (2, 2, 1), (1, None, 1), (None, 1, 2), (3, 2, 1)):
+            monkeypatch.setattr(threads, "busy_elsewhere", lambda running=running: running)
+            monkeypatch.setattr(threads, "busy_cores",
+                                lambda seconds, share=share: shares.append(seconds) or share)
             threads.balance(torch)
-            assert torch.get_num_threads() == expected, busy
+            assert torch.get_num_threads() == expected, (running, share)
+        assert shares == [threads.CONFIRM] * 6  # not where nothing ran, or nothing was read
         threads._state["pinned"] = True  # the user's count stands
+        torch.set_num_threads(2)
         monkeypatch.setattr(threads, "busy_elsewhere", lambda: 1)
         threads.balance(torch)
         assert torch.get_num_threads() == 2
-        # the first count too is the lesser of two looks, FIRST_GAP apart
-        monkeypatch.setattr(threads, "FIRST_GAP", 0.0)
-        for looks, expected in (([2, 0], 2), ([1, 1], 1), ([1, None], 1), ([0], 2)):
-            threads._state.update(pinned=False, seen=None)
-            torch.set_num_threads(2)
-            monkeypatch.setattr(threads, "busy_elsewhere", iter(looks).__next__)
-            threads.balance(torch)
-            assert torch.get_num_threads() == expected, looks
     finally:
         torch.set_num_threads(before)
-    count = real()
-    assert count is None or count >= 0
+
+
+def test_busy_cores_counts_a_busy_process_and_not_this_ones_own_threads():
+    """/proc/stat's busy time less this process's own (Linux): a child process
+    that spins is a core kept busy; a thread of this process that spins is not."""
+    import subprocess
+    import sys
+    import threading
+    from nnspec.pytorch import threads
+    if threads.busy_cores(0.01) is None:
+        pytest.skip("no /proc/stat here")
+    idle = [threads.busy_share(0.2) for _ in range(3)]
+    child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # started
+        busy = [threads.busy_share(0.2) for _ in range(3)]
+        assert threads.busy_cores(0.2) >= 1
+    finally:
+        child.kill()
+        child.wait()
+    assert max(busy) > min(idle) + 0.5, (busy, idle)  # a core's worth more
+    stop = threading.Event()
+    spinner = threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)])
+    spinner.start()
+    try:
+        spinning = [threads.busy_share(0.2) for _ in range(3)]
+    finally:
+        stop.set()
+        spinner.join()
+    # its own thread ran all along (a core's worth), the machine's background
+    # may vary between looks: counted as another process's, the least look
+    # with it would lie a core above the most without
+    assert min(spinning) < max(idle) + 0.5, (spinning, idle)
 
 
 def test_nnspec_threads_pins_the_torch_engines_count(monkeypatch):

@@ -12,25 +12,31 @@ others spin (GNU OpenMP's default), so on a 2-core machine with one busy
 process a 2-thread epoch ran 100x to 300x slower than a 1-thread one
 (benchmarks/README.md; OMP_WAIT_POLICY=PASSIVE helped under load but cost up
 to 4x when the machine was idle). `balance` counts the running threads of
-other processes (Linux: /proc/loadavg less this process's own, the lesser of
-two looks) and leaves their cores to them; the engine calls it when a fit
-starts and every few seconds of training, predict at most once a second.
-Where nothing can be read (not Linux) the count stays. The thread count changes a float32 run's
-rounding (as another CPU's kernels would), so two runs under different loads
+other processes that keep a core busy and leaves their cores to them; the
+engine calls it when a fit starts and every few seconds of training, predict
+at most once a second. On Linux a look reads /proc/loadavg's running threads
+less this process's own; where it sees any, it measures their share of this
+process's cores over CONFIRM seconds (/proc/stat's busy time less this
+process's own), so that a thread that runs now and then (a kernel thread, a
+process going to sleep) is not taken for one that keeps a core busy. Where
+nothing can be read (not Linux) the count stays. The thread count changes a
+float32 run's rounding (as another CPU's kernels would), so two runs under different loads
 may differ there; pinning the count makes them repeat bit for bit.
 docs/scale.md says how the engines use cores.
 """
+import math
 import os
 import time
 
-_state = {"wanted": None, "pinned": False, "checked": 0.0, "seen": None}
+_state = {"wanted": None, "pinned": False, "checked": 0.0}
 RECHECK = 1.0  # seconds between two counts in predict
 RECHECK_FIT = 3.0  # and in training
-# the first count's second look (seconds after the first), so that it too is the
-# lesser of two: counting `balance`'s looks in three benchmark workers, one
-# first look saw two running threads of other processes, and the worker took
-# one thread until its next look (benchmarks/README.md, run 10's MLP)
-FIRST_GAP = 0.02
+# seconds over which a look that saw running threads elsewhere measures their
+# share of the cores: 5 of /proc/stat's 1/100 s ticks a core. Counting a look
+# alone, or the lesser of two looks (1 s or 20 ms apart), benchmark workers on
+# a quiet machine gave up a thread now and then (benchmarks/README.md, run 10:
+# the MLP's predict at 0.59 of PyTorch's)
+CONFIRM = 0.05
 
 
 def blas_threads():
@@ -63,18 +69,10 @@ def balance(torch, at_most_every=0.0):
     if _state["wanted"] is None or _state["pinned"] or now - _state["checked"] < at_most_every:
         return
     _state["checked"] = now
-    # a process that keeps a core busy runs at every look, anything else (a kernel
-    # thread, another process's threads going to sleep) seldom at two in a row:
-    # the lesser of this look and the last, and at the first, of it and a second
-    # look FIRST_GAP later (only where the first saw something: an idle machine
-    # waits for nothing)
-    busy = seen = busy_elsewhere()
-    if busy and _state["seen"] is None:
-        time.sleep(FIRST_GAP)
-        seen = busy_elsewhere()
-    if busy is not None and seen is not None:
-        busy = min(busy, seen if _state["seen"] is None else _state["seen"])
-    _state["seen"] = seen
+    busy = busy_elsewhere()
+    if busy:  # running now: but do they keep a core busy? (an idle machine waits for nothing)
+        share = busy_cores(CONFIRM)
+        busy = busy if share is None else min(busy, share)
     threads = _state["wanted"] if busy is None else \
         max(1, min(_state["wanted"], len(_cores()) - busy))
     if torch.get_num_threads() != threads:
@@ -109,3 +107,38 @@ def _own_running():
             continue
         count += state == "R"
     return max(count, 1)
+
+
+def busy_cores(seconds):
+    """Cores of this process's that other processes kept busy over the next
+    `seconds`, rounded (half a core counts), or None where /proc cannot be read."""
+    share = busy_share(seconds)
+    return None if share is None else max(0, math.floor(share + 0.5))
+
+
+def busy_share(seconds):
+    """The cores' worth of time other processes ran on this process's cores over
+    the next `seconds` (/proc/stat's busy time less this process's own), or None."""
+    try:
+        before = _ticks()
+        time.sleep(seconds)
+        after = _ticks()
+    except (OSError, ValueError, IndexError):
+        return None
+    elsewhere = (after[0] - before[0]) - (after[1] - before[1])
+    return elsewhere / (seconds * os.sysconf("SC_CLK_TCK"))
+
+
+def _ticks():
+    """(busy ticks of this process's cores since boot, this process's own ticks):
+    user, nice, system, irq and softirq time, not idle, iowait or steal."""
+    cores = {f"cpu{c}" for c in _cores()}
+    busy = 0
+    with open("/proc/stat") as f:
+        for line in f:
+            fields = line.split()
+            if fields and fields[0] in cores:
+                busy += sum(int(fields[i]) for i in (1, 2, 3, 6, 7))
+    with open("/proc/self/stat") as f:
+        own = f.read().rsplit(")", 1)[1].split()
+    return busy, int(own[11]) + int(own[12])  # utime, stime
