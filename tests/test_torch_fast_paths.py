@@ -339,20 +339,23 @@ def test_every_metric_sums_on_the_device_as_numpy_does(head, loss, metrics, rng)
 def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
     from nnspec.pytorch import threads
     before = torch.get_num_threads()
-    monkeypatch.setattr(threads, "_state", {"wanted": 2, "pinned": False, "checked": 0.0})
+    monkeypatch.setattr(threads, "_state",
+                        {"wanted": 2, "pinned": False, "checked": 0.0, "seen": None})
     monkeypatch.setattr(threads, "_cores", lambda: range(2))
     shares = []
     try:
-        # (threads running elsewhere now, cores they kept busy over CONFIRM, threads):
-        # a look that sees none measures nothing
+        # look after look: (threads running elsewhere now, cores they kept busy over
+        # CONFIRM, threads); measured where this look and the last (or a first
+        # look) saw some, the lesser of the looks and the share counting
         for running, share, expected in ((1, 1, 1), (5, 1, 1), (1, 0, 2), (0, 2, 2),
-                                         (2, 2, 1), (1, None, 1), (None, 1, 2), (3, 2, 1)):
+                                         (2, 2, 2), (2, 2, 1), (1, None, 1), (None, 1, 2),
+                                         (3, 2, 1)):
             monkeypatch.setattr(threads, "busy_elsewhere", lambda running=running: running)
             monkeypatch.setattr(threads, "busy_cores",
                                 lambda seconds, share=share: shares.append(seconds) or share)
             threads.balance(torch)
             assert torch.get_num_threads() == expected, (running, share)
-        assert shares == [threads.CONFIRM] * 6  # not where nothing ran, or nothing was read
+        assert shares == [threads.CONFIRM] * 6  # not where a look saw none
         threads._state["pinned"] = True  # the user's count stands
         torch.set_num_threads(2)
         monkeypatch.setattr(threads, "busy_elsewhere", lambda: 1)

@@ -15,10 +15,11 @@ to 4x when the machine was idle). `balance` counts the running threads of
 other processes that keep a core busy and leaves their cores to them; the
 engine calls it when a fit starts and every few seconds of training, predict
 at most once a second. On Linux a look reads /proc/loadavg's running threads
-less this process's own; where it sees any, it measures their share of this
-process's cores over CONFIRM seconds (/proc/stat's busy time less this
-process's own), so that a thread that runs now and then (a kernel thread, a
-process going to sleep) is not taken for one that keeps a core busy. Where
+less this process's own; where it and the look before see some, it measures
+their share of this process's cores over CONFIRM seconds (/proc/stat's busy
+time less this process's own), so that a thread that runs now and then (a
+kernel thread, a process going to sleep) is not taken for one that keeps a
+core busy. Where
 nothing can be read (not Linux) the count stays. The thread count changes a
 float32 run's rounding (as another CPU's kernels would), so two runs under different loads
 may differ there; pinning the count makes them repeat bit for bit.
@@ -28,14 +29,16 @@ import math
 import os
 import time
 
-_state = {"wanted": None, "pinned": False, "checked": 0.0}
+_state = {"wanted": None, "pinned": False, "checked": 0.0, "seen": None}
 RECHECK = 1.0  # seconds between two counts in predict
 RECHECK_FIT = 3.0  # and in training
-# seconds over which a look that saw running threads elsewhere measures their
-# share of the cores: 5 of /proc/stat's 1/100 s ticks a core. Counting a look
-# alone, or the lesser of two looks (1 s or 20 ms apart), benchmark workers on
-# a quiet machine gave up a thread now and then (benchmarks/README.md, run 10:
-# the MLP's predict at 0.59 of PyTorch's)
+# seconds over which two looks in a row that saw running threads elsewhere
+# measure their share of the cores: 5 of /proc/stat's 1/100 s ticks a core.
+# Counting the lesser of two looks alone, benchmark workers on a quiet machine
+# gave up a thread now and then (benchmarks/README.md, run 10: the MLP's
+# predict at 0.59 of PyTorch's); measuring at every look that saw a thread,
+# the tiny net's 40 ms epoch waited 50 ms where its first step saw the
+# benchmark's parent still running (run 12: 0.46)
 CONFIRM = 0.05
 
 
@@ -69,10 +72,17 @@ def balance(torch, at_most_every=0.0):
     if _state["wanted"] is None or _state["pinned"] or now - _state["checked"] < at_most_every:
         return
     _state["checked"] = now
-    busy = busy_elsewhere()
-    if busy:  # running now: but do they keep a core busy? (an idle machine waits for nothing)
+    # a process that keeps a core busy runs at every look: the lesser of this look
+    # and the last (a thread seen once, as the process that just woke this one,
+    # costs nothing), and where both (or a first look) saw some, their share of
+    # the cores measured over CONFIRM seconds (an idle machine waits for nothing)
+    busy = seen = busy_elsewhere()
+    if busy and _state["seen"] is not None:
+        busy = min(busy, _state["seen"])
+    if busy:
         share = busy_cores(CONFIRM)
         busy = busy if share is None else min(busy, share)
+    _state["seen"] = seen
     threads = _state["wanted"] if busy is None else \
         max(1, min(_state["wanted"], len(_cores()) - busy))
     if torch.get_num_threads() != threads:
