@@ -337,49 +337,78 @@ def test_every_metric_sums_on_the_device_as_numpy_does(head, loss, metrics, rng)
 
 
 def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
+    """balance() at each step on a clock the test moves: a look that sees running
+    threads elsewhere changes nothing until CONFIRM seconds later, when their
+    measured share of the cores (the lesser of it and the look) decides."""
+    import types
     from nnspec.pytorch import threads
     before = torch.get_num_threads()
+    clock, share, looks = [100.0], [None], []
+    monkeypatch.setattr(threads, "time", types.SimpleNamespace(monotonic=lambda: clock[0]))
     monkeypatch.setattr(threads, "_state",
-                        {"wanted": 2, "pinned": False, "checked": 0.0, "seen": None})
+                        {"wanted": 2, "pinned": False, "checked": 0.0, "pending": None})
     monkeypatch.setattr(threads, "_cores", lambda: range(2))
-    shares = []
+    monkeypatch.setattr(threads, "_ticks", lambda: (0, 0))
+    monkeypatch.setattr(threads, "busy_since", lambda then: share[0])
+
+    def step(at, running, measured, expected):
+        clock[0] = 100.0 + at
+        share[0] = measured
+        monkeypatch.setattr(threads, "busy_elsewhere", lambda: looks.append(at) or running)
+        threads.balance(torch, threads.RECHECK_FIT)
+        assert torch.get_num_threads() == expected, (at, running, measured)
+
     try:
-        # look after look: (threads running elsewhere now, cores they kept busy over
-        # CONFIRM, threads); measured where this look and the last (or a first
-        # look) saw some, the lesser of the looks and the share counting
-        for running, share, expected in ((1, 1, 1), (5, 1, 1), (1, 0, 2), (0, 2, 2),
-                                         (2, 2, 2), (2, 2, 1), (1, None, 1), (None, 1, 2),
-                                         (3, 2, 1)):
-            monkeypatch.setattr(threads, "busy_elsewhere", lambda running=running: running)
-            monkeypatch.setattr(threads, "busy_cores",
-                                lambda seconds, share=share: shares.append(seconds) or share)
-            threads.balance(torch)
-            assert torch.get_num_threads() == expected, (running, share)
-        assert shares == [threads.CONFIRM] * 6  # not where a look saw none
+        torch.set_num_threads(2)
+        step(0.0, 1, 1, 2)  # seen: nothing changes yet
+        step(0.01, 1, 1, 2)  # no look (RECHECK_FIT), not measured yet
+        step(0.06, 0, 1, 1)  # measured: a core kept busy
+        step(3.1, 0, 1, 2)  # a look that sees none: every thread
+        step(6.2, 2, 0, 2)
+        step(6.3, 2, 0, 2)  # measured: they ran now and then
+        step(9.4, 2, 2, 2)
+        step(9.5, 2, 2, 1)  # measured: at most what the look saw, less one of 2 cores
+        step(12.6, 1, 1, 1)
+        step(40.0, 1, 1, 1)  # too late to stand: a new look instead
+        step(40.1, 1, None, 1)  # nothing measured: the look stands
+        step(43.2, None, 1, 2)  # nothing read: as wanted
+        assert looks == [0.0, 3.1, 6.2, 9.4, 12.6, 40.0, 43.2]
+
+        def unreadable():
+            raise OSError("no /proc/stat")
+        monkeypatch.setattr(threads, "_ticks", unreadable)
+        step(46.3, 1, 0, 1)  # nothing to measure with: the look stands
         threads._state["pinned"] = True  # the user's count stands
         torch.set_num_threads(2)
-        monkeypatch.setattr(threads, "busy_elsewhere", lambda: 1)
-        threads.balance(torch)
-        assert torch.get_num_threads() == 2
+        step(50.0, 1, 1, 2)
     finally:
         torch.set_num_threads(before)
 
 
-def test_busy_cores_counts_a_busy_process_and_not_this_ones_own_threads():
+def test_share_since_counts_a_busy_process_and_not_this_ones_own_threads():
     """/proc/stat's busy time less this process's own (Linux): a child process
     that spins is a core kept busy; a thread of this process that spins is not."""
     import subprocess
     import sys
     import threading
     from nnspec.pytorch import threads
-    if threads.busy_cores(0.01) is None:
+    try:
+        threads.mark()
+    except OSError:
         pytest.skip("no /proc/stat here")
-    idle = [threads.busy_share(0.2) for _ in range(3)]
+
+    def share():
+        then = threads.mark()
+        time.sleep(0.2)
+        return threads.share_since(then)
+    idle = [share() for _ in range(3)]
     child = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.2)  # started
-        busy = [threads.busy_share(0.2) for _ in range(3)]
-        assert threads.busy_cores(0.2) >= 1
+        busy = [share() for _ in range(3)]
+        then = threads.mark()
+        time.sleep(0.2)
+        assert threads.busy_since(then) >= 1
     finally:
         child.kill()
         child.wait()
@@ -388,7 +417,7 @@ def test_busy_cores_counts_a_busy_process_and_not_this_ones_own_threads():
     spinner = threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)])
     spinner.start()
     try:
-        spinning = [threads.busy_share(0.2) for _ in range(3)]
+        spinning = [share() for _ in range(3)]
     finally:
         stop.set()
         spinner.join()

@@ -97,6 +97,7 @@ def predict(model, x, vet, device="cpu", batch_size=PREDICT_BATCH):
     step = pass_size(graph, batch_size, device)
     with torch.inference_mode():
         for i in range(0, count, step):
+            threads.balance(torch, threads.RECHECK)  # a measurement may be due (threads.py)
             part = place.each(x, lambda a: np.ascontiguousarray(a[i:i + step]))
             held = place.each(part, torch.from_numpy)
             if isinstance(part, dict):

@@ -11,35 +11,38 @@ thread whose core another process holds waits for the scheduler while the
 others spin (GNU OpenMP's default), so on a 2-core machine with one busy
 process a 2-thread epoch ran 100x to 300x slower than a 1-thread one
 (benchmarks/README.md; OMP_WAIT_POLICY=PASSIVE helped under load but cost up
-to 4x when the machine was idle). `balance` counts the running threads of
-other processes that keep a core busy and leaves their cores to them; the
-engine calls it when a fit starts and every few seconds of training, predict
-at most once a second. On Linux a look reads /proc/loadavg's running threads
-less this process's own; where it and the look before see some, it measures
-their share of this process's cores over CONFIRM seconds (/proc/stat's busy
-time less this process's own), so that a thread that runs now and then (a
-kernel thread, a process going to sleep) is not taken for one that keeps a
-core busy. Where
-nothing can be read (not Linux) the count stays. The thread count changes a
-float32 run's rounding (as another CPU's kernels would), so two runs under different loads
-may differ there; pinning the count makes them repeat bit for bit.
+to 4x when the machine was idle). `balance` leaves the cores that other
+processes keep busy to them; the engine calls it at every training step and
+predict pass, and it looks every few seconds of training, at most once a
+second in predict. On Linux a look reads /proc/loadavg's running threads less
+this process's own. Where it sees some, the engine goes on as it was for
+CONFIRM seconds of its own work and then measures what they ran of this
+process's cores meanwhile (/proc/stat's busy time less this process's own),
+so that a thread that runs now and then (a kernel thread, a process waking
+this one) is not taken for one that keeps a core busy, and nothing waits for
+the measurement. Where nothing can be read (not Linux) the count stays. The
+thread count changes a float32 run's rounding (as another CPU's kernels
+would), so two runs under different loads may differ there; pinning the
+count makes them repeat bit for bit.
 docs/scale.md says how the engines use cores.
 """
 import math
 import os
 import time
 
-_state = {"wanted": None, "pinned": False, "checked": 0.0, "seen": None}
-RECHECK = 1.0  # seconds between two counts in predict
+_state = {"wanted": None, "pinned": False, "checked": 0.0, "pending": None}
+RECHECK = 1.0  # seconds between two looks in predict
 RECHECK_FIT = 3.0  # and in training
-# seconds over which two looks in a row that saw running threads elsewhere
-# measure their share of the cores: 5 of /proc/stat's 1/100 s ticks a core.
-# Counting the lesser of two looks alone, benchmark workers on a quiet machine
-# gave up a thread now and then (benchmarks/README.md, run 10: the MLP's
-# predict at 0.59 of PyTorch's); measuring at every look that saw a thread,
-# the tiny net's 40 ms epoch waited 50 ms where its first step saw the
-# benchmark's parent still running (run 12: 0.46)
+# seconds of work after a look that saw running threads elsewhere before their
+# share of the cores is measured (5 of /proc/stat's 1/100 s ticks a core), and
+# the most after which the measurement still stands for now. Benchmark workers
+# on a quiet machine saw a thread elsewhere at the start of most timings, where
+# no process of the machine's showed one running: giving up a thread where two
+# looks in a row saw one, the MLP's predict ran at 0.59 of PyTorch's (run 10);
+# waiting CONFIRM seconds to measure, the tiny net's 40 ms epoch took 90 (run
+# 12); going on while it measures costs nothing (benchmarks/README.md)
 CONFIRM = 0.05
+STALE = 10.0
 
 
 def blas_threads():
@@ -69,20 +72,29 @@ def configure(torch):
 def balance(torch, at_most_every=0.0):
     """Threads: the wanted number, less the cores other processes keep busy now."""
     now = time.monotonic()
-    if _state["wanted"] is None or _state["pinned"] or now - _state["checked"] < at_most_every:
+    if _state["wanted"] is None or _state["pinned"]:
+        return
+    pending = _state["pending"]
+    if pending is not None and now - pending[0][0] >= CONFIRM:
+        (then, seen), _state["pending"] = pending, None
+        if now - then[0] <= STALE:
+            share = busy_since(then)
+            _use(torch, seen if share is None else min(seen, share))
+            return
+    if now - _state["checked"] < at_most_every:
         return
     _state["checked"] = now
-    # a process that keeps a core busy runs at every look: the lesser of this look
-    # and the last (a thread seen once, as the process that just woke this one,
-    # costs nothing), and where both (or a first look) saw some, their share of
-    # the cores measured over CONFIRM seconds (an idle machine waits for nothing)
-    busy = seen = busy_elsewhere()
-    if busy and _state["seen"] is not None:
-        busy = min(busy, _state["seen"])
-    if busy:
-        share = busy_cores(CONFIRM)
-        busy = busy if share is None else min(busy, share)
-    _state["seen"] = seen
+    busy = busy_elsewhere()
+    if busy:  # running now: measured once this process has worked CONFIRM seconds
+        try:
+            _state["pending"] = (mark(), busy)
+            return
+        except (OSError, ValueError, IndexError):
+            pass  # nothing to measure with: the look stands
+    _use(torch, busy)
+
+
+def _use(torch, busy):
     threads = _state["wanted"] if busy is None else \
         max(1, min(_state["wanted"], len(_cores()) - busy))
     if torch.get_num_threads() != threads:
@@ -119,24 +131,27 @@ def _own_running():
     return max(count, 1)
 
 
-def busy_cores(seconds):
-    """Cores of this process's that other processes kept busy over the next
-    `seconds`, rounded (half a core counts), or None where /proc cannot be read."""
-    share = busy_share(seconds)
+def mark():
+    """(now, busy ticks of this process's cores, this process's own ticks)."""
+    return (time.monotonic(),) + _ticks()
+
+
+def busy_since(then):
+    """Cores of this process's that other processes kept busy since mark() gave
+    `then`, rounded (half a core counts), or None where /proc cannot be read."""
+    share = share_since(then)
     return None if share is None else max(0, math.floor(share + 0.5))
 
 
-def busy_share(seconds):
-    """The cores' worth of time other processes ran on this process's cores over
-    the next `seconds` (/proc/stat's busy time less this process's own), or None."""
+def share_since(then):
+    """The cores' worth of time other processes ran on this process's cores since
+    mark() gave `then` (/proc/stat's busy time less this process's own), or None."""
     try:
-        before = _ticks()
-        time.sleep(seconds)
-        after = _ticks()
+        now = mark()
     except (OSError, ValueError, IndexError):
         return None
-    elsewhere = (after[0] - before[0]) - (after[1] - before[1])
-    return elsewhere / (seconds * os.sysconf("SC_CLK_TCK"))
+    elsewhere = (now[1] - then[1]) - (now[2] - then[2])
+    return elsewhere / (max(now[0] - then[0], 1e-3) * os.sysconf("SC_CLK_TCK"))
 
 
 def _ticks():
