@@ -360,27 +360,28 @@ def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
 
     try:
         torch.set_num_threads(2)
+        c = threads.CONFIRM + 0.01  # past it, whatever the clock's rounding
         step(0.0, 1, 1, 2)  # seen: nothing changes yet
-        step(0.01, 1, 1, 2)  # no look (RECHECK_FIT), not measured yet
-        step(0.06, 0, 1, 1)  # measured: a core kept busy
+        step(threads.CONFIRM * 0.9, 1, 1, 2)  # no look (RECHECK_FIT), not measured yet
+        step(c, 0, 1, 1)  # measured: a core kept busy
         step(3.1, 0, 1, 2)  # a look that sees none: every thread
         step(6.2, 2, 0, 2)
-        step(6.3, 2, 0, 2)  # measured: they ran now and then
+        step(6.2 + c, 2, 0, 2)  # measured: they ran now and then
         step(9.4, 2, 2, 2)
-        step(9.5, 2, 2, 1)  # measured: at most what the look saw, less one of 2 cores
+        step(9.4 + c, 2, 2, 1)  # measured: at most what the look saw, less one of 2 cores
         step(12.6, 1, 1, 1)
-        step(40.0, 1, 1, 1)  # too late to stand: a new look instead
-        step(40.1, 1, None, 1)  # nothing measured: the look stands
-        step(43.2, None, 1, 2)  # nothing read: as wanted
-        assert looks == [0.0, 3.1, 6.2, 9.4, 12.6, 40.0, 43.2]
+        step(12.6 + threads.STALE + 0.1, 1, 1, 1)  # too late to stand: a new look instead
+        step(12.7 + threads.STALE + c, 1, None, 1)  # nothing measured: the look stands
+        step(40.0, None, 1, 2)  # nothing read: as wanted
+        assert looks == [0.0, 3.1, 6.2, 9.4, 12.6, 12.6 + threads.STALE + 0.1, 40.0]
 
         def unreadable():
             raise OSError("no /proc/stat")
         monkeypatch.setattr(threads, "_ticks", unreadable)
-        step(46.3, 1, 0, 1)  # nothing to measure with: the look stands
+        step(43.1, 1, 0, 1)  # nothing to measure with: the look stands
         threads._state["pinned"] = True  # the user's count stands
         torch.set_num_threads(2)
-        step(50.0, 1, 1, 2)
+        step(46.2, 1, 1, 2)
     finally:
         torch.set_num_threads(before)
 

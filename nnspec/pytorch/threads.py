@@ -34,14 +34,16 @@ _state = {"wanted": None, "pinned": False, "checked": 0.0, "pending": None}
 RECHECK = 1.0  # seconds between two looks in predict
 RECHECK_FIT = 3.0  # and in training
 # seconds of work after a look that saw running threads elsewhere before their
-# share of the cores is measured (5 of /proc/stat's 1/100 s ticks a core), and
-# the most after which the measurement still stands for now. Benchmark workers
-# on a quiet machine saw a thread elsewhere at the start of most timings, where
-# no process of the machine's showed one running: giving up a thread where two
-# looks in a row saw one, the MLP's predict ran at 0.59 of PyTorch's (run 10);
-# waiting CONFIRM seconds to measure, the tiny net's 40 ms epoch took 90 (run
-# 12); going on while it measures costs nothing (benchmarks/README.md)
-CONFIRM = 0.05
+# share of the cores is measured, and the most after which the measurement
+# still stands for now. Benchmark workers on a quiet machine saw a thread
+# elsewhere at the start of most timings, where no process of the machine's
+# showed one running: giving up a thread where two looks in a row saw one, the
+# MLP's predict ran at 0.59 of PyTorch's (run 10); waiting 50 ms to measure,
+# the tiny net's 40 ms epoch took 90 (run 12); going on while it measures
+# costs nothing. 0.2 s: /proc/stat counts 1/100 s ticks, and over 50 ms of a
+# quiet worker's predicts the measured share reached 0.38 of a core, over
+# 0.2 s 0.10 (benchmarks/README.md)
+CONFIRM = 0.2
 STALE = 10.0
 
 
