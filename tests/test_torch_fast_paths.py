@@ -363,17 +363,20 @@ def test_the_engine_leaves_cores_that_other_processes_keep_busy(monkeypatch):
         c = threads.CONFIRM + 0.01  # past it, whatever the clock's rounding
         step(0.0, 1, 1, 2)  # seen: nothing changes yet
         step(threads.CONFIRM * 0.9, 1, 1, 2)  # no look (RECHECK_FIT), not measured yet
-        step(c, 0, 1, 1)  # measured: a core kept busy
+        step(c, 1, 1, 1)  # measured: a core kept busy, and running still
         step(3.1, 0, 1, 2)  # a look that sees none: every thread
         step(6.2, 2, 0, 2)
         step(6.2 + c, 2, 0, 2)  # measured: they ran now and then
         step(9.4, 2, 2, 2)
         step(9.4 + c, 2, 2, 1)  # measured: at most what the look saw, less one of 2 cores
         step(12.6, 1, 1, 1)
-        step(12.6 + threads.STALE + 0.1, 1, 1, 1)  # too late to stand: a new look instead
-        step(12.7 + threads.STALE + c, 1, None, 1)  # nothing measured: the look stands
+        step(12.6 + c, 0, 1, 2)  # measured, but none runs now: it ran while this one slept
+        step(15.7, 1, 1, 2)
+        step(15.7 + threads.STALE + 0.1, 1, 1, 2)  # too late to stand: a new look instead
+        step(15.8 + threads.STALE + c, 1, None, 1)  # nothing measured: the looks stand
         step(40.0, None, 1, 2)  # nothing read: as wanted
-        assert looks == [0.0, 3.1, 6.2, 9.4, 12.6, 12.6 + threads.STALE + 0.1, 40.0]
+        assert looks == [0.0, c, 3.1, 6.2, 6.2 + c, 9.4, 9.4 + c, 12.6, 12.6 + c, 15.7,
+                         15.7 + threads.STALE + 0.1, 15.8 + threads.STALE + c, 40.0]
 
         def unreadable():
             raise OSError("no /proc/stat")

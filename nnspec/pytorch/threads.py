@@ -80,8 +80,11 @@ def balance(torch, at_most_every=0.0):
     if pending is not None and now - pending[0][0] >= CONFIRM:
         (then, seen), _state["pending"] = pending, None
         if now - then[0] <= STALE:
-            share = busy_since(then)
-            _use(torch, seen if share is None else min(seen, share))
+            # the least of the look, the share and a look now: a process that ran
+            # while this one slept between two calls (another benchmark worker)
+            # and sleeps now is not counted
+            counts = [seen, busy_since(then), busy_elsewhere()]
+            _use(torch, min(c for c in counts if c is not None))
             return
     if now - _state["checked"] < at_most_every:
         return
